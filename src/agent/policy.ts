@@ -1,0 +1,31 @@
+import type { Task } from "../../tools/environment.ts";
+import type { Usage } from "../../trajectories/schema.ts";
+
+/** What a policy sees when asked for the next step. */
+export interface PolicyRequest<T extends Task = Task> {
+  /** The whole prompt so far: instructions, exemplars, question, and the steps, ending in `Thought k:`. */
+  prompt: string;
+  task: T;
+  /** 1-based number of the step to write. */
+  step: number;
+  /** Generation must stop before any of these (the next `Observation`). */
+  stop: string[];
+  signal?: AbortSignal;
+}
+
+/** One continuation of the prompt: the thought and action text, and what the backend knows about it. */
+export interface Completion {
+  text: string;
+  tokens?: number[];
+  logprobs?: number[];
+  usage?: Usage;
+}
+
+/** A planner: any source of ReAct continuations. */
+export interface Policy<T extends Task = Task> {
+  readonly name: string;
+  readonly model?: string;
+  readonly temperature?: number;
+  readonly seed?: number;
+  act(request: PolicyRequest<T>): Promise<Completion>;
+}

@@ -1,0 +1,47 @@
+import type { Tool } from "./tool.ts";
+
+/** A parsed text action: `Search[Paris]` is `{ name: "Search", argument: "Paris" }`. */
+export interface Action {
+  name: string;
+  argument: string;
+}
+
+/** The least a task has: the environment may need more (a gold answer, a context). */
+export interface Task {
+  id: string;
+  question: string;
+  answer?: string;
+}
+
+export interface AnswerScores {
+  em: number;
+  f1: number;
+  fuzzy: number;
+}
+
+export interface StepResult {
+  observation: string;
+  done: boolean;
+  /** Non-zero only when the episode ends. */
+  reward: number;
+  info: {
+    /** False when the action named no tool: it counts as an invalid action. */
+    valid: boolean;
+    /** The submitted answer, on Finish. */
+    answer?: string;
+    /** How the answer compares with the gold one, on Finish (each in [0, 1]). */
+    scores?: AnswerScores;
+  };
+}
+
+/** One episode's world: it owns the tools and the reward. Make one per episode. */
+export interface Environment<T extends Task = Task> {
+  readonly tools: readonly Tool[];
+  reset(task: T): Promise<string>;
+  step(action: Action): Promise<StepResult>;
+}
+
+/** The observation for anything that is not a known action (ReAct's wording). */
+export function invalidAction(text: string): string {
+  return `Invalid action: ${text}`;
+}

@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/** Bumped whenever a field changes meaning; readers reject versions they do not know. */
+export const TRAJECTORY_VERSION = 1;
+
+export const UsageSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+});
+
+export const StepSchema = z.object({
+  thought: z.string(),
+  /** The action as written, e.g. `Search[Paris]`; empty when none could be read. */
+  action: z.string(),
+  observation: z.string(),
+  /** False for an unreadable action or an unknown tool. */
+  valid: z.boolean(),
+  /** The policy's raw output for this step. */
+  raw: z.string(),
+  tokens: z.array(z.number().int()).optional(),
+  logprobs: z.array(z.number()).optional(),
+  usage: UsageSchema.optional(),
+  latencyMs: z.number().nonnegative(),
+});
+
+export const MetricsSchema = z.object({
+  em: z.number().min(0).max(1),
+  f1: z.number().min(0).max(1),
+  fuzzy: z.number().min(0).max(1),
+  steps: z.number().int().nonnegative(),
+  invalid: z.number().int().nonnegative(),
+  halted: z.boolean(),
+});
+
+export const RunMetaSchema = z.object({
+  policy: z.string(),
+  model: z.string().optional(),
+  dataset: z.string().optional(),
+  temperature: z.number().optional(),
+  seed: z.number().int().optional(),
+  codeVersion: z.string(),
+  startedAt: z.string(),
+  wallMs: z.number().nonnegative(),
+});
+
+export const TrajectorySchema = z.object({
+  version: z.literal(TRAJECTORY_VERSION),
+  id: z.string(),
+  question: z.string(),
+  gold: z.string().optional(),
+  steps: z.array(StepSchema),
+  /** The Finish argument; null when the episode halted without one. */
+  answer: z.string().nullable(),
+  reward: z.number(),
+  metrics: MetricsSchema,
+  meta: RunMetaSchema,
+});
+
+export type Usage = z.infer<typeof UsageSchema>;
+export type Step = z.infer<typeof StepSchema>;
+export type Metrics = z.infer<typeof MetricsSchema>;
+export type RunMeta = z.infer<typeof RunMetaSchema>;
+export type Trajectory = z.infer<typeof TrajectorySchema>;
