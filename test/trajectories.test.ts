@@ -1,0 +1,88 @@
+import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  readTrajectories,
+  summarize,
+  TrajectoryFileError,
+  TrajectoryWriter,
+} from "../trajectories/index.ts";
+import { makeTrajectory } from "./helpers/trajectory.ts";
+
+const tempLog = async () => join(await mkdtemp(join(tmpdir(), "react-rl-")), "trajectories.jsonl");
+
+describe("trajectory log", () => {
+  it("round-trips appended trajectories", async () => {
+    const path = await tempLog();
+    const writer = await TrajectoryWriter.open(path);
+    await Promise.all([writer.append(makeTrajectory("a", 1)), writer.append(makeTrajectory("b", 0))]);
+    const { trajectories, tornTail } = await readTrajectories(path);
+    expect(trajectories.map((t) => t.id)).toEqual(["a", "b"]);
+    expect(trajectories[0]).toEqual(makeTrajectory("a", 1));
+    expect(tornTail).toBe(false);
+  });
+
+  it("ignores a torn last line on read, and cuts it off before appending", async () => {
+    const path = await tempLog();
+    const whole = `${JSON.stringify(makeTrajectory("a", 1))}\n`;
+    await writeFile(path, whole + JSON.stringify(makeTrajectory("b", 1)).slice(0, 40));
+    const read = await readTrajectories(path);
+    expect(read.trajectories.map((t) => t.id)).toEqual(["a"]);
+    expect(read.tornTail).toBe(true);
+
+    const writer = await TrajectoryWriter.open(path);
+    await writer.append(makeTrajectory("c", 0));
+    expect((await readTrajectories(path)).trajectories.map((t) => t.id)).toEqual(["a", "c"]);
+    expect((await readFile(path, "utf8")).split("\n").filter(Boolean)).toHaveLength(2);
+  });
+
+  it("keeps a complete last line that only lacks its newline", async () => {
+    const path = await tempLog();
+    await writeFile(path, JSON.stringify(makeTrajectory("a", 1)));
+    const writer = await TrajectoryWriter.open(path);
+    await writer.append(makeTrajectory("b", 1));
+    expect((await readTrajectories(path)).trajectories.map((t) => t.id)).toEqual(["a", "b"]);
+  });
+
+  it("names the file and line of a bad record in the middle", async () => {
+    const path = await tempLog();
+    await writeFile(path, `${JSON.stringify(makeTrajectory("a", 1))}\n{"oops": 1}\n${JSON.stringify(makeTrajectory("b", 1))}\n`);
+    await expect(readTrajectories(path)).rejects.toThrow(TrajectoryFileError);
+    await expect(readTrajectories(path)).rejects.toThrow(`${path}:2:`);
+  });
+
+  it("rejects a version it does not know", async () => {
+    const path = await tempLog();
+    await appendFile(path, `${JSON.stringify({ ...makeTrajectory("a", 1), version: 99 })}\n\n`);
+    await appendFile(path, `${JSON.stringify(makeTrajectory("b", 1))}\n`);
+    await expect(readTrajectories(path)).rejects.toThrow(/version 99/);
+  });
+
+  it("reports a missing file clearly", async () => {
+    await expect(readTrajectories("/nonexistent/t.jsonl")).rejects.toThrow("file not found: /nonexistent/t.jsonl");
+  });
+
+  it("refuses to write an invalid trajectory", async () => {
+    const writer = await TrajectoryWriter.open(await tempLog());
+    const bad = { ...makeTrajectory("a", 1), metrics: { ...makeTrajectory("a", 1).metrics, em: 2 } };
+    await expect(writer.append(bad)).rejects.toThrow();
+  });
+});
+
+describe("summarize", () => {
+  it("averages outcomes and counts steps, invalid actions and tokens", () => {
+    const a = makeTrajectory("a", 1, 2);
+    const b = makeTrajectory("b", 0, 4);
+    b.metrics.invalid = 2;
+    b.metrics.halted = true;
+    const s = summarize([a, b]);
+    expect(s).toMatchObject({ n: 2, em: 0.5, f1: 0.5, avgSteps: 3, haltedRate: 0.5, invalidRate: 2 / 6 });
+    expect(s.promptTokens).toBe(60);
+    expect(s.completionTokens).toBe(18);
+  });
+
+  it("is all zeros for no trajectories", () => {
+    expect(summarize([])).toMatchObject({ n: 0, em: 0, f1: 0, avgSteps: 0, invalidRate: 0 });
+  });
+});

@@ -1,0 +1,67 @@
+import { z } from "zod";
+import type { Trajectory } from "./schema.ts";
+
+export const SummarySchema = z.object({
+  n: z.number().int().nonnegative(),
+  em: z.number().min(0).max(1),
+  f1: z.number().min(0).max(1),
+  fuzzy: z.number().min(0).max(1),
+  reward: z.number(),
+  avgSteps: z.number().nonnegative(),
+  /** Share of episodes that hit the step limit without finishing. */
+  haltedRate: z.number().min(0).max(1),
+  /** Share of all steps whose action was unreadable or named no tool. */
+  invalidRate: z.number().min(0).max(1),
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  /** Sum of the episodes' own wall times (not the run's elapsed time under concurrency). */
+  episodeMs: z.number().nonnegative(),
+});
+
+export type Summary = z.infer<typeof SummarySchema>;
+
+/** Aggregates a set of trajectories into the figures every report shows. */
+export function summarize(trajectories: readonly Trajectory[]): Summary {
+  const n = trajectories.length;
+  const mean = (pick: (t: Trajectory) => number) => (n === 0 ? 0 : sum(trajectories, pick) / n);
+  const steps = sum(trajectories, (t) => t.metrics.steps);
+  const usage = (pick: (u: { promptTokens: number; completionTokens: number }) => number) =>
+    sum(trajectories, (t) => sum(t.steps, (s) => (s.usage ? pick(s.usage) : 0)));
+  return {
+    n,
+    em: mean((t) => t.metrics.em),
+    f1: mean((t) => t.metrics.f1),
+    fuzzy: mean((t) => t.metrics.fuzzy),
+    reward: mean((t) => t.reward),
+    avgSteps: mean((t) => t.metrics.steps),
+    haltedRate: mean((t) => (t.metrics.halted ? 1 : 0)),
+    invalidRate: steps === 0 ? 0 : sum(trajectories, (t) => t.metrics.invalid) / steps,
+    promptTokens: usage((u) => u.promptTokens),
+    completionTokens: usage((u) => u.completionTokens),
+    episodeMs: sum(trajectories, (t) => t.meta.wallMs),
+  };
+}
+
+/** Renders a summary as an aligned two-column table for the terminal. */
+export function formatSummary(summary: Summary, extra: Record<string, string> = {}): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const rows: [string, string][] = [
+    ["episodes", String(summary.n)],
+    ["EM", summary.em.toFixed(3)],
+    ["F1", summary.f1.toFixed(3)],
+    ["fuzzy reward", summary.fuzzy.toFixed(3)],
+    ["avg steps", summary.avgSteps.toFixed(2)],
+    ["halted", pct(summary.haltedRate)],
+    ["invalid actions", pct(summary.invalidRate)],
+    ["tokens (prompt / completion)", `${summary.promptTokens} / ${summary.completionTokens}`],
+    ...Object.entries(extra),
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += pick(item);
+  return total;
+}
