@@ -1,0 +1,132 @@
+import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
+import { invalidAction, type AnswerScores, type Environment, type StepResult, type Task } from "../../tools/environment.ts";
+import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "../../trajectories/schema.ts";
+import { parseStep } from "./parse.ts";
+import type { Completion, Policy } from "./policy.ts";
+import { renderPrompt } from "./prompt.ts";
+import { VERSION } from "../version.ts";
+
+/** ReAct's step limit for HotpotQA. */
+export const DEFAULT_MAX_STEPS = 7;
+
+export interface EpisodeOptions<T extends Task> {
+  task: T;
+  /** Steps before the episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
+  maxSteps?: number;
+  /** Instruction and exemplars; default the `hotpotqa` prompt. */
+  prompt?: PromptTemplate;
+  /** Run facts the caller knows (dataset, ...); they override the ones filled in here. */
+  meta?: Partial<RunMeta>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one ReAct episode: the policy writes a thought and an action, the
+ * environment answers with an observation, until Finish or `maxSteps`.
+ * Unreadable actions still take a step and are shown to the policy as invalid.
+ */
+export async function runEpisode<T extends Task>(
+  policy: Policy<T>,
+  environment: Environment<T>,
+  options: EpisodeOptions<T>,
+): Promise<Trajectory> {
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
+  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}.`);
+  const template = options.prompt ?? (await defaultPrompt());
+  // The first observation only restates the question, which the prompt already shows.
+  await environment.reset(task);
+  const steps: Step[] = [];
+  let finish: StepResult | undefined;
+  for (let number = 1; number <= maxSteps && !finish; number++) {
+    signal?.throwIfAborted();
+    const prompt = renderPrompt(template, task.question, steps, number);
+    const { step, result } = await takeStep(policy, environment, { prompt, task, step: number, signal });
+    steps.push(step);
+    if (result?.done) finish = result;
+  }
+  return {
+    version: TRAJECTORY_VERSION,
+    id: task.id,
+    question: task.question,
+    gold: task.answer,
+    steps,
+    answer: finish?.info.answer ?? null,
+    reward: finish?.reward ?? 0,
+    metrics: {
+      ...scoresOf(finish),
+      steps: steps.length,
+      invalid: steps.filter((step) => !step.valid).length,
+      halted: finish === undefined,
+    },
+    meta: {
+      policy: policy.name,
+      model: policy.model,
+      temperature: policy.temperature,
+      seed: policy.seed,
+      codeVersion: VERSION,
+      startedAt,
+      wallMs: performance.now() - started,
+      ...options.meta,
+    },
+  };
+}
+
+interface StepRequest<T extends Task> {
+  prompt: string;
+  task: T;
+  step: number;
+  signal?: AbortSignal;
+}
+
+/** One Thought/Action/Observation: `result` is absent when the action was unreadable and never reached the environment. */
+async function takeStep<T extends Task>(
+  policy: Policy<T>,
+  environment: Environment<T>,
+  request: StepRequest<T>,
+): Promise<{ step: Step; result?: StepResult }> {
+  const before = performance.now();
+  const completion = await policy.act({ ...request, stop: [`\nObservation ${request.step}:`] });
+  const latencyMs = performance.now() - before;
+  const raw = cutAtObservation(completion.text);
+  const parsed = parseStep(raw, request.step);
+  const result = parsed.action ? await environment.step(parsed.action) : undefined;
+  const step: Step = {
+    thought: parsed.thought,
+    action: parsed.actionText,
+    observation: result?.observation ?? invalidAction(parsed.actionText || raw.trim()),
+    valid: result?.info.valid ?? false,
+    raw,
+    ...completionDetails(completion, raw.length < completion.text.length),
+    latencyMs,
+  };
+  return result ? { step, result } : { step };
+}
+
+/** For policies that ignore `stop`: an observation they write themselves is invented, never kept. */
+function cutAtObservation(text: string): string {
+  const at = text.indexOf("\nObservation");
+  return at === -1 ? text : text.slice(0, at);
+}
+
+/** Tokens and logprobs describe the whole completion, so they are kept only when none of it was cut. */
+function completionDetails(completion: Completion, wasCut: boolean): Pick<Step, "tokens" | "logprobs" | "usage"> {
+  const details: Pick<Step, "tokens" | "logprobs" | "usage"> = {};
+  if (completion.usage) details.usage = completion.usage;
+  if (completion.tokens && !wasCut) details.tokens = completion.tokens;
+  if (completion.logprobs && !wasCut) details.logprobs = completion.logprobs;
+  return details;
+}
+
+function scoresOf(finish: StepResult | undefined): AnswerScores {
+  const scores = finish?.info.scores;
+  return { em: scores?.em ?? 0, f1: scores?.f1 ?? 0, fuzzy: scores?.fuzzy ?? 0 };
+}
+
+let defaultPromptTemplate: Promise<PromptTemplate> | undefined;
+
+function defaultPrompt(): Promise<PromptTemplate> {
+  defaultPromptTemplate ??= loadPrompt();
+  return defaultPromptTemplate;
+}

@@ -1,0 +1,107 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Environment, Task } from "../../tools/environment.ts";
+import {
+  readTrajectoriesIfAny,
+  summarize,
+  TrajectoryWriter,
+  writeFileAtomic,
+  type Summary,
+  type Trajectory,
+} from "../../trajectories/index.ts";
+import { runEpisode } from "../agent/episode.ts";
+import type { Policy } from "../agent/policy.ts";
+
+export interface BenchmarkOptions<T extends Task> {
+  tasks: readonly T[];
+  policy: Policy<T>;
+  /** A fresh environment for each episode: environments hold per-episode state. */
+  environment: (task: T) => Environment<T>;
+  /** Output folder: `trajectories.jsonl` (appended, resumable) and `summary.json`. */
+  out: string;
+  concurrency?: number;
+  maxSteps?: number;
+  dataset?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: BenchmarkProgress) => void;
+}
+
+export interface BenchmarkProgress {
+  done: number;
+  total: number;
+  /** Episodes found already finished in the output folder when the run started. */
+  resumed: number;
+  em: number;
+}
+
+export interface BenchmarkResult {
+  summary: Summary & { wallMs: number };
+  resumed: number;
+  /** True when the run stopped early on its signal; what finished is on disk. */
+  interrupted: boolean;
+}
+
+/**
+ * Runs every task once, `concurrency` episodes at a time. Each finished episode is
+ * appended at once, so a killed run resumes where it stopped with no duplicates.
+ */
+export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
+  const started = Date.now();
+  await mkdir(options.out, { recursive: true });
+  const logPath = join(options.out, "trajectories.jsonl");
+  const wanted = new Set(options.tasks.map((t) => t.id));
+  const previous = (await readTrajectoriesIfAny(logPath)).trajectories.filter((t) => wanted.has(t.id));
+  const finished = new Map(previous.map((t) => [t.id, t]));
+  const pending = options.tasks.filter((t) => !finished.has(t.id));
+  const writer = await TrajectoryWriter.open(logPath);
+  const resumed = finished.size;
+  const report = () =>
+    options.onProgress?.({ done: finished.size, total: wanted.size, resumed, em: summarize([...finished.values()]).em });
+  report();
+
+  await forEachConcurrently(pending, options.concurrency ?? 1, options.signal, async (task) => {
+    const trajectory = await runEpisode(options.policy, options.environment(task), {
+      task,
+      maxSteps: options.maxSteps,
+      meta: { dataset: options.dataset },
+      signal: options.signal,
+    });
+    await writer.append(trajectory);
+    finished.set(task.id, trajectory);
+    report();
+  });
+  await writer.flush();
+
+  const summary = { ...summarize(inTaskOrder(options.tasks, finished)), wallMs: Date.now() - started };
+  await writeFileAtomic(join(options.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+  return { summary, resumed, interrupted: finished.size < wanted.size };
+}
+
+function inTaskOrder<T extends Task>(tasks: readonly T[], finished: Map<string, Trajectory>): Trajectory[] {
+  return tasks.flatMap((t) => finished.get(t.id) ?? []);
+}
+
+/**
+ * Runs `work` over items with at most `limit` in flight. On the first failure or
+ * on abort it starts nothing new, lets running work end, then rethrows the failure.
+ */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async () => {
+    while (next < items.length && !failure && !signal?.aborted) {
+      const item = items[next++]!;
+      await work(item).catch((error: unknown) => {
+        // Work cut short by the abort is not a failure: the caller asked for it.
+        if (!signal?.aborted) failure ??= { error };
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure) throw failure.error;
+}

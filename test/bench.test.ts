@@ -1,0 +1,107 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Policy } from "../src/agent/policy.ts";
+import { runBenchmark } from "../src/bench/run.ts";
+import type { Environment, Task } from "../tools/environment.ts";
+import { readTrajectories } from "../trajectories/index.ts";
+import { makeTrajectory } from "./helpers/trajectory.ts";
+
+const tasks: Task[] = Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, question: `What is ${i}?`, answer: String(i) }));
+
+/** Answers every question at once; even ids right, odd ids wrong. */
+function answeringPolicy(options: { delayMs?: number; failOn?: string; onCall?: (inFlight: number) => void } = {}): Policy {
+  let inFlight = 0;
+  return {
+    name: "answering",
+    async act({ task }) {
+      inFlight += 1;
+      options.onCall?.(inFlight);
+      await new Promise((r) => setTimeout(r, options.delayMs ?? 0));
+      inFlight -= 1;
+      if (task.id === options.failOn) throw new Error("server exploded");
+      const n = Number(task.id.slice(1));
+      return { text: ` I know it.\nAction 1: Finish[${n % 2 === 0 ? n : "wrong"}]` };
+    },
+  };
+}
+
+function finishEnvironment(): Environment {
+  let gold = "";
+  return {
+    tools: [],
+    async reset(task) {
+      gold = task.answer ?? "";
+      return task.question;
+    },
+    async step(action) {
+      const em = action.argument === gold ? 1 : 0;
+      return {
+        observation: "Episode finished.",
+        done: true,
+        reward: em,
+        info: { valid: true, answer: action.argument, scores: { em, f1: em, fuzzy: em } },
+      };
+    },
+  };
+}
+
+const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-bench-"));
+
+describe("runBenchmark", () => {
+  it("runs every task, logs each trajectory and writes a summary", async () => {
+    const out = await tempDir();
+    const result = await runBenchmark({ tasks, policy: answeringPolicy(), environment: finishEnvironment, out, concurrency: 3 });
+    expect(result.summary).toMatchObject({ n: 12, em: 0.5, f1: 0.5, avgSteps: 1 });
+    expect(result.interrupted).toBe(false);
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+    expect(summary).toMatchObject({ n: 12, em: 0.5, f1: 0.5 });
+    const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
+    expect(trajectories.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
+  });
+
+  it("keeps at most `concurrency` episodes in flight", async () => {
+    let peak = 0;
+    const policy = answeringPolicy({ delayMs: 5, onCall: (n) => (peak = Math.max(peak, n)) });
+    await runBenchmark({ tasks, policy, environment: finishEnvironment, out: await tempDir(), concurrency: 4 });
+    expect(peak).toBe(4);
+  });
+
+  it("resumes: finished ids are skipped, a torn line is dropped, nothing is duplicated", async () => {
+    const out = await tempDir();
+    const log = join(out, "trajectories.jsonl");
+    const done = [makeTrajectory("q0", 1), makeTrajectory("q1", 0)];
+    await writeFile(log, done.map((t) => `${JSON.stringify(t)}\n`).join("") + '{"version":1,"id":"q2"');
+    const asked: string[] = [];
+    const inner = answeringPolicy();
+    const policy: Policy = { name: "answering", act: (r) => (asked.push(r.task.id), inner.act(r)) };
+    const result = await runBenchmark({ tasks, policy, environment: finishEnvironment, out });
+    expect(result.resumed).toBe(2);
+    expect(asked).not.toContain("q0");
+    expect(asked).toContain("q2");
+    const ids = (await readTrajectories(log)).trajectories.map((t) => t.id);
+    expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
+  });
+
+  it("stops on a failure without losing finished episodes, then resumes", async () => {
+    const out = await tempDir();
+    const failing = runBenchmark({ tasks, policy: answeringPolicy({ failOn: "q5" }), environment: finishEnvironment, out });
+    await expect(failing).rejects.toThrow("server exploded");
+    const kept = (await readTrajectories(join(out, "trajectories.jsonl"))).trajectories;
+    expect(kept.map((t) => t.id)).toEqual(["q0", "q1", "q2", "q3", "q4"]);
+    const result = await runBenchmark({ tasks, policy: answeringPolicy(), environment: finishEnvironment, out });
+    expect(result.resumed).toBe(5);
+    expect(result.summary.n).toBe(12);
+  });
+
+  it("stops early on abort and says so", async () => {
+    const controller = new AbortController();
+    const out = await tempDir();
+    const policy = answeringPolicy({ onCall: () => controller.abort() });
+    const result = await runBenchmark({ tasks, policy, environment: finishEnvironment, out, signal: controller.signal });
+    expect(result.interrupted).toBe(true);
+    expect(result.summary.n).toBeLessThan(12);
+  });
+});

@@ -1,0 +1,282 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { loadPrompt, parsePromptFile, type PromptTemplate } from "../prompts/index.ts";
+import { DEFAULT_MAX_STEPS, renderPrompt, runEpisode, type Policy } from "../src/agent/index.ts";
+import { ScriptedPolicy } from "../src/policies/scripted.ts";
+import { invalidAction, type Action, type Environment, type StepResult, type Task } from "../tools/environment.ts";
+import { defineTool } from "../tools/tool.ts";
+import { TrajectorySchema, type Step, type Trajectory } from "../trajectories/schema.ts";
+
+const TASK: Task = { id: "q1", question: "What country is Paris the capital of?", answer: "France" };
+const PARIS = "Paris is the capital and largest city of France.";
+const TEMPLATE: PromptTemplate = {
+  instruction: "Answer with Search[entity] and Finish[answer].",
+  exemplars: ["Question: Q?\nThought 1: t\nAction 1: Finish[A]", "Question: R?\nThought 1: u\nAction 1: Finish[B]"],
+};
+
+/** A two-tool world: Search knows one page, Finish scores exact matches. Records what reached it. */
+class FakeWiki implements Environment<Task> {
+  readonly tools = [
+    defineTool({ name: "Search", description: "Search[entity]", schema: z.string(), call: (entity) => this.search(entity) }),
+  ];
+  readonly actions: Action[] = [];
+  private gold = "";
+
+  async reset(task: Task): Promise<string> {
+    this.gold = task.answer ?? "";
+    return task.question;
+  }
+
+  async step(action: Action): Promise<StepResult> {
+    this.actions.push(action);
+    const name = action.name.toLowerCase();
+    if (name === "search") return { observation: this.search(action.argument), done: false, reward: 0, info: { valid: true } };
+    if (name === "finish") {
+      const right = action.argument === this.gold ? 1 : 0;
+      const scores = { em: right, f1: right === 1 ? 1 : 0.5, fuzzy: right };
+      return { observation: "Episode finished.", done: true, reward: right, info: { valid: true, answer: action.argument, scores } };
+    }
+    return { observation: invalidAction(`${action.name}[${action.argument}]`), done: false, reward: 0, info: { valid: false } };
+  }
+
+  private search(entity: string): string {
+    return entity === "Paris" ? PARIS : `Could not find ${entity}. Similar: ['Paris'].`;
+  }
+}
+
+async function run(policy: Policy, options: { maxSteps?: number; prompt?: PromptTemplate } = {}) {
+  const environment = new FakeWiki();
+  const trajectory = await runEpisode(policy, environment, { task: TASK, prompt: TEMPLATE, ...options });
+  return { trajectory: TrajectorySchema.parse(trajectory), environment };
+}
+
+const PACKAGE_VERSION = z.object({ version: z.string() }).parse(
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")),
+).version;
+
+describe("runEpisode", () => {
+  it("runs a normal episode to Finish and records it", async () => {
+    const policy = new ScriptedPolicy([" I need to search Paris.\nAction 1: Search[Paris]", " Paris is in France.\nAction 2: Finish[France]"]);
+    const { trajectory, environment } = await run(policy);
+
+    expect(environment.actions).toEqual([
+      { name: "Search", argument: "Paris" },
+      { name: "Finish", argument: "France" },
+    ]);
+    expect(trajectory.steps.map(({ thought, action, observation, valid }) => ({ thought, action, observation, valid }))).toEqual([
+      { thought: "I need to search Paris.", action: "Search[Paris]", observation: PARIS, valid: true },
+      { thought: "Paris is in France.", action: "Finish[France]", observation: "Episode finished.", valid: true },
+    ]);
+    expect(trajectory).toMatchObject({
+      id: "q1",
+      question: TASK.question,
+      gold: "France",
+      answer: "France",
+      reward: 1,
+      metrics: { em: 1, f1: 1, fuzzy: 1, steps: 2, invalid: 0, halted: false },
+    });
+    expect(trajectory.steps[0]!.raw).toBe(" I need to search Paris.\nAction 1: Search[Paris]");
+  });
+
+  it("fills run metadata from the policy, the package and the caller", async () => {
+    const policy: Policy = {
+      name: "fake-llm",
+      model: "tiny-1",
+      temperature: 0.7,
+      seed: 3,
+      act: async () => ({ text: " x\nAction 1: Finish[Spain]" }),
+    };
+    const before = Date.now();
+    const trajectory = TrajectorySchema.parse(
+      await runEpisode(policy, new FakeWiki(), { task: TASK, prompt: TEMPLATE, meta: { dataset: "hotpotqa-dev", seed: 9 } }),
+    );
+
+    expect(trajectory.meta).toMatchObject({ policy: "fake-llm", model: "tiny-1", temperature: 0.7, seed: 9, dataset: "hotpotqa-dev" });
+    expect(trajectory.meta.codeVersion).toBe(PACKAGE_VERSION);
+    expect(Date.parse(trajectory.meta.startedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(trajectory.meta.wallMs).toBeGreaterThanOrEqual(0);
+    expect(trajectory).toMatchObject({ answer: "Spain", reward: 0, metrics: { em: 0, f1: 0.5, halted: false } });
+  });
+
+  it("counts an unreadable action as invalid, shows it as such and never sends it to the environment", async () => {
+    const policy = new ScriptedPolicy([" hmm\nAction 1: search for Paris", " I am lost", " ok\nAction 3: Finish[France]"]);
+    const { trajectory, environment } = await run(policy);
+
+    expect(environment.actions).toEqual([{ name: "Finish", argument: "France" }]);
+    const [unreadable, missing] = trajectory.steps;
+    expect(unreadable).toMatchObject({ thought: "hmm", action: "search for Paris", observation: "Invalid action: search for Paris", valid: false });
+    expect(missing).toMatchObject({ thought: "I am lost", action: "", observation: "Invalid action: I am lost", valid: false });
+    expect(trajectory.metrics).toMatchObject({ steps: 3, invalid: 2, em: 1, halted: false });
+  });
+
+  it("counts an action the environment rejects as invalid", async () => {
+    const policy = new ScriptedPolicy([" t\nAction 1: Fly[Paris]", " t\nAction 2: Finish[France]"]);
+    const { trajectory, environment } = await run(policy);
+
+    expect(environment.actions[0]).toEqual({ name: "Fly", argument: "Paris" });
+    expect(trajectory.steps[0]).toMatchObject({ observation: "Invalid action: Fly[Paris]", valid: false });
+    expect(trajectory.metrics.invalid).toBe(1);
+  });
+
+  it("halts after the default step limit of 7 without an answer", async () => {
+    const policy = new ScriptedPolicy((request) => ` still looking\nAction ${request.step}: Search[Rome]`);
+    const { trajectory } = await run(policy);
+
+    expect(DEFAULT_MAX_STEPS).toBe(7);
+    expect(policy.requests).toHaveLength(7);
+    expect(trajectory).toMatchObject({
+      answer: null,
+      reward: 0,
+      metrics: { em: 0, f1: 0, fuzzy: 0, steps: 7, invalid: 0, halted: true },
+    });
+  });
+
+  it("honours a smaller step limit and rejects a meaningless one", async () => {
+    const policy = new ScriptedPolicy(() => " t\nAction 1: Search[Rome]");
+    const { trajectory } = await run(policy, { maxSteps: 3 });
+    expect(trajectory.steps).toHaveLength(3);
+    expect(trajectory.metrics.halted).toBe(true);
+    await expect(run(policy, { maxSteps: 0 })).rejects.toThrow(/maxSteps/);
+  });
+
+  it("asks to stop at the next observation and cuts one the policy invents anyway", async () => {
+    const invented = " t\nAction 1: Search[Paris]\nObservation 1: Paris is in Texas.\nThought 2: so Texas\nAction 2: Finish[Texas]";
+    const policy = new ScriptedPolicy([
+      { text: invented, tokens: [1, 2, 3], logprobs: [-0.1, -0.2, -0.3], usage: { promptTokens: 50, completionTokens: 3 } },
+      " t\nAction 2: Finish[France]",
+    ]);
+    const { trajectory, environment } = await run(policy);
+
+    expect(policy.requests.map((request) => request.stop)).toEqual([["\nObservation 1:"], ["\nObservation 2:"]]);
+    const [first] = trajectory.steps;
+    expect(first!.raw).toBe(" t\nAction 1: Search[Paris]");
+    expect(first!.observation).toBe(PARIS);
+    expect(environment.actions).toHaveLength(2);
+    // Tokens and logprobs covered the cut text too, so they no longer describe `raw`; the cost still counts.
+    expect(first).not.toHaveProperty("tokens");
+    expect(first).not.toHaveProperty("logprobs");
+    expect(first!.usage).toEqual({ promptTokens: 50, completionTokens: 3 });
+    expect(trajectory.answer).toBe("France");
+  });
+
+  it("records tokens, logprobs, usage and latency from the policy", async () => {
+    const policy: Policy = {
+      name: "slow",
+      act: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        return { text: " t\nAction 1: Finish[France]", tokens: [7, 8], logprobs: [-0.5, -1.5], usage: { promptTokens: 120, completionTokens: 2 } };
+      },
+    };
+    const { trajectory } = await run(policy);
+
+    const [step] = trajectory.steps;
+    expect(step).toMatchObject({ tokens: [7, 8], logprobs: [-0.5, -1.5], usage: { promptTokens: 120, completionTokens: 2 } });
+    expect(step!.latencyMs).toBeGreaterThanOrEqual(20);
+  });
+
+  it("leaves out what the policy does not know", async () => {
+    const { trajectory } = await run(new ScriptedPolicy([" t\nAction 1: Finish[France]"]));
+    const [step] = trajectory.steps;
+    for (const key of ["tokens", "logprobs", "usage"]) expect(step).not.toHaveProperty(key);
+  });
+
+  it("shows the policy the exemplars, the question, the steps so far, and the open thought", async () => {
+    const policy = new ScriptedPolicy([" t1\nAction 1: Search[Paris]", " t2\nAction 2: Search[Lyon]", " t3\nAction 3: Finish[France]"]);
+    await run(policy);
+
+    const third = policy.requests[2]!;
+    expect(third.step).toBe(3);
+    expect(third.task).toBe(TASK);
+    expect(third.prompt.startsWith(TEMPLATE.instruction)).toBe(true);
+    for (const exemplar of TEMPLATE.exemplars) expect(third.prompt).toContain(exemplar);
+    expect(third.prompt).toContain(
+      `Question: ${TASK.question}\nThought 1: t1\nAction 1: Search[Paris]\nObservation 1: ${PARIS}\n` +
+        "Thought 2: t2\nAction 2: Search[Lyon]\nObservation 2: Could not find Lyon. Similar: ['Paris'].\n",
+    );
+    expect(third.prompt.endsWith("Observation 2: Could not find Lyon. Similar: ['Paris'].\nThought 3:")).toBe(true);
+    expect(policy.requests[0]!.prompt.endsWith(`Question: ${TASK.question}\nThought 1:`)).toBe(true);
+  });
+
+  it("uses the bundled HotpotQA prompt by default", async () => {
+    const policy = new ScriptedPolicy([" t\nAction 1: Finish[France]"]);
+    await runEpisode(policy, new FakeWiki(), { task: TASK });
+
+    const { instruction, exemplars } = await loadPrompt();
+    const prompt = policy.requests[0]!.prompt;
+    expect(prompt.startsWith(instruction)).toBe(true);
+    for (const exemplar of exemplars) expect(prompt).toContain(exemplar);
+    expect(prompt.endsWith(`Question: ${TASK.question}\nThought 1:`)).toBe(true);
+  });
+
+  it("stops when aborted", async () => {
+    const controller = new AbortController();
+    const policy = new ScriptedPolicy(() => {
+      controller.abort();
+      return " t\nAction 1: Search[Paris]";
+    });
+    await expect(runEpisode(policy, new FakeWiki(), { task: TASK, prompt: TEMPLATE, signal: controller.signal })).rejects.toThrow(
+      /abort/i,
+    );
+    expect(policy.requests).toHaveLength(1);
+  });
+
+  it("fails clearly when a scripted policy runs out of outputs", async () => {
+    const policy = new ScriptedPolicy([" t\nAction 1: Search[Paris]"]);
+    await expect(run(policy)).rejects.toThrow("ScriptedPolicy ran out of outputs: request 2 asked for one, but the script has only 1.");
+  });
+
+  it("writes trajectories that survive a JSON round trip through the schema", async () => {
+    const policy = new ScriptedPolicy([" t\nAction 1: Search[Paris]", " t\nAction 2: Finish[France]"]);
+    const { trajectory } = await run(policy);
+    const reread: Trajectory = TrajectorySchema.parse(JSON.parse(JSON.stringify(trajectory)));
+    expect(reread).toEqual(JSON.parse(JSON.stringify(trajectory)));
+  });
+});
+
+describe("renderPrompt", () => {
+  const step = (thought: string, action: string, observation: string): Step => ({
+    thought,
+    action,
+    observation,
+    valid: true,
+    raw: "",
+    latencyMs: 0,
+  });
+
+  it("lays out instruction, exemplars, question and steps in ReAct's format", () => {
+    const template = { instruction: "Do it.", exemplars: ["E1", "E2"] };
+    const prompt = renderPrompt(template, " Why? ", [step("a", "Search[X]", "X is."), step("b", "Lookup[y]", "No more results.")], 3);
+    expect(prompt).toBe(
+      "Do it.\n\nE1\n\nE2\n\nQuestion: Why?\n" +
+        "Thought 1: a\nAction 1: Search[X]\nObservation 1: X is.\n" +
+        "Thought 2: b\nAction 2: Lookup[y]\nObservation 2: No more results.\n" +
+        "Thought 3:",
+    );
+  });
+});
+
+describe("prompt files", () => {
+  it("split into an instruction and exemplars", () => {
+    expect(parsePromptFile("Intro.\n---\nQuestion: A\n---\r\nQuestion: B\n")).toEqual({
+      instruction: "Intro.",
+      exemplars: ["Question: A", "Question: B"],
+    });
+  });
+
+  it("reject a file without exemplars, and names that are paths", async () => {
+    expect(() => parsePromptFile("Only an instruction.")).toThrow(/at least one/);
+    await expect(loadPrompt("../package")).rejects.toThrow(/Invalid prompt name/);
+    await expect(loadPrompt("no-such-prompt")).rejects.toThrow(/No prompt named "no-such-prompt"/);
+  });
+
+  it("bundle six HotpotQA exemplars that use Search, Lookup, a missed search and Finish", async () => {
+    const { instruction, exemplars } = await loadPrompt("hotpotqa");
+    expect(instruction).toMatch(/Search\[entity\][\s\S]*Lookup\[keyword\][\s\S]*Finish\[answer\]/);
+    expect(exemplars).toHaveLength(6);
+    for (const exemplar of exemplars) expect(exemplar).toMatch(/^Question: [\s\S]*\nAction \d+: Finish\[[^\]]+\]$/);
+    const all = exemplars.join("\n");
+    expect(all).toMatch(/\nAction \d+: Lookup\[.+\]\nObservation \d+: \(Result 1 \/ \d+\) /);
+    expect(all).toMatch(/\nObservation \d+: Could not find .+\. Similar: \['.+'\]\.\n/);
+  });
+});
