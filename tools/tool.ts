@@ -17,12 +17,12 @@ export interface Tool<Input = unknown> {
 }
 
 /** Builds a tool whose input type is derived from its schema. */
-export function defineTool<S extends z.ZodType>(tool: {
+export function defineTool<Input>(tool: {
   name: string;
   description: string;
-  schema: S;
-  call(input: z.infer<S>, ctx?: ToolContext): Promise<string> | string;
-}): Tool<z.infer<S>> {
+  schema: z.ZodType<Input>;
+  call(input: Input, ctx?: ToolContext): Promise<string> | string;
+}): Tool<Input> {
   return { ...tool, call: async (input, ctx) => tool.call(input, ctx) };
 }
 

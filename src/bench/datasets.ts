@@ -1,0 +1,150 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { QaTaskSchema, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
+import { UserError } from "../errors.ts";
+
+type QaTaskInput = z.input<typeof QaTaskSchema>;
+
+export type DatasetFormat = "hotpotqa" | "2wiki" | "musique";
+
+/** HotpotQA's layout, shared by 2WikiMultihopQA: `_id` in the official JSON, `id` in our JSONL samples. */
+const HotpotLayoutSchema = z
+  .object({
+    _id: z.string().optional(),
+    id: z.string().optional(),
+    question: z.string(),
+    answer: z.string(),
+    type: z.string().optional(),
+    supporting_facts: z.array(z.tuple([z.string(), z.number()])).optional(),
+    context: z.array(z.tuple([z.string(), z.array(z.string())])),
+  })
+  .refine((record) => (record._id ?? record.id) !== undefined, { message: "needs an `_id` or `id`" })
+  .transform((record): QaTaskInput => ({
+    id: (record._id ?? record.id)!, // present: checked by the refine above
+    question: record.question,
+    answer: record.answer,
+    type: record.type,
+    supportingFacts: record.supporting_facts,
+    context: record.context,
+  }))
+  .pipe(QaTaskSchema);
+
+const MusiqueLayoutSchema = z
+  .object({
+    id: z.string(),
+    question: z.string(),
+    answer: z.string(),
+    paragraphs: z.array(
+      z.object({ title: z.string(), paragraph_text: z.string(), is_supporting: z.boolean().optional() }),
+    ),
+  })
+  .transform((record): QaTaskInput => {
+    const context = record.paragraphs.map((p): Paragraph => [p.title, splitSentences(p.paragraph_text)]);
+    return {
+      id: record.id,
+      question: record.question,
+      answer: record.answer,
+      // MuSiQue ids start with the hop type: `2hop__...`, `3hop1__...`.
+      type: record.id.split("__")[0],
+      // A supporting paragraph supports with all its sentences.
+      supportingFacts: record.paragraphs.flatMap((p, i) =>
+        p.is_supporting ? context[i]![1].map((_, sentence): [string, number] => [p.title, sentence]) : [],
+      ),
+      context,
+    };
+  })
+  .pipe(QaTaskSchema);
+
+const LAYOUTS: Record<DatasetFormat, z.ZodType<QaTask>> = {
+  hotpotqa: HotpotLayoutSchema,
+  "2wiki": HotpotLayoutSchema,
+  musique: MusiqueLayoutSchema,
+};
+
+/**
+ * Splits a paragraph at whitespace after `.`, `!` or `?`. Later sentences keep
+ * their leading space, as HotpotQA's do, so joining them rebuilds the text.
+ */
+export function splitSentences(text: string): string[] {
+  return text.split(/(?<=[.!?])(?=\s+\S)/u).filter((sentence) => sentence.trim() !== "");
+}
+
+/** A record as read, with where it was, for error messages. */
+interface RawRecord {
+  where: string;
+  value: unknown;
+}
+
+/**
+ * Reads a multi-hop QA file: the official HotpotQA JSON array, or JSONL in the
+ * HotpotQA, 2WikiMultihopQA or MuSiQue layout. `auto` picks the layout from the first record.
+ */
+export async function loadDataset(path: string, format: DatasetFormat | "auto" = "auto"): Promise<QaTask[]> {
+  const records = parseRecords(path, await readText(path));
+  if (records.length === 0) throw new UserError(`${path}: no records`);
+  const first = records[0]!;
+  const layout = LAYOUTS[format === "auto" ? detectFormat(path, first) : format];
+  const seen = new Set<string>();
+  return records.map(({ where, value }) => {
+    const parsed = layout.safeParse(value);
+    if (!parsed.success) throw new UserError(`${path}, ${where}: ${describeZodError(parsed.error)}`);
+    if (seen.has(parsed.data.id)) throw new UserError(`${path}, ${where}: duplicate id ${parsed.data.id}`);
+    seen.add(parsed.data.id);
+    return parsed.data;
+  });
+}
+
+export function tasksById(tasks: readonly QaTask[]): Map<string, QaTask> {
+  return new Map(tasks.map((task) => [task.id, task]));
+}
+
+/** The first problem zod found, on one line: `context.0.1: Invalid input: ...`. */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid";
+  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`file not found: ${path}`);
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** A JSON array (HotpotQA's official files) when the text starts with `[`, else JSONL with blank lines skipped. */
+function parseRecords(path: string, text: string): RawRecord[] {
+  const body = text.replace(/^\uFEFF/, "");
+  if (body.trimStart().startsWith("[")) {
+    const array = parseJson(body, path);
+    if (!Array.isArray(array)) throw new UserError(`${path}: expected a JSON array of records`);
+    return array.map((value, i) => ({ where: `record ${i + 1}`, value }));
+  }
+  return body.split("\n").flatMap((line, i) => {
+    if (line.trim() === "") return [];
+    const where = `line ${i + 1}`;
+    return [{ where, value: parseJson(line, `${path}, ${where}`) }];
+  });
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${where}: invalid JSON (${(error as Error).message})`);
+  }
+}
+
+function detectFormat(path: string, first: RawRecord): DatasetFormat {
+  const value = first.value;
+  if (typeof value === "object" && value !== null) {
+    if ("paragraphs" in value) return "musique";
+    if ("evidences" in value) return "2wiki";
+    if ("context" in value) return "hotpotqa";
+  }
+  throw new UserError(
+    `${path}, ${first.where}: cannot tell the dataset format: expected a record with "context" (HotpotQA, 2WikiMultihopQA) or "paragraphs" (MuSiQue)`,
+  );
+}

@@ -1,0 +1,66 @@
+import { parseArgs } from "node:util";
+import { TrajectoryFileError } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { benchCommand } from "./bench.ts";
+import type { Command } from "./command.ts";
+import { scoreCommand } from "./score.ts";
+import { toolCommand } from "./tool.ts";
+import { trajectoriesCommand } from "./trajectories.ts";
+import { VERSION as version } from "../version.ts";
+
+const commands: Command[] = [benchCommand, scoreCommand, toolCommand, trajectoriesCommand];
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `react-rl ${version}: ReAct agents that learn from their own trial and error
+
+usage: react-rl COMMAND [options]   (react-rl COMMAND --help for its options)
+
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}`;
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 a user mistake or failure, 2 bad usage. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    console.log(overview());
+    return 0;
+  }
+  if (name === "--version") {
+    console.log(version);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`react-rl: unknown command '${name}'\n\n${overview()}`);
+    return 2;
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    console.error(`react-rl ${name}: ${(error as Error).message}\n\nusage: ${command.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(`usage: ${command.usage}`);
+    return 0;
+  }
+  const { help: _help, ...values } = parsed.values;
+  try {
+    return await command.run(values, parsed.positionals);
+  } catch (error) {
+    if (!isUserFacing(error)) throw error;
+    console.error(`react-rl ${name}: ${error.message}`);
+    return 1;
+  }
+}
+
+function isUserFacing(error: unknown): error is Error {
+  return error instanceof UserError || error instanceof TrajectoryFileError;
+}

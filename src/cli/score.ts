@@ -1,0 +1,41 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { loadDataset } from "../bench/datasets.ts";
+import { scorePredictions } from "../bench/score.ts";
+import { UserError } from "../errors.ts";
+import { defineCommand } from "./command.ts";
+
+export const scoreCommand = defineCommand({
+  name: "score",
+  summary: "score predictions in HotpotQA's official format (EM and F1)",
+  usage: `react-rl score --gold FILE --pred FILE
+
+  --gold FILE   the questions with gold answers (official JSON or JSONL)
+  --pred FILE   predictions: {"answer": {"<id>": "<text>", ...}} (other keys ignored)
+
+Prints {"em": ..., "f1": ..., "n": ...} on its last line.`,
+  options: { gold: { type: "string" }, pred: { type: "string" } },
+  flags: z.object({
+    gold: z.string({ error: "required" }),
+    pred: z.string({ error: "required" }),
+  }),
+  async run(flags) {
+    const gold = await loadDataset(flags.gold);
+    const predictions = await readJson(flags.pred);
+    const result = scorePredictions(gold, predictions);
+    if (result.missing > 0) console.error(`${result.missing} of ${result.n} questions have no prediction (scored 0)`);
+    console.log(JSON.stringify({ em: result.em, f1: result.f1, n: result.n }));
+    return 0;
+  },
+});
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readFile(path, "utf8").catch(() => {
+    throw new UserError(`file not found: ${path}`);
+  });
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+}

@@ -1,0 +1,148 @@
+import { Calculator } from "@langchain/community/tools/calculator";
+import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { fakeModel } from "@langchain/core/testing";
+import { tool as langChainTool } from "@langchain/core/tools";
+import { createAgent } from "langchain";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { z as z3 } from "zod/v3";
+import type { PolicyRequest } from "../src/agent/policy.ts";
+import { LangChainPolicy } from "../src/policies/langchain.ts";
+import { fromLangChainTool, toLangChainTool } from "../tools/langchain.ts";
+import { callWithText, defineTool } from "../tools/tool.ts";
+import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
+
+describe("fromLangChainTool", () => {
+  it("adapts a string tool: LangChain's Calculator computes 2 + 3 * 4", async () => {
+    const calculator = fromLangChainTool(new Calculator(), { name: "Calculator" });
+    expect(calculator.name).toBe("Calculator");
+    expect(calculator.description).toMatch(/math expression/);
+    expect(await callWithText(calculator, "2 + 3 * 4")).toBe("14");
+
+    // And as the agent reaches it: a text action in the wiki environment.
+    const environment = new WikiEnvironment(new Docstore([]), [calculator]);
+    const result = await environment.step({ name: "Calculator", argument: "2 + 3 * 4" });
+    expect(result).toMatchObject({ observation: "14", done: false, info: { valid: true } });
+  });
+
+  it("adapts object-schema tools, zod 4 or zod 3, validating JSON arguments", async () => {
+    const add4 = langChainTool(({ a, b }) => String(a + b), {
+      name: "add",
+      description: "Adds two numbers.",
+      schema: z.object({ a: z.number(), b: z.number() }),
+    });
+    const add3 = langChainTool(({ a, b }: { a: number; b: number }) => String(a + b), {
+      name: "add3",
+      description: "Adds two numbers.",
+      schema: z3.object({ a: z3.number(), b: z3.number() }),
+    });
+    for (const lcTool of [add4, add3]) {
+      const adapted = fromLangChainTool(lcTool);
+      expect(await callWithText(adapted, '{"a": 2, "b": 3}')).toBe("5");
+      expect(await callWithText(adapted, '{"a": "two"}')).toMatch(new RegExp(`^Invalid input for ${lcTool.name}: `));
+    }
+  });
+
+  it("reads a non-string result as JSON", async () => {
+    const pair = langChainTool(() => ({ left: 1, right: 2 }) as unknown as string, {
+      name: "pair",
+      description: "Returns a pair.",
+      schema: z.object({}),
+    });
+    expect(await callWithText(fromLangChainTool(pair), "{}")).toBe('{"left":1,"right":2}');
+  });
+});
+
+describe("toLangChainTool", () => {
+  it("runs our tools inside a LangChain agent", async () => {
+    const calls: unknown[] = [];
+    const capital = defineTool({
+      name: "capital",
+      description: "The capital of a country.",
+      schema: z.object({ country: z.string() }),
+      call: ({ country }) => {
+        calls.push(country);
+        return country === "France" ? "Paris" : "unknown";
+      },
+    });
+    const shout = defineTool({
+      name: "shout",
+      description: "Upper-cases text.",
+      schema: z.string(),
+      call: (text) => {
+        calls.push(text);
+        return text.toUpperCase();
+      },
+    });
+    const model = fakeModel()
+      .respondWithTools([
+        { name: "capital", args: { country: "France" }, id: "call_1" },
+        { name: "shout", args: { input: "paris" }, id: "call_2" },
+      ])
+      .respond(new AIMessage("The capital of France is Paris."));
+    const agent = createAgent({ model, tools: [toLangChainTool(capital), toLangChainTool(shout)] });
+
+    const { messages } = await agent.invoke({ messages: [new HumanMessage("What is the capital of France?")] });
+
+    expect(calls).toEqual(["France", "paris"]);
+    const toolMessages = messages.filter((m) => ToolMessage.isInstance(m));
+    expect(toolMessages.map((m) => [m.tool_call_id, m.content])).toEqual([
+      ["call_1", "Paris"],
+      ["call_2", "PARIS"],
+    ]);
+    expect(messages.at(-1)?.text).toBe("The capital of France is Paris.");
+    // The model saw the tool results before answering.
+    expect(model.calls[1]?.messages.filter((m) => ToolMessage.isInstance(m))).toHaveLength(2);
+  });
+
+  it("lets LangChain reject input that does not fit our schema", async () => {
+    const capital = defineTool({ name: "capital", description: "d", schema: z.object({ country: z.string() }), call: () => "x" });
+    await expect(toLangChainTool(capital).invoke({ country: 3 })).rejects.toThrow(/did not match expected schema/);
+  });
+});
+
+describe("LangChainPolicy", () => {
+  const request: PolicyRequest = {
+    prompt: "Question: Where is the Eiffel Tower?\nThought 1:",
+    task: { id: "q1", question: "Where is the Eiffel Tower?" },
+    step: 1,
+    stop: ["\nObservation 1:"],
+  };
+
+  it("sends the prompt as one human message with the stop sequences, and reads text and usage", async () => {
+    const model = fakeModel().respond(
+      new AIMessage({
+        content: " I need to search Eiffel Tower.\nAction 1: Search[Eiffel Tower]",
+        usage_metadata: { input_tokens: 11, output_tokens: 13, total_tokens: 24 },
+      }),
+    );
+    const policy = new LangChainPolicy(model, { temperature: 0 });
+
+    const completion = await policy.act(request);
+
+    expect(model.calls).toHaveLength(1);
+    expect(model.calls[0]?.messages.map((m) => [m.type, m.text])).toEqual([["human", request.prompt]]);
+    expect(model.calls[0]?.options.stop).toEqual(["\nObservation 1:"]);
+    expect(completion).toEqual({
+      text: " I need to search Eiffel Tower.\nAction 1: Search[Eiffel Tower]",
+      usage: { promptTokens: 11, completionTokens: 13 },
+    });
+    expect(policy).toMatchObject({ name: "langchain", model: "FakeBuiltModel", temperature: 0 });
+  });
+
+  it("joins the text parts of structured content", async () => {
+    const content = [
+      { type: "text", text: " I should search." },
+      { type: "text", text: "\nAction 1: Search[Paris]" },
+    ];
+    const completion = await new LangChainPolicy(fakeModel().respond(new AIMessage({ content }))).act(request);
+    expect(completion).toEqual({ text: " I should search.\nAction 1: Search[Paris]" });
+  });
+
+  it("hands the request's abort signal to the model", async () => {
+    const model = fakeModel().respond(new AIMessage("Search[Paris]"));
+    const controller = new AbortController();
+    await new LangChainPolicy(model).act({ ...request, signal: controller.signal });
+    expect(model.calls[0]?.options.signal).toBe(controller.signal);
+  });
+});
