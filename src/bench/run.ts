@@ -55,8 +55,9 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const pending = options.tasks.filter((t) => !finished.has(t.id));
   const writer = await TrajectoryWriter.open(logPath);
   const resumed = finished.size;
+  let emSum = previous.reduce((sum, t) => sum + t.metrics.em, 0);
   const report = () =>
-    options.onProgress?.({ done: finished.size, total: wanted.size, resumed, em: summarize([...finished.values()]).em });
+    options.onProgress?.({ done: finished.size, total: wanted.size, resumed, em: finished.size ? emSum / finished.size : 0 });
   report();
 
   await forEachConcurrently(pending, options.concurrency ?? 1, options.signal, async (task) => {
@@ -68,6 +69,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     });
     await writer.append(trajectory);
     finished.set(task.id, trajectory);
+    emSum += trajectory.metrics.em;
     report();
   });
   await writer.flush();
