@@ -264,8 +264,10 @@ describe("prompt files", () => {
     });
   });
 
-  it("reject a file without exemplars, and names that are paths", async () => {
-    expect(() => parsePromptFile("Only an instruction.")).toThrow(/at least one/);
+  it("read an instruction alone as a zero-shot prompt, and reject empty sections and names that are paths", async () => {
+    expect(parsePromptFile("Only an instruction.\n")).toEqual({ instruction: "Only an instruction.", exemplars: [] });
+    expect(() => parsePromptFile("\n---\nQuestion: A")).toThrow(/non-empty instruction/);
+    expect(() => parsePromptFile("Intro.\n---\n\n---\nQuestion: A")).toThrow(/non-empty exemplars/);
     await expect(loadPrompt("../package")).rejects.toThrow(/Invalid prompt name/);
     await expect(loadPrompt("no-such-prompt")).rejects.toThrow(/No prompt named "no-such-prompt"/);
   });

@@ -1,3 +1,4 @@
 export * from "./schema.ts";
 export * from "./store.ts";
 export * from "./stats.ts";
+export * from "./export/index.ts";

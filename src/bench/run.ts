@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Environment, Task } from "../../tools/environment.ts";
 import {
   readTrajectoriesIfAny,
@@ -21,6 +22,10 @@ export interface BenchmarkOptions<T extends Task> {
   out: string;
   concurrency?: number;
   maxSteps?: number;
+  /** The prompt for a task's episode; default runEpisode's (`hotpotqa`). */
+  prompt?: (task: T) => PromptTemplate;
+  /** A task's type (a question family): when given, the summary also breaks down by it. */
+  typeOf?: (task: T) => string;
   dataset?: string;
   signal?: AbortSignal;
   onProgress?: (progress: BenchmarkProgress) => void;
@@ -35,7 +40,7 @@ export interface BenchmarkProgress {
 }
 
 export interface BenchmarkResult {
-  summary: Summary & { wallMs: number };
+  summary: Summary & { wallMs: number; byType?: Record<string, Summary> };
   resumed: number;
   /** True when the run stopped early on its signal; what finished is on disk. */
   interrupted: boolean;
@@ -64,6 +69,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     const trajectory = await runEpisode(options.policy, options.environment(task), {
       task,
       maxSteps: options.maxSteps,
+      prompt: options.prompt?.(task),
       meta: { dataset: options.dataset },
       signal: options.signal,
     });
@@ -74,13 +80,33 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   });
   await writer.flush();
 
-  const summary = { ...summarize(inTaskOrder(options.tasks, finished)), wallMs: Date.now() - started };
+  const summary = {
+    ...summarize(inTaskOrder(options.tasks, finished)),
+    wallMs: Date.now() - started,
+    ...(options.typeOf && { byType: summariesByType(options.tasks, finished, options.typeOf) }),
+  };
   await writeFileAtomic(join(options.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return { summary, resumed, interrupted: finished.size < wanted.size };
 }
 
 function inTaskOrder<T extends Task>(tasks: readonly T[], finished: Map<string, Trajectory>): Trajectory[] {
   return tasks.flatMap((t) => finished.get(t.id) ?? []);
+}
+
+/** One summary per task type, types in alphabetical order. */
+function summariesByType<T extends Task>(
+  tasks: readonly T[],
+  finished: Map<string, Trajectory>,
+  typeOf: (task: T) => string,
+): Record<string, Summary> {
+  const groups = new Map<string, T[]>();
+  for (const task of tasks) {
+    const group = groups.get(typeOf(task)) ?? [];
+    group.push(task);
+    groups.set(typeOf(task), group);
+  }
+  const types = [...groups.keys()].sort();
+  return Object.fromEntries(types.map((type) => [type, summarize(inTaskOrder(groups.get(type)!, finished))]));
 }
 
 /**

@@ -3,12 +3,16 @@ import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { benchCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
+import { exportCommand } from "./export.ts";
+import { fewshotCommand } from "./fewshot.ts";
+import { finetuneCommand } from "./finetune.ts";
 import { scoreCommand } from "./score.ts";
 import { toolCommand } from "./tool.ts";
 import { trajectoriesCommand } from "./trajectories.ts";
+import { worldCommand } from "./world.ts";
 import { VERSION as version } from "../version.ts";
 
-const commands: Command[] = [benchCommand, scoreCommand, toolCommand, trajectoriesCommand];
+const commands: Command[] = [benchCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,35 +1,62 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { formatSummary, readTrajectories, summarize } from "../../trajectories/index.ts";
+import { formatSummary, readTrajectories, summarize, writeFileAtomic } from "../../trajectories/index.ts";
+import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
 import { defineCommand } from "./command.ts";
+import { logPath, readLogs } from "./logs.ts";
+
+const USAGE = `react-rl trajectories stats DIR|FILE
+       react-rl trajectories merge OUT IN...`;
 
 export const trajectoriesCommand = defineCommand({
   name: "trajectories",
-  summary: "inspect trajectory logs",
-  usage: `react-rl trajectories stats DIR|FILE
+  summary: "inspect and merge trajectory logs",
+  usage: `${USAGE}
 
   stats   episodes, EM, F1, fuzzy reward, steps, halted and invalid-action rates;
-          DIR means DIR/trajectories.jsonl. Prints the summary as JSON on its last line.`,
+          DIR means DIR/trajectories.jsonl. Prints the summary as JSON on its last line.
+  merge   joins logs (e.g. the shards of bench --shard) into OUT: a .jsonl file, or a folder
+          that gets OUT/trajectories.jsonl. One episode per id: copies are dropped, and where
+          copies differ the earliest started is kept and the ids are reported. Torn last
+          lines are ignored. OUT may be one of the inputs; any other existing OUT is refused.
+          Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on its last line.`,
   options: {},
   flags: z.object({}),
   async run(_flags, positionals) {
-    const [verb, target, ...rest] = positionals;
-    if (verb !== "stats" || !target || rest.length > 0) throw new UserError("usage: react-rl trajectories stats DIR|FILE");
-    const path = await logPath(target);
-    const { trajectories, tornTail } = await readTrajectories(path);
-    if (tornTail) console.error(`${path}: the last line is incomplete (a crash mid-write?) and was ignored`);
-    const summary = summarize(trajectories);
-    console.log(formatSummary(summary));
-    console.log(JSON.stringify(summary));
-    return 0;
+    const [verb, ...args] = positionals;
+    if (verb === "stats" && args.length === 1) return stats(args[0]!);
+    if (verb === "merge" && args.length >= 2) return merge(args[0]!, args.slice(1));
+    throw new UserError(`usage: ${USAGE}`);
   },
 });
 
-async function logPath(target: string): Promise<string> {
-  const info = await stat(target).catch(() => {
-    throw new UserError(`not found: ${target}`);
-  });
-  return info.isDirectory() ? join(target, "trajectories.jsonl") : target;
+async function stats(target: string): Promise<number> {
+  const path = await logPath(target);
+  const { trajectories, tornTail } = await readTrajectories(path);
+  if (tornTail) console.error(`${path}: the last line is incomplete (a crash mid-write?) and was ignored`);
+  const summary = summarize(trajectories);
+  console.log(formatSummary(summary));
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
+async function merge(out: string, inputs: string[]): Promise<number> {
+  const outPath = out.endsWith(".jsonl") ? out : join(out, "trajectories.jsonl");
+  const inputPaths = await Promise.all(inputs.map(logPath));
+  const exists = await stat(outPath).then(() => true, () => false);
+  if (exists && !inputPaths.some((path) => resolve(path) === resolve(outPath))) {
+    throw new UserError(`${outPath} exists: name it among the inputs to merge into it, or choose another OUT`);
+  }
+  const { trajectories, duplicates, conflicts } = mergeLogs(await readLogs(inputPaths));
+  await mkdir(dirname(outPath), { recursive: true });
+  await writeFileAtomic(outPath, trajectories.map((t) => `${JSON.stringify(t)}\n`).join(""));
+  console.log(`merged ${inputs.length} logs into ${outPath}: ${trajectories.length} episodes, ${duplicates} duplicate copies dropped`);
+  if (conflicts.length > 0) {
+    const shown = conflicts.slice(0, 10).join(", ");
+    console.error(`${conflicts.length} ids had differing copies (kept the earliest started): ${shown}${conflicts.length > 10 ? ", ..." : ""}`);
+  }
+  console.log(JSON.stringify({ episodes: trajectories.length, duplicates, conflicts: conflicts.length }));
+  return 0;
 }

@@ -36,7 +36,16 @@ function parseOptions(options: OpenAIPolicyOptions): ResolvedOptions {
   return parsed.data;
 }
 
-function createClient(options: ResolvedOptions): OpenAI {
+/** Where and how to reach an OpenAI-compatible API; unset fields fall back to OPENAI_BASE_URL and OPENAI_API_KEY. */
+export interface OpenAIClientOptions {
+  baseURL?: string;
+  apiKey?: string;
+  maxRetries?: number;
+  timeoutMs?: number;
+}
+
+/** An SDK client, or a UserError saying how to give it a key when there is neither a key nor a server to use. */
+export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
   // An empty variable is as good as none (a common way to unset one).
   const baseURL = options.baseURL ?? (process.env.OPENAI_BASE_URL || undefined);
   const apiKey = options.apiKey ?? (process.env.OPENAI_API_KEY || undefined);
@@ -58,18 +67,23 @@ function rootMessage(error: Error): string {
   return error.cause instanceof Error ? rootMessage(error.cause) : error.message;
 }
 
-/** Errors the user can fix become UserErrors; anything else (aborts included) passes through. */
-function translateError(error: unknown, baseURL: string, model: string): unknown {
+/** An unreachable server or a rejected key as a UserError; undefined for any other failure. */
+export function clientUserError(error: unknown, baseURL: string): UserError | undefined {
   if (error instanceof APIConnectionError) {
     return new UserError(`Cannot reach the OpenAI-compatible server at ${baseURL}: ${rootMessage(error)}`, { cause: error });
   }
   if (error instanceof AuthenticationError) {
     return new UserError(`The server at ${baseURL} rejected the API key (401): check OPENAI_API_KEY.`, { cause: error });
   }
+  return undefined;
+}
+
+/** Errors the user can fix become UserErrors; anything else (aborts included) passes through. */
+function translateError(error: unknown, baseURL: string, model: string): unknown {
   if (error instanceof NotFoundError) {
     return new UserError(`The server at ${baseURL} does not know model "${model}" (404): check --model.`, { cause: error });
   }
-  return error;
+  return clientUserError(error, baseURL) ?? error;
 }
 
 /** One Completion per choice. Usage is per call, so the first completion carries it and sums over completions stay right. */
@@ -99,7 +113,7 @@ export class OpenAIPolicy implements Policy {
 
   constructor(options: OpenAIPolicyOptions) {
     this.options = parseOptions(options);
-    this.client = createClient(this.options);
+    this.client = createOpenAIClient(this.options);
     this.model = this.options.model;
     this.temperature = this.options.temperature;
     this.seed = this.options.seed;

@@ -20,6 +20,11 @@ export interface FakeOpenAIServerOptions {
   failures?: number[];
   /** When set, requests without `Authorization: Bearer <apiKey>` get a 401. */
   apiKey?: string;
+  /**
+   * Holds the first replies until this many requests wait at once, then sends them all:
+   * proof that the client keeps that many in flight (one that does not hangs until its test times out).
+   */
+  holdUntil?: number;
 }
 
 export interface FakeOpenAIServer {
@@ -27,6 +32,8 @@ export interface FakeOpenAIServer {
   baseURL: string;
   /** Every request body received, failed attempts included. */
   requests: ChatRequestBody[];
+  /** The most requests that were in the server at once. */
+  readonly peakInFlight: number;
   close(): Promise<void>;
 }
 
@@ -85,7 +92,14 @@ function completionBody(body: ChatRequestBody, reply: ReplyFn) {
 export async function startFakeOpenAIServer(options: FakeOpenAIServerOptions): Promise<FakeOpenAIServer> {
   const requests: ChatRequestBody[] = [];
   const failures = [...(options.failures ?? [])];
+  const held: (() => void)[] = [];
+  let holding = options.holdUntil !== undefined;
+  let inFlight = 0;
+  let peakInFlight = 0;
   const server = createServer((req, res) => {
+    inFlight += 1;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    res.on("finish", () => (inFlight -= 1));
     readBody(req).then(
       (body) => {
         requests.push(body);
@@ -99,7 +113,13 @@ export async function startFakeOpenAIServer(options: FakeOpenAIServerOptions): P
         if (failure !== undefined) {
           return sendJson(res, failure, { error: { message: `fake failure ${failure}`, type: "server_error" } }, { "retry-after-ms": "10" });
         }
-        sendJson(res, 200, completionBody(body, options.reply));
+        const reply = () => sendJson(res, 200, completionBody(body, options.reply));
+        if (!holding) return reply();
+        held.push(reply);
+        if (held.length >= options.holdUntil!) {
+          holding = false;
+          for (const send of held.splice(0)) send();
+        }
       },
       (error: unknown) => sendJson(res, 400, { error: { message: String(error), type: "invalid_request_error" } }),
     );
@@ -109,6 +129,9 @@ export async function startFakeOpenAIServer(options: FakeOpenAIServerOptions): P
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    get peakInFlight() {
+      return peakInFlight;
+    },
     close: () =>
       new Promise((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

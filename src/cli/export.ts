@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { EXPORT_FORMATS, exportTrajectories, writeExport } from "../../trajectories/index.ts";
+import { defineCommand, numberFlag } from "./command.ts";
+import { readLogs } from "./logs.ts";
+import { loadNamedPrompt, promptUsage } from "./prompt.ts";
+
+/** OpenAI refuses fine-tuning files with fewer examples. */
+const OPENAI_MIN_EXAMPLES = 10;
+
+export const exportCommand = defineCommand({
+  name: "export",
+  summary: "turn trajectory logs into fine-tuning data (OpenAI SFT or DPO, or token ids with a loss mask)",
+  usage: `react-rl export --format FORMAT --in DIR|FILE [--in ...] --out FILE [options]
+
+  --format F           openai-sft: OpenAI chat fine-tuning, one conversation per trajectory
+                         (invalid-action turns weighted 0)
+                       openai-dpo: OpenAI preference pairs: each question's best success against
+                         each failure of the same question id, at the first step where they part
+                       tokens: prompt_ids, response_ids, mask (1 on policy tokens, 0 on observations)
+                         and reward, for open trainers (TRL, verl, OpenRLHF); UTF-8 byte ids
+  --in DIR|FILE        a trajectory log (DIR means DIR/trajectories.jsonl); repeat to read several
+  --out FILE           the JSONL file to write (replaced atomically)
+${promptUsage}
+                       the prompt the trajectories were collected with
+  --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
+                       instruction alone)
+  --min-reward R       only trajectories with reward >= R
+  --success-only       only trajectories with a positive reward
+  --max-steps N        only trajectories of at most N steps
+  --no-invalid         only trajectories with no invalid action
+                       (for openai-dpo the filters choose the preferred side)
+
+Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last line.`,
+  options: {
+    format: { type: "string" },
+    in: { type: "string", multiple: true },
+    out: { type: "string" },
+    prompt: { type: "string" },
+    "no-exemplars": { type: "boolean" },
+    "min-reward": { type: "string" },
+    "success-only": { type: "boolean" },
+    "max-steps": { type: "string" },
+    "no-invalid": { type: "boolean" },
+  },
+  flags: z.object({
+    format: z.enum(EXPORT_FORMATS, { error: `expected one of ${EXPORT_FORMATS.join(", ")}` }),
+    in: z.array(z.string(), { error: "required" }).min(1),
+    out: z.string({ error: "required" }),
+    prompt: z.string().default("hotpotqa"),
+    "no-exemplars": z.boolean().default(false),
+    "min-reward": numberFlag(z.number()).optional(),
+    "success-only": z.boolean().default(false),
+    "max-steps": numberFlag(z.number().int().positive()).optional(),
+    "no-invalid": z.boolean().default(false),
+  }),
+  async run(flags) {
+    const template = await loadNamedPrompt(flags.prompt);
+    const trajectories = (await readLogs(flags.in)).flat();
+    const result = exportTrajectories(trajectories, {
+      format: flags.format,
+      head: flags["no-exemplars"] ? { instruction: template.instruction, exemplars: [] } : template,
+      filter: {
+        minReward: flags["min-reward"],
+        successOnly: flags["success-only"],
+        maxSteps: flags["max-steps"],
+        noInvalid: flags["no-invalid"],
+      },
+    });
+    await writeExport(flags.out, result);
+    const records = result.lines.length;
+    console.log(`wrote ${records} ${flags.format} records to ${flags.out} (from ${result.kept} of ${result.read} trajectories kept by the filters)`);
+    if (flags.format !== "tokens" && records < OPENAI_MIN_EXAMPLES) {
+      console.error(`note: OpenAI fine-tuning needs at least ${OPENAI_MIN_EXAMPLES} examples; this file has ${records}`);
+    }
+    console.log(JSON.stringify({ format: flags.format, records, read: result.read, kept: result.kept }));
+    return 0;
+  },
+});

@@ -1,0 +1,132 @@
+import { stat } from "node:fs/promises";
+import { z } from "zod";
+import { formatPromptFile } from "../../prompts/index.ts";
+import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import { writeFileAtomic } from "../../trajectories/index.ts";
+import { loadDataset } from "../bench/datasets.ts";
+import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
+import { UserError } from "../errors.ts";
+import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
+import { defineCommand, numberFlag } from "./command.ts";
+import { createPolicy, policyFlags, policyOptions, policyUsage } from "./policy.ts";
+import { untilInterrupted } from "./interrupt.ts";
+import { ProgressBar } from "./progress.ts";
+import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
+
+const USAGE = "react-rl fewshot bootstrap --name NAME [options]";
+
+export const fewshotCommand = defineCommand({
+  name: "fewshot",
+  summary: "choose few-shot exemplars from the policy's own successful episodes (bootstrap)",
+  usage: `${USAGE}
+
+Runs the policy on training questions, keeps its rewarded episodes as exemplars,
+scores random sets of K of them (and the starting prompt's own) on dev questions,
+and saves the best as prompts/NAME.txt, for react-rl bench --prompt NAME.
+
+  --name NAME          the prompt to write: prompts/NAME.txt (letters, digits, - and _)
+  --force              replace prompts/NAME.txt if it exists
+${promptUsage}
+                       the prompt to start from: its instruction is kept
+  --file PATH          questions, official JSON or JSONL (default: the bundled HotpotQA sample)
+  --train N            the first N questions collect exemplars (default 50)
+  --dev N              the next N questions score each candidate (default 50)
+  --k K                exemplars per candidate (default 3)
+  --candidates C       random exemplar sets to try (default 8)
+  --draw-seed S        seed for drawing the sets (default 0)
+${policyUsage}
+  --concurrency K      episodes in flight at once (default 4)
+  --max-steps N        step limit per episode (default 7)
+  --out DIR            working folder, resumable (default runs/fewshot-NAME)
+
+Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} on its last line.`,
+  options: {
+    ...policyOptions,
+    name: { type: "string" },
+    force: { type: "boolean" },
+    prompt: { type: "string" },
+    file: { type: "string" },
+    train: { type: "string" },
+    dev: { type: "string" },
+    k: { type: "string" },
+    candidates: { type: "string" },
+    "draw-seed": { type: "string" },
+    concurrency: { type: "string" },
+    "max-steps": { type: "string" },
+    out: { type: "string" },
+  },
+  flags: policyFlags.extend({
+    name: z.string({ error: "required" }),
+    force: z.boolean().default(false),
+    prompt: z.string().default("hotpotqa"),
+    file: z.string().default(HOTPOTQA_SAMPLE),
+    train: numberFlag(z.number().int().positive()).default(50),
+    dev: numberFlag(z.number().int().positive()).default(50),
+    k: numberFlag(z.number().int().positive().max(20)).default(3),
+    candidates: numberFlag(z.number().int().positive().max(1000)).default(8),
+    "draw-seed": numberFlag(z.number().int()).default(0),
+    concurrency: numberFlag(z.number().int().min(1).max(1024)).default(4),
+    "max-steps": numberFlag(z.number().int().min(1).max(100)).default(7),
+    out: z.string().optional(),
+  }),
+  async run(flags, positionals) {
+    if (positionals.length !== 1 || positionals[0] !== "bootstrap") throw new UserError(`usage: ${USAGE}`);
+    const target = promptPath(flags.name);
+    if (!flags.force && (await stat(target).then(() => true, () => false))) {
+      throw new UserError(`${target} exists: choose another --name, or --force to replace it`);
+    }
+    const base = await loadNamedPrompt(flags.prompt);
+    const all = await loadDataset(flags.file);
+    if (all.length < flags.train + flags.dev) {
+      throw new UserError(`${flags.file} has ${all.length} questions; --train ${flags.train} and --dev ${flags.dev} need ${flags.train + flags.dev}`);
+    }
+    const docstore = Docstore.fromTasks(all);
+    let bar: { label: string; progress: ProgressBar } | undefined;
+    const result = await untilInterrupted((signal) =>
+      bootstrapFewShot<QaTask>({
+        policy: createPolicy(flags),
+        environment: () => new WikiEnvironment(docstore),
+        train: all.slice(0, flags.train),
+        dev: all.slice(flags.train, flags.train + flags.dev),
+        base,
+        k: flags.k,
+        candidates: flags.candidates,
+        seed: flags["draw-seed"],
+        out: flags.out ?? `runs/fewshot-${flags.name}`,
+        concurrency: flags.concurrency,
+        maxSteps: flags["max-steps"],
+        signal,
+        onProgress: (label, p) => {
+          if (bar?.label !== label) {
+            bar?.progress.finish();
+            bar = { label, progress: new ProgressBar(label) };
+          }
+          bar.progress.update(p.done, p.total, `EM ${p.em.toFixed(3)}`);
+        },
+      }),
+    );
+    bar?.progress.finish();
+    if (result.interrupted) {
+      console.error("interrupted: rerun the same command to resume");
+      return 130;
+    }
+    console.log(formatCandidates(result.candidates, result.best));
+    if (result.pool === 0) console.error("no training episode was rewarded: nothing to choose from, so the starting prompt is kept");
+    await writeFileAtomic(target, formatPromptFile(result.template));
+    const score = result.candidates[result.best]!.score;
+    const baseScore = result.candidates[0]!.score;
+    console.log(`saved ${target}: candidate ${result.best}, dev reward ${score.toFixed(3)} (starting prompt ${baseScore.toFixed(3)})`);
+    console.log(`use it with: react-rl bench --prompt ${flags.name}`);
+    console.log(JSON.stringify({ name: flags.name, best: result.best, score, baseScore, pool: result.pool }));
+    return 0;
+  },
+});
+
+function formatCandidates(candidates: readonly CandidateScore[], best: number): string {
+  return candidates
+    .map((c, i) => {
+      const exemplars = c.exemplarIds === null ? "(the starting prompt's exemplars)" : c.exemplarIds.join(", ");
+      return `${i === best ? "*" : " "} candidate ${i}  reward ${c.score.toFixed(3)}  EM ${c.em.toFixed(3)}  ${exemplars}`;
+    })
+    .join("\n");
+}

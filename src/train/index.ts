@@ -1,0 +1,1 @@
+export { bootstrapFewShot, type BootstrapOptions, type BootstrapResult, type CandidateScore } from "./bootstrap.ts";

@@ -1,0 +1,154 @@
+import { loadPrompt } from "../../prompts/index.ts";
+import { pythonListRepr, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { runEpisode } from "../agent/episode.ts";
+import { renderPrompt } from "../agent/prompt.ts";
+import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
+import { RELATION_SPECS } from "./relations.ts";
+import type { Hop, Plan, Split, World } from "./schema.ts";
+import { HOPWORLD_PROMPT, worldDocstore, worldTasks } from "./views.ts";
+
+/** One step the expert means to take, and what its observation must show for the plan to go on. */
+interface Move {
+  thought: string;
+  action: string;
+  check?: {
+    shows: (observation: string) => boolean;
+    /** The thought when the observation does not show it: the expert then answers unknown. */
+    otherwise: string;
+  };
+}
+
+/** What the expert answers when a page does not say what its plan needs. */
+export const UNKNOWN_ANSWER = "unknown";
+
+/**
+ * A planner that solves hopworld questions from their plans: it searches each
+ * page in turn and writes short thoughts naming what it needs and what it found.
+ * It checks every observation for the fact it expects (and, after a missed
+ * search, for the page it means in the Similar list); when one is not there it
+ * says so and answers "unknown". So its EM says whether a question can really
+ * be answered from what Search shows.
+ */
+export class ExpertPolicy implements Policy<QaTask> {
+  readonly name = "expert";
+  private readonly plans: ReadonlyMap<string, Plan>;
+
+  constructor(world: World) {
+    this.plans = new Map(world.questions.map((question) => [question.id, question.plan]));
+  }
+
+  async act(request: PolicyRequest<QaTask>): Promise<Completion> {
+    const plan = this.plans.get(request.task.id);
+    if (!plan) throw new Error(`ExpertPolicy: no question ${request.task.id} in its world`);
+    const moves = planMoves(plan);
+    const check = moves[request.step - 2]?.check;
+    const move =
+      check && !check.shows(observationOf(request.prompt, request.step - 1))
+        ? { thought: check.otherwise, action: `Finish[${UNKNOWN_ANSWER}]` }
+        : moves[request.step - 1];
+    if (!move) throw new Error(`ExpertPolicy: step ${request.step} is past the plan of ${request.task.id}`);
+    return { text: ` ${move.thought}\nAction ${request.step}: ${move.action}` };
+  }
+}
+
+/** Runs the expert through the real environment on a split's questions (the first `limit`), one episode each. */
+export async function expertTrajectories(
+  world: World,
+  split: Split,
+  options: { limit?: number; onTrajectory?: (trajectory: Trajectory, done: number, total: number) => Promise<void> | void } = {},
+): Promise<Trajectory[]> {
+  const prompt = await loadPrompt(HOPWORLD_PROMPT);
+  const docstore = worldDocstore(world);
+  const policy = new ExpertPolicy(world);
+  const tasks = worldTasks(world, split).slice(0, options.limit);
+  const trajectories: Trajectory[] = [];
+  for (const task of tasks) {
+    const trajectory = await runEpisode(policy, new WikiEnvironment(docstore), { task, prompt, meta: { dataset: "hopworld" } });
+    trajectories.push(trajectory);
+    await options.onTrajectory?.(trajectory, trajectories.length, tasks.length);
+  }
+  return trajectories;
+}
+
+/**
+ * The length in characters of each expert episode on a split as a model reads and
+ * writes it: the prompt at the last step (instruction, question, steps), then the final
+ * thought and action. What a planner's context must hold.
+ */
+export async function expertEpisodeLengths(world: World, split: Split): Promise<number[]> {
+  const prompt = await loadPrompt(HOPWORLD_PROMPT);
+  return (await expertTrajectories(world, split)).map((trajectory) => {
+    const { question, steps } = trajectory;
+    return renderPrompt(prompt, question, steps.slice(0, -1), steps.length).length + steps.at(-1)!.raw.length;
+  });
+}
+
+/** The whole episode as the expert plans it: a search per hop (two for an ambiguous name), then Finish. */
+function planMoves(plan: Plan): Move[] {
+  const { hops } = plan;
+  const moves = hops.flatMap((hop, i): Move[] => {
+    const need = RELATION_SPECS[hop.relation].noun(hop.subject);
+    const thought = i === 0 ? `I need ${need}${hops.length > 1 ? " first" : ""}.` : `${factOf(hops[i - 1]!)}. Now I need ${need}.`;
+    const read: Move = {
+      thought,
+      action: `Search[${hop.title}]`,
+      check: { shows: (o) => states(o, hop), otherwise: `I cannot find ${need}.` },
+    };
+    if (hop.query === undefined) return [read];
+    const entry = pythonListRepr([hop.title]).slice(1, -1);
+    return [
+      {
+        thought,
+        action: `Search[${hop.query}]`,
+        check: {
+          shows: (o) => o.startsWith(`Could not find ${hop.query}.`) && o.includes(entry),
+          otherwise: `I cannot find ${hop.title}.`,
+        },
+      },
+      { ...read, thought: `Several pages are named ${hop.query}. The question means ${hop.title}.` },
+    ];
+  });
+  const { answer, conclusion } = conclude(plan);
+  const thought = [`${factOf(hops.at(-1)!)}.`, conclusion].filter(Boolean).join(" ");
+  return [...moves, { thought, action: `Finish[${answer}]` }];
+}
+
+/** The answer from the facts the hops read, and the sentence that draws it (none for a chain). */
+function conclude(plan: Plan): { answer: string; conclusion?: string } {
+  const [a, b] = plan.hops;
+  switch (plan.answerFrom) {
+    case "last":
+      return { answer: plan.hops.at(-1)!.value };
+    case "lower":
+    case "higher": {
+      const aWins = (plan.answerFrom === "lower") === Number(a!.value) < Number(b!.value);
+      const winner = aWins ? a! : b!;
+      return { answer: winner.subject, conclusion: `So ${winner.subject} ${RELATION_SPECS[winner.relation].order![plan.answerFrom]}.` };
+    }
+    case "same": {
+      const same = a!.value === b!.value;
+      const phrases = RELATION_SPECS[a!.relation].same!;
+      return { answer: same ? "yes" : "no", conclusion: `So ${same ? phrases.yes : phrases.no}.` };
+    }
+  }
+}
+
+function factOf(hop: Hop): string {
+  return RELATION_SPECS[hop.relation].fact(hop.subject, hop.value);
+}
+
+/** A page was found and it shows the hop's value. */
+function states(observation: string, hop: Hop): boolean {
+  return !observation.startsWith("Could not find") && observation.includes(hop.value);
+}
+
+/** The observation of step `step` as the prompt shows it (it runs to the next `Thought` label). */
+function observationOf(prompt: string, step: number): string {
+  const label = `\nObservation ${step}: `;
+  const start = prompt.lastIndexOf(label);
+  if (start === -1) return "";
+  const rest = prompt.slice(start + label.length);
+  const end = rest.indexOf(`\nThought ${step + 1}:`);
+  return end === -1 ? rest : rest.slice(0, end);
+}

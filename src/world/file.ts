@@ -1,0 +1,34 @@
+import { readFile } from "node:fs/promises";
+import { describeZodError } from "../bench/datasets.ts";
+import { UserError } from "../errors.ts";
+import { WORLD_VERSION, WorldSchema, type World } from "./schema.ts";
+
+/** Reads and checks a world file written by `react-rl world generate`; any problem is a UserError naming the file. */
+export async function loadWorld(path: string): Promise<World> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
+    throw new UserError(missing ? `world file not found: ${path}` : `cannot read ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${path}: not valid JSON (${(error as Error).message})`);
+  }
+  const version = (json as { version?: unknown } | null)?.version;
+  if (version !== WORLD_VERSION) {
+    const found = `version ${String(version)}`;
+    throw new UserError(`${path}: not a hopworld file of version ${WORLD_VERSION} (${found}); regenerate it with react-rl world generate`);
+  }
+  const parsed = WorldSchema.safeParse(json);
+  if (!parsed.success) throw new UserError(`${path}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The file text for a world: compact JSON, so the same world always gives the same bytes. */
+export function serializeWorld(world: World): string {
+  return `${JSON.stringify(world)}\n`;
+}

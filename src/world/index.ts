@@ -1,0 +1,24 @@
+// hopworld: a seeded fictional encyclopedia with multi-hop questions a small model can learn, and an expert that solves them.
+export { expertEpisodeLengths, ExpertPolicy, expertTrajectories, UNKNOWN_ANSWER } from "./expert.ts";
+export { loadWorld, serializeWorld } from "./file.ts";
+export { generateWorld, type GenerateOptions } from "./generate.ts";
+export {
+  DEFAULT_WORLD_SIZES,
+  QUESTION_TYPES,
+  SPLITS,
+  SplitSchema,
+  WORLD_VERSION,
+  WorldSchema,
+  WorldSizesSchema,
+  type Hop,
+  type Page,
+  type Plan,
+  type Question,
+  type QuestionType,
+  type Relation,
+  type Split,
+  type World,
+  type WorldSizes,
+} from "./schema.ts";
+export { worldStats, type SplitCounts, type WorldStats } from "./stats.ts";
+export { HOPWORLD_PROMPT, worldCorpus, worldDocstore, worldTasks } from "./views.ts";

@@ -1,0 +1,208 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { parsePromptFile } from "../prompts/index.ts";
+import { renderPrompt } from "../src/agent/prompt.ts";
+import {
+  byteTokenizer,
+  exemplarText,
+  exportTrajectories,
+  OpenAIDpoRecordSchema,
+  OpenAISftRecordSchema,
+  readTrajectories,
+  TokenRecordSchema,
+  writeExport,
+  type ExportOptions,
+  type TokenRecord,
+  type Tokenizer,
+  type Trajectory,
+} from "../trajectories/index.ts";
+
+const fixture = (name: string) => new URL(`./fixtures/export/${name}`, import.meta.url).pathname;
+const readFixture = (name: string) => readFile(fixture(name), "utf8");
+const jsonl = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as unknown);
+
+const head = parsePromptFile(await readFixture("prompt.txt"));
+const { trajectories } = await readTrajectories(fixture("trajectories.jsonl"));
+const exportOf = (options: Omit<ExportOptions, "head">, from: readonly Trajectory[] = trajectories) =>
+  exportTrajectories(from, { head, ...options });
+const records = (lines: string[]) => lines.map((line) => JSON.parse(line) as unknown);
+
+const decoder = new TextDecoder();
+const decodeBytes = (ids: number[]) => decoder.decode(Uint8Array.from(ids));
+
+/** A record shown as text, the policy's tokens wrapped in ⟦ ⟧: the form the hand-checked fixture is written in. */
+function tokenView(record: TokenRecord) {
+  let response = "";
+  let run: number[] = [];
+  let runMask: 0 | 1 | undefined;
+  const close = () => {
+    if (run.length > 0) response += runMask === 1 ? `⟦${decodeBytes(run)}⟧` : decodeBytes(run);
+    run = [];
+  };
+  record.response_ids.forEach((id, i) => {
+    if (record.mask[i] !== runMask) close();
+    runMask = record.mask[i];
+    run.push(id);
+  });
+  close();
+  return { id: record.id, reward: record.reward, prompt: decodeBytes(record.prompt_ids), response };
+}
+
+describe("openai-sft export", () => {
+  it("matches the hand-checked file: one conversation per trajectory, invalid turns weighted 0", async () => {
+    const result = exportOf({ format: "openai-sft", filter: { successOnly: true } });
+    expect(records(result.lines)).toEqual(jsonl(await readFixture("openai-sft.success-only.jsonl")));
+    expect(result).toMatchObject({ read: 5, kept: 2 });
+  });
+
+  it("applies every filter given", () => {
+    const ids = (options: ExportOptions["filter"]) =>
+      records(exportOf({ format: "openai-sft", filter: options }).lines).map((r) => (r as { messages: { content: string }[] }).messages[1]!.content);
+    expect(ids({})).toHaveLength(5);
+    expect(ids({ noInvalid: true })).not.toContain("Question: Is Beta a city?");
+    expect(ids({ maxSteps: 2 })).toHaveLength(3);
+    expect(ids({ minReward: 1, noInvalid: true })).toEqual(["Question: When was Alpha born?"]);
+  });
+
+  it("leaves out a trajectory with nothing to train on", () => {
+    const allInvalid = { ...trajectories[3]!, steps: trajectories[3]!.steps.slice(0, 1) };
+    expect(exportOf({ format: "openai-sft" }, [allInvalid]).lines).toEqual([]);
+  });
+
+  it("drops the exemplars when told, keeping the instruction", () => {
+    const [line] = exportTrajectories(trajectories.slice(0, 1), { format: "openai-sft", head: { ...head, exemplars: [] } }).lines;
+    expect(JSON.parse(line!).messages[0]).toEqual({ role: "system", content: head.instruction });
+  });
+});
+
+describe("openai-dpo export", () => {
+  it("matches the hand-checked file: the best success against each failure, at the step where they part", async () => {
+    const result = exportOf({ format: "openai-dpo" });
+    expect(records(result.lines)).toEqual(jsonl(await readFixture("openai-dpo.jsonl")));
+  });
+
+  it("pairs only successes the filters keep, and only within a question id", () => {
+    expect(exportOf({ format: "openai-dpo", filter: { maxSteps: 2 } }).lines).toEqual([]);
+    const otherQuestion = trajectories.map((t) => (t.reward > 0 ? t : { ...t, id: `${t.id}-failed` }));
+    expect(exportOf({ format: "openai-dpo" }, otherQuestion).lines).toEqual([]);
+  });
+
+  it("parts episodes at their first different action: other wording of the same action is no preference", async () => {
+    const [success, failure] = [trajectories[0]!, trajectories[1]!];
+    const reworded = { ...failure, steps: [{ ...failure.steps[0]!, thought: "Let me find Alpha." }, ...failure.steps.slice(1)] };
+    const [expected] = jsonl(await readFixture("openai-dpo.jsonl"));
+    expect(records(exportOf({ format: "openai-dpo" }, [success, reworded]).lines)).toEqual([expected]);
+  });
+
+  it("skips a failure that only repeats a prefix of the success", () => {
+    const success = trajectories[0]!;
+    const prefix: Trajectory = { ...success, steps: success.steps.slice(0, 2), reward: 0, answer: null };
+    expect(exportOf({ format: "openai-dpo" }, [success, prefix]).lines).toEqual([]);
+  });
+});
+
+describe("tokens export", () => {
+  it("matches the hand-checked file: byte ids, the mask on exactly the policy's text", async () => {
+    const result = exportOf({ format: "tokens", tokenizer: byteTokenizer });
+    expect(records(result.lines)).toEqual(records(exportOf({ format: "tokens" }).lines));
+    const views = records(result.lines).map((r) => tokenView(TokenRecordSchema.parse(r)));
+    expect(views).toEqual(jsonl(await readFixture("tokens.view.jsonl")));
+  });
+
+  it("is the transcript the policy saw, to its last action", () => {
+    exportOf({ format: "tokens" }).lines.forEach((line, i) => {
+      const record = TokenRecordSchema.parse(JSON.parse(line));
+      const trajectory = trajectories[i]!;
+      const rendered = renderPrompt(head, trajectory.question, trajectory.steps, trajectory.steps.length + 1);
+      const transcript = rendered.slice(0, rendered.lastIndexOf(`\nObservation ${trajectory.steps.length}:`));
+      expect(decodeBytes([...record.prompt_ids, ...record.response_ids])).toBe(transcript);
+      expect(decodeBytes(record.prompt_ids)).toBe(renderPrompt(head, trajectory.question, [], 1));
+    });
+  });
+
+  it("never marks an observation token as the policy's, whatever the tokenizer merges", () => {
+    // Fixed 5-character pieces: on the whole transcript, pieces would straddle policy/observation boundaries.
+    const pieces: string[] = [];
+    const chunky: Tokenizer = {
+      encode: (text) =>
+        (text.match(/[\s\S]{1,5}/g) ?? []).map((piece) => (pieces.includes(piece) ? pieces.indexOf(piece) : pieces.push(piece) - 1)),
+    };
+    const text = (ids: number[]) => ids.map((id) => pieces[id]).join("");
+    exportOf({ format: "tokens", tokenizer: chunky }).lines.forEach((line, i) => {
+      const record = TokenRecordSchema.parse(JSON.parse(line));
+      const trajectory = trajectories[i]!;
+      const policyRuns = runsOf(record, 1).map(text);
+      expect(policyRuns).toEqual(trajectory.steps.map((s, i) => ` ${s.thought}\nAction ${i + 1}: ${s.action}`));
+      for (const run of runsOf(record, 0).map(text)) expect(run).toMatch(/^\nObservation \d+: [^\n]*\nThought \d+:$/);
+      expect(trajectory.steps.length).toBeGreaterThan(1);
+    });
+  });
+
+  it("takes the record's reward and id from the trajectory", () => {
+    const lines = exportOf({ format: "tokens", filter: { successOnly: true } }).lines;
+    expect(records(lines).map((r) => [(r as TokenRecord).id, (r as TokenRecord).reward])).toEqual([
+      ["q1", 1],
+      ["q2", 1],
+    ]);
+  });
+});
+
+describe("export records and files", () => {
+  it("passes each format's schema, which rejects what the formats forbid", () => {
+    for (const line of exportOf({ format: "openai-sft" }).lines) OpenAISftRecordSchema.parse(JSON.parse(line));
+    for (const line of exportOf({ format: "openai-dpo" }).lines) OpenAIDpoRecordSchema.parse(JSON.parse(line));
+    const sft = JSON.parse(exportOf({ format: "openai-sft" }).lines[0]!);
+    expect(OpenAISftRecordSchema.safeParse({ ...sft, extra: 1 }).success).toBe(false);
+    sft.messages[2].weight = 0.5;
+    expect(OpenAISftRecordSchema.safeParse(sft).success).toBe(false);
+    const token = JSON.parse(exportOf({ format: "tokens" }).lines[0]!);
+    expect(TokenRecordSchema.safeParse({ ...token, mask: token.mask.slice(1) }).success).toBe(false);
+  });
+
+  it("writes JSONL atomically, leaving no temporary file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-"));
+    const result = exportOf({ format: "openai-dpo" });
+    await writeExport(join(dir, "dpo.jsonl"), result);
+    expect(await readFile(join(dir, "dpo.jsonl"), "utf8")).toBe(result.lines.map((l) => `${l}\n`).join(""));
+    expect(await readdir(dir)).toEqual(["dpo.jsonl"]);
+  });
+
+  it("renders a trajectory as an exemplar in the prompt files' layout", () => {
+    expect(exemplarText(trajectories[0]!)).toBe(
+      "Question: When was Alpha born?\nThought 1: I need to search Alpha.\nAction 1: Search[Alpha]\n" +
+        "Observation 1: Alpha is a Dutch painter. Alpha was born in 1901 in Delft.\n" +
+        "Thought 2: I should look up when Alpha was born.\nAction 2: Lookup[born]\n" +
+        "Observation 2: (Result 1 / 1) Alpha was born in 1901 in Delft.\n" +
+        "Thought 3: Alpha was born in 1901.\nAction 3: Finish[1901]",
+    );
+  });
+});
+
+describe("react-rl export", () => {
+  it("writes the file from a run folder and reports counts", async () => {
+    const run = promisify(execFile);
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const out = join(dir, "sft.jsonl");
+    const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
+    const args = ["export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out, "--success-only", "--prompt", "hotpotqa"];
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toEqual({ format: "openai-sft", records: 2, read: 5, kept: 2 });
+    expect(stderr).toContain("at least 10 examples");
+    const written = jsonl(await readFile(out, "utf8")) as { messages: { content: string }[] }[];
+    expect(written[0]!.messages[0]!.content).toContain("Here are some examples.");
+  });
+});
+
+function runsOf(record: TokenRecord, mask: 0 | 1): number[][] {
+  const runs: number[][] = [];
+  record.response_ids.forEach((id, i) => {
+    if (record.mask[i] !== mask) return;
+    if (i > 0 && record.mask[i - 1] === mask) runs.at(-1)!.push(id);
+    else runs.push([id]);
+  });
+  return runs;
+}

@@ -1,0 +1,264 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { loadPrompt } from "../prompts/index.ts";
+import { UserError } from "../src/errors.ts";
+import {
+  expertEpisodeLengths,
+  ExpertPolicy,
+  expertTrajectories,
+  generateWorld,
+  HOPWORLD_PROMPT,
+  loadWorld,
+  QUESTION_TYPES,
+  serializeWorld,
+  SPLITS,
+  UNKNOWN_ANSWER,
+  worldCorpus,
+  worldDocstore,
+  WorldSchema,
+  worldTasks,
+  type World,
+} from "../src/world/index.ts";
+import { runEpisode } from "../src/agent/episode.ts";
+import { titleKey, tokenize, WikiEnvironment } from "../tools/wiki/index.ts";
+
+const run = promisify(execFile);
+const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
+async function cli(args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
+const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-world-"));
+
+const SMALL = { train: 200, dev: 60, test: 60 };
+/** A world of the default sizes: what users and the trainer get. */
+const world = generateWorld({ seed: 7 });
+const expertRuns = { dev: await expertTrajectories(world, "dev"), test: await expertTrajectories(world, "test") };
+
+/** A page title without its `(qualifier)`: the entity's name. */
+const nameOf = (title: string) => title.replace(/ \([^)]*\)$/, "");
+
+describe("hopworld generation", () => {
+  it("is a function of the seed and sizes: the same options give the same bytes", () => {
+    const first = serializeWorld(generateWorld({ seed: 3, sizes: SMALL }));
+    expect(serializeWorld(generateWorld({ seed: 3, sizes: SMALL }))).toBe(first);
+    expect(serializeWorld(generateWorld({ seed: 4, sizes: SMALL }))).not.toBe(first);
+  });
+
+  it("passes its schema, with the asked sizes and every family in every split", () => {
+    expect(WorldSchema.safeParse(world).success).toBe(true);
+    expect(world.sizes).toEqual({ train: 3000, dev: 300, test: 300 });
+    for (const split of SPLITS) {
+      const questions = world.questions.filter((q) => q.split === split);
+      expect(questions).toHaveLength(world.sizes[split]);
+      for (const type of QUESTION_TYPES) expect(questions.filter((q) => q.type === type).length).toBeGreaterThan(world.sizes[split] / 10);
+      expect(new Set(questions.map((q) => q.question)).size).toBe(questions.length);
+    }
+  });
+
+  it("writes short pages whose facts all sit in the 5 sentences Search shows", () => {
+    for (const page of world.pages) expect(page.sentences.length).toBeGreaterThanOrEqual(2);
+    for (const page of world.pages) expect(page.sentences.length).toBeLessThanOrEqual(5);
+    for (const question of world.questions) {
+      for (const [, sentence] of question.supportingFacts) expect(sentence).toBeLessThan(5);
+    }
+  });
+
+  it("never lets a dev or test entity name occur in training pages or questions", () => {
+    const train = [
+      ...world.pages.filter((p) => p.split === "train").flatMap((p) => [p.title, ...p.sentences]),
+      ...world.questions.filter((q) => q.split === "train").map((q) => q.question),
+    ];
+    const phrases = new Set<string>();
+    for (const text of train) {
+      const words = tokenize(text);
+      for (let i = 0; i < words.length; i++) {
+        for (let n = 1; n <= 6 && i + n <= words.length; n++) phrases.add(words.slice(i, i + n).join(" "));
+      }
+    }
+    const held = world.pages.filter((p) => p.split !== "train").map((p) => tokenize(nameOf(p.title)).join(" "));
+    expect(held.length).toBeGreaterThan(400);
+    // The check itself can fail: every training name is found.
+    expect(world.pages.filter((p) => p.split === "train").every((p) => phrases.has(tokenize(nameOf(p.title)).join(" ")))).toBe(true);
+    expect(held.filter((name) => phrases.has(name))).toEqual([]);
+  });
+
+  it("keeps each question on pages of its own split, listed in search order", () => {
+    const splitOf = new Map(world.pages.map((p) => [titleKey(p.title), p.split]));
+    for (const question of world.questions) {
+      const titles = question.supportingFacts.map(([title]) => title);
+      expect(titles).toEqual(question.plan.hops.map((hop) => hop.title));
+      for (const title of titles) expect(splitOf.get(titleKey(title))).toBe(question.split);
+    }
+  });
+
+  it("asks comparisons between two named options, and yes/no questions both ways", () => {
+    const comparisons = world.questions.filter((q) => q.type === "comparison");
+    const yesNo = comparisons.filter((q) => q.plan.answerFrom === "same");
+    expect(yesNo.filter((q) => q.answer === "yes").length).toBeGreaterThan(yesNo.length / 4);
+    expect(yesNo.filter((q) => q.answer === "no").length).toBeGreaterThan(yesNo.length / 4);
+    for (const question of comparisons.filter((q) => q.plan.answerFrom !== "same")) {
+      expect(question.question).toContain(question.answer);
+      expect(question.plan.hops.map((hop) => hop.subject)).toContain(question.answer);
+    }
+  });
+});
+
+describe("hopworld views", () => {
+  it("gives tasks with their supporting pages, the whole world as the docstore, and training pages as the corpus", () => {
+    const tasks = worldTasks(world, "test");
+    expect(tasks).toHaveLength(300);
+    const [task] = tasks;
+    const question = world.questions.find((q) => q.id === task!.id)!;
+    expect(task).toMatchObject({ question: question.question, answer: question.answer, type: question.type });
+    expect(task!.context.map(([title]) => title)).toEqual([...new Set(question.supportingFacts.map(([title]) => title))]);
+    expect(worldDocstore(world).size).toBe(world.pages.length);
+    const corpus = worldCorpus(world);
+    expect(corpus).toHaveLength(world.pages.filter((p) => p.split === "train").length);
+    expect(corpus[0]).toBe(world.pages[0]!.sentences.join(" "));
+  });
+});
+
+describe("the expert", () => {
+  it.each(["dev", "test"] as const)("answers every %s question through the real wiki environment", (split) => {
+    const trajectories = expertRuns[split];
+    expect(trajectories).toHaveLength(300);
+    expect(trajectories.filter((t) => t.metrics.em !== 1).map((t) => t.id)).toEqual([]);
+    for (const t of trajectories) expect(t.metrics).toMatchObject({ halted: false, invalid: 0 });
+  });
+
+  it("searches an ambiguous name first, gets a miss listing the pages, then searches the one the question means", () => {
+    const ambiguous = new Map(world.questions.filter((q) => q.type === "ambiguous").map((q) => [q.id, q]));
+    const docstore = worldDocstore(world);
+    const runs = [...expertRuns.dev, ...expertRuns.test].filter((t) => ambiguous.has(t.id));
+    expect(runs.length).toBe(90);
+    for (const trajectory of runs) {
+      const [hop] = ambiguous.get(trajectory.id)!.plan.hops;
+      expect(docstore.get(hop!.query!)).toBeUndefined();
+      const [first, second] = trajectory.steps;
+      expect(first!.action).toBe(`Search[${hop!.query}]`);
+      expect(first!.observation).toMatch(new RegExp(`^Could not find .*Similar: \\[.*'${hop!.title.replace(/[()]/g, "\\$&")}'`));
+      expect(second!.action).toBe(`Search[${hop!.title}]`);
+    }
+  });
+
+  it("writes short thoughts that say what it needs and what it found", () => {
+    const trajectory = expertRuns.dev.find((t) => world.questions.find((q) => q.id === t.id)!.type === "bridge2")!;
+    const [hop1, hop2] = world.questions.find((q) => q.id === trajectory.id)!.plan.hops;
+    expect(trajectory.steps[0]!.thought).toMatch(/^I need the .+ first\.$/);
+    expect(trajectory.steps[1]!.thought).toContain(`${hop1!.value}. Now I need`);
+    expect(trajectory.steps[2]!.action).toBe(`Finish[${hop2!.value}]`);
+  });
+
+  it("answers unknown when a page does not say what its plan needs", async () => {
+    const question = world.questions.find((q) => q.split === "dev" && q.type === "bridge2")!;
+    const [, second] = question.supportingFacts;
+    const broken: World = structuredClone(world);
+    const page = broken.pages.find((p) => p.title === second![0])!;
+    page.sentences[second![1]] = "Nothing is known about it.";
+    const task = worldTasks(broken, "dev").find((t) => t.id === question.id)!;
+    const trajectory = await runEpisode(new ExpertPolicy(broken), new WikiEnvironment(worldDocstore(broken)), {
+      task,
+      prompt: await loadPrompt(HOPWORLD_PROMPT),
+    });
+    expect(trajectory.answer).toBe(UNKNOWN_ANSWER);
+    expect(trajectory.metrics.em).toBe(0);
+  });
+
+  it("keeps episodes short enough for a small model's context", async () => {
+    expect((await loadPrompt(HOPWORLD_PROMPT)).exemplars).toEqual([]);
+    const lengths = await expertEpisodeLengths(world, "dev");
+    expect(lengths).toHaveLength(300);
+    // Each counts the question, every thought and every observation the model reads.
+    expertRuns.dev.forEach((t, i) => {
+      const read = t.steps.slice(0, -1).reduce((sum, s) => sum + s.thought.length + s.observation.length, 0);
+      expect(lengths[i]).toBeGreaterThan(t.question.length + read);
+    });
+    expect(lengths.reduce((sum, n) => sum + n, 0) / lengths.length).toBeLessThan(900);
+    expect(Math.max(...lengths)).toBeLessThan(1400);
+  });
+});
+
+describe("world files", () => {
+  it("load back as written, and a bad file is a UserError naming it", async () => {
+    const dir = await tempDir();
+    const small = generateWorld({ seed: 5, sizes: SMALL });
+    const path = join(dir, "world.json");
+    await writeFile(path, serializeWorld(small));
+    expect(await loadWorld(path)).toEqual(small);
+
+    const broken = structuredClone(small);
+    broken.questions[0]!.supportingFacts[0]![0] = "No Such Page";
+    const cases: [string, RegExp][] = [
+      ["{not json", /not valid JSON/],
+      [JSON.stringify({ ...small, version: 99 }), /version 99/],
+      [JSON.stringify({ ...small, pages: "none" }), /pages/],
+      [JSON.stringify(broken), /No Such Page/],
+    ];
+    for (const [text, message] of cases) {
+      await writeFile(path, text);
+      const error = await loadWorld(path).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).toContain(path);
+    }
+    await expect(loadWorld(join(dir, "missing.json"))).rejects.toThrow(/not found/);
+  });
+});
+
+describe("react-rl world and bench --dataset hopworld", () => {
+  it("generates the same file twice, refuses to overwrite, and reports stats", async () => {
+    const dir = await tempDir();
+    const args = (out: string) => ["world", "generate", "--seed", "11", "--train", "150", "--dev", "40", "--test", "40", "--out", out];
+    expect((await cli(args(join(dir, "a.json")))).code).toBe(0);
+    expect((await cli(args(join(dir, "b.json")))).code).toBe(0);
+    expect(await readFile(join(dir, "a.json"), "utf8")).toBe(await readFile(join(dir, "b.json"), "utf8"));
+    const again = await cli(args(join(dir, "a.json")));
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("already exists");
+    const stats = await cli(["world", "stats", join(dir, "a.json")]);
+    const figures = lastJson(stats.stdout);
+    expect(figures.counts).toMatchObject({ train: { questions: 150 }, dev: { questions: 40 }, test: { questions: 40 } });
+    expect(figures.expertEpisodeChars.max).toBeGreaterThan(figures.expertEpisodeChars.mean);
+  });
+
+  it("runs the oracle on a test split with EM 1 and a summary per question type, and writes expert episodes", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "world.json");
+    await writeFile(path, serializeWorld(generateWorld({ seed: 2, sizes: SMALL })));
+    const out = join(dir, "bench");
+    const bench = await cli(["bench", "--dataset", "hopworld", "--world", path, "--split", "test", "--policy", "oracle", "--out", out]);
+    expect(bench.code).toBe(0);
+    expect(lastJson(bench.stdout)).toMatchObject({ n: 60, em: 1 });
+    expect(bench.stdout).toMatch(/EM ambiguous +1\.000/);
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+    expect(Object.keys(summary.byType)).toEqual([...QUESTION_TYPES].sort());
+    for (const type of QUESTION_TYPES) expect(summary.byType[type]).toMatchObject({ em: 1 });
+
+    const log = join(dir, "expert.jsonl");
+    expect((await cli(["world", "expert", "--world", path, "--split", "train", "--limit", "25", "--out", log])).code).toBe(0);
+    const lines = (await readFile(log, "utf8")).trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(25);
+    expect(lines.every((t) => t.metrics.em === 1 && t.meta.policy === "expert")).toBe(true);
+  });
+
+  it("says what is missing instead of failing with a stack", async () => {
+    const missing = await cli(["bench", "--dataset", "hopworld"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("--world FILE");
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const bad = await cli(["world", "stats", "/no/such/world.json"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("not found");
+  });
+});

@@ -1,0 +1,85 @@
+import type { z } from "zod";
+import type { Trajectory } from "../schema.ts";
+import { writeFileAtomic } from "../store.ts";
+import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
+import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
+import type { PromptHead } from "./text.ts";
+import { byteTokenizer, toTokenRecord, type Tokenizer } from "./tokens.ts";
+
+export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Which trajectories to learn from; every condition given must hold. */
+export interface ExportFilter {
+  minReward?: number;
+  /** Only episodes with a positive reward. */
+  successOnly?: boolean;
+  maxSteps?: number;
+  /** Only episodes with no invalid action. */
+  noInvalid?: boolean;
+}
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** The prompt the trajectories were collected with. */
+  head: PromptHead;
+  /** For `openai-dpo` it picks the preferred side; failures are what it is compared against. */
+  filter?: ExportFilter;
+  /** For `tokens`; default `byteTokenizer`. */
+  tokenizer?: Tokenizer;
+}
+
+export interface ExportResult {
+  /** One JSON text per record, each checked against its format's schema. */
+  lines: string[];
+  /** Trajectories given. */
+  read: number;
+  /** Trajectories that passed the filter. */
+  kept: number;
+}
+
+const SCHEMAS: Record<ExportFormat, z.ZodType> = {
+  "openai-sft": OpenAISftRecordSchema,
+  "openai-dpo": OpenAIDpoRecordSchema,
+  tokens: TokenRecordSchema,
+};
+
+function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
+  return (
+    (filter.minReward === undefined || trajectory.reward >= filter.minReward) &&
+    (!filter.successOnly || trajectory.reward > 0) &&
+    (filter.maxSteps === undefined || trajectory.metrics.steps <= filter.maxSteps) &&
+    (!filter.noInvalid || trajectory.metrics.invalid === 0)
+  );
+}
+
+/** Turns trajectories into training records of one format, in the order given. */
+export function exportTrajectories(trajectories: readonly Trajectory[], options: ExportOptions): ExportResult {
+  const { format, head, filter = {} } = options;
+  const kept = trajectories.filter((t) => passesFilter(t, filter));
+  const records: unknown[] =
+    format === "openai-dpo"
+      ? toOpenAIDpo(trajectories, head, (t) => passesFilter(t, filter))
+      : kept.flatMap((t) => {
+          const record = format === "tokens" ? toTokenRecord(t, head, options.tokenizer ?? byteTokenizer) : toOpenAISft(t, head);
+          return record ? [record] : [];
+        });
+  const schema = SCHEMAS[format];
+  const lines = records.map((record, i) => {
+    const checked = schema.safeParse(record);
+    // The converters build valid records by construction; a failure here is a bug, not bad input.
+    if (!checked.success) throw new Error(`${format} record ${i + 1} breaks its format: ${checked.error.issues[0]?.message}`);
+    return JSON.stringify(checked.data);
+  });
+  return { lines, read: trajectories.length, kept: kept.length };
+}
+
+/** Writes the records as JSONL, atomically: a reader sees the old file or the whole new one. */
+export function writeExport(path: string, result: Pick<ExportResult, "lines">): Promise<void> {
+  return writeFileAtomic(path, result.lines.map((line) => `${line}\n`).join(""));
+}
+
+/** The schema a line of a format's file must match: for checking a file before it is uploaded. */
+export function exportSchema(format: ExportFormat): z.ZodType {
+  return SCHEMAS[format];
+}

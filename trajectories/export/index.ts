@@ -1,0 +1,13 @@
+export {
+  EXPORT_FORMATS,
+  exportSchema,
+  exportTrajectories,
+  writeExport,
+  type ExportFilter,
+  type ExportFormat,
+  type ExportOptions,
+  type ExportResult,
+} from "./formats.ts";
+export * from "./schema.ts";
+export { exemplarText, headText, type PromptHead } from "./text.ts";
+export { byteTokenizer, type Tokenizer } from "./tokens.ts";
