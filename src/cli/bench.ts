@@ -10,6 +10,7 @@ import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldDocstore, worldTasks } fr
 import { defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyOptions, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
+import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 
 const DATASETS = ["hotpotqa", "2wiki", "musique", "hopworld"] as const;
@@ -71,12 +72,9 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     const splitSuffix = flags.dataset === "hopworld" ? `-${flags.split}` : "";
     const out = flags.out ?? `runs/bench-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
 
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop);
     const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
-    try {
-      const result = await runBenchmark<QaTask>({
+    const result = await untilInterrupted((signal) =>
+      runBenchmark<QaTask>({
         tasks,
         policy,
         environment: () => new WikiEnvironment(docstore),
@@ -86,24 +84,22 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         prompt: () => template,
         typeOf: (task) => task.type,
         dataset: flags.dataset,
-        signal: controller.signal,
+        signal,
         onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
-      });
-      bar.finish();
-      const { summary } = result;
-      const extra = {
-        ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
-        "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
-        ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
-      };
-      console.log(formatSummary(summary, extra));
-      console.log(`trajectories: ${out}/trajectories.jsonl`);
-      if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
-      console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
-      return result.interrupted ? 130 : 0;
-    } finally {
-      process.off("SIGINT", stop);
-    }
+      }),
+    );
+    bar.finish();
+    const { summary } = result;
+    const extra = {
+      ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
+      "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
+      ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
+    };
+    console.log(formatSummary(summary, extra));
+    console.log(`trajectories: ${out}/trajectories.jsonl`);
+    if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
+    console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
+    return result.interrupted ? 130 : 0;
   },
 });
 

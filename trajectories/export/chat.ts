@@ -1,6 +1,6 @@
 import type { Step, Trajectory } from "../schema.ts";
 import type { ChatMessage, OpenAIDpoRecord, OpenAISftRecord } from "./schema.ts";
-import { headText, observationLine, questionLine, stepText, type PromptHead } from "./text.ts";
+import { headText, observationLine, questionLine, stepText, type PromptHead } from "../transcript.ts";
 
 /**
  * One conversation per trajectory: the prompt head as the system message, the

@@ -3,7 +3,7 @@ import type { Trajectory } from "../schema.ts";
 import { writeFileAtomic } from "../store.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
-import type { PromptHead } from "./text.ts";
+import type { PromptHead } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type Tokenizer } from "./tokens.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;

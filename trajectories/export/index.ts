@@ -9,5 +9,4 @@ export {
   type ExportResult,
 } from "./formats.ts";
 export * from "./schema.ts";
-export { exemplarText, headText, type PromptHead } from "./text.ts";
 export { byteTokenizer, type Tokenizer } from "./tokens.ts";

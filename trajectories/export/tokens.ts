@@ -1,6 +1,6 @@
 import type { Trajectory } from "../schema.ts";
 import type { TokenRecord } from "./schema.ts";
-import { headText, observationLine, policyContinuation, questionLine, thoughtLabel, type PromptHead } from "./text.ts";
+import { headText, observationLine, policyContinuation, questionLine, thoughtLabel, type PromptHead } from "../transcript.ts";
 
 /** Anything that turns text into token ids: the trainer's own tokenizer, or `byteTokenizer`. */
 export interface Tokenizer {

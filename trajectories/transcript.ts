@@ -1,6 +1,6 @@
 // The ReAct transcript a trajectory stands for, piece by piece, in the exact
-// wording src/agent's renderPrompt uses (test/export.test.ts holds the two together).
-import type { Step, Trajectory } from "../schema.ts";
+// wording: src/agent renders prompts with these, and the exporters cut them into turns.
+import type { Step, Trajectory } from "./schema.ts";
 
 /** What a prompt file gives: the instruction and the worked examples (structurally a `PromptTemplate`). */
 export interface PromptHead {
