@@ -104,4 +104,19 @@ describe("runBenchmark", () => {
     expect(result.interrupted).toBe(true);
     expect(result.summary.n).toBeLessThan(12);
   });
+
+  it("runs several samples per task, each logged once, and resumes them", async () => {
+    const out = await tempDir();
+    const controller = new AbortController();
+    let calls = 0;
+    const inner = answeringPolicy();
+    const stopping: Policy = { name: "answering", act: (r) => (++calls === 10 && controller.abort(), inner.act(r)) };
+    const first = await runBenchmark({ tasks, policy: stopping, environment: finishEnvironment, out, samples: 3, signal: controller.signal });
+    expect(first.interrupted).toBe(true);
+    const result = await runBenchmark({ tasks, policy: answeringPolicy(), environment: finishEnvironment, out, samples: 3, concurrency: 4 });
+    expect(result.summary.n).toBe(36);
+    const log = (await readTrajectories(join(out, "trajectories.jsonl"))).trajectories;
+    expect(new Set(log.map((t) => `${t.id}#${t.sample}`)).size).toBe(36);
+    expect(log.filter((t) => t.id === "q3").map((t) => t.sample).sort()).toEqual([0, 1, 2]);
+  });
 });

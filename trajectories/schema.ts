@@ -46,6 +46,8 @@ export const RunMetaSchema = z.object({
 export const TrajectorySchema = z.object({
   version: z.literal(TRAJECTORY_VERSION),
   id: z.string(),
+  /** Which of several episodes on the same question this is (collection runs), from 0. */
+  sample: z.number().int().nonnegative().optional(),
   question: z.string(),
   gold: z.string().optional(),
   steps: z.array(StepSchema),

@@ -21,9 +21,11 @@ export interface BenchmarkOptions<T extends Task> {
   /** Output folder: `trajectories.jsonl` (appended, resumable) and `summary.json`. */
   out: string;
   concurrency?: number;
+  /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
+  samples?: number;
   maxSteps?: number;
-  /** The prompt for a task's episode; default runEpisode's (`hotpotqa`). */
-  prompt?: (task: T) => PromptTemplate;
+  /** The prompt for a task's episode (it may differ per task: dynamic few-shot); default runEpisode's (`hotpotqa`). */
+  prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
   /** A task's type (a question family): when given, the summary also breaks down by it. */
   typeOf?: (task: T) => string;
   dataset?: string;
@@ -47,17 +49,19 @@ export interface BenchmarkResult {
 }
 
 /**
- * Runs every task once, `concurrency` episodes at a time. Each finished episode is
- * appended at once, so a killed run resumes where it stopped with no duplicates.
+ * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
+ * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
   const started = Date.now();
   await mkdir(options.out, { recursive: true });
   const logPath = join(options.out, "trajectories.jsonl");
-  const wanted = new Set(options.tasks.map((t) => t.id));
-  const previous = (await readTrajectoriesIfAny(logPath)).trajectories.filter((t) => wanted.has(t.id));
-  const finished = new Map(previous.map((t) => [t.id, t]));
-  const pending = options.tasks.filter((t) => !finished.has(t.id));
+  const samples = options.samples ?? 1;
+  const episodes = options.tasks.flatMap((task) => Array.from({ length: samples }, (_, sample) => ({ task, sample })));
+  const wanted = new Set(episodes.map((e) => episodeKey(e.task.id, e.sample)));
+  const previous = (await readTrajectoriesIfAny(logPath)).trajectories.filter((t) => wanted.has(keyOf(t)));
+  const finished = new Map(previous.map((t) => [keyOf(t), t]));
+  const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
   const writer = await TrajectoryWriter.open(logPath);
   const resumed = finished.size;
   let emSum = previous.reduce((sum, t) => sum + t.metrics.em, 0);
@@ -65,38 +69,50 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     options.onProgress?.({ done: finished.size, total: wanted.size, resumed, em: finished.size ? emSum / finished.size : 0 });
   report();
 
-  await forEachConcurrently(pending, options.concurrency ?? 1, options.signal, async (task) => {
-    const trajectory = await runEpisode(options.policy, options.environment(task), {
+  await forEachConcurrently(pending, options.concurrency ?? 1, options.signal, async ({ task, sample }) => {
+    const episode = await runEpisode(options.policy, options.environment(task), {
       task,
       maxSteps: options.maxSteps,
-      prompt: options.prompt?.(task),
+      prompt: await options.prompt?.(task),
       meta: { dataset: options.dataset },
       signal: options.signal,
     });
+    const trajectory = options.samples === undefined ? episode : { ...episode, sample };
     await writer.append(trajectory);
-    finished.set(task.id, trajectory);
+    finished.set(keyOf(trajectory), trajectory);
     emSum += trajectory.metrics.em;
     report();
   });
   await writer.flush();
 
   const summary = {
-    ...summarize(inTaskOrder(options.tasks, finished)),
+    ...summarize(inTaskOrder(options.tasks, finished, samples)),
     wallMs: Date.now() - started,
-    ...(options.typeOf && { byType: summariesByType(options.tasks, finished, options.typeOf) }),
+    ...(options.typeOf && { byType: summariesByType(options.tasks, finished, samples, options.typeOf) }),
   };
   await writeFileAtomic(join(options.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return { summary, resumed, interrupted: finished.size < wanted.size };
 }
 
-function inTaskOrder<T extends Task>(tasks: readonly T[], finished: Map<string, Trajectory>): Trajectory[] {
-  return tasks.flatMap((t) => finished.get(t.id) ?? []);
+/** One key per episode: the question, and which sample of it (logs without samples hold sample 0). */
+function episodeKey(id: string, sample: number): string {
+  return `${id}#${sample}`;
+}
+
+function keyOf(trajectory: Trajectory): string {
+  return episodeKey(trajectory.id, trajectory.sample ?? 0);
+}
+
+/** The finished episodes of these tasks, in task order, samples in order. */
+function inTaskOrder<T extends Task>(tasks: readonly T[], finished: Map<string, Trajectory>, samples: number): Trajectory[] {
+  return tasks.flatMap((t) => Array.from({ length: samples }, (_, sample) => finished.get(episodeKey(t.id, sample)) ?? []).flat());
 }
 
 /** One summary per task type, types in alphabetical order. */
 function summariesByType<T extends Task>(
   tasks: readonly T[],
   finished: Map<string, Trajectory>,
+  samples: number,
   typeOf: (task: T) => string,
 ): Record<string, Summary> {
   const groups = new Map<string, T[]>();
@@ -106,7 +122,7 @@ function summariesByType<T extends Task>(
     groups.set(typeOf(task), group);
   }
   const types = [...groups.keys()].sort();
-  return Object.fromEntries(types.map((type) => [type, summarize(inTaskOrder(groups.get(type)!, finished))]));
+  return Object.fromEntries(types.map((type) => [type, summarize(inTaskOrder(groups.get(type)!, finished, samples))]));
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Environment, Task } from "../../tools/environment.ts";
 import { exemplarText, readTrajectoriesIfAny, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
-import { Random } from "../world/random.ts";
+import { Random } from "../random.ts";
 
 export interface BootstrapOptions<T extends Task> {
   policy: Policy<T>;

@@ -1,5 +1,5 @@
 import { WORK_RELATIONS, type Entity, type Fact, type WorkKind } from "./entities.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "../random.ts";
 
 /** A page's sentences, and which sentence states each fact (for supporting facts). */
 export interface Article {

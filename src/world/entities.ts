@@ -1,5 +1,5 @@
 import { ORG_MARKERS, type OrgKind, type Vocabulary, type VocabularyNeeds } from "./names.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "../random.ts";
 import type { Relation } from "./schema.ts";
 
 export type WorkKind = "film" | "novel" | "album";

@@ -3,7 +3,7 @@ import { writeArticle, type Article } from "./articles.ts";
 import { buildEntities, vocabularyNeeds } from "./entities.ts";
 import { NameBank } from "./names.ts";
 import { draftQuestions, type QuestionDraft } from "./questions.ts";
-import { Random } from "./random.ts";
+import { Random } from "../random.ts";
 import {
   DEFAULT_WORLD_SIZES,
   SPLITS,

@@ -1,4 +1,4 @@
-import type { Random } from "./random.ts";
+import type { Random } from "../random.ts";
 
 /** Kinds of organisation, each with the words its names end in. */
 export const ORG_MARKERS = {

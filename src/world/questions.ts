@@ -1,7 +1,7 @@
 import type { Docstore } from "../../tools/wiki/index.ts";
 import { fact } from "./articles.ts";
 import { ENTITY_KINDS, type Entity, type EntityKind } from "./entities.ts";
-import type { Random } from "./random.ts";
+import type { Random } from "../random.ts";
 import { RELATION_SPECS } from "./relations.ts";
 import { QUESTION_TYPES, RELATIONS, type Hop, type Plan, type QuestionType, type Relation } from "./schema.ts";
 

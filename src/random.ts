@@ -1,12 +1,17 @@
 /**
  * A seeded pseudo-random stream (mulberry32: 32-bit state, period 2^32), so a
- * world is a pure function of its seed on every platform. Math.random cannot be seeded.
+ * world, a sample or a shuffle is a pure function of its seed on every platform. Math.random cannot be seeded.
  */
 export class Random {
   private state: number;
 
   constructor(seed: number) {
     this.state = seed >>> 0;
+  }
+
+  /** A stream for item `index` of a batch, independent of the other items' streams. */
+  static forItem(seed: number, index: number): Random {
+    return new Random(Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b));
   }
 
   /** A float in [0, 1). */

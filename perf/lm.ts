@@ -1,0 +1,144 @@
+/**
+ * The embedded language model's speed, on the default config.
+ *
+ * Training: tokens/s and achieved GFLOP/s, next to a plain 2-D 512x512x512 matmul
+ * on the same backend in the same run. FLOPs per trained token are counted as
+ *   6·N + 12·L·T·d
+ * where N is the weights in matmuls (L·(4 + 2·mlpRatio)·d² in the blocks plus d·V in
+ * the output head; embedding lookups, LayerNorms and softmax are not counted), and
+ * 12·L·T·d is attention's QKᵀ and PV (4·T·d per token and layer forward, ×3 with the
+ * backward pass) over the full T×T (causal masking wastes half; we count it anyway,
+ * as nanoGPT and PaLM do).
+ *
+ * Generation: sequences/s generating --new-tokens tokens for a batch of 32 prompts
+ * at once vs the same prompts one at a time, for short prompts (a question) and
+ * long ones (a question after three retrieved paragraphs, ~470 tokens).
+ *
+ *   npm run bench:lm [-- --steps 5 --backend wasm --new-tokens 48]
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { loadDataset } from "../src/bench/datasets.ts";
+import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import {
+  AdamW,
+  BACKENDS,
+  createModel,
+  DEFAULT_MODEL_CONFIG,
+  disposeModel,
+  generate,
+  parameterCount,
+  selectBackend,
+  TrainOptions,
+  trainStep,
+  trainTokenizer,
+  type BackendName,
+} from "../src/lm/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string", default: "5" },
+    backend: { type: "string" },
+    "new-tokens": { type: "string", default: "48" },
+  },
+});
+const steps = Number(values.steps);
+const newTokens = Number(values["new-tokens"]);
+const backend = values.backend as BackendName | undefined;
+if (backend && !BACKENDS.includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}`);
+
+const choice = await selectBackend(backend);
+console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
+
+const tasks = await loadDataset(HOTPOTQA_SAMPLE);
+const paragraphs = tasks.flatMap((t) => t.context.map(([title, sentences]) => `${title}\n${sentences.join("")}`));
+const start = performance.now();
+const tokenizer = trainTokenizer(paragraphs.slice(0, 2000), { vocabSize: DEFAULT_MODEL_CONFIG.vocabSize });
+const tokenizerMs = performance.now() - start;
+const corpus = tokenizer.encode(paragraphs.join("\n\n"));
+const corpusBytes = new TextEncoder().encode(paragraphs.join("\n\n")).length;
+console.error(`tokenizer: ${tokenizer.vocabSize} tokens, trained in ${(tokenizerMs / 1000).toFixed(1)}s; corpus ${corpus.length} tokens (${(corpusBytes / corpus.length).toFixed(2)} bytes/token)`);
+
+const model = createModel({ ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize });
+const { dModel: d, nLayers: L, mlpRatio, vocabSize: V } = model.config;
+const matmulWeights = L * (4 + 2 * mlpRatio) * d * d + d * V;
+const flopsPerToken = (T: number) => 6 * matmulWeights + 12 * L * T * d;
+
+/**
+ * Wall-clock and CPU time of `run` (the median of `runs` after a warm-up, or the best
+ * for a peak rate). tfjs WASM runs on one thread, so CPU time is the time the work
+ * itself took even when other processes share the cores; wall time is what a user waits.
+ */
+async function timed(runs: number, run: () => unknown, pick: "median" | "best" = "median"): Promise<{ wallMs: number; cpuMs: number }> {
+  await run();
+  const samples: { wallMs: number; cpuMs: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const [wall, cpu] = [performance.now(), process.cpuUsage()];
+    await run();
+    const used = process.cpuUsage(cpu);
+    samples.push({ wallMs: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 });
+  }
+  const at = pick === "median" ? Math.floor(runs / 2) : 0;
+  const choose = (key: "wallMs" | "cpuMs") => samples.map((s) => s[key]).sort((a, b) => a - b)[at];
+  return { wallMs: choose("wallMs"), cpuMs: choose("cpuMs") };
+}
+
+async function matmulGflops() {
+  const [a, b] = [tf.randomNormal([512, 512]), tf.randomNormal([512, 512])];
+  // Ten products per run: CPU time is counted in coarse ticks
+  const tenProducts = () => tf.tidy(() => void tf.addN(Array.from({ length: 10 }, () => tf.matMul(a, b))).dataSync());
+  const t = await timed(15, tenProducts, "best");
+  tf.dispose([a, b]);
+  return { wall: (20 * 512 ** 3) / t.wallMs / 1e6, cpu: (20 * 512 ** 3) / t.cpuMs / 1e6 };
+}
+
+async function training(rows: number, length: number) {
+  const optimizer = new AdamW(model, TrainOptions.parse({ steps: 1 }));
+  const ids = Array.from({ length: rows }, (_, r) => corpus.slice(r * length, r * length + length + 1));
+  const batch = { ids, mask: ids.map((row) => row.map(() => 1)) };
+  const t = await timed(steps, () => trainStep(model, optimizer, batch, 1e-4, 1));
+  optimizer.dispose();
+  const tokens = rows * length;
+  const gflop = (tokens * flopsPerToken(length)) / 1e9;
+  return { rows, length, ...t, tokensPerSecond: (1000 * tokens) / t.wallMs, gflops: { wall: gflop / (t.wallMs / 1000), cpu: gflop / (t.cpuMs / 1000) } };
+}
+
+async function generation(name: string, prompts: string[]) {
+  const options = { maxNewTokens: newTokens, temperature: 1, seed: 1 };
+  const batched = await timed(3, () => generate(model, tokenizer, prompts, options));
+  const single = await timed(3, async () => {
+    for (const prompt of prompts) await generate(model, tokenizer, [prompt], options);
+  });
+  const promptTokens = (await generate(model, tokenizer, prompts, { ...options, maxNewTokens: 1 })).map((g) => g.promptTokens);
+  const perSecond = (ms: number) => (1000 * prompts.length) / ms;
+  return {
+    prompts: name,
+    promptTokens: Math.round(promptTokens.reduce((a, b) => a + b, 0) / prompts.length),
+    batchedSeqPerSecond: { wall: perSecond(batched.wallMs), cpu: perSecond(batched.cpuMs) },
+    singleSeqPerSecond: { wall: perSecond(single.wallMs), cpu: perSecond(single.cpuMs) },
+    speedup: { wall: single.wallMs / batched.wallMs, cpu: single.cpuMs / batched.cpuMs },
+  };
+}
+
+const reference = await matmulGflops();
+const trainRows = [await training(4, 512), await training(8, 256)];
+const questions = tasks.slice(0, 32).map((t) => `Question: ${t.question}\nThought 1:`);
+const withContext = tasks.slice(0, 32).map((t, i) => `${paragraphs.slice(i * 3, i * 3 + 3).join("\n").slice(0, 1000)}\nQuestion: ${t.question}\nThought 1:`);
+const generationRows = [await generation("question", questions), await generation("question + paragraphs", withContext)];
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+const pair = (x: { wall: number; cpu: number }, digits = 1) => `${fmt(x.wall, digits)} / ${fmt(x.cpu, digits)}`;
+console.log(`\nbackend ${choice.name}; model ${parameterCount(model)} parameters (${JSON.stringify(model.config)})`);
+console.log("rates are wall / cpu time (cpu time leaves out time other processes took from this one)");
+console.log(`plain 2-D matmul 512x512x512 (best of 15): ${pair(reference)} GFLOP/s\n`);
+console.log("training (batch x length)   ms/step (wall/cpu)   tokens/s (wall)   GFLOP/s        of matmul");
+for (const r of trainRows) {
+  const share = { wall: (100 * r.gflops.wall) / reference.wall, cpu: (100 * r.gflops.cpu) / reference.cpu };
+  console.log(`${`${r.rows} x ${r.length}`.padEnd(26)}  ${`${fmt(r.wallMs, 0)} / ${fmt(r.cpuMs, 0)}`.padStart(19)}  ${fmt(r.tokensPerSecond, 0).padStart(16)}  ${pair(r.gflops).padStart(12)}  ${pair(share, 0).padStart(11)} %`);
+}
+console.log(`\ngeneration (32 prompts, ${newTokens} new tokens)   prompt tokens   batched seq/s   one-by-one seq/s   speedup`);
+for (const g of generationRows) {
+  console.log(`${g.prompts.padEnd(42)}  ${String(g.promptTokens).padStart(13)}  ${pair(g.batchedSeqPerSecond).padStart(14)}  ${pair(g.singleSeqPerSecond, 2).padStart(17)}  ${pair(g.speedup).padStart(11)}x`);
+}
+console.log(JSON.stringify({ bench: "lm", backend: choice.name, params: parameterCount(model), config: model.config, matmulGflops: reference, training: trainRows, generation: generationRows }));
+disposeModel(model);

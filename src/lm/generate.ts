@@ -1,0 +1,196 @@
+/**
+ * Batched generation with a key/value cache. The prompts, of any lengths, run
+ * through the model once (packed, as in training), which leaves each layer's keys
+ * and values in a cache; then every step feeds one new token per sequence and
+ * attends over that cache, so no step re-reads a whole context.
+ *
+ * A prompt longer than the context allows (contextLength - maxNewTokens) keeps its
+ * most recent tokens and drops the oldest, `bos` first, so the prompt's end, where
+ * the next step is asked for, stays.
+ *
+ * The whole batch runs until its last sequence finishes (finished ones ride along),
+ * and memory grows with its total prompt tokens: the caller picks the batch size.
+ */
+import { setImmediate } from "node:timers/promises";
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { UserError } from "../errors.ts";
+import { attendCached, causalSelfAttention, paddingBias, promptCache, type LayerCache } from "./attention.ts";
+import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
+import { Random } from "../random.ts";
+import { sampleToken } from "./sampling.ts";
+import { TextStream, type Tokenizer } from "./tokenizer.ts";
+
+export const GenerateOptions = z.object({
+  maxNewTokens: z.number().int().positive().default(64),
+  /** 0 is greedy decoding. */
+  temperature: z.number().min(0).default(1),
+  topP: z.number().gt(0).max(1).default(1),
+  /** Sequence i draws from its own stream of this seed, so a batch reproduces exactly. */
+  seed: z.number().int().default(0),
+  /** Generation ends once the new text contains one of these; the text is cut where it begins. */
+  stop: z.array(z.string().min(1)).default([]),
+});
+export type GenerateOptions = z.infer<typeof GenerateOptions>;
+export type GenerateOptionsInput = z.input<typeof GenerateOptions>;
+
+export interface Generation {
+  /** The new text, cut before the first stop string (never containing `eos`). */
+  text: string;
+  /** Every token sampled, including an `eos` or the tokens that completed a stop string. */
+  tokens: number[];
+  /** log p of each of those tokens under the model (temperature 1), as `tokenLogprobs` gives them. */
+  logprobs: number[];
+  finishReason: "stop" | "length";
+  /** Tokens of prompt the model saw (after truncation, with `bos`). */
+  promptTokens: number;
+}
+
+/** The whole cache: each layer's, plus the bias that hides each sequence's left padding. */
+type KvCache = {
+  layers: LayerCache[];
+  paddingBias: tf.Tensor3D;
+};
+
+/** Continues every prompt at once (each encoded after `bos`); the result i belongs to prompt i. */
+export function generate(model: LanguageModel, tokenizer: Tokenizer, prompts: string[], options: GenerateOptionsInput = {}): Promise<Generation[]> {
+  return generateTokens(model, tokenizer, prompts.map((p) => [tokenizer.bos, ...tokenizer.encode(p)]), options);
+}
+
+/** Continues prompts given as token ids, for callers that assemble them (`bos` is theirs to add). */
+export async function generateTokens(
+  model: LanguageModel,
+  tokenizer: Tokenizer,
+  prompts: number[][],
+  options: GenerateOptionsInput = {},
+): Promise<Generation[]> {
+  const o = GenerateOptions.parse(options);
+  const { contextLength } = model.config;
+  if (model.config.vocabSize !== tokenizer.vocabSize) {
+    throw new UserError(`the model expects ${model.config.vocabSize} tokens but the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
+  }
+  if (o.maxNewTokens >= contextLength) {
+    throw new UserError(`maxNewTokens (${o.maxNewTokens}) must be less than the model's context length (${contextLength})`);
+  }
+  if (prompts.length === 0) return [];
+  const promptIds = prompts.map((ids) => ids.slice(-(contextLength - o.maxNewTokens)));
+  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids.length, Random.forItem(o.seed, i)));
+
+  // Transposed once for all steps when tied to the token embedding
+  const head = outputHead(model);
+  let { cache, logits } = prefill(model, head, promptIds);
+  try {
+    for (let step = 0; ; step++) {
+      const rows = logits.dataSync<"float32">();
+      logits.dispose();
+      const next = sequences.map((seq, i) => {
+        if (seq.finishReason) return tokenizer.eos; // finished rows still ride along; their output is ignored
+        const sampled = sampleToken(rows.subarray(i * model.config.vocabSize, (i + 1) * model.config.vocabSize), o.temperature, o.topP, seq.random);
+        seq.add(sampled.token, sampled.logprob, o.stop);
+        return sampled.token;
+      });
+      if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) break;
+      const positions = sequences.map((seq) => seq.promptTokens + step);
+      const stepped = decodeStep(model, head, cache, next, positions);
+      disposeNewEntries(cache);
+      ({ cache, logits } = stepped);
+      await setImmediate(); // let a server answer other requests between steps
+    }
+  } finally {
+    disposeNewEntries(cache);
+    tf.dispose([cache.paddingBias, ...cache.layers.flatMap((l) => [l.promptKeys, l.promptValues])]);
+    if (head !== model.head) head.dispose();
+  }
+  return sequences.map((seq) => seq.result());
+}
+
+/**
+ * Runs the prompts through the model: the cache, and the logits for each prompt's
+ * next token. Identical prompts (k samples of one question) run through it once and
+ * share their cache rows.
+ */
+function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): { cache: KvCache; logits: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const keys = prompts.map((ids) => ids.join(","));
+    const distinct = [...new Set(keys)];
+    const source = keys.map((key) => distinct.indexOf(key));
+    const { lengths, tokens, positions } = pack(model.config, distinct.map((key) => prompts[keys.indexOf(key)]));
+    const { nHeads } = model.config;
+    const layers: LayerCache[] = [];
+    const attend: Attend = (layer, qkv) => {
+      layers[layer] = promptCache(qkv, lengths, nHeads);
+      return causalSelfAttention(qkv, lengths, nHeads);
+    };
+    const hidden = transformer(model, tokens, positions, attend);
+    let end = 0;
+    const lastRows = lengths.map((n) => [(end += n) - 1]);
+    const logits = tf.matMul(tf.gatherND(hidden, lastRows) as tf.Tensor2D, head);
+    // Each prompt's rows (B*H of them in the cache, one per head) copied from its distinct prompt's
+    const headRows = source.flatMap((u) => Array.from({ length: nHeads }, (_, h) => [u * nHeads + h]));
+    const expand = (t: tf.Tensor3D) => tf.gatherND(t, headRows) as tf.Tensor3D;
+    return {
+      cache: {
+        layers: layers.map((l) => ({ promptKeys: expand(l.promptKeys), promptValues: expand(l.promptValues) })),
+        paddingBias: paddingBias(source.map((u) => lengths[u]), nHeads),
+      },
+      logits: tf.gatherND(logits, source.map((u) => [u])) as tf.Tensor2D,
+    };
+  });
+}
+
+/** Feeds one token per sequence at the given positions; returns the grown cache and the next logits. */
+function decodeStep(model: LanguageModel, head: tf.Tensor2D, cache: KvCache, tokens: number[], positions: number[]): { cache: KvCache; logits: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const layers: LayerCache[] = [];
+    const attend: Attend = (layer, qkv) => {
+      const attended = attendCached(qkv, model.config.nHeads, cache.layers[layer], cache.paddingBias);
+      layers[layer] = attended.cache;
+      return attended.out;
+    };
+    const hidden = transformer(model, Int32Array.from(tokens), Int32Array.from(positions), attend);
+    return { cache: { layers, paddingBias: cache.paddingBias }, logits: tf.matMul(hidden, head) };
+  });
+}
+
+/** Frees the keys and values of generated tokens (a step replaces them with longer ones). */
+function disposeNewEntries(cache: KvCache): void {
+  tf.dispose(cache.layers.flatMap((l) => [l.newKeys, l.newValues]).filter((t) => t !== undefined));
+}
+
+/** One sequence being generated: its tokens so far, its text, and whether it has finished. */
+class Sequence {
+  readonly tokens: number[] = [];
+  readonly logprobs: number[] = [];
+  finishReason?: "stop" | "length";
+  private text = "";
+  private readonly stream: TextStream;
+
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly promptTokens: number,
+    readonly random: Random,
+  ) {
+    this.stream = new TextStream(tokenizer);
+  }
+
+  add(token: number, logprob: number, stops: string[]): void {
+    this.tokens.push(token);
+    this.logprobs.push(logprob);
+    if (token === this.tokenizer.eos) {
+      this.text += this.stream.end();
+      this.finishReason = "stop";
+      return;
+    }
+    this.text += this.stream.push(token);
+    const cut = Math.min(...stops.map((s) => this.text.indexOf(s)).filter((at) => at >= 0));
+    if (Number.isFinite(cut)) {
+      this.text = this.text.slice(0, cut);
+      this.finishReason = "stop";
+    }
+  }
+
+  result(): Generation {
+    const text = this.finishReason ? this.text : this.text + this.stream.end();
+    return { text, tokens: this.tokens, logprobs: this.logprobs, finishReason: this.finishReason ?? "length", promptTokens: this.promptTokens };
+  }
+}

@@ -1,0 +1,31 @@
+export { selectBackend, BACKENDS, type BackendChoice, type BackendName } from "./backend.ts";
+export { Tokenizer, TextStream, TokenizerJson, trainTokenizer, type TrainTokenizerOptions } from "./tokenizer.ts";
+export {
+  createModel,
+  DEFAULT_MODEL_CONFIG,
+  disposeModel,
+  forward,
+  maskedLoss,
+  ModelConfig,
+  pack,
+  parameterCount,
+  parameters,
+  tokenLogprobs,
+  type LanguageModel,
+  type ModelConfigInput,
+  type PackedSequences,
+} from "./model.ts";
+export {
+  AdamW,
+  batchLoss,
+  learningRateAt,
+  trainLM,
+  TrainOptions,
+  trainStep,
+  type LossFunction,
+  type StepMetrics,
+  type TokenBatch,
+  type TrainOptionsInput,
+} from "./train.ts";
+export { generate, GenerateOptions, generateTokens, type Generation, type GenerateOptionsInput } from "./generate.ts";
+export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

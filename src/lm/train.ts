@@ -1,0 +1,183 @@
+/**
+ * Training the language model: the same loop serves pretraining (mask all ones)
+ * and fine-tuning on trajectories (mask 1 on the policy's own tokens only).
+ * AdamW with decoupled weight decay, linear warmup then cosine decay, and
+ * gradient clipping by global norm.
+ */
+import { setImmediate } from "node:timers/promises";
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { forward, maskedLoss, pack, parameters, shiftRows, type LanguageModel } from "./model.ts";
+import { variableFrom } from "./ops.ts";
+
+/**
+ * A batch of token rows (any lengths; they are packed, never padded) and, for each
+ * token, 1 if the model should learn to produce it and 0 if not (a prompt, an
+ * observation the environment wrote). The first token of a row is never a target.
+ */
+export interface TokenBatch {
+  ids: number[][];
+  mask: number[][];
+}
+
+export const TrainOptions = z.object({
+  /** Total optimizer steps; the schedule spans them, and a resumed optimizer counts on from its step. */
+  steps: z.number().int().positive(),
+  learningRate: z.number().positive().default(1e-3),
+  minLearningRate: z.number().nonnegative().default(1e-4),
+  warmupSteps: z.number().int().nonnegative().default(100),
+  weightDecay: z.number().nonnegative().default(0.1),
+  beta1: z.number().min(0).max(1).default(0.9),
+  beta2: z.number().min(0).max(1).default(0.95),
+  epsilon: z.number().positive().default(1e-8),
+  clipNorm: z.number().positive().default(1),
+});
+export type TrainOptions = z.infer<typeof TrainOptions>;
+export type TrainOptionsInput = z.input<typeof TrainOptions>;
+
+export interface StepMetrics {
+  /** 1-based number of the optimizer step just taken. */
+  step: number;
+  loss: number;
+  learningRate: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Tokens the model read in this step (all of them, masked or not). */
+  tokens: number;
+  tokensPerSecond: number;
+  ms: number;
+}
+
+/**
+ * Trains until the optimizer reaches `options.steps` or the batches run out, calling
+ * `onStep` after each step. Pass an optimizer (a restored one) to resume.
+ */
+export async function trainLM(
+  model: LanguageModel,
+  batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>,
+  options: TrainOptionsInput,
+  hooks: { optimizer?: AdamW; onStep?: (metrics: StepMetrics) => void } = {},
+): Promise<{ metrics: StepMetrics[]; optimizer: AdamW }> {
+  const o = TrainOptions.parse(options);
+  const optimizer = hooks.optimizer ?? new AdamW(model, o);
+  const metrics: StepMetrics[] = [];
+  if (optimizer.step >= o.steps) return { metrics, optimizer };
+  for await (const batch of batches) {
+    const step = trainStep(model, optimizer, batch, learningRateAt(optimizer.step, o), o.clipNorm);
+    metrics.push(step);
+    hooks.onStep?.(step);
+    if (optimizer.step >= o.steps) break;
+    await setImmediate(); // let timers and signal handlers run between steps
+  }
+  return { metrics, optimizer };
+}
+
+/** The objective of one step: the masked next-token loss for (pre)training, a trainer's own for RL and preferences. */
+export type LossFunction = (model: LanguageModel, batch: TokenBatch) => tf.Scalar;
+
+/** One optimizer step on one batch, minimising `loss` (default: the masked next-token loss). */
+export function trainStep(
+  model: LanguageModel,
+  optimizer: AdamW,
+  batch: TokenBatch,
+  learningRate: number,
+  clipNorm: number,
+  loss: LossFunction = batchLoss,
+): StepMetrics {
+  const start = performance.now();
+  const { value: lossValue, gradNorm } = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => loss(model, batch), optimizer.variables);
+    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0];
+    optimizer.update(grads, learningRate, Math.min(1, clipNorm / (norm + 1e-6)));
+    return { value: value.dataSync()[0], gradNorm: norm };
+  });
+  const ms = performance.now() - start;
+  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
+  return { step: optimizer.step, loss: lossValue, learningRate, gradNorm, tokens, tokensPerSecond: (1000 * tokens) / ms, ms };
+}
+
+/** The masked next-token loss of a batch. */
+export function batchLoss(model: LanguageModel, batch: TokenBatch): tf.Scalar {
+  batch.ids.forEach((row, r) => {
+    if (batch.mask[r]?.length !== row.length) throw new RangeError(`mask row ${r} must have one entry per token (${row.length})`);
+  });
+  const { inputs, targets } = shiftRows(batch.ids);
+  const mask = Float32Array.from(batch.mask.flatMap((row) => row.slice(1)));
+  const logits = forward(model, pack(model.config, inputs));
+  return maskedLoss(logits, tf.tensor1d(targets, "int32"), tf.tensor1d(mask));
+}
+
+/** Linear warmup to the peak rate, then cosine decay to the minimum at the last step. */
+export function learningRateAt(step: number, o: Pick<TrainOptions, "steps" | "learningRate" | "minLearningRate" | "warmupSteps">): number {
+  if (step < o.warmupSteps) return (o.learningRate * (step + 1)) / o.warmupSteps;
+  const progress = Math.min(1, (step - o.warmupSteps) / Math.max(1, o.steps - o.warmupSteps));
+  return o.minLearningRate + 0.5 * (o.learningRate - o.minLearningRate) * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * Adam with decoupled weight decay (Loshchilov & Hutter). Only matrices decay;
+ * LayerNorm gains and biases do not.
+ */
+export class AdamW {
+  /** Steps taken so far. */
+  step = 0;
+  private readonly slots: { name: string; param: tf.Variable; m: tf.Variable; v: tf.Variable }[];
+
+  constructor(
+    model: LanguageModel,
+    private readonly options: Pick<TrainOptions, "beta1" | "beta2" | "epsilon" | "weightDecay">,
+  ) {
+    this.slots = parameters(model).map(([name, param]) => ({
+      name,
+      param,
+      m: variableFrom(tf.zerosLike(param), false),
+      v: variableFrom(tf.zerosLike(param), false),
+    }));
+  }
+
+  get variables(): tf.Variable[] {
+    return this.slots.map((s) => s.param);
+  }
+
+  /** Applies gradients (keyed by variable name, as tf.variableGrads gives them), first scaled by `gradScale`. */
+  update(grads: tf.NamedTensorMap, learningRate: number, gradScale: number): void {
+    const { beta1, beta2, epsilon, weightDecay } = this.options;
+    this.step += 1;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    tf.tidy(() => {
+      for (const { param, m, v } of this.slots) {
+        const grad = tf.mul(grads[param.name], gradScale);
+        m.assign(tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1)));
+        v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2)));
+        const adam = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon));
+        const change = param.rank >= 2 ? tf.add(adam, tf.mul(param, weightDecay)) : adam;
+        param.assign(tf.sub(param, tf.mul(change, learningRate)));
+      }
+    });
+  }
+
+  /** The moment estimates by name (`m.<param>`, `v.<param>`), for checkpoints. */
+  moments(): [string, tf.Tensor][] {
+    return this.slots.flatMap(({ name, m, v }): [string, tf.Tensor][] => [[`m.${name}`, m], [`v.${name}`, v]]);
+  }
+
+  /** Restores a saved state; every moment must be present, with its parameter's size. */
+  restore(step: number, moments: Map<string, Float32Array>): void {
+    for (const slot of this.slots) {
+      for (const [key, variable] of [[`m.${slot.name}`, slot.m], [`v.${slot.name}`, slot.v]] as const) {
+        const saved = moments.get(key);
+        if (saved?.length !== variable.size) throw new Error(`optimizer state has no '${key}' of ${variable.size} values`);
+        tf.tidy(() => variable.assign(tf.tensor(saved, variable.shape)));
+      }
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const { m, v } of this.slots) {
+      m.dispose();
+      v.dispose();
+    }
+  }
+}

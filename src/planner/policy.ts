@@ -1,0 +1,63 @@
+import { basename } from "node:path";
+import { z } from "zod";
+import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
+import { generateTokens, type Generation } from "../lm/index.ts";
+import { MicroBatcher } from "./batcher.ts";
+import type { Planner } from "./planner.ts";
+import { transcriptTokens } from "./transcript.ts";
+
+export const SamplingSchema = z.object({
+  /** 0 decodes greedily. */
+  temperature: z.number().min(0).max(2).default(0),
+  topP: z.number().gt(0).max(1).default(1),
+  seed: z.number().int().default(0),
+  /** A turn is a short thought and one action. */
+  maxNewTokens: z.number().int().positive().default(64),
+  /** Episodes whose steps are decoded together in one batch. */
+  maxBatch: z.number().int().positive().default(64),
+});
+export type Sampling = z.infer<typeof SamplingSchema>;
+
+/**
+ * The embedded planner as a Policy. Concurrent episodes' requests are decoded
+ * together in one batch, so running many episodes at once (bench --concurrency)
+ * is what makes it fast.
+ */
+export class LocalPolicy implements Policy {
+  readonly name = "local";
+  readonly model: string;
+  readonly temperature: number;
+  readonly seed: number;
+  private readonly sampling: Sampling;
+  private readonly batcher: MicroBatcher<string, Generation>;
+  private batches = 0;
+
+  constructor(
+    private readonly planner: Planner,
+    sampling: z.input<typeof SamplingSchema> = {},
+  ) {
+    this.sampling = SamplingSchema.parse(sampling);
+    this.model = basename(planner.source);
+    this.temperature = this.sampling.temperature;
+    this.seed = this.sampling.seed;
+    this.batcher = new MicroBatcher((prompts) => this.decode(prompts), this.sampling.maxBatch);
+  }
+
+  async act(request: PolicyRequest): Promise<Completion> {
+    const generation = await this.batcher.submit(request.prompt);
+    return {
+      text: generation.text,
+      tokens: generation.tokens,
+      logprobs: generation.logprobs,
+      usage: { promptTokens: generation.promptTokens, completionTokens: generation.tokens.length },
+    };
+  }
+
+  private decode(prompts: string[]): Promise<Generation[]> {
+    const { model, tokenizer } = this.planner;
+    const ids = prompts.map((prompt) => transcriptTokens(prompt, tokenizer).ids);
+    // Each batch draws from its own streams: the same prompt sampled twice may differ.
+    const seed = this.sampling.seed * 1_000_003 + this.batches++;
+    return generateTokens(model, tokenizer, ids, { ...this.sampling, seed, stop: ["\nObservation"] });
+  }
+}

@@ -1,0 +1,68 @@
+import { AdamW, saveCheckpoint, trainLM, type StepMetrics, type TokenBatch, type TrainOptionsInput } from "../lm/index.ts";
+import type { Planner } from "../planner/index.ts";
+import type { TokenSequence } from "../planner/index.ts";
+import { Random } from "../random.ts";
+
+export interface SupervisedOptions extends TrainOptionsInput {
+  /** Sequences per optimizer step. */
+  batchSize: number;
+  seed?: number;
+  /**
+   * Where to save the model (and optimizer, to resume) every `saveEvery` steps, and at
+   * the end with `meta.done` set, so a rerun knows the stage is finished.
+   */
+  out?: string;
+  saveEvery?: number;
+  meta?: Record<string, unknown>;
+  /** A restored optimizer: training continues from its step, on the batches it had not seen. */
+  optimizer?: AdamW;
+  onStep?: (metrics: StepMetrics) => void;
+}
+
+/**
+ * Next-token training on token sequences, learning only where their mask is 1:
+ * pretraining (all ones) and fine-tuning on episodes (the policy's own tokens)
+ * are both this.
+ */
+export async function trainSupervised(planner: Planner, rows: readonly TokenSequence[], options: SupervisedOptions): Promise<StepMetrics[]> {
+  if (rows.length === 0) throw new RangeError("nothing to train on: no sequences");
+  const optimizer = options.optimizer ?? new AdamW(planner.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, ...options });
+  // Saves run one after another: the weights are read when a save starts, and training goes on meanwhile.
+  let saving: Promise<void> = Promise.resolve();
+  const save = (done: boolean) => {
+    const { out } = options;
+    if (!out) return saving;
+    const meta = { ...planner.meta, ...options.meta, done };
+    // A finished stage needs no optimizer state: that keeps the committed checkpoint small.
+    const checkpoint = { model: planner.model, tokenizer: planner.tokenizer, optimizer: done ? undefined : optimizer, meta };
+    saving = saving.then(() => saveCheckpoint(out, checkpoint));
+    return saving;
+  };
+  const batches = shuffledBatches(rows, options.batchSize, options.seed ?? 0, optimizer.step);
+  const { metrics } = await trainLM(planner.model, batches, options, {
+    optimizer,
+    onStep: (m) => {
+      options.onStep?.(m);
+      if (options.saveEvery && m.step % options.saveEvery === 0 && m.step < options.steps) void save(false);
+    },
+  });
+  await save(true);
+  return metrics;
+}
+
+/**
+ * Endless batches: each epoch a fresh seeded shuffle. Skipping the first `skip`
+ * batches lets a resumed run see the same order it would have seen unbroken.
+ */
+export function* shuffledBatches(rows: readonly TokenSequence[], batchSize: number, seed: number, skip = 0): Generator<TokenBatch> {
+  const random = new Random(seed);
+  const perEpoch = Math.max(1, Math.ceil(rows.length / batchSize));
+  for (let n = 0; ; ) {
+    const order = random.shuffle(rows);
+    for (let b = 0; b < perEpoch; b++, n++) {
+      if (n < skip) continue;
+      const batch = order.slice(b * batchSize, (b + 1) * batchSize);
+      yield { ids: batch.map((r) => r.ids), mask: batch.map((r) => r.mask) };
+    }
+  }
+}
