@@ -1,6 +1,8 @@
+import { join } from "node:path";
 import { z } from "zod";
+import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import { formatSummary } from "../../trajectories/index.ts";
+import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
 import { loadDataset } from "../bench/datasets.ts";
 import { runBenchmark } from "../bench/run.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
@@ -23,15 +25,38 @@ const benchFlags = policyFlags.extend({
   limit: numberFlag(z.number().int().positive()).optional(),
   shard: ShardSchema.optional(),
   prompt: z.string().optional(),
+  memory: z.string().optional(),
+  shots: numberFlag(z.number().int().min(1).max(20)).optional(),
+  samples: numberFlag(z.number().int().min(1).max(1000)).optional(),
   concurrency: numberFlag(z.number().int().min(1).max(1024)).default(4),
   "max-steps": numberFlag(z.number().int().min(1).max(100)).default(7),
   out: z.string().optional(),
 });
 
-export const benchCommand = defineCommand({
-  name: "bench",
-  summary: "run a policy on a multi-hop QA benchmark and score it",
-  usage: `react-rl bench [options]
+/** What tells `bench` (evaluation) and `collect` (trial-and-error data) apart: their defaults. */
+interface RunKind {
+  name: "bench" | "collect";
+  summary: string;
+  samples: number;
+  temperature: number;
+}
+
+const BENCH: RunKind = { name: "bench", summary: "run a policy on a multi-hop QA benchmark and score it", samples: 1, temperature: 0 };
+const COLLECT: RunKind = {
+  name: "collect",
+  summary: "collect trial-and-error episodes: K samples per question, successes and failures alike",
+  samples: 4,
+  temperature: 1,
+};
+
+export const benchCommand = questionsCommand(BENCH);
+export const collectCommand = questionsCommand(COLLECT);
+
+function questionsCommand(kind: RunKind) {
+  return defineCommand({
+    name: kind.name,
+    summary: kind.summary,
+    usage: `react-rl ${kind.name} [options]
 
   --dataset NAME       ${DATASETS.join(" | ")} (default hotpotqa)
   --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
@@ -43,65 +68,88 @@ export const benchCommand = defineCommand({
                        a run over machines; join the logs with react-rl trajectories merge
 ${policyUsage}
 ${promptUsage}
+  --memory DIR         episodic memory (made if missing): each question's exemplars are the most
+                       similar successful episodes in DIR, never the question's own, topped up with
+                       the prompt's; the run's episodes are added to DIR when it ends
+  --shots K            exemplars per question with --memory (default 3)
+  --samples K          episodes per question (default ${kind.samples}); each is logged with its sample number
   --concurrency K      episodes in flight at once (default 4)
   --max-steps N        step limit per episode (default 7)
-  --out DIR            output folder (default runs/bench-DATASET[-SPLIT]-POLICY[-shard-i-of-n]); rerun to resume
+  --out DIR            output folder (default runs/${kind.name}-DATASET[-SPLIT]-POLICY[-shard-i-of-n]); rerun to resume
+  (--temperature defaults to ${kind.temperature} here)
 
 summary.json and the table also give each question type's figures (HotpotQA: bridge, comparison).`,
-  options: {
-    ...policyOptions,
-    dataset: { type: "string" },
-    file: { type: "string" },
-    world: { type: "string" },
-    split: { type: "string" },
-    limit: { type: "string" },
-    shard: { type: "string" },
-    prompt: { type: "string" },
-    concurrency: { type: "string" },
-    "max-steps": { type: "string" },
-    out: { type: "string" },
-  },
-  flags: benchFlags,
-  async run(flags) {
-    const { tasks: all, docstore, prompt } = await loadQuestions(flags);
-    const limited = all.slice(0, flags.limit);
-    const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
-    const template = await loadNamedPrompt(flags.prompt ?? prompt);
-    const policy = createPolicy(flags);
-    const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-    const splitSuffix = flags.dataset === "hopworld" ? `-${flags.split}` : "";
-    const out = flags.out ?? `runs/bench-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
+    options: {
+      ...policyOptions,
+      dataset: { type: "string" },
+      file: { type: "string" },
+      world: { type: "string" },
+      split: { type: "string" },
+      limit: { type: "string" },
+      shard: { type: "string" },
+      prompt: { type: "string" },
+      memory: { type: "string" },
+      shots: { type: "string" },
+      samples: { type: "string" },
+      concurrency: { type: "string" },
+      "max-steps": { type: "string" },
+      out: { type: "string" },
+    },
+    flags: benchFlags,
+    async run(given) {
+      const flags = { ...given, temperature: given.temperature ?? kind.temperature };
+      const { tasks: all, docstore, prompt } = await loadQuestions(flags);
+      const limited = all.slice(0, flags.limit);
+      const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
+      const template = await loadNamedPrompt(flags.prompt ?? prompt);
+      if (flags.shots !== undefined && flags.memory === undefined) throw new UserError("--shots needs --memory DIR");
+      const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
+      const promptFor = (task: QaTask) =>
+        memory
+          ? fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id })
+          : template;
+      const policy = await createPolicy(flags);
+      const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
+      const splitSuffix = flags.dataset === "hopworld" ? `-${flags.split}` : "";
+      const out = flags.out ?? `runs/${kind.name}-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
 
-    const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
-    const result = await untilInterrupted((signal) =>
-      runBenchmark<QaTask>({
-        tasks,
-        policy,
-        environment: () => new WikiEnvironment(docstore),
-        out,
-        concurrency: flags.concurrency,
-        maxSteps: flags["max-steps"],
-        prompt: () => template,
-        typeOf: (task) => task.type,
-        dataset: flags.dataset,
-        signal,
-        onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
-      }),
-    );
-    bar.finish();
-    const { summary } = result;
-    const extra = {
-      ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
-      "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
-      ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
-    };
-    console.log(formatSummary(summary, extra));
-    console.log(`trajectories: ${out}/trajectories.jsonl`);
-    if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
-    console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
-    return result.interrupted ? 130 : 0;
-  },
-});
+      const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
+      const result = await untilInterrupted((signal) =>
+        runBenchmark<QaTask>({
+          tasks,
+          policy,
+          environment: () => new WikiEnvironment(docstore),
+          out,
+          samples: flags.samples ?? (kind.samples > 1 ? kind.samples : undefined),
+          concurrency: flags.concurrency,
+          maxSteps: flags["max-steps"],
+          prompt: promptFor,
+          typeOf: (task) => task.type,
+          dataset: flags.dataset,
+          signal,
+          onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
+        }),
+      );
+      bar.finish();
+      const { summary } = result;
+      if (memory) {
+        await memory.remember((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories);
+        await memory.save();
+      }
+      const extra = {
+        ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
+        "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
+        ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
+        ...(memory ? { memory: `${memory.size} episodes in ${memory.dir}` } : {}),
+      };
+      console.log(formatSummary(summary, extra));
+      console.log(`trajectories: ${out}/trajectories.jsonl`);
+      if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
+      console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
+      return result.interrupted ? 130 : 0;
+    },
+  });
+}
 
 /** A run's questions, the pages its agent searches, and the prompt they run with unless --prompt names another. */
 async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<{ tasks: QaTask[]; docstore: Docstore; prompt: string }> {

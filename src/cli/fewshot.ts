@@ -81,10 +81,11 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
       throw new UserError(`${flags.file} has ${all.length} questions; --train ${flags.train} and --dev ${flags.dev} need ${flags.train + flags.dev}`);
     }
     const docstore = Docstore.fromTasks(all);
+    const policy = await createPolicy(flags);
     let bar: { label: string; progress: ProgressBar } | undefined;
     const result = await untilInterrupted((signal) =>
       bootstrapFewShot<QaTask>({
-        policy: createPolicy(flags),
+        policy,
         environment: () => new WikiEnvironment(docstore),
         train: all.slice(0, flags.train),
         dev: all.slice(flags.train, flags.train + flags.dev),

@@ -1,18 +1,19 @@
 import { parseArgs } from "node:util";
 import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { benchCommand } from "./bench.ts";
+import { benchCommand, collectCommand } from "./bench.ts";
 import type { Command } from "./command.ts";
 import { exportCommand } from "./export.ts";
 import { fewshotCommand } from "./fewshot.ts";
 import { finetuneCommand } from "./finetune.ts";
 import { scoreCommand } from "./score.ts";
 import { toolCommand } from "./tool.ts";
+import { pretrainCommand, sftCommand } from "./train.ts";
 import { trajectoriesCommand } from "./trajectories.ts";
 import { worldCommand } from "./world.ts";
 import { VERSION as version } from "../version.ts";
 
-const commands: Command[] = [benchCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand];
+const commands: Command[] = [benchCommand, collectCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand, pretrainCommand, sftCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -34,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(version);
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
+  // Two-word commands (`train sft`) come before one-word ones of the same first word.
+  const twoWord = commands.find((c) => c.name === `${name} ${rest[0]}`);
+  const command = twoWord ?? commands.find((c) => c.name === name);
   if (!command) {
     console.error(`react-rl: unknown command '${name}'\n\n${overview()}`);
     return 2;
@@ -42,13 +45,13 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: rest,
+      args: twoWord ? rest.slice(1) : rest,
       options: { ...command.options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,
     });
   } catch (error) {
-    console.error(`react-rl ${name}: ${(error as Error).message}\n\nusage: ${command.usage}`);
+    console.error(`react-rl ${command.name}: ${(error as Error).message}\n\nusage: ${command.usage}`);
     return 2;
   }
   if (parsed.values.help) {
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(values, parsed.positionals);
   } catch (error) {
     if (!isUserFacing(error)) throw error;
-    console.error(`react-rl ${name}: ${error.message}`);
+    console.error(`react-rl ${command.name}: ${error.message}`);
     return 1;
   }
 }

@@ -2,9 +2,11 @@ import { z } from "zod";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner } from "../planner/index.ts";
+import { BACKENDS } from "../lm/index.ts";
 import { numberFlag, type OptionSpec } from "./command.ts";
 
-export const POLICY_NAMES = ["baseline", "oracle", "openai"] as const;
+export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
 
 export const policyOptions: OptionSpec = {
   policy: { type: "string" },
@@ -12,6 +14,7 @@ export const policyOptions: OptionSpec = {
   "base-url": { type: "string" },
   temperature: { type: "string" },
   seed: { type: "string" },
+  backend: { type: "string" },
 };
 
 export const policyFlags = z.object({
@@ -20,16 +23,19 @@ export const policyFlags = z.object({
   "base-url": z.url().optional(),
   temperature: numberFlag(z.number().min(0).max(2)).optional(),
   seed: numberFlag(z.number().int()).optional(),
+  backend: z.enum(BACKENDS).optional(),
 });
 
 export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (default baseline)
-  --model M            model name for --policy openai (default gpt-4o-mini)
+  --model M            --policy openai: the model name (default gpt-4o-mini);
+                       --policy local: a checkpoint folder (default: the committed base planner)
   --base-url URL       OpenAI-compatible server (else OPENAI_BASE_URL, else api.openai.com)
   --temperature T      sampling temperature (default 0)
-  --seed N             sampling seed, where the server supports one`;
+  --seed N             sampling seed, where the server supports one
+  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)`;
 
 /** Builds the planner a command line names. */
-export function createPolicy(flags: z.infer<typeof policyFlags>): Policy<QaTask> {
+export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
   switch (flags.policy) {
     case "baseline":
       return new BaselinePolicy();
@@ -41,6 +47,11 @@ export function createPolicy(flags: z.infer<typeof policyFlags>): Policy<QaTask>
         baseURL: flags["base-url"],
         temperature: flags.temperature ?? 0,
         seed: flags.seed,
+      });
+    case "local":
+      return new LocalPolicy(await loadPlanner(flags.model ?? BASE_PLANNER, flags.backend), {
+        temperature: flags.temperature ?? 0,
+        seed: flags.seed ?? 0,
       });
   }
 }

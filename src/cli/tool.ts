@@ -1,35 +1,61 @@
+import { stat } from "node:fs/promises";
 import { z } from "zod";
-import { callWithText } from "../../tools/tool.ts";
+import { EpisodicMemory, recallTool } from "../../memory/index.ts";
+import { codeTool } from "../../tools/code/index.ts";
+import { callWithText, type Tool } from "../../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { loadDataset } from "../bench/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { UserError } from "../errors.ts";
 import { defineCommand } from "./command.ts";
 
+const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
+type ToolFlags = z.infer<typeof toolFlags>;
+
+/** The tools this command calls, by lowercase name; each is built only when named. */
+const TOOLS: Record<string, (flags: ToolFlags) => Promise<Tool>> = {
+  search: (flags) => wikiTool("Search", flags),
+  lookup: (flags) => wikiTool("Lookup", flags),
+  code: async () => codeTool(),
+  recall: async (flags) => recallTool(await openMemory(flags.memory)),
+};
+
 export const toolCommand = defineCommand({
   name: "tool",
   summary: "call one tool and print its observation",
   usage: `react-rl tool NAME ARGUMENT [options]
 
-  NAME          search | lookup (case-insensitive)
-  --file PATH   the dataset whose paragraphs form the wiki (default: the bundled HotpotQA sample)
+  NAME          ${Object.keys(TOOLS).join(" | ")} (case-insensitive)
+  --file PATH   for search and lookup: the dataset whose paragraphs form the wiki
+                (default: the bundled HotpotQA sample)
   --page TITLE  for lookup: the page to search first, as an agent would
+  --memory DIR  for recall: an episodic memory folder (react-rl bench --memory DIR fills one)
 
 Examples:
   react-rl tool search "Kiss and Tell (1945 film)"
-  react-rl tool lookup "born" --page "Shirley Temple"`,
-  options: { file: { type: "string" }, page: { type: "string" } },
-  flags: z.object({ file: z.string().optional(), page: z.string().optional() }),
+  react-rl tool lookup "born" --page "Shirley Temple"
+  react-rl tool code "[1844, 1989].map((year) => 2024 - year)"
+  react-rl tool recall "Which magazine was started first?" --memory runs/memory`,
+  options: { file: { type: "string" }, page: { type: "string" }, memory: { type: "string" } },
+  flags: toolFlags,
   async run(flags, positionals) {
     const [name, argument, ...rest] = positionals;
     if (!name || argument === undefined || rest.length > 0) throw new UserError("usage: react-rl tool NAME ARGUMENT");
-    const environment = new WikiEnvironment(Docstore.fromTasks(await loadDataset(flags.file ?? HOTPOTQA_SAMPLE)));
-    const tool = environment.tools.find((t) => t.name.toLowerCase() === name.toLowerCase());
-    if (!tool) {
-      throw new UserError(`unknown tool ${name}; tools: ${environment.tools.map((t) => t.name).join(", ")}`);
-    }
-    if (flags.page !== undefined) await environment.step({ name: "Search", argument: flags.page });
-    console.log(await callWithText(tool, argument));
+    const build = TOOLS[name.toLowerCase()];
+    if (!build) throw new UserError(`unknown tool ${name}; tools: ${Object.keys(TOOLS).join(", ")}`);
+    console.log(await callWithText(await build(flags), argument));
     return 0;
   },
 });
+
+async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<Tool> {
+  const environment = new WikiEnvironment(Docstore.fromTasks(await loadDataset(flags.file ?? HOTPOTQA_SAMPLE)));
+  if (flags.page !== undefined) await environment.step({ name: "Search", argument: flags.page });
+  return environment.tools.find((t) => t.name === name)!;
+}
+
+async function openMemory(dir: string | undefined): Promise<EpisodicMemory> {
+  if (dir === undefined) throw new UserError("recall needs --memory DIR");
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new UserError(`no memory folder at ${dir}`);
+  return EpisodicMemory.open(dir);
+}

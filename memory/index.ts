@@ -1,0 +1,20 @@
+export {
+  HashingEmbedder,
+  openAIEmbedder,
+  type Embedder,
+  type HashingEmbedderOptions,
+  type OpenAIEmbedderOptions,
+} from "./embedder.ts";
+export {
+  EpisodicMemory,
+  toEpisode,
+  type Episode,
+  type MemoryOptions,
+  type RecallOptions,
+  type Recollection,
+} from "./episodic.ts";
+export { fewShotPrompt, type FewShotOptions } from "./few-shot.ts";
+export { HnswIndex, IndexFileError, type HnswOptions } from "./hnsw.ts";
+export { VectorStoreIndex } from "./langchain.ts";
+export { recallObservation, recallTool, type RecallToolOptions } from "./recall.ts";
+export type { VectorHit, VectorIndex } from "./vector-index.ts";

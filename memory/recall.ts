@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { defineTool, type Tool } from "../tools/tool.ts";
+import type { EpisodicMemory, Recollection } from "./episodic.ts";
+
+export interface RecallToolOptions {
+  /** Episodes shown per call (default 3). */
+  k?: number;
+  /** Only episodes that earned a reward (default false: failures teach too). */
+  successOnly?: boolean;
+}
+
+/** `Recall[query]`: the most similar past episodes, one compact paragraph each. */
+export function recallTool(memory: EpisodicMemory, options: RecallToolOptions = {}): Tool<string> {
+  const { k = 3, successOnly = false } = options;
+  return defineTool({
+    name: "Recall",
+    description:
+      "Recall[query]: returns the past episodes whose questions are most like the query: " +
+      "how each went, the actions taken and the thoughts behind them.",
+    schema: z.string(),
+    call: async (query) => recallObservation(await memory.recall(query, k, { successOnly })),
+  });
+}
+
+/**
+ * What the agent reads, e.g.
+ * `1. (success, reward 1, similarity 0.82) Which magazine was started first?`
+ * then the action path and the thoughts, indented.
+ */
+export function recallObservation(recollections: readonly Recollection[]): string {
+  if (recollections.length === 0) return "No similar past episodes.";
+  return recollections
+    .map(({ episode, score }, i) =>
+      [
+        `${i + 1}. (${episode.outcome}, reward ${round(episode.reward)}, similarity ${score.toFixed(2)}) ${episode.question}`,
+        `   ${episode.path}`,
+        `   Thoughts: ${episode.thoughts.join(" | ")}`,
+      ].join("\n"),
+    )
+    .join("\n");
+}
+
+function round(x: number): string {
+  return String(Math.round(x * 100) / 100);
+}

@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { loadPrompt } from "../../prompts/index.ts";
+import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import { ensureBackend, episodeText, episodeTokens, type Planner } from "../planner/index.ts";
+import { corpusRows } from "../train/pretrain.ts";
+import { trainSupervised } from "../train/supervised.ts";
+import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, worldCorpus, type World } from "../world/index.ts";
+import { defineCommand, numberFlag, type OptionSpec } from "./command.ts";
+import { ProgressBar } from "./progress.ts";
+
+/** Flags every training stage shares: the world it learns, the backend, the optimizer schedule. */
+const commonOptions: OptionSpec = {
+  world: { type: "string" },
+  "world-seed": { type: "string" },
+  out: { type: "string" },
+  steps: { type: "string" },
+  "batch-size": { type: "string" },
+  lr: { type: "string" },
+  seed: { type: "string" },
+  backend: { type: "string" },
+};
+
+const commonFlags = z.object({
+  world: z.string().optional(),
+  "world-seed": numberFlag(z.number().int().min(0)).default(1),
+  out: z.string({ error: "required" }),
+  "batch-size": numberFlag(z.number().int().positive()).default(16),
+  lr: numberFlag(z.number().positive()).optional(),
+  seed: numberFlag(z.number().int()).default(0),
+  backend: z.enum(BACKENDS).optional(),
+});
+
+const commonUsage = `  --world FILE         a hopworld file (default: generate the world of --world-seed in memory)
+  --world-seed N       (default 1)
+  --out DIR            the checkpoint to write; rerun to resume an unfinished run
+  --steps N            optimizer steps
+  --batch-size B       sequences per step (default 16)
+  --lr RATE            peak learning rate
+  --seed N             data order and initialisation (default 0)
+  --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)`;
+
+export const pretrainCommand = defineCommand({
+  name: "train pretrain",
+  summary: "pretrain the embedded planner's language model on hopworld's training pages",
+  usage: `react-rl train pretrain --out DIR [options]
+
+${commonUsage}
+  --vocab N            tokenizer vocabulary (default 1024)
+  --d-model N, --layers N, --heads N, --context N   model shape (default 128, 4, 4, 512)`,
+  options: { ...commonOptions, vocab: { type: "string" }, "d-model": { type: "string" }, layers: { type: "string" }, heads: { type: "string" }, context: { type: "string" } },
+  flags: commonFlags.extend({
+    steps: numberFlag(z.number().int().positive()).default(600),
+    vocab: numberFlag(z.number().int().min(258).max(8192)).default(DEFAULT_MODEL_CONFIG.vocabSize),
+    "d-model": numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.dModel),
+    layers: numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.nLayers),
+    heads: numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.nHeads),
+    context: numberFlag(z.number().int().min(16)).default(DEFAULT_MODEL_CONFIG.contextLength),
+  }),
+  async run(flags) {
+    const world = await worldFrom(flags);
+    const resumed = await resume(flags.out, "pretrain", flags.backend);
+    const planner = resumed?.planner ?? (await freshPlanner(world, flags));
+    const rows = corpusRows(worldCorpus(world, "train"), planner.tokenizer, 128);
+    console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages`);
+    await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", optimizer: resumed?.optimizer });
+    return 0;
+  },
+});
+
+export const sftCommand = defineCommand({
+  name: "train sft",
+  summary: "fine-tune the planner on expert episodes (loss on its own thoughts and actions only)",
+  usage: `react-rl train sft --from DIR --out DIR [options]
+
+  --from DIR           the checkpoint to start from (a pretrained one)
+  --examples N         expert episodes from the training split (default 64)
+${commonUsage}`,
+  options: { ...commonOptions, from: { type: "string" }, examples: { type: "string" } },
+  flags: commonFlags.extend({
+    from: z.string({ error: "required" }),
+    steps: numberFlag(z.number().int().positive()).default(300),
+    examples: numberFlag(z.number().int().positive()).default(64),
+  }),
+  async run(flags) {
+    const world = await worldFrom(flags);
+    const resumed = await resume(flags.out, "sft", flags.backend);
+    const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
+    const template = await loadPrompt(HOPWORLD_PROMPT);
+    const episodes = await expertTrajectories(world, "train", { limit: flags.examples });
+    const rows = episodes.map((t) => episodeTokens(t, template, planner.tokenizer));
+    console.error(`fine-tuning on ${rows.length} expert episodes`);
+    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", optimizer: resumed?.optimizer, meta: { examples: rows.length } });
+    return 0;
+  },
+});
+
+type CommonFlags = z.infer<typeof commonFlags> & { steps: number };
+
+async function worldFrom(flags: CommonFlags): Promise<World> {
+  return flags.world ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] });
+}
+
+async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promise<Planner> {
+  await announceBackend(backend);
+  const { model, tokenizer, meta } = await loadCheckpoint(dir);
+  return { model, tokenizer, meta, source: dir };
+}
+
+/** An unfinished run of the same stage at `out` continues where it stopped. */
+async function resume(out: string, stage: string, backend: CommonFlags["backend"]) {
+  const previous = await loadCheckpoint(out).catch(() => undefined);
+  if (!previous || previous.meta.stage !== stage || previous.meta.done || !previous.optimizerMoments) return undefined;
+  await announceBackend(backend);
+  const optimizer = new AdamW(previous.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
+  optimizer.restore(previous.step, previous.optimizerMoments);
+  console.error(`resuming ${out} at step ${previous.step}`);
+  return { planner: { ...previous, source: out } as Planner, optimizer };
+}
+
+async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; "d-model": number; layers: number; heads: number; context: number }): Promise<Planner> {
+  await announceBackend(flags.backend);
+  // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
+  const episodes = await expertTrajectories(world, "train", { limit: 300 });
+  const template = await loadPrompt(HOPWORLD_PROMPT);
+  const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
+  const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });
+  const config = { vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
+  return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
+}
+
+async function train(
+  planner: Planner,
+  rows: Parameters<typeof trainSupervised>[1],
+  flags: CommonFlags,
+  stage: { lr: number; stage: string; optimizer?: AdamW; meta?: Record<string, unknown> },
+): Promise<StepMetrics[]> {
+  const bar = new ProgressBar(stage.stage);
+  const options = {
+    steps: flags.steps,
+    batchSize: flags["batch-size"],
+    learningRate: flags.lr ?? stage.lr,
+    minLearningRate: (flags.lr ?? stage.lr) / 10,
+    warmupSteps: Math.min(50, Math.floor(flags.steps / 10)),
+    seed: flags.seed,
+    out: flags.out,
+    saveEvery: 100,
+    optimizer: stage.optimizer,
+    meta: { stage: stage.stage, ...stage.meta },
+    onStep: (m: StepMetrics) => bar.update(m.step, flags.steps, `loss ${m.loss.toFixed(3)} ${Math.round(m.tokensPerSecond)} tok/s`),
+  };
+  const metrics = await trainSupervised(planner, rows, options);
+  bar.finish();
+  return metrics;
+}
+
+async function announceBackend(preferred: CommonFlags["backend"]): Promise<void> {
+  const choice = await ensureBackend(preferred);
+  console.error(`tfjs backend: ${choice.name}${choice.skipped.length ? ` (not available: ${choice.skipped.map((s) => s.name).join(", ")})` : ""}`);
+}

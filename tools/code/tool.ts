@@ -1,0 +1,58 @@
+import type { StructuredTool } from "@langchain/core/tools";
+import { z } from "zod";
+import { toLangChainTool } from "../langchain.ts";
+import { defineTool, type Tool } from "../tool.ts";
+import { sharedInterpreter, type CodeInterpreter, type CodeSession } from "./interpreter.ts";
+import type { CallLimits } from "./limits.ts";
+import type { CodeResult } from "./sandbox.ts";
+
+export interface CodeToolOptions {
+  /** Where programs run; default the process-wide interpreter. */
+  interpreter?: CodeInterpreter;
+  /** Run every call in this session, so definitions carry over; default a fresh context per call. */
+  session?: CodeSession;
+  limits?: Partial<CallLimits>;
+}
+
+const DESCRIPTION =
+  "runs a JavaScript program in a sandbox and returns what it printed with console.log and the value of its last expression. " +
+  "The sandbox has the language's built-ins only: no files, network, modules or timers.";
+
+/** `Code[program]`: the agent's calculator and scratchpad. */
+export function codeTool(options: CodeToolOptions = {}): Tool<string> {
+  const run = runner(options);
+  return defineTool({
+    name: "Code",
+    description: `Code[program]: ${DESCRIPTION}`,
+    schema: z.string(),
+    call: async (program, ctx) => codeObservation(await run(program, ctx?.signal)),
+  });
+}
+
+/** The same tool for LangChain agents, whose tool calls take a JSON object: `{ "code": "..." }`. */
+export function langChainCodeTool(options: CodeToolOptions = {}): StructuredTool {
+  const run = runner(options);
+  return toLangChainTool(
+    defineTool({
+      name: "code",
+      description: `Code interpreter: ${DESCRIPTION}`,
+      schema: z.object({ code: z.string().describe("the JavaScript program to run") }),
+      call: async ({ code }, ctx) => codeObservation(await run(code, ctx?.signal)),
+    }),
+  );
+}
+
+/** What the agent reads: `Output:` (when anything was printed), then `Result: ...` or `Error: ...`. */
+export function codeObservation(result: CodeResult): string {
+  const output = result.output.trimEnd();
+  const printed = output === "" ? "" : `Output:\n${output}\n`;
+  if (result.status !== "ok") return `${printed}Error: ${result.error}`;
+  // A program that printed and ends in a statement (console.log) has nothing more to say.
+  if (printed !== "" && result.value === "undefined") return printed.trimEnd();
+  return `${printed}Result: ${result.value}`;
+}
+
+function runner({ interpreter, session, limits }: CodeToolOptions) {
+  return (program: string, signal?: AbortSignal) =>
+    (session ?? interpreter ?? sharedInterpreter()).run(program, { limits, signal });
+}

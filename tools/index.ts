@@ -1,0 +1,5 @@
+export * from "./tool.ts";
+export * from "./environment.ts";
+export * from "./langchain.ts";
+export * from "./wiki/index.ts";
+export * from "./code/index.ts";
