@@ -1,0 +1,77 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { PromptTemplate } from "../prompts/index.ts";
+import { renderPrompt } from "../src/agent/prompt.ts";
+import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
+import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { makeTrajectory } from "./helpers/trajectory.ts";
+
+const TEMPLATE: PromptTemplate = { instruction: "Answer the question.", exemplars: [] };
+let tokenizer: Tokenizer;
+
+beforeAll(async () => {
+  await ensureBackend("cpu");
+  tokenizer = trainTokenizer(["Search the page of Paris, then Finish with the answer.", "Thought 1: Action 1: Observation 1:"], { vocabSize: 300 });
+});
+
+describe("transcript tokens", () => {
+  it("mark the policy's turns, each closed by eos, and nothing else", () => {
+    const { ids, mask } = transcriptTokens("Q\nThought 1: go\nAction 1: Search[x]\nObservation 1: seen\nThought 2:", tokenizer);
+    expect(ids[0]).toBe(tokenizer.bos);
+    const policy = ids.filter((_, i) => mask[i] === 1);
+    expect(policy.at(-1)).toBe(tokenizer.eos);
+    expect(tokenizer.decode(policy)).toBe(" go\nAction 1: Search[x]");
+    expect(ids.at(-1)).not.toBe(tokenizer.eos);
+  });
+
+  it("give each step's prompt as a prefix of the episode's tokens, so training sees what inference saw", () => {
+    const episode = makeTrajectory("a", 1, 3);
+    const whole = episodeTokens(episode, TEMPLATE, tokenizer).ids;
+    for (let step = 1; step <= 3; step++) {
+      const prompt = transcriptTokens(renderPrompt(TEMPLATE, episode.question, episode.steps.slice(0, step - 1), step), tokenizer).ids;
+      expect(whole.slice(0, prompt.length)).toEqual(prompt);
+    }
+    expect(whole.at(-1)).toBe(tokenizer.eos);
+  });
+});
+
+describe("MicroBatcher", () => {
+  it("runs calls that arrive together as one batch, and later ones in the next", async () => {
+    const batches: number[][] = [];
+    const batcher = new MicroBatcher(async (xs: number[]) => (batches.push(xs), xs.map((x) => x * 2)), 3);
+    const results = await Promise.all([1, 2, 3, 4].map((x) => batcher.submit(x)));
+    expect(results).toEqual([2, 4, 6, 8]);
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it("fails every call of a failed batch, and keeps working", async () => {
+    let fail = true;
+    const batcher = new MicroBatcher(async (xs: number[]) => {
+      if (fail) throw new Error("boom");
+      return xs;
+    }, 8);
+    await expect(Promise.all([batcher.submit(1), batcher.submit(2)])).rejects.toThrow("boom");
+    fail = false;
+    expect(await batcher.submit(3)).toBe(3);
+  });
+});
+
+describe("LocalPolicy", () => {
+  it("answers concurrent episodes, each with its tokens and logprobs", async () => {
+    const planner: Planner = {
+      model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 96, dModel: 16, nLayers: 1, nHeads: 2 }, 3),
+      tokenizer,
+      source: "/tmp/tiny",
+      meta: {},
+    };
+    const policy = new LocalPolicy(planner, { maxNewTokens: 8, temperature: 1, seed: 5 });
+    const request = (q: string) => ({ prompt: renderPrompt(TEMPLATE, q, [], 1), task: { id: q, question: q }, step: 1, stop: [] });
+    const completions = await Promise.all(["a?", "b?", "c?"].map((q) => policy.act(request(q))));
+    for (const c of completions) {
+      expect(c.tokens!.length).toBeGreaterThan(0);
+      expect(c.logprobs).toHaveLength(c.tokens!.length);
+      expect(c.logprobs!.every((l) => l <= 0)).toBe(true);
+      expect(c.usage!.completionTokens).toBe(c.tokens!.length);
+    }
+    expect(policy.model).toBe("tiny");
+  });
+});
