@@ -4,8 +4,9 @@ import { loadDataset, splitSentences, tasksById } from "../src/bench/datasets.ts
 import { scorePredictions } from "../src/bench/score.ts";
 import { UserError } from "../src/errors.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
+import { sharedData } from "./helpers/shared.ts";
 
-const SHARED = "/work/shared/data";
+const SHARED = sharedData("").replace(/\/$/, "");
 const HOTPOT_DEV = `${SHARED}/hotpotqa/hotpotqa-dev-distractor-2116.jsonl`;
 const TWO_WIKI = `${SHARED}/2wikimultihopqa/2wikimultihopqa-dev-657.jsonl`;
 const MUSIQUE = `${SHARED}/musique/musique-ans-dev-292.jsonl`;

@@ -54,4 +54,12 @@ describe("examples", () => {
     expect(tokens).toHaveLength(40);
     TokenRecordSchema.parse(tokens[0]);
   });
+
+  it("train-planner: trains a tiny planner from scratch and evaluates it through the runtime", async () => {
+    const stdout = await example("train-planner");
+    expect(stdout).toMatch(/^tfjs backend: \w+/m);
+    const losses = [...stdout.matchAll(/^pretrain step \d+: loss ([\d.]+)$/gm)].map((m) => Number(m[1]));
+    expect(losses.at(-1)).toBeLessThan(losses[0]!);
+    expect(stdout).toMatch(/^test EM [\d.]+ over 20 questions/m);
+  }, 240_000);
 });

@@ -17,7 +17,7 @@ import {
   writeExport,
   type ExportOptions,
   type TokenRecord,
-  type Tokenizer,
+  type TokenEncoder,
   type Trajectory,
 } from "../trajectories/index.ts";
 
@@ -127,7 +127,7 @@ describe("tokens export", () => {
   it("never marks an observation token as the policy's, whatever the tokenizer merges", () => {
     // Fixed 5-character pieces: on the whole transcript, pieces would straddle policy/observation boundaries.
     const pieces: string[] = [];
-    const chunky: Tokenizer = {
+    const chunky: TokenEncoder = {
       encode: (text) =>
         (text.match(/[\s\S]{1,5}/g) ?? []).map((piece) => (pieces.includes(piece) ? pieces.indexOf(piece) : pieces.push(piece) - 1)),
     };

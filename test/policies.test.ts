@@ -8,8 +8,9 @@ import { renderPrompt } from "../src/agent/prompt.ts";
 import { BaselinePolicy, OraclePolicy } from "../src/policies/index.ts";
 import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
 import type { QaTask } from "../tools/wiki/task.ts";
+import { sharedData } from "./helpers/shared.ts";
 
-const DEV_FILE = "/work/shared/data/hotpotqa/hotpotqa-dev-distractor-2116.jsonl";
+const DEV_FILE = sharedData("hotpotqa/hotpotqa-dev-distractor-2116.jsonl");
 
 function readHotpotQa(path: string, count: number): QaTask[] {
   const lines = readFileSync(path, "utf8").trim().split("\n").slice(0, count);

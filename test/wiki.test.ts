@@ -11,6 +11,7 @@ import {
   type Paragraph,
   type QaTask,
 } from "../tools/wiki/index.ts";
+import { sharedData } from "./helpers/shared.ts";
 
 const PARAGRAPHS: Paragraph[] = [
   [
@@ -258,7 +259,7 @@ describe("WikiEnvironment", () => {
 
 describe("Docstore over the HotpotQA dev sample", () => {
   it("builds from all 2,116 questions and finds similar titles", async () => {
-    const tasks = await loadDataset("/work/shared/data/hotpotqa/hotpotqa-dev-distractor-2116.jsonl");
+    const tasks = await loadDataset(sharedData("hotpotqa/hotpotqa-dev-distractor-2116.jsonl"));
     const docstore = Docstore.fromTasks(tasks);
     expect(docstore.size).toBeGreaterThan(15_000);
     expect(docstore.get("northwestern university")?.title).toBe("Northwestern University");

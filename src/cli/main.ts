@@ -2,18 +2,21 @@ import { parseArgs } from "node:util";
 import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { benchCommand, collectCommand } from "./bench.ts";
+import { demoCommand } from "./demo.ts";
 import type { Command } from "./command.ts";
 import { exportCommand } from "./export.ts";
 import { fewshotCommand } from "./fewshot.ts";
 import { finetuneCommand } from "./finetune.ts";
 import { scoreCommand } from "./score.ts";
+import { serveCommand } from "./serve.ts";
 import { toolCommand } from "./tool.ts";
 import { pretrainCommand, sftCommand } from "./train.ts";
+import { trainMethodCommands } from "./train-methods.ts";
 import { trajectoriesCommand } from "./trajectories.ts";
 import { worldCommand } from "./world.ts";
 import { VERSION as version } from "../version.ts";
 
-const commands: Command[] = [benchCommand, collectCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand, pretrainCommand, sftCommand];
+const commands: Command[] = [demoCommand, benchCommand, collectCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand, pretrainCommand, sftCommand, ...trainMethodCommands, serveCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

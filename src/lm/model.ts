@@ -85,7 +85,8 @@ export function createModel(config: ModelConfigInput, seed = 0): LanguageModel {
   const c = ModelConfig.parse(config);
   let draws = 0;
   const normal = (shape: [number, number], std = 0.02) =>
-    variableFrom(tf.randomNormal<tf.Rank.R2>(shape, 0, std, "float32", seed * 7919 + draws++));
+    // +1: tfjs reads a seed of 0 as "unseeded", which would make seed 0 irreproducible.
+    variableFrom(tf.randomNormal<tf.Rank.R2>(shape, 0, std, "float32", seed * 7919 + ++draws));
   const residualStd = 0.02 / Math.sqrt(2 * c.nLayers);
   const layerNormWeights = () => ({
     gain: variableFrom(tf.ones<tf.Rank.R1>([c.dModel])),

@@ -1,1 +1,32 @@
 export { bootstrapFewShot, type BootstrapOptions, type BootstrapResult, type CandidateScore } from "./bootstrap.ts";
+export {
+  DpoConfig,
+  DpoSettings,
+  loadConfig,
+  PolicyGradientConfig,
+  PolicyGradientSettings,
+  RejectionConfig,
+  RejectionSettings,
+  REWARDS,
+  RewardModelConfig,
+  RewardModelSettings,
+  RM_OBJECTIVES,
+} from "./config.ts";
+export { dpo, dpoLoss, preferencePairs, type DpoLoss, type DpoOptions, type PreferencePair } from "./dpo.ts";
+export { adaptKlCoefficient, ADVANTAGE_ESTIMATORS, groupAdvantages, klK3, type AdvantageEstimator, type KlControl } from "./losses.ts";
+export { policyGradient, policyGradientLoss, type EpisodeScorer, type LossTerms, type PolicyGradientOptions } from "./policy-gradient.ts";
+export { broughtBack, distinctRewarded, rejectionSampling, withHint, type RejectionOptions } from "./rejection.ts";
+export {
+  bestOfN,
+  evaluateRewardModel,
+  RewardModel,
+  trainRewardModel,
+  type BestOfN,
+  type RewardModelEvaluation,
+  type RewardModelOptions,
+} from "./reward-model.ts";
+export { questionsFor, sampleRollouts, trainingRows, type RolloutOptions, type Rollouts } from "./rollouts.ts";
+export { frozenCopy, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+export { corpusRows } from "./pretrain.ts";
+export { shuffledBatches, trainSupervised, type SupervisedOptions } from "./supervised.ts";
+export { klToReference } from "./kl.ts";

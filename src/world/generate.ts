@@ -16,7 +16,7 @@ import {
   type WorldSizes,
 } from "./schema.ts";
 
-export interface GenerateOptions {
+export interface WorldOptions {
   seed: number;
   /** Questions per split; missing ones take `DEFAULT_WORLD_SIZES`. */
   sizes?: Partial<WorldSizes>;
@@ -26,7 +26,7 @@ export interface GenerateOptions {
  * Generates a hopworld: a function of the seed and sizes alone, so the same
  * options give the same world, byte for byte once serialised.
  */
-export function generateWorld(options: GenerateOptions): World {
+export function generateWorld(options: WorldOptions): World {
   const asked = SPLITS.map((split) => [split, options.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]]);
   const sizes = WorldSizesSchema.parse(Object.fromEntries(asked));
   const random = new Random(options.seed);

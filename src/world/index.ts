@@ -1,7 +1,7 @@
 // hopworld: a seeded fictional encyclopedia with multi-hop questions a small model can learn, and an expert that solves them.
 export { expertEpisodeLengths, ExpertPolicy, expertTrajectories, UNKNOWN_ANSWER } from "./expert.ts";
 export { loadWorld, serializeWorld } from "./file.ts";
-export { generateWorld, type GenerateOptions } from "./generate.ts";
+export { generateWorld, type WorldOptions } from "./generate.ts";
 export {
   DEFAULT_WORLD_SIZES,
   QUESTION_TYPES,

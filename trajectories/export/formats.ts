@@ -4,7 +4,7 @@ import { writeFileAtomic } from "../store.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
 import type { PromptHead } from "../transcript.ts";
-import { byteTokenizer, toTokenRecord, type Tokenizer } from "./tokens.ts";
+import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -26,7 +26,7 @@ export interface ExportOptions {
   /** For `openai-dpo` it picks the preferred side; failures are what it is compared against. */
   filter?: ExportFilter;
   /** For `tokens`; default `byteTokenizer`. */
-  tokenizer?: Tokenizer;
+  tokenizer?: TokenEncoder;
 }
 
 export interface ExportResult {

@@ -3,14 +3,14 @@ import type { TokenRecord } from "./schema.ts";
 import { headText, observationLine, policyContinuation, questionLine, thoughtLabel, type PromptHead } from "../transcript.ts";
 
 /** Anything that turns text into token ids: the trainer's own tokenizer, or `byteTokenizer`. */
-export interface Tokenizer {
+export interface TokenEncoder {
   encode(text: string): number[];
 }
 
 const utf8 = new TextEncoder();
 
 /** UTF-8 bytes as token ids (0-255): needs no vocabulary, and any text round-trips. */
-export const byteTokenizer: Tokenizer = { encode: (text) => Array.from(utf8.encode(text)) };
+export const byteTokenizer: TokenEncoder = { encode: (text) => Array.from(utf8.encode(text)) };
 
 /** A stretch of the transcript and who wrote it. */
 interface Segment {
@@ -26,7 +26,7 @@ interface Segment {
  * token straddles a boundary and the mask is exact for any tokenizer (at the
  * price of the merges a tokenizer would make across a boundary).
  */
-export function toTokenRecord(trajectory: Trajectory, head: PromptHead, tokenizer: Tokenizer): TokenRecord | undefined {
+export function toTokenRecord(trajectory: Trajectory, head: PromptHead, tokenizer: TokenEncoder): TokenRecord | undefined {
   if (trajectory.steps.length === 0) return undefined;
   const prompt = `${headText(head)}\n\n${questionLine(trajectory.question)}\n${thoughtLabel(1)}`;
   const response_ids: number[] = [];

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { BACKENDS } from "../lm/index.ts";
+import { BASE_PLANNER, ensureBackend, loadPlanner } from "../planner/index.ts";
+import { servePlanner } from "../serve/index.ts";
+import { defineCommand, numberFlag } from "./command.ts";
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+
+export const serveCommand = defineCommand({
+  name: "serve",
+  summary: "serve the embedded planner over OpenAI's chat-completions API",
+  usage: `react-rl serve [options]
+
+  --model DIR          checkpoint folder (default: the committed base planner); its
+                       folder name is the model id requests must name
+  --port N             port (default 8000; 0 picks a free one)
+  --host ADDR          address to listen on (default 127.0.0.1; the server has no
+                       authentication, so only name another address on purpose)
+  --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
+  --max-batch N        most sequences decoded together (default 64)
+
+Answers POST /v1/chat/completions and GET /v1/models under http://HOST:PORT/v1;
+point any OpenAI client there, e.g. react-rl bench --policy openai --base-url URL --model ID.
+Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
+  options: {
+    model: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string" },
+    backend: { type: "string" },
+    "max-batch": { type: "string" },
+  },
+  flags: z.object({
+    model: z.string().default(BASE_PLANNER),
+    port: numberFlag(z.number().int().min(0).max(65535)).default(8000),
+    host: z.string().min(1).default("127.0.0.1"),
+    backend: z.enum(BACKENDS).optional(),
+    "max-batch": numberFlag(z.number().int().min(1).max(4096)).default(64),
+  }),
+  async run(flags) {
+    const backend = await ensureBackend(flags.backend);
+    const planner = await loadPlanner(flags.model, flags.backend);
+    const server = await servePlanner(planner, { host: flags.host, port: flags.port, maxBatch: flags["max-batch"] });
+    if (!LOOPBACK.has(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
+    console.log(`serving ${server.model} (tfjs ${backend.name}) at ${server.baseURL}`);
+    await shutdownSignal();
+    console.error("stopping: answering the requests in progress");
+    await server.close();
+    return 0;
+  },
+});
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function shutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

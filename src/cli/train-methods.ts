@@ -1,0 +1,225 @@
+/**
+ * `react-rl train rs|rl|dpo|rm`: the trial-and-error trainers on the command line.
+ * Every setting is a key of the method's config schema (src/train/config.ts), read
+ * from `--config FILE` (JSON) and from a flag of the same name in kebab case, which
+ * wins. The run folder runs/NAME holds checkpoints and metrics; rerun to resume.
+ */
+import { join } from "node:path";
+import { z } from "zod";
+import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
+import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
+import {
+  dpo,
+  DpoConfig,
+  loadConfig,
+  policyGradient,
+  PolicyGradientConfig,
+  rejectionSampling,
+  RejectionConfig,
+  RewardModel,
+  RewardModelConfig,
+  trainRewardModel,
+  type MetricsRecord,
+  type TrainingProgress,
+  type TrainingResult,
+} from "../train/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldDocstore, worldTasks } from "../world/index.ts";
+import type { Command, OptionSpec } from "./command.ts";
+import { defineCommand } from "./command.ts";
+import { untilInterrupted } from "./interrupt.ts";
+import { readLogs } from "./logs.ts";
+import { ProgressBar } from "./progress.ts";
+
+/** Placeholders for the string settings that name files and folders. */
+const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", world: "FILE", trajectories: "FILE" };
+
+/** What a method needs from the command line besides its config: where to write, how to report. */
+interface MethodRun<C> {
+  config: C;
+  out: string;
+  planner: Planner;
+  template: PromptTemplate;
+  signal: AbortSignal;
+  onProgress: (progress: TrainingProgress) => void;
+}
+
+const rsCommand = methodCommand({
+  method: "rs",
+  summary: "rejection sampling (STaR / ReST-EM / RAFT): sample, keep rewarded episodes, fine-tune, repeat",
+  about: `Each round samples K episodes of the next training questions with the current planner, keeps
+the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
+  schema: RejectionConfig,
+  counter: "round",
+  async train(run) {
+    return rejectionSampling({ ...run.config, ...(await worldQuestions(run.config)), ...run });
+  },
+});
+
+const rlCommand = methodCommand({
+  method: "rl",
+  summary: "policy gradient (GRPO / RLOO) with a KL penalty to the starting planner, adaptively held at a target",
+  about: `Each update samples G episodes of each of the next training questions, turns each group's
+rewards into advantages, and minimises the (optionally PPO-clipped) surrogate plus the KL penalty
+on the planner's own tokens.`,
+  schema: PolicyGradientConfig,
+  counter: "update",
+  async train(run) {
+    const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
+    return policyGradient({ ...run.config, ...(await worldQuestions(run.config)), ...run, rewardModel });
+  },
+});
+
+const dpoCommand = methodCommand({
+  method: "dpo",
+  summary: "direct preference optimisation on success/failure pairs of logged episodes",
+  about: `Pairs a successful and a failed episode of the same question (from --trajectories logs, e.g.
+a run's rollouts or react-rl collect) and trains the planner to prefer the success, relative to
+the frozen starting planner.`,
+  schema: DpoConfig,
+  counter: "step",
+  async train(run) {
+    return dpo({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
+  },
+});
+
+const rmCommand = methodCommand({
+  method: "rm",
+  summary: "train a reward model on logged episodes; reports held-out accuracy and best-of-n",
+  about: `Starts from --model's weights and learns P(success) of a whole episode from --trajectories logs.
+Questions held out (--held-out) measure its accuracy, and best-of-n ranked by it against one
+sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR).`,
+  schema: RewardModelConfig,
+  counter: "step",
+  async train(run) {
+    const result = await trainRewardModel({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
+    if (result.evaluation) {
+      const { accuracy, episodes, successRate, bestOfN } = result.evaluation;
+      console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
+      console.log(`best-of-${bestOfN.n.toFixed(1)} EM ${bestOfN.best.toFixed(3)} vs one sample ${bestOfN.single.toFixed(3)} (oracle ${bestOfN.oracle.toFixed(3)}) on ${bestOfN.questions} questions`);
+    }
+    return result;
+  },
+});
+
+/** The trainers' commands, for main's command list. */
+export const trainMethodCommands: Command[] = [rsCommand, rlCommand, dpoCommand, rmCommand];
+
+interface RunSettings {
+  name?: string;
+  runs: string;
+  model: string;
+  backend?: Parameters<typeof ensureBackend>[0];
+}
+
+/** A `train METHOD` command whose flags are its config schema's keys. */
+function methodCommand<S extends z.ZodObject>(spec: {
+  method: string;
+  summary: string;
+  about: string;
+  schema: S;
+  counter: string;
+  train(run: MethodRun<z.infer<S>>): Promise<TrainingResult>;
+}): Command {
+  const fields = Object.entries(spec.schema.shape as Record<string, z.ZodType>);
+  const options: OptionSpec = { config: { type: "string" } };
+  for (const [key, field] of fields) {
+    const kind = baseType(field);
+    options[kebab(key)] = kind instanceof z.ZodBoolean ? { type: "boolean" } : kind instanceof z.ZodArray ? { type: "string", multiple: true } : { type: "string" };
+  }
+  return defineCommand({
+    name: `train ${spec.method}`,
+    summary: spec.summary,
+    usage: `react-rl train ${spec.method} [--config FILE] [options]
+
+${spec.about}
+
+  --config FILE        settings as a JSON object, keys as below in camelCase; flags override it
+${fields.map(([key, field]) => flagUsage(key, field, spec.method)).join("\n")}
+
+Writes runs/NAME/: config.json, checkpoint/ (the trained model), metrics.jsonl (one line per
+${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the next ${spec.counter}.`,
+    options,
+    flags: z.object({ config: z.string().optional() }).catchall(z.unknown()),
+    async run(flags) {
+      const overrides = Object.fromEntries(
+        fields.flatMap(([key, field]) => {
+          const value = flags[kebab(key)];
+          if (value === undefined) return [];
+          return [[key, baseType(field) instanceof z.ZodNumber ? Number(value) : value]];
+        }),
+      );
+      const config = (await loadConfig(spec.schema, flags.config, overrides)) as z.infer<S> & RunSettings;
+      const choice = await ensureBackend(config.backend);
+      console.error(`tfjs backend: ${choice.name}`);
+      const planner = await loadPlanner(config.model, config.backend);
+      const template = await loadPrompt(HOPWORLD_PROMPT);
+      const out = join(config.runs, config.name ?? spec.method);
+      const bars = trainingProgressBars(spec.counter);
+      const result = await untilInterrupted((signal) =>
+        spec.train({ config, out, planner, template, signal, onProgress: (p) => bars.update(p) }),
+      );
+      bars.finish();
+      const last = result.metrics.at(-1);
+      if (last) console.log(formatRecord(last));
+      console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")})`);
+      if (result.interrupted) console.error("interrupted: rerun the same command to resume");
+      console.log(JSON.stringify({ run: out, ...last }));
+      return result.interrupted ? 130 : 0;
+    },
+  });
+}
+
+/** Training questions and a fresh wiki environment per episode over the world's pages. */
+async function worldQuestions(config: { world?: string; worldSeed: number }) {
+  const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
+  const docstore = worldDocstore(world);
+  return { tasks: worldTasks(world, "train"), environment: () => new WikiEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
+}
+
+/** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */
+export function trainingProgressBars(counter: string): { update: (progress: TrainingProgress) => void; finish: () => void } {
+  let bar: ProgressBar | undefined;
+  let label = "";
+  return {
+    update(p) {
+      const next = `${counter} ${p.index} ${p.phase}`;
+      if (next !== label) {
+        bar?.finish();
+        bar = new ProgressBar(next);
+        label = next;
+      }
+      bar!.update(p.done, p.total, p.status);
+    },
+    finish: () => bar?.finish(),
+  };
+}
+
+function formatRecord(record: MetricsRecord): string {
+  const entries = Object.entries(record).map(([key, value]): [string, string] => [key, typeof value === "number" && !Number.isInteger(value) ? value.toFixed(4) : String(value)]);
+  const width = Math.max(...entries.map(([key]) => key.length));
+  return entries.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join("\n");
+}
+
+/** `--group-size N  rollouts per question (G) (default 8)`, from the schema field. */
+function flagUsage(key: string, field: z.ZodType, method: string): string {
+  const kind = baseType(field);
+  const placeholder =
+    kind instanceof z.ZodEnum ? (kind.options as string[]).join("|") : kind instanceof z.ZodNumber ? "N" : kind instanceof z.ZodBoolean ? "" : (PLACEHOLDERS[key] ?? "TEXT");
+  const flag = `  --${kebab(key)}${placeholder && ` ${placeholder}`}`;
+  const description = field.description ?? "";
+  const fallback = key === "name" ? method : field instanceof z.ZodDefault ? String(field.def.defaultValue) : undefined;
+  const shown = fallback === undefined || description.includes("(default") ? description : `${description} (default ${fallback})`;
+  return flag.length < 22 ? `${flag.padEnd(22)} ${shown}` : `${flag}\n${" ".repeat(23)}${shown}`;
+}
+
+/** The type under `.optional()` and `.default()`. */
+function baseType(field: z.ZodType): z.ZodType {
+  let inner = field;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.def.innerType as z.ZodType;
+  return inner;
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

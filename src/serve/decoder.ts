@@ -1,0 +1,68 @@
+import { generateTokens, type Generation, type GenerateOptions } from "../lm/index.ts";
+import { MicroBatcher, type Planner } from "../planner/index.ts";
+
+/** How a request wants its text sampled; `seed` only matters when temperature > 0. */
+export type RequestSampling = Omit<GenerateOptions, "seed"> & { seed?: number };
+
+/** Sequences that wait on one queue, and the queue: it lives while anything waits on it. */
+interface Queue {
+  batcher: MicroBatcher<number[], Generation>;
+  waiting: number;
+}
+
+/**
+ * Decodes requests with the planner, batching concurrent ones. One generation
+ * call shares one set of sampling settings, so requests queue by their settings
+ * and each queue gathers what arrives while its previous batch runs.
+ *
+ * A seed fixes a request's text only if nothing else draws from its streams (a
+ * sequence's stream depends on its place in the batch), so a sampled request with
+ * a seed is decoded in a call of its own. Unseeded ones draw fresh streams per batch.
+ */
+export class PlannerDecoder {
+  private readonly queues = new Map<string, Queue>();
+  private calls = 0;
+  private sequences = 0;
+
+  constructor(
+    private readonly planner: Planner,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** `n` continuations of one prompt (token ids, `bos` first). */
+  decode(prompt: number[], n: number, sampling: RequestSampling): Promise<Generation[]> {
+    const prompts = Array.from({ length: n }, () => prompt);
+    if (sampling.seed !== undefined && sampling.temperature > 0) return this.generate(prompts, { ...sampling, seed: sampling.seed });
+    return Promise.all(prompts.map((ids) => this.enqueue(ids, sampling)));
+  }
+
+  /** Generation calls made and sequences decoded so far: their ratio is the mean batch size. */
+  stats(): { calls: number; sequences: number } {
+    return { calls: this.calls, sequences: this.sequences };
+  }
+
+  private async enqueue(prompt: number[], sampling: RequestSampling): Promise<Generation> {
+    const key = JSON.stringify([sampling.temperature, sampling.topP, sampling.maxNewTokens, sampling.stop]);
+    const queue = this.queues.get(key) ?? this.openQueue(key, sampling);
+    queue.waiting += 1;
+    try {
+      return await queue.batcher.submit(prompt);
+    } finally {
+      queue.waiting -= 1;
+      if (queue.waiting === 0) this.queues.delete(key);
+    }
+  }
+
+  private openQueue(key: string, sampling: RequestSampling): Queue {
+    const batcher = new MicroBatcher<number[], Generation>((prompts) => this.generate(prompts, { ...sampling, seed: this.calls }), this.maxBatch);
+    const queue = { batcher, waiting: 0 };
+    this.queues.set(key, queue);
+    return queue;
+  }
+
+  private generate(prompts: number[][], options: GenerateOptions): Promise<Generation[]> {
+    this.calls += 1;
+    this.sequences += prompts.length;
+    return generateTokens(this.planner.model, this.planner.tokenizer, prompts, options);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The embedded planner behind OpenAI's HTTP API: `POST /v1/chat/completions`
+ * and `GET /v1/models`, on node:http. Concurrent requests are decoded together
+ * (see PlannerDecoder), so many episodes in flight make full batches.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { basename } from "node:path";
+import { UserError } from "../errors.ts";
+import { transcriptTokens, type Planner } from "../planner/index.ts";
+import { PlannerDecoder } from "./decoder.ts";
+import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
+import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
+
+export interface ServeOptions {
+  /** Default 127.0.0.1: the server has no authentication, so reaching it from elsewhere must be asked for. */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Most sequences decoded in one batch (default 64). */
+  maxBatch?: number;
+  /** Receives one line per request; default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface PlannerServer {
+  /** The base URL to give an OpenAI client, ending in `/v1`. */
+  baseURL: string;
+  /** The served model's id: its checkpoint folder's name. */
+  model: string;
+  /** Generation calls made and sequences decoded so far. */
+  stats(): { calls: number; sequences: number };
+  /** Stops accepting connections and resolves once the requests in progress are answered. */
+  close(): Promise<void>;
+}
+
+/** A ReAct turn (a thought and an action) fits easily; the local policy allows as many. */
+const DEFAULT_MAX_TOKENS = 64;
+
+/** Requests larger than this are refused: a prompt is a few kilobytes. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** A request the server refuses, with the status and OpenAI-style body to refuse it with. */
+class RequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(body.error.message);
+  }
+}
+
+export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
+  const decoder = new PlannerDecoder(planner, options.maxBatch ?? 64);
+  const model = basename(planner.source);
+  const created = Math.floor(Date.now() / 1000);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const served: Served = { planner, decoder, model, created };
+  const server = createServer((req, res) => {
+    afterAnswer(req, res, server, log);
+    route(req, res, served).catch((error: unknown) => refuse(res, error));
+  });
+  const host = options.host ?? "127.0.0.1";
+  await listen(server, host, options.port ?? 8000);
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
+    model,
+    stats: () => decoder.stats(),
+    close: () => close(server),
+  };
+}
+
+/** Logs the request once its answer has gone (or its client left). */
+function afterAnswer(req: IncomingMessage, res: ServerResponse, server: Server, log: (line: string) => void): void {
+  const started = performance.now();
+  res.on("close", () => {
+    log(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms`);
+    // Once closing, a connection whose last answer has gone would otherwise idle until its keep-alive timeout.
+    if (!server.listening) server.closeIdleConnections();
+  });
+}
+
+interface Served {
+  planner: Planner;
+  decoder: PlannerDecoder;
+  model: string;
+  created: number;
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
+  if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
+  if (req.method === "POST" && path === "/v1/chat/completions") return completeChat(req, res, served);
+  throw new RequestError(404, errorBody(`Unknown request URL: ${req.method} ${path}`, null, "unknown_url"));
+}
+
+async function completeChat(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
+  const request = parseRequest(await readJson(req));
+  if (request.model !== served.model) {
+    const message = `The model '${request.model}' does not exist: this server serves '${served.model}'.`;
+    throw new RequestError(404, errorBody(message, "model", "model_not_found"));
+  }
+  const maxNewTokens = request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS;
+  const { contextLength } = served.planner.model.config;
+  if (maxNewTokens >= contextLength) {
+    const param = request.max_completion_tokens ? "max_completion_tokens" : "max_tokens";
+    throw new RequestError(400, errorBody(`${param} must be less than the model's context length (${contextLength}).`, param, "invalid_value"));
+  }
+  const prompt = transcriptTokens(promptText(request.messages), served.planner.tokenizer).ids;
+  const generations = await served.decoder.decode(prompt, request.n, {
+    temperature: request.temperature,
+    topP: request.top_p,
+    maxNewTokens,
+    stop: [request.stop ?? []].flat(),
+    seed: request.seed ?? undefined,
+  });
+  const reply: Reply = { model: served.model, generations, tokenizer: served.planner.tokenizer, logprobs: request.logprobs === true };
+  if (!request.stream) return sendJson(res, 200, chatCompletion(reply));
+  sendEvents(res, chatCompletionChunks(reply, request.stream_options?.include_usage === true));
+}
+
+function parseRequest(json: unknown): ChatRequest {
+  const parsed = ChatRequest.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const param = issue.path.join(".") || null;
+  throw new RequestError(400, errorBody(`Invalid request${param ? ` (${param})` : ""}: ${issue.message}`, param, issue.code));
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new RequestError(413, errorBody(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "body_too_large"));
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (error) {
+    throw new RequestError(400, errorBody(`The body is not valid JSON: ${(error as Error).message}`, null, "invalid_json"));
+  }
+}
+
+/** Answers a failure: a refused request with its own error, anything else as a server error. */
+function refuse(res: ServerResponse, error: unknown): void {
+  if (error instanceof RequestError) return sendJson(res, error.status, error.body);
+  const message = error instanceof Error ? error.message : String(error);
+  if (!(error instanceof UserError)) process.stderr.write(`${error instanceof Error ? error.stack : message}\n`);
+  sendJson(res, 500, errorBody(message, null, null, "server_error"));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/** Server-sent events: one `data:` line per chunk, then `data: [DONE]`. */
+function sendEvents(res: ServerResponse, chunks: unknown[]): void {
+  if (res.destroyed) return;
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  for (const chunk of chunks) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+  res.end("data: [DONE]\n\n");
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") reject(new UserError(`port ${port} on ${host} is already in use: pass another --port`));
+      else if (error.code === "EACCES") reject(new UserError(`not allowed to listen on ${host}:${port}: pick a port above 1023`));
+      else if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") reject(new UserError(`cannot listen on ${host}: no such local address`));
+      else reject(error);
+    });
+    server.listen(port, host, resolve);
+  });
+}
+
+/** Lets requests in progress finish; idle keep-alive connections would hold `close` open, so they go now. */
+function close(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Direct preference optimisation (Rafailov et al., 2023) on pairs of a successful
+ * and a failed episode of the same question. With s(y) = log π(y) - log π_ref(y),
+ * the sum over the policy's own tokens of y, the loss of a pair is
+ *
+ *   -log σ(β · (s(chosen) - s(rejected)))
+ *
+ * and β · s(y) is the implicit reward. π_ref is the policy as it starts, frozen.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { z } from "zod";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
+import type { Planner, TokenSequence } from "../planner/index.ts";
+import { Random } from "../random.ts";
+import { DpoSettings } from "./config.ts";
+import { maskedRowSums, mean } from "./losses.ts";
+import { rowLogprobs } from "./policy-gradient.ts";
+import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type TrainingProgress, type TrainingResult } from "./runs.ts";
+
+export interface PreferencePair {
+  chosen: Trajectory;
+  rejected: Trajectory;
+}
+
+export interface DpoOptions extends z.input<typeof DpoSettings> {
+  /** The policy to improve, in place; as it is at the start, it is also the frozen reference. */
+  planner: Planner;
+  /** Logged episodes, several per question, successes and failures alike. */
+  episodes: readonly Trajectory[];
+  template: PromptTemplate;
+  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
+  out: string;
+  /** Steps between checkpoints (the last step is always saved). */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
+}
+
+export async function dpo(options: DpoOptions): Promise<TrainingResult> {
+  const o = DpoSettings.parse(options);
+  const { planner, template } = options;
+  const pairs = preferencePairs(options.episodes, o.pairsPerQuestion, o.seed);
+  if (pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: DPO has no pairs to learn from");
+  const chosen = trainingRows(pairs.map((p) => p.chosen), template, planner);
+  const rejected = trainingRows(pairs.map((p) => p.rejected), template, planner);
+
+  // log π_ref of each episode, once: the policy as it starts, before any resumed weights.
+  const reference = frozenCopy(planner.model);
+  let refChosen: number[];
+  let refRejected: number[];
+  try {
+    refChosen = sequenceLogprobs(reference, chosen);
+    refRejected = sequenceLogprobs(reference, rejected);
+  } finally {
+    disposeWeights(reference);
+  }
+
+  const run = await TrainingRun.open(options.out, { method: "dpo", config: { model: planner.source, pairs: pairs.length, ...o }, counter: "step", mutable: ["epochs"] });
+  const { optimizer } = run.restore(planner);
+  const plan = minibatchPlan(pairs.length, o.batchSize, o.epochs, o.seed);
+  for (let step = run.completed + 1; step <= plan.length; step++) {
+    const { epoch, indices } = plan[step - 1]!;
+    const batch = pairBatch(indices.map((i) => chosen[i]!), indices.map((i) => rejected[i]!));
+    const refs = { chosen: indices.map((i) => refChosen[i]!), rejected: indices.map((i) => refRejected[i]!) };
+    let margins: Float32Array = new Float32Array();
+    let rewards = { chosen: 0, rejected: 0 };
+    const result = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+      const { chosen: policyChosen, rejected: policyRejected } = splitPairs(maskedRowSums(tokenLogprobs(model, b.ids), b));
+      const out = dpoLoss(policyChosen, policyRejected, tf.tensor1d(refs.chosen), tf.tensor1d(refs.rejected), o.beta);
+      margins = out.margins.dataSync() as Float32Array;
+      rewards = { chosen: tf.mean(out.chosenRewards).dataSync()[0]!, rejected: tf.mean(out.rejectedRewards).dataSync()[0]! };
+      return out.loss;
+    });
+    await run.log(step, {
+      epoch: epoch + 1,
+      loss: result.loss,
+      accuracy: mean([...margins].map((m) => (m > 0 ? 1 : 0))),
+      margin: mean([...margins]),
+      chosenReward: rewards.chosen,
+      rejectedReward: rewards.rejected,
+      gradNorm: result.gradNorm,
+    });
+    options.onProgress?.({ phase: "train", index: epoch + 1, done: step, total: plan.length, status: `loss ${result.loss.toFixed(3)}` });
+    const last = step === plan.length || options.signal?.aborted;
+    if (last || step % (options.checkpointEvery ?? 50) === 0) await run.save({ completed: step, planner, optimizer });
+    if (options.signal?.aborted && step < plan.length) return { metrics: run.metrics, interrupted: true };
+  }
+  return { metrics: run.metrics, interrupted: false };
+}
+
+export interface DpoLoss {
+  /** The mean loss over the pairs. */
+  loss: tf.Scalar;
+  /** β · (s(chosen) - s(rejected)) per pair: positive where the policy already prefers the success. */
+  margins: tf.Tensor1D;
+  chosenRewards: tf.Tensor1D;
+  rejectedRewards: tf.Tensor1D;
+}
+
+/** DPO's loss from the sequence log-probabilities of each pair under the policy and the reference. */
+export function dpoLoss(policyChosen: tf.Tensor1D, policyRejected: tf.Tensor1D, refChosen: tf.Tensor1D, refRejected: tf.Tensor1D, beta: number): DpoLoss {
+  const chosenRewards = tf.mul(tf.sub(policyChosen, refChosen), beta) as tf.Tensor1D;
+  const rejectedRewards = tf.mul(tf.sub(policyRejected, refRejected), beta) as tf.Tensor1D;
+  const margins = tf.sub(chosenRewards, rejectedRewards) as tf.Tensor1D;
+  return { loss: negLogSigmoid(margins), margins, chosenRewards, rejectedRewards };
+}
+
+/** The mean of -log σ(x), as softplus(-x): tf.logSigmoid's gradient fails in tfjs 4.22. */
+export function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
+  return tf.mean(tf.softplus(tf.neg(x)));
+}
+
+/**
+ * Up to `perQuestion` pairs for each question that has both a rewarded episode and a
+ * failed one (each distinct by its actions), drawn at random among all such pairs.
+ */
+export function preferencePairs(episodes: readonly Trajectory[], perQuestion: number, seed: number): PreferencePair[] {
+  const random = new Random(seed);
+  return [...byQuestion(episodes).values()].flatMap((group) => {
+    const successes = distinctByActions(group.filter((e) => e.reward > 0));
+    const failures = distinctByActions(group.filter((e) => e.reward <= 0));
+    const all = successes.flatMap((chosen) => failures.map((rejected) => ({ chosen, rejected })));
+    return random.shuffle(all).slice(0, perQuestion);
+  });
+}
+
+/** Sum of log π over each row's policy tokens, without a gradient. */
+function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[], batchSize = 16): number[] {
+  const sums: number[] = [];
+  for (let at = 0; at < rows.length; at += batchSize) {
+    const chunk = rows.slice(at, at + batchSize);
+    rowLogprobs(model, chunk.map((r) => r.ids)).forEach((lp, k) => sums.push(lp.reduce((total, v, i) => total + v * chunk[k]!.mask[i + 1]!, 0)));
+  }
+  return sums;
+}
+
+/** The chosen rows, then the rejected ones, as one batch. */
+function pairBatch(chosen: readonly TokenSequence[], rejected: readonly TokenSequence[]): TokenBatch {
+  const rows = [...chosen, ...rejected];
+  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
+}
+
+function splitPairs(values: tf.Tensor1D): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+  const half = values.shape[0] / 2;
+  return { chosen: values.slice(0, half), rejected: values.slice(half, half) };
+}

@@ -1,0 +1,228 @@
+/**
+ * Policy gradient with group-relative advantages (GRPO / RLOO) and a KL penalty to a
+ * frozen reference policy whose coefficient adapts to hold a target KL; optionally
+ * several PPO-clipped passes over each update's rollouts.
+ *
+ * One update:
+ *   1. sample G episodes of each of Q questions with the current policy;
+ *   2. reward each (EM, F1 or the reward model, minus a penalty per invalid action)
+ *      and turn a group's rewards into advantages (no value network); episodes with
+ *      advantage 0 teach nothing and are left out (DAPO's dynamic sampling, cheaply);
+ *   3. minimise, over the policy's own tokens only,
+ *        -min(ρ·A, clip(ρ, 1-ε, 1+ε)·A) + β · k3(π, π_ref),   ρ = π / π_old;
+ *   4. move β toward the KL target; log the update and checkpoint it.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { z } from "zod";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Environment, Task } from "../../tools/environment.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
+import type { Planner, TokenSequence } from "../planner/index.ts";
+import { PolicyGradientSettings } from "./config.ts";
+import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, mean, perTarget, targetMask } from "./losses.ts";
+import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+
+/** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
+export interface EpisodeScorer {
+  score(episodes: readonly Trajectory[]): number[];
+}
+
+export interface PolicyGradientOptions<T extends Task> extends z.input<typeof PolicyGradientSettings> {
+  /** The policy to improve, in place; as it is at the start, it is also the frozen reference. */
+  planner: Planner;
+  /** Training questions, taken `questions` at a time, in turn. */
+  tasks: readonly T[];
+  environment: (task: T) => Environment<T>;
+  template: PromptTemplate;
+  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
+  out: string;
+  /** The reward for `reward: "rm"`. */
+  rewardModel?: EpisodeScorer;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
+}
+
+/** What one optimizer step's loss also measured, averaged over the policy's tokens. */
+interface StepStats {
+  loss: number;
+  kl: number;
+  /** Sampled estimate: the mean of -log π over the sampled tokens (exact in expectation at temperature 1). */
+  entropy: number;
+  clipFraction: number;
+  gradNorm: number;
+}
+
+export async function policyGradient<T extends Task>(options: PolicyGradientOptions<T>): Promise<TrainingResult> {
+  const o = PolicyGradientSettings.parse(options);
+  const { planner, template } = options;
+  if (o.reward === "rm" && !options.rewardModel) throw new UserError("reward rm needs a reward model");
+  if (options.tasks.length === 0) throw new UserError("no training questions to sample");
+  const reference = frozenCopy(planner.model); // π_ref: the policy before any update (a resumed run's weights come next)
+  try {
+    const run = await TrainingRun.open(options.out, { method: "rl", config: { model: planner.source, ...o }, counter: "update", mutable: ["concurrency", "updates"] });
+    const { optimizer, state } = run.restore(planner);
+    let klCoefficient = typeof state.klCoefficient === "number" ? state.klCoefficient : o.klCoefficient;
+
+    for (let update = run.completed + 1; update <= o.updates; update++) {
+      const started = performance.now();
+      const seed = o.seed * 100_003 + update;
+      // 1. Rollouts: G episodes of each of this update's questions, with the current policy.
+      const tasks = questionsFor(options.tasks, update, o.questions);
+      const rollouts = await sampleRollouts({
+        planner,
+        tasks,
+        samples: o.groupSize,
+        temperature: o.temperature,
+        topP: o.topP,
+        seed,
+        environment: options.environment,
+        template,
+        out: run.rolloutDir(update),
+        concurrency: o.concurrency,
+        maxSteps: o.maxSteps,
+        signal: options.signal,
+        onProgress: (p) => options.onProgress?.({ phase: "sample", index: update, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
+      });
+      if (rollouts.interrupted) return { metrics: run.metrics, interrupted: true };
+      const episodes = rollouts.groups.flat();
+
+      // 2. Rewards, and advantages relative to each question's group.
+      const scored = o.reward === "rm" ? options.rewardModel!.score(episodes) : episodes.map((e) => (o.reward === "f1" ? e.metrics.f1 : e.metrics.em));
+      const rewards = scored.map((score, i) => score - o.invalidPenalty * episodes[i]!.metrics.invalid);
+      let at = 0;
+      const allAdvantages = rollouts.groups.flatMap((group) => groupAdvantages(rewards.slice(at, (at += group.length)), o.advantage));
+      // An episode with advantage 0 (all of a group of equal rewards) would feel only the KL term: left out unless asked.
+      const trained = episodes.flatMap((_, i) => (allAdvantages[i] === 0 && !o.keepZeroAdvantage ? [] : [i]));
+      const advantages = trained.map((i) => allAdvantages[i]!);
+      const rows = trainingRows(trained.map((i) => episodes[i]!), template, planner);
+
+      // 3. Optimise on the policy's tokens: ppoEpochs passes in shuffled minibatches.
+      const refLogprobs = new Map<number, Float32Array>(); // log π_ref per row, computed once
+      const oldLogprobs = new Map<number, Float32Array>(); // log π_old per row: the policy just before the row's first step
+      const steps: StepStats[] = [];
+      const plan = minibatchPlan(rows.length, o.minibatch, o.ppoEpochs, seed);
+      for (const { epoch, indices } of plan) {
+        const batch = tokenBatch(indices.map((i) => rows[i]!));
+        if (epoch === 0) rowLogprobs(reference, batch.ids).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
+        const terms: LossTerms = {
+          advantages: perTarget(batch, indices.map((i) => advantages[i]!)),
+          refLogprobs: concat(indices.map((i) => refLogprobs.get(i)!)),
+          oldLogprobs: epoch === 0 ? undefined : concat(indices.map((i) => oldLogprobs.get(i)!)),
+          klCoefficient,
+          clipRatio: o.clipRatio,
+        };
+        let measured: Omit<StepStats, "gradNorm"> | undefined;
+        const step = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+          const out = policyGradientLoss(model, b, terms);
+          measured = { loss: out.loss.dataSync()[0]!, kl: out.kl.dataSync()[0]!, entropy: out.entropy.dataSync()[0]!, clipFraction: out.clipFraction.dataSync()[0]! };
+          if (epoch === 0) splitRows(out.logprobs.dataSync() as Float32Array, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
+          return out.loss;
+        });
+        steps.push({ ...measured!, gradNorm: step.gradNorm });
+        options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
+      }
+
+      // 4. The KL measured in the first pass (from the policy that sampled, as it starts to move) steers the coefficient.
+      const firstPass = steps.filter((_, k) => plan[k]!.epoch === 0);
+      const kl = mean(firstPass.map((s) => s.kl));
+      const record: MetricsRecord = {
+        reward: mean(rewards),
+        ...episodeMetrics(episodes),
+        trainedEpisodes: rows.length,
+        klCoefficient,
+        // Figures of the optimisation, when there was any
+        ...(steps.length > 0 && {
+          kl,
+          entropy: mean(firstPass.map((s) => s.entropy)),
+          clipFraction: mean(steps.map((s) => s.clipFraction)),
+          loss: mean(steps.map((s) => s.loss)),
+          gradNorm: mean(steps.map((s) => s.gradNorm)),
+        }),
+        seconds: (performance.now() - started) / 1000,
+      };
+      if (o.klTarget > 0 && steps.length > 0) klCoefficient = adaptKlCoefficient(klCoefficient, kl, rows.length, { target: o.klTarget, horizon: o.klHorizon });
+      await run.complete({ completed: update, planner, optimizer, state: { klCoefficient } }, record);
+      if (options.signal?.aborted) return { metrics: run.metrics, interrupted: update < o.updates };
+    }
+    return { metrics: run.metrics, interrupted: false };
+  } finally {
+    disposeWeights(reference);
+  }
+}
+
+/** What the loss needs besides the batch, each lined up with `targetMask(batch)`. */
+export interface LossTerms {
+  /** Each token's advantage: its episode's. */
+  advantages: Float32Array;
+  refLogprobs: Float32Array;
+  /** log π_old; absent on a row's first step, where π_old is the current policy itself (ρ = 1). */
+  oldLogprobs?: Float32Array;
+  klCoefficient: number;
+  clipRatio: number;
+}
+
+/** The loss and what it is made of, each averaged over the policy's tokens. */
+export interface PolicyGradientLoss {
+  loss: tf.Scalar;
+  /** log π of every target, lined up with `targetMask(batch)`. */
+  logprobs: tf.Tensor1D;
+  kl: tf.Scalar;
+  entropy: tf.Scalar;
+  clipFraction: tf.Scalar;
+}
+
+/**
+ * The clipped surrogate plus the KL penalty, averaged over the policy's tokens: the
+ * whole objective of an update. Returns the parts it is made of, for logging.
+ */
+export function policyGradientLoss(model: LanguageModel, batch: TokenBatch, terms: LossTerms): PolicyGradientLoss {
+  const mask = tf.tensor1d(targetMask(batch));
+  const logprobs = tokenLogprobs(model, batch.ids);
+  // A copy of the values, not the tensor: π_old is a constant, no gradient flows through it.
+  const old = terms.oldLogprobs ? tf.tensor1d(terms.oldLogprobs) : tf.tensor1d(logprobs.dataSync());
+  const advantages = tf.tensor1d(terms.advantages);
+  const ratio = tf.exp(tf.sub(logprobs, old));
+  const unclipped = tf.mul(ratio, advantages);
+  const clipped = tf.mul(tf.clipByValue(ratio, 1 - terms.clipRatio, 1 + terms.clipRatio), advantages);
+  const surrogate = tf.neg(tf.minimum(unclipped, clipped)) as tf.Tensor1D;
+  const kl = klK3(logprobs, tf.tensor1d(terms.refLogprobs));
+  const loss = maskedMean(tf.add(surrogate, tf.mul(kl, terms.klCoefficient)) as tf.Tensor1D, mask);
+  return {
+    loss,
+    logprobs,
+    kl: maskedMean(kl, mask),
+    entropy: tf.neg(maskedMean(logprobs, mask)),
+    clipFraction: maskedMean(tf.cast(tf.less(clipped, unclipped), "float32") as tf.Tensor1D, mask),
+  };
+}
+
+/** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient. */
+export function rowLogprobs(model: LanguageModel, rows: number[][]): Float32Array[] {
+  const packed = tf.tidy(() => tokenLogprobs(model, rows));
+  const values = packed.dataSync() as Float32Array;
+  packed.dispose();
+  return splitRows(values, rows);
+}
+
+function tokenBatch(rows: readonly TokenSequence[]): TokenBatch {
+  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
+}
+
+/** Packed per-target values cut back into rows (n-1 values for a row of n tokens). */
+function splitRows(values: Float32Array, rows: readonly number[][]): Float32Array[] {
+  let at = 0;
+  return rows.map((row) => values.slice(at, (at += row.length - 1)));
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

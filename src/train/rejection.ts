@@ -1,0 +1,144 @@
+/**
+ * Rejection sampling (STaR, ReST-EM, RAFT): sample, keep what earned a reward,
+ * fine-tune on it, repeat.
+ *
+ * One round:
+ *   1. sample K episodes of each of Q questions with the current policy;
+ *   2. keep the rewarded ones, one per distinct action sequence of a question;
+ *   3. optionally rationalise (STaR): retry each unsolved question with its answer
+ *      as a hint, keep episodes whose own actions brought the answer back, and train
+ *      on them with the hint taken out of the question;
+ *   4. fine-tune on the kept episodes (next-token loss on the policy's tokens only);
+ *      log the round and checkpoint it.
+ */
+import { join } from "node:path";
+import type { z } from "zod";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Environment, Task } from "../../tools/environment.ts";
+import { normalizeAnswer } from "../../tools/wiki/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import type { Planner } from "../planner/index.ts";
+import { RejectionSettings } from "./config.ts";
+import { mean } from "./losses.ts";
+import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
+import { TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { trainSupervised } from "./supervised.ts";
+
+export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings> {
+  /** The policy to improve, in place. */
+  planner: Planner;
+  /** Training questions, taken `questions` at a time, in turn. */
+  tasks: readonly T[];
+  environment: (task: T) => Environment<T>;
+  template: PromptTemplate;
+  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
+  out: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
+}
+
+export async function rejectionSampling<T extends Task>(options: RejectionOptions<T>): Promise<TrainingResult> {
+  const o = RejectionSettings.parse(options);
+  const { planner, template } = options;
+  if (options.tasks.length === 0) throw new UserError("no training questions to sample");
+  const run = await TrainingRun.open(options.out, { method: "rs", config: { model: planner.source, ...o }, counter: "round", mutable: ["concurrency", "rounds"] });
+  const { optimizer } = run.restore(planner);
+
+  for (let round = run.completed + 1; round <= o.rounds; round++) {
+    const started = performance.now();
+    const seed = o.seed * 100_003 + round;
+    const sample = (tasks: readonly T[], out: string, phase: TrainingProgress["phase"]) =>
+      sampleRollouts({
+        planner,
+        tasks,
+        samples: o.samples,
+        temperature: o.temperature,
+        topP: o.topP,
+        seed,
+        environment: options.environment,
+        template,
+        out,
+        concurrency: o.concurrency,
+        maxSteps: o.maxSteps,
+        signal: options.signal,
+        onProgress: (p) => options.onProgress?.({ phase, index: round, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
+      });
+
+    // 1. K episodes of each of this round's questions, with the current policy.
+    const tasks = questionsFor(options.tasks, round, o.questions);
+    const rollouts = await sample(tasks, run.rolloutDir(round), "sample");
+    if (rollouts.interrupted) return { metrics: run.metrics, interrupted: true };
+
+    // 2. The rewarded episodes, one per distinct action sequence of each question.
+    const kept = rollouts.groups.map(distinctRewarded);
+
+    // 3. Rationalisation: unsolved questions again, the answer given as a hint.
+    let rationalized = 0;
+    if (o.rationalize) {
+      const unsolved = tasks.flatMap((task, i) => (kept[i]!.length === 0 && task.answer ? [{ task, i }] : []));
+      const hinted = await sample(unsolved.map(({ task }) => withHint(task)), join(run.rolloutDir(round), "hinted"), "rationalize");
+      if (hinted.interrupted) return { metrics: run.metrics, interrupted: true };
+      hinted.groups.forEach((group, j) => {
+        const { task, i } = unsolved[j]!;
+        const own = group.filter((episode) => broughtBack(episode, task.answer!)).map((episode) => ({ ...episode, question: task.question }));
+        kept[i] = distinctRewarded(own);
+        rationalized += kept[i]!.length;
+      });
+    }
+
+    // 4. Fine-tune on them: the masked next-token loss, `epochs` passes, constant learning rate.
+    const rows = trainingRows(kept.flat(), template, planner);
+    const steps = rows.length === 0 ? 0 : o.epochs * Math.ceil(rows.length / o.batchSize);
+    const first = optimizer.step;
+    const trained =
+      steps === 0
+        ? []
+        : await trainSupervised(planner, rows, {
+            steps: first + steps,
+            batchSize: o.batchSize,
+            learningRate: o.learningRate,
+            minLearningRate: o.learningRate,
+            warmupSteps: 0,
+            clipNorm: o.clipNorm,
+            seed,
+            optimizer,
+            onStep: (m) => options.onProgress?.({ phase: "train", index: round, done: m.step - first, total: steps, status: `loss ${m.loss.toFixed(3)}` }),
+          });
+
+    const episodes = rollouts.groups.flat();
+    const record: MetricsRecord = {
+      ...episodeMetrics(episodes),
+      solved: mean(rollouts.groups.map((group) => (group.some((e) => e.reward > 0) ? 1 : 0))),
+      kept: rows.length,
+      rationalized,
+      loss: mean(trained.map((m) => m.loss)),
+      optimizerSteps: steps,
+      seconds: (performance.now() - started) / 1000,
+    };
+    await run.complete({ completed: round, planner, optimizer }, record);
+    if (options.signal?.aborted) return { metrics: run.metrics, interrupted: round < o.rounds };
+  }
+  return { metrics: run.metrics, interrupted: false };
+}
+
+/** Rewarded episodes, one per distinct sequence of actions. */
+export function distinctRewarded(episodes: readonly Trajectory[]): Trajectory[] {
+  return distinctByActions(episodes.filter((episode) => episode.reward > 0));
+}
+
+/** The task with its answer as a hint at the end of the question. */
+export function withHint<T extends Task>(task: T): T {
+  return { ...task, question: `${task.question} (Hint: the answer is ${task.answer}.)` };
+}
+
+/**
+ * Whether an observation the episode's own actions brought back holds the answer (as
+ * whole words, after answer normalisation): the episode found it, it did not just
+ * copy the hint. Yes/no answers are never found this way, so they are never kept.
+ */
+export function broughtBack(episode: Trajectory, answer: string): boolean {
+  const wanted = normalizeAnswer(answer);
+  if (wanted === "") return false;
+  return episode.steps.some((step) => ` ${normalizeAnswer(step.observation)} `.includes(` ${wanted} `));
+}

@@ -1,0 +1,208 @@
+/**
+ * A reward model: it reads a whole episode and says how likely it is to have
+ * succeeded, to rank samples where no gold answer exists, and as an RL reward.
+ *
+ * It is the planner's own transformer fine-tuned as a verifier: P(success) is the
+ * probability it gives a verdict token right after the episode. The verdict token is
+ * `bos`, which never follows text in anything the model learnt from, so its logit
+ * is free to carry the verdict. Being a language model, the reward model starts from
+ * the planner's weights (it already reads the world's pages and the ReAct format)
+ * and saves, loads and trains exactly as the planner does.
+ *
+ * Objectives: `outcome`, binary cross-entropy on success labels; `preference`,
+ * Bradley-Terry on success/failure pairs of one question, -log σ(z(chosen) - z(rejected))
+ * with z the verdict's log-odds.
+ */
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { z } from "zod";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import { writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { loadCheckpoint, tokenLogprobs, trainStep, type LanguageModel } from "../lm/index.ts";
+import type { Planner } from "../planner/index.ts";
+import { Random } from "../random.ts";
+import { RewardModelSettings } from "./config.ts";
+import { negLogSigmoid, preferencePairs } from "./dpo.ts";
+import { maskedRowSums, mean } from "./losses.ts";
+import type { EpisodeScorer } from "./policy-gradient.ts";
+import { byQuestion, trainingRows } from "./rollouts.ts";
+import { minibatchPlan, TrainingRun, type TrainingProgress, type TrainingResult } from "./runs.ts";
+
+/** Keeps log(1 - p) finite when the model is sure of success. */
+const MIN_PROBABILITY = 1e-7;
+
+/** log P(verdict | row) for each row: the reward model's log-probability of success. */
+export function verdictLogprobs(model: LanguageModel, rows: readonly number[][], verdict: number): tf.Tensor1D {
+  const ids = rows.map((row) => [...row, verdict]);
+  const lastOnly = ids.map((row) => row.map((_, i) => (i === row.length - 1 ? 1 : 0)));
+  return maskedRowSums(tokenLogprobs(model, ids), { ids, mask: lastOnly });
+}
+
+/** log(1 - p) from log p. */
+function logComplement(logp: tf.Tensor1D): tf.Tensor1D {
+  return tf.log(tf.maximum(tf.neg(tf.expm1(logp)), MIN_PROBABILITY)) as tf.Tensor1D;
+}
+
+/** Binary cross-entropy of success labels (1 success, 0 failure) given log P(success). */
+export function outcomeLoss(logp: tf.Tensor1D, labels: readonly number[]): tf.Scalar {
+  const y = tf.tensor1d(labels as number[]);
+  const likelihood = tf.add(tf.mul(y, logp), tf.mul(tf.sub(1, y), logComplement(logp)));
+  return tf.neg(tf.mean(likelihood)) as tf.Scalar;
+}
+
+/** Bradley-Terry: -log σ(z(chosen) - z(rejected)), z = log p - log(1 - p), given log P(success) of each. */
+export function preferenceLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  const logOdds = (logp: tf.Tensor1D) => tf.sub(logp, logComplement(logp));
+  return negLogSigmoid(tf.sub(logOdds(chosen), logOdds(rejected)));
+}
+
+/** A trained reward model: scores episodes with P(success), no gold answer needed. */
+export class RewardModel implements EpisodeScorer {
+  constructor(
+    readonly planner: Planner,
+    private readonly template: PromptTemplate,
+  ) {}
+
+  /** A reward model checkpoint, as `trainRewardModel` saves it. */
+  static async load(dir: string, template: PromptTemplate): Promise<RewardModel> {
+    const { model, tokenizer, meta } = await loadCheckpoint(dir);
+    if (meta.stage !== "rm") throw new UserError(`${dir} is not a reward model (made by react-rl train rm) but a '${String(meta.stage)}' checkpoint`);
+    return new RewardModel({ model, tokenizer, meta, source: dir }, template);
+  }
+
+  score(episodes: readonly Trajectory[], batchSize = 16): number[] {
+    const rows = trainingRows(episodes, this.template, this.planner, 1);
+    const scores: number[] = [];
+    for (let at = 0; at < rows.length; at += batchSize) {
+      const logp = tf.tidy(() => tf.exp(verdictLogprobs(this.planner.model, rows.slice(at, at + batchSize).map((r) => r.ids), this.planner.tokenizer.bos)));
+      scores.push(...logp.dataSync());
+      logp.dispose();
+    }
+    return scores;
+  }
+}
+
+export interface RewardModelOptions extends z.input<typeof RewardModelSettings> {
+  /** Where the reward model starts: the planner's weights, trained in place into the reward model. */
+  planner: Planner;
+  /** Logged episodes, with their outcomes (several per question for pairs and best-of-n). */
+  episodes: readonly Trajectory[];
+  template: PromptTemplate;
+  /** The run folder: the reward model is its checkpoint; `evaluation.json` holds the held-out figures. */
+  out: string;
+  /** Steps between checkpoints (the last step is always saved). */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
+}
+
+export interface RewardModelEvaluation {
+  /** Held-out episodes (of questions never trained on) and how often P(success) > 0.5 called them right. */
+  episodes: number;
+  questions: number;
+  accuracy: number;
+  /** Share of held-out episodes that succeeded: the accuracy of always saying "failed" is 1 minus this. */
+  successRate: number;
+  /** Best-of-n over the held-out questions' episodes, ranked by the reward model alone. */
+  bestOfN: BestOfN;
+}
+
+export interface BestOfN {
+  /** Questions with at least two episodes, and their mean number of episodes. */
+  questions: number;
+  n: number;
+  /** Mean EM of one episode: a single sample. */
+  single: number;
+  /** EM of the episode the reward model scores highest. */
+  best: number;
+  /** Share of questions where some episode succeeded: the best any ranking could do. */
+  oracle: number;
+}
+
+export async function trainRewardModel(options: RewardModelOptions): Promise<TrainingResult & { evaluation?: RewardModelEvaluation }> {
+  const o = RewardModelSettings.parse(options);
+  const { planner, template } = options;
+  const verdict = planner.tokenizer.bos;
+  const { train, heldOut } = splitByQuestion(options.episodes, o.heldOut, o.seed);
+  if (train.length === 0) throw new UserError("no episodes to train the reward model on");
+  const rows = trainingRows(train, template, planner, 1);
+  const labels = train.map(succeeded);
+  // Pairs index into `train`, so each episode's row serves every pair it is in.
+  const index = new Map(train.map((episode, i) => [episode, i]));
+  const pairs = o.objective === "preference" ? preferencePairs(train, o.pairsPerQuestion, o.seed).map((p) => [index.get(p.chosen)!, index.get(p.rejected)!] as const) : [];
+  if (o.objective === "preference" && pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: no preference pairs");
+
+  const run = await TrainingRun.open(options.out, { method: "rm", config: { model: planner.source, episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"] });
+  const { optimizer } = run.restore(planner);
+  const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
+  for (let step = run.completed + 1; step <= plan.length; step++) {
+    const { epoch, indices } = plan[step - 1]!;
+    // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
+    const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
+    const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
+    let correct = 0;
+    const result = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+      const logp = verdictLogprobs(model, b.ids, verdict);
+      const p = logp.dataSync();
+      if (o.objective === "outcome") {
+        correct = mean(picked.map((i, k) => (p[k]! > 0.5 ? 1 : 0) === labels[i] ? 1 : 0));
+        return outcomeLoss(logp, picked.map((i) => labels[i]!));
+      }
+      const half = indices.length;
+      correct = mean(indices.map((_, k) => (p[k]! > p[half + k]! ? 1 : 0)));
+      return preferenceLoss(logp.slice(0, half), logp.slice(half, half));
+    });
+    await run.log(step, { epoch: epoch + 1, loss: result.loss, accuracy: correct, gradNorm: result.gradNorm });
+    options.onProgress?.({ phase: "train", index: epoch + 1, done: step, total: plan.length, status: `loss ${result.loss.toFixed(3)}` });
+    const last = step === plan.length || options.signal?.aborted;
+    if (last || step % (options.checkpointEvery ?? 50) === 0) await run.save({ completed: step, planner, optimizer });
+    if (options.signal?.aborted && step < plan.length) return { metrics: run.metrics, interrupted: true };
+  }
+  const evaluation = evaluateRewardModel(new RewardModel(planner, template), heldOut, options.onProgress);
+  await writeFileAtomic(join(options.out, "evaluation.json"), `${JSON.stringify(evaluation, null, 2)}\n`);
+  return { metrics: run.metrics, interrupted: false, evaluation };
+}
+
+/** The reward model's accuracy on held-out episodes, and how well it picks the best of each question's samples. */
+export function evaluateRewardModel(model: EpisodeScorer, episodes: readonly Trajectory[], onProgress?: (progress: TrainingProgress) => void): RewardModelEvaluation {
+  onProgress?.({ phase: "score", index: 1, done: 0, total: episodes.length });
+  const scores = model.score(episodes);
+  onProgress?.({ phase: "score", index: 1, done: episodes.length, total: episodes.length });
+  const scoreOf = new Map(episodes.map((episode, i) => [episode, scores[i]!]));
+  const groups = [...byQuestion(episodes).values()];
+  return {
+    episodes: episodes.length,
+    questions: groups.length,
+    accuracy: mean(episodes.map((episode, i) => ((scores[i]! > 0.5 ? 1 : 0) === succeeded(episode) ? 1 : 0))),
+    successRate: mean(episodes.map(succeeded)),
+    bestOfN: bestOfN(groups, (episode) => scoreOf.get(episode)!),
+  };
+}
+
+/** Best-of-n by `score` over groups of one question's episodes (groups of one are skipped). */
+export function bestOfN(groups: readonly Trajectory[][], score: (episode: Trajectory) => number): BestOfN {
+  const ranked = groups.filter((group) => group.length >= 2);
+  const top = (group: Trajectory[]) => group.reduce((best, episode) => (score(episode) > score(best) ? episode : best));
+  return {
+    questions: ranked.length,
+    n: mean(ranked.map((group) => group.length)),
+    single: mean(ranked.map((group) => mean(group.map((e) => e.metrics.em)))),
+    best: mean(ranked.map((group) => top(group).metrics.em)),
+    oracle: mean(ranked.map((group) => (group.some((e) => e.metrics.em > 0) ? 1 : 0))),
+  };
+}
+
+function succeeded(episode: Trajectory): number {
+  return episode.reward > 0 ? 1 : 0;
+}
+
+/** A seeded share of the questions, with all their episodes, held out; the rest to train on. */
+export function splitByQuestion(episodes: readonly Trajectory[], share: number, seed: number): { train: Trajectory[]; heldOut: Trajectory[] } {
+  const questions = new Random(seed).shuffle([...byQuestion(episodes).keys()]);
+  const held = new Set(questions.slice(0, Math.max(1, Math.round(share * questions.length))));
+  return {
+    train: episodes.filter((e) => !held.has(e.id)),
+    heldOut: episodes.filter((e) => held.has(e.id)),
+  };
+}

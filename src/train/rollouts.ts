@@ -1,0 +1,114 @@
+/**
+ * Episodes for the trainers: K samples of each question with the planner being
+ * trained, run through the real runtime (runBenchmark: the episodes are logged as
+ * they finish, so a killed collection resumes), and their token rows for training.
+ */
+import { join } from "node:path";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Environment, Task } from "../../tools/environment.ts";
+import { readTrajectoriesIfAny, type Trajectory } from "../../trajectories/index.ts";
+import { runBenchmark, type BenchmarkProgress } from "../bench/index.ts";
+import { episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
+import { mean, sum } from "./losses.ts";
+
+export interface RolloutOptions<T extends Task> {
+  planner: Planner;
+  tasks: readonly T[];
+  /** Episodes per question. */
+  samples: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** A fresh environment for each episode. */
+  environment: (task: T) => Environment<T>;
+  template: PromptTemplate;
+  /** Folder of the episodes' log (`trajectories.jsonl`, resumable) and `summary.json`. */
+  out: string;
+  /** Episodes in flight, which the planner decodes as one batch. */
+  concurrency: number;
+  maxSteps: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: BenchmarkProgress) => void;
+}
+
+export interface Rollouts {
+  /** `groups[i]`: the episodes of `tasks[i]`, in sample order (fewer than asked when interrupted). */
+  groups: Trajectory[][];
+  /** True when the signal stopped sampling early; what finished is logged. */
+  interrupted: boolean;
+}
+
+/** Samples `samples` episodes of every task (a resumed collection keeps what it had logged). */
+export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Promise<Rollouts> {
+  const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency });
+  const { interrupted } = await runBenchmark({
+    tasks: o.tasks,
+    samples: o.samples,
+    policy,
+    environment: o.environment,
+    out: o.out,
+    concurrency: o.concurrency,
+    maxSteps: o.maxSteps,
+    prompt: () => o.template,
+    signal: o.signal,
+    onProgress: o.onProgress,
+  });
+  const logged = byQuestion((await readTrajectoriesIfAny(join(o.out, "trajectories.jsonl"))).trajectories);
+  const groups = o.tasks.map((task) => (logged.get(task.id) ?? []).sort((a, b) => (a.sample ?? 0) - (b.sample ?? 0)));
+  return { groups, interrupted };
+}
+
+/**
+ * The questions of round (or update) `index` (1-based): the next `count` in turn,
+ * wrapping around, so successive rounds see different questions.
+ */
+export function questionsFor<T>(tasks: readonly T[], index: number, count: number): T[] {
+  if (tasks.length === 0) return [];
+  const start = ((index - 1) * count) % tasks.length;
+  return Array.from({ length: Math.min(count, tasks.length) }, (_, i) => tasks[(start + i) % tasks.length]!);
+}
+
+/**
+ * Each episode as the planner's token row (mask 1 on its own tokens). A row longer
+ * than the model's context (less `reserve` tokens) keeps its last tokens, as
+ * generation keeps a prompt's end.
+ */
+export function trainingRows(episodes: readonly Trajectory[], template: PromptTemplate, planner: Planner, reserve = 0): TokenSequence[] {
+  const limit = planner.model.config.contextLength - reserve;
+  return episodes.map((episode) => {
+    const { ids, mask } = episodeTokens(episode, template, planner.tokenizer);
+    return { ids: ids.slice(-limit), mask: mask.slice(-limit) };
+  });
+}
+
+/** What every trainer logs about its episodes: success (EM) rate, invalid actions per step, steps per episode. */
+export function episodeMetrics(episodes: readonly Trajectory[]): { success: number; invalidRate: number; episodeSteps: number } {
+  const steps = sum(episodes.map((e) => e.metrics.steps));
+  return {
+    success: mean(episodes.map((e) => e.metrics.em)),
+    invalidRate: sum(episodes.map((e) => e.metrics.invalid)) / Math.max(1, steps),
+    episodeSteps: steps / Math.max(1, episodes.length),
+  };
+}
+
+/** The first episode of each distinct sequence of actions (a duplicate teaches nothing new). */
+export function distinctByActions(episodes: readonly Trajectory[]): Trajectory[] {
+  const seen = new Set<string>();
+  return episodes.filter((episode) => {
+    const actions = episode.steps.map((step) => step.action).join("\n");
+    if (seen.has(actions)) return false;
+    seen.add(actions);
+    return true;
+  });
+}
+
+/** Episodes grouped by their question's id, in order of first appearance. */
+export function byQuestion(episodes: readonly Trajectory[]): Map<string, Trajectory[]> {
+  const groups = new Map<string, Trajectory[]>();
+  for (const episode of episodes) {
+    const group = groups.get(episode.id) ?? [];
+    group.push(episode);
+    groups.set(episode.id, group);
+  }
+  return groups;
+}

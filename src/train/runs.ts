@@ -1,0 +1,223 @@
+/**
+ * A training run's folder, which is all a rerun needs to continue after a kill:
+ *
+ *   config.json     the settings it was started with (a resumed run must match them)
+ *   checkpoint/     the model and optimizer after the last finished round, update or
+ *                   step, whose number is in the checkpoint's meta (`completed`)
+ *   metrics.jsonl   one line per round, update or step
+ *   rollouts/NNNN/  the episodes sampled for round or update NNNN (each resumable)
+ *
+ * A round is logged, then checkpointed. A kill in between leaves a metrics line past
+ * the checkpoint; opening the run drops such lines, as the round will run again.
+ */
+import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { AdamW, createModel, loadCheckpoint, parameters, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
+import type { Planner } from "../planner/index.ts";
+import { Random } from "../random.ts";
+
+/** One line of metrics.jsonl: named numbers, with the round, update or step they belong to. */
+export type MetricsRecord = Record<string, number | string>;
+
+/** Where a trainer is: the phase of a round (or update, or epoch) and how far along. */
+export interface TrainingProgress {
+  phase: "sample" | "rationalize" | "train" | "score";
+  /** The round, update or epoch (1-based). */
+  index: number;
+  done: number;
+  total: number;
+  /** A short figure to show beside the bar (success so far, the loss). */
+  status?: string;
+}
+
+export interface TrainingResult {
+  /** Every metrics record of the run, resumed rounds included (as metrics.jsonl holds them). */
+  metrics: MetricsRecord[];
+  /** True when the signal stopped the run early: rerun with the same settings to continue. */
+  interrupted: boolean;
+}
+
+export interface RunOptions {
+  /** The method (`rs`, `rl`, `dpo`, `rm`): the checkpoints' stage. */
+  method: string;
+  /** Its settings, as config.json keeps them. */
+  config: Record<string, unknown>;
+  /** The metrics field that numbers the records (`round`, `update`, `step`). */
+  counter: string;
+  /** Config keys a resumed run may change: how it runs (concurrency), or how long (more rounds). */
+  mutable?: readonly string[];
+}
+
+/** What a finished round leaves to resume from. */
+export interface Progress {
+  completed: number;
+  planner: Planner;
+  optimizer: AdamW;
+  /** Trainer state besides the weights (a KL coefficient), kept in the checkpoint's meta. */
+  state?: Record<string, unknown>;
+}
+
+export class TrainingRun {
+  private constructor(
+    readonly dir: string,
+    private readonly method: string,
+    private readonly counter: string,
+    /** The number of the last round, update or step saved; 0 for a fresh run. */
+    readonly completed: number,
+    /** All metrics records of the rounds completed so far. */
+    readonly metrics: MetricsRecord[],
+    private saved: Checkpoint | undefined,
+  ) {}
+
+  /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
+  static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
+    await mkdir(dir, { recursive: true });
+    await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config }, options.mutable ?? []);
+    const checkpoint = join(dir, "checkpoint");
+    const saved = (await exists(checkpoint)) ? await loadCheckpoint(checkpoint) : undefined;
+    const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
+    const metrics = (await readMetrics(join(dir, "metrics.jsonl"))).filter((m) => Number(m[options.counter]) <= completed);
+    await writeFileAtomic(join(dir, "metrics.jsonl"), metrics.map((m) => `${JSON.stringify(m)}\n`).join(""));
+    return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved);
+  }
+
+  get checkpointDir(): string {
+    return join(this.dir, "checkpoint");
+  }
+
+  /** The folder for round or update `index`'s episodes. */
+  rolloutDir(index: number): string {
+    return join(this.dir, "rollouts", String(index).padStart(4, "0"));
+  }
+
+  /**
+   * The optimizer to go on with: a fresh one for a fresh run; else the saved one, with
+   * the saved weights copied into `planner.model`, and the trainer's saved state.
+   */
+  restore(planner: Planner): { optimizer: AdamW; state: Record<string, unknown> } {
+    const optimizer = new AdamW(planner.model, TrainOptions.parse({ steps: 1 }));
+    const { saved } = this;
+    if (!saved) return { optimizer, state: {} };
+    this.saved = undefined;
+    try {
+      copyWeights(saved.model, planner.model);
+      if (saved.optimizerMoments) optimizer.restore(saved.step, saved.optimizerMoments);
+    } finally {
+      disposeWeights(saved.model);
+    }
+    return { optimizer, state: (saved.meta.state as Record<string, unknown> | undefined) ?? {} };
+  }
+
+  /** Appends the metrics of round (update, step) `index`. */
+  async log(index: number, record: MetricsRecord): Promise<void> {
+    const line = { [this.counter]: index, ...record };
+    await appendLine(join(this.dir, "metrics.jsonl"), `${JSON.stringify(line)}\n`);
+    this.metrics.push(line);
+  }
+
+  /** Checkpoints the model and optimizer after round (update, step) `progress.completed`. */
+  async save(progress: Progress): Promise<void> {
+    const { planner, optimizer } = progress;
+    const meta = { ...planner.meta, stage: this.method, completed: progress.completed, state: progress.state ?? {} };
+    await saveCheckpoint(this.checkpointDir, { model: planner.model, tokenizer: planner.tokenizer, optimizer, meta });
+  }
+
+  /** Logs a finished round's metrics, then checkpoints it. */
+  async complete(progress: Progress, record: MetricsRecord): Promise<void> {
+    await this.log(progress.completed, record);
+    await this.save(progress);
+  }
+}
+
+/**
+ * The minibatches of every step of `epochs` passes over `size` items, each pass in
+ * its own seeded order: fixed in advance, so a resumed run goes on with the same batches.
+ */
+export function minibatchPlan(size: number, batchSize: number, epochs: number, seed: number): { epoch: number; indices: number[] }[] {
+  const random = new Random(seed);
+  const items = Array.from({ length: size }, (_, i) => i);
+  return Array.from({ length: epochs }, (_, epoch) => {
+    const order = random.shuffle(items);
+    return Array.from({ length: Math.ceil(size / batchSize) }, (_, b) => ({ epoch, indices: order.slice(b * batchSize, (b + 1) * batchSize) }));
+  }).flat();
+}
+
+/** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
+export function frozenCopy(model: LanguageModel): LanguageModel {
+  const copy = createModel(model.config);
+  copyWeights(model, copy);
+  return copy;
+}
+
+export function copyWeights(from: LanguageModel, to: LanguageModel): void {
+  const source = new Map(parameters(from));
+  for (const [name, variable] of parameters(to)) {
+    const value = source.get(name);
+    if (!value || value.size !== variable.size) throw new UserError(`the checkpoint has no weight '${name}' of ${variable.size} values: it belongs to another model`);
+    variable.assign(value);
+  }
+}
+
+export function disposeWeights(model: LanguageModel): void {
+  tf.dispose(parameters(model).map(([, v]) => v));
+}
+
+async function checkConfig(path: string, config: Record<string, unknown>, mutable: readonly string[]): Promise<void> {
+  const text = await readFile(path, "utf8").catch(() => undefined);
+  if (text === undefined) {
+    await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+    return;
+  }
+  let saved: Record<string, unknown>;
+  try {
+    saved = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
+  }
+  const keys = new Set([...Object.keys(saved), ...Object.keys(config)]);
+  const changed = [...keys].filter((key) => !mutable.includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(config[key]));
+  if (changed.length > 0) {
+    const diff = changed.map((key) => `${key}: ${JSON.stringify(saved[key])} -> ${JSON.stringify(config[key])}`).join(", ");
+    throw new UserError(`${path} holds a run started with other settings (${diff}): rerun with its settings to resume, or pick another run name`);
+  }
+  // Mutable keys follow the latest run.
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+function completedOf(saved: Checkpoint, dir: string): number {
+  const { completed } = saved.meta;
+  if (typeof completed !== "number") throw new UserError(`${dir} is not a training run's checkpoint: its meta has no 'completed'`);
+  return completed;
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+async function readMetrics(path: string): Promise<MetricsRecord[]> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  // A torn last line (a kill mid-write) belongs to a round that will run again.
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as MetricsRecord];
+      } catch {
+        return [];
+      }
+    });
+}
+
+async function appendLine(path: string, line: string): Promise<void> {
+  const handle = await open(path, "a");
+  try {
+    await handle.write(line);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}

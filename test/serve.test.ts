@@ -1,0 +1,226 @@
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import OpenAI, { NotFoundError } from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readTrajectories } from "../trajectories/index.ts";
+import { createModel, generateTokens, saveCheckpoint, trainTokenizer } from "../src/lm/index.ts";
+import { loadPlanner, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { promptText, servePlanner, type PlannerServer } from "../src/serve/index.ts";
+import { generateWorld, serializeWorld } from "../src/world/index.ts";
+
+const run = promisify(execFile);
+const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
+
+const SENTENCES = [
+  "Question: Where was the author of Blue Hills born?",
+  "Thought 1: I need to search Blue Hills.\nAction 1: Search[Blue Hills]",
+  "Observation 1: Blue Hills is a novel by Ana Morel. Ana Morel was born in Tiren.",
+  "Thought 2: The author was born in Tiren.\nAction 2: Finish[Tiren]",
+];
+const PROMPT = "Question: Where was Ana Morel born?\nThought 1:";
+
+let planner: Planner;
+let server: PlannerServer;
+let client: OpenAI;
+let checkpoint: string;
+const logs: string[] = [];
+
+/** An untrained planner: its text is gibberish, but every step of the protocol can be checked against the library. */
+beforeAll(async () => {
+  const tokenizer = trainTokenizer(SENTENCES, { vocabSize: 300 });
+  checkpoint = join(await mkdtemp(join(tmpdir(), "react-rl-serve-")), "tiny-planner");
+  const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 128, dModel: 16, nLayers: 1, nHeads: 2 }, 7);
+  await saveCheckpoint(checkpoint, { model, tokenizer });
+  planner = await loadPlanner(checkpoint);
+  server = await servePlanner(planner, { port: 0, log: (line) => logs.push(line) });
+  client = new OpenAI({ baseURL: server.baseURL, apiKey: "unused", maxRetries: 0 });
+}, 60_000);
+
+afterAll(() => server.close());
+
+/** What the library itself generates for the prompt: what the server must answer. */
+function expected(prompt: string, n: number, options: { temperature: number; topP?: number; maxNewTokens: number; seed: number; stop?: string[] }) {
+  const ids = transcriptTokens(prompt, planner.tokenizer).ids;
+  return generateTokens(planner.model, planner.tokenizer, Array(n).fill(ids), options);
+}
+
+async function post(body: unknown, path = "/chat/completions"): Promise<{ status: number; json: { error: Record<string, unknown> } }> {
+  const response = await fetch(server.baseURL + path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+describe("react-rl serve, through the real openai SDK", () => {
+  it("answers n sampled choices with stop, max_tokens, seed and logprobs, as the library generates them", async () => {
+    const request = { model: "tiny-planner", messages: [{ role: "user" as const, content: PROMPT }], n: 4, temperature: 0.9, top_p: 0.95 };
+    const response = await client.chat.completions.create({ ...request, stop: [" ", "\n"], max_tokens: 12, seed: 3, logprobs: true });
+    const library = await expected(PROMPT, 4, { temperature: 0.9, topP: 0.95, maxNewTokens: 12, seed: 3, stop: [" ", "\n"] });
+
+    expect(response.object).toBe("chat.completion");
+    expect(response.model).toBe("tiny-planner");
+    expect(response.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    expect(response.choices.map((c) => c.message.content)).toEqual(library.map((g) => g.text));
+    expect(response.choices.map((c) => c.finish_reason)).toEqual(library.map((g) => g.finishReason));
+    expect(response.choices.map((c) => c.logprobs!.content!.map((t) => t.logprob))).toEqual(library.map((g) => g.logprobs));
+    for (const choice of response.choices) expect(choice.message.content).not.toMatch(/[ \n]/);
+    expect(response.choices.some((c) => c.finish_reason === "stop")).toBe(true);
+    const completionTokens = library.reduce((sum, g) => sum + g.tokens.length, 0);
+    expect(response.usage).toEqual({ prompt_tokens: library[0]!.promptTokens, completion_tokens: completionTokens, total_tokens: library[0]!.promptTokens + completionTokens });
+  });
+
+  it("gives the same text for the same seed, even when requests arrive together", async () => {
+    const ask = (seed: number) =>
+      client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], temperature: 1, max_tokens: 16, seed });
+    const [a, b, c] = await Promise.all([ask(11), ask(11), ask(12)]);
+    expect(a.choices[0]!.message.content).toBe(b.choices[0]!.message.content);
+    expect(a.choices[0]!.message.content).not.toBe(c.choices[0]!.message.content);
+  });
+
+  it("decodes concurrent greedy requests in shared batches, each as if alone", async () => {
+    const prompts = Array.from({ length: 6 }, (_, i) => `Question: Who founded Tiren ${i}?\nThought 1:`);
+    const before = server.stats();
+    const responses = await Promise.all(
+      prompts.map((content) => client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content }], temperature: 0, max_tokens: 24 })),
+    );
+    const after = server.stats();
+    for (const [i, response] of responses.entries()) {
+      const [alone] = await expected(prompts[i]!, 1, { temperature: 0, maxNewTokens: 24, seed: 0 });
+      expect(response.choices[0]!.message.content).toBe(alone!.text);
+    }
+    expect(after.sequences - before.sequences).toBe(6);
+    expect(after.calls - before.calls).toBeLessThan(6);
+  });
+
+  it("streams chunks that add up to the same reply, then the usage", async () => {
+    const request = { model: "tiny-planner", messages: [{ role: "user" as const, content: PROMPT }], n: 2, temperature: 0.7, max_tokens: 12, seed: 5 };
+    const whole = await client.chat.completions.create(request);
+    const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+    const texts = ["", ""];
+    const finishes: (string | null)[] = [null, null];
+    let usage: unknown;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe("chat.completion.chunk");
+      for (const choice of chunk.choices) {
+        texts[choice.index] += choice.delta.content ?? "";
+        finishes[choice.index] ??= choice.finish_reason;
+      }
+      usage ??= chunk.usage ?? undefined;
+    }
+    expect(texts).toEqual(whole.choices.map((c) => c.message.content));
+    expect(finishes).toEqual(whole.choices.map((c) => c.finish_reason));
+    expect(usage).toEqual(whole.usage);
+  });
+
+  it("lists the model under its checkpoint folder's name", async () => {
+    const models = await client.models.list();
+    expect(models.data.map((m) => [m.id, m.object])).toEqual([["tiny-planner", "model"]]);
+  });
+
+  it("refuses another model's name with OpenAI's 404", async () => {
+    const asking = client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: PROMPT }] });
+    await expect(asking).rejects.toBeInstanceOf(NotFoundError);
+    await expect(asking).rejects.toMatchObject({ code: "model_not_found", param: "model" });
+  });
+
+  it("logs one line per request", () => {
+    expect(logs).toContainEqual(expect.stringMatching(/^POST \/v1\/chat\/completions 200 \d+ms$/));
+    expect(logs).toContainEqual(expect.stringMatching(/^GET \/v1\/models 200 \d+ms$/));
+  });
+});
+
+describe("bad requests", () => {
+  const valid = { model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], max_tokens: 4 };
+  const cases: [string, unknown, string | null][] = [
+    ["body that is not JSON", "{ model: ", null],
+    ["missing messages", { model: "tiny-planner" }, "messages"],
+    ["unknown role", { ...valid, messages: [{ role: "robot", content: "hi" }] }, "messages.0.role"],
+    ["n of 0", { ...valid, n: 0 }, "n"],
+    ["temperature above 2", { ...valid, temperature: 3 }, "temperature"],
+    ["five stop strings", { ...valid, stop: ["a", "b", "c", "d", "e"] }, "stop"],
+    ["top_logprobs above 0", { ...valid, logprobs: true, top_logprobs: 2 }, "top_logprobs"],
+    ["max_tokens past the context", { ...valid, max_tokens: 128 }, "max_tokens"],
+  ];
+
+  it.each(cases)("answers a %s with 400 and an OpenAI error object", async (_, body, param) => {
+    const { status, json } = await post(body);
+    expect(status).toBe(400);
+    expect(json.error).toMatchObject({ type: "invalid_request_error", param });
+    expect(json.error.message).toEqual(expect.any(String));
+    expect(Object.keys(json.error).sort()).toEqual(["code", "message", "param", "type"]);
+  });
+
+  it("answers an unknown route with 404 in the same shape", async () => {
+    const { status, json } = await post(valid, "/completions");
+    expect(status).toBe(404);
+    expect(json.error).toMatchObject({ type: "invalid_request_error", code: "unknown_url" });
+  });
+});
+
+describe("prompts from messages", () => {
+  it("puts system messages first, then the turns in order", () => {
+    const messages = [
+      { role: "user" as const, content: "Question: q" },
+      { role: "system" as const, content: "Solve it." },
+      { role: "assistant" as const, content: "Thought 1: t\nAction 1: Search[x]" },
+      { role: "user" as const, content: [{ type: "text" as const, text: "Observation 1: o" }] },
+    ];
+    expect(promptText(messages)).toBe("Solve it.\n\nQuestion: q\nThought 1: t\nAction 1: Search[x]\nObservation 1: o");
+    expect(promptText([{ role: "user", content: PROMPT }])).toBe(PROMPT);
+  });
+});
+
+describe("shutdown", () => {
+  it("answers the requests in progress before it closes", async () => {
+    const second = await servePlanner(planner, { port: 0, log: () => {} });
+    const secondClient = new OpenAI({ baseURL: second.baseURL, apiKey: "unused", maxRetries: 0 });
+    const answer = secondClient.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], max_tokens: 100 });
+    while (second.stats().calls === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    await second.close();
+    expect((await answer).choices[0]!.finish_reason).toMatch(/^(stop|length)$/);
+    await expect(fetch(`${second.baseURL}/models`)).rejects.toThrow();
+  });
+});
+
+describe("the react-rl OpenAI policy against the server", () => {
+  it("runs a hopworld benchmark", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-serve-bench-"));
+    const world = join(dir, "world.json");
+    await writeFile(world, serializeWorld(generateWorld({ seed: 1, sizes: { train: 20, dev: 5, test: 5 } })));
+    const out = join(dir, "run");
+    const args = ["bench", "--dataset", "hopworld", "--world", world, "--policy", "openai", "--model", "tiny-planner"];
+    await run(process.execPath, [bin, ...args, "--base-url", server.baseURL, "--limit", "5", "--out", out], { env: { ...process.env, OPENAI_API_KEY: "" } });
+
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+    expect(summary.n).toBe(5);
+    expect(summary.promptTokens).toBeGreaterThan(0);
+    const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
+    expect(trajectories).toHaveLength(5);
+    expect(trajectories.every((t) => t.meta.model === "tiny-planner" && t.steps.length > 0)).toBe(true);
+  }, 60_000);
+});
+
+describe("react-rl serve, the command", () => {
+  it("serves until SIGTERM, then exits cleanly", async () => {
+    const child = spawn(process.execPath, [bin, "serve", "--model", checkpoint, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    const [line] = (await once(child.stdout.setEncoding("utf8"), "data")) as [string];
+    const baseURL = /at (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(line)?.[1];
+    const models = (await (await fetch(`${baseURL}/models`)).json()) as { data: { id: string }[] };
+    expect(models.data[0]!.id).toBe("tiny-planner");
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it("says so when the port is taken", async () => {
+    const port = new URL(server.baseURL).port;
+    const failing = run(process.execPath, [bin, "serve", "--model", checkpoint, "--port", port]);
+    await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining(`port ${port} on 127.0.0.1 is already in use`) });
+  }, 30_000);
+});

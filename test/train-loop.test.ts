@@ -1,0 +1,195 @@
+// The trainers end to end on a toy task, with a tiny model: they must improve it, and resume after a kill.
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli/main.ts";
+import { loadCheckpoint, parameters, saveCheckpoint, selectBackend } from "../src/lm/index.ts";
+import type { Planner } from "../src/planner/index.ts";
+import {
+  dpo,
+  policyGradient,
+  rejectionSampling,
+  RewardModel,
+  trainRewardModel,
+  TrainingRun,
+  type MetricsRecord,
+  type TrainingProgress,
+} from "../src/train/index.ts";
+import { frozenCopy } from "../src/train/runs.ts";
+import { generateWorld, serializeWorld } from "../src/world/index.ts";
+import { readTrajectories } from "../trajectories/index.ts";
+import { TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, ToyEnvironment, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
+
+let base: Planner;
+let dir: string;
+
+/** A fresh copy of the warmed-up toy planner, so tests do not train each other's model. */
+const planner = (): Planner => ({ ...base, model: frozenCopy(base.model) });
+const toy = { tasks: TOY_TASKS, environment: () => new ToyEnvironment(), template: TOY_TEMPLATE, maxSteps: 1, questions: 8 };
+const successOf = (metrics: MetricsRecord[]) => metrics.map((m) => Number(m.success));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+beforeAll(async () => {
+  await selectBackend();
+  base = await toyPlanner();
+  dir = await mkdtemp(join(tmpdir(), "react-rl-loop-"));
+}, 60_000);
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("trainers improve a toy task", () => {
+  it("rejection sampling raises the success rate of its samples", async () => {
+    const { metrics, interrupted } = await rejectionSampling({ ...toy, planner: planner(), out: join(dir, "rs"), rounds: 6, samples: 4, epochs: 4, batchSize: 8, learningRate: 1e-2 });
+    expect(interrupted).toBe(false);
+    expect(metrics.map((m) => m.round)).toEqual([1, 2, 3, 4, 5, 6]);
+    const success = successOf(metrics);
+    expect(mean(success.slice(-2))).toBeGreaterThan(success[0]! + 0.25);
+    expect(metrics.every((m) => Number(m.kept) > 0 && Number(m.optimizerSteps) > 0)).toBe(true);
+  });
+
+  it("rationalisation retries unsolved questions with the answer as a hint, keeping only what the episode found itself", async () => {
+    const out = join(dir, "rs-hint");
+    const { metrics } = await rejectionSampling({ ...toy, planner: planner(), out, rounds: 1, samples: 2, temperature: 0, rationalize: true });
+    const hinted = (await readTrajectories(join(out, "rollouts", "0001", "hinted", "trajectories.jsonl"))).trajectories;
+    const unsolved = 8 - Number(metrics[0]!.solved) * 8;
+    expect(unsolved).toBeGreaterThan(0);
+    expect(hinted).toHaveLength(2 * unsolved);
+    expect(hinted.every((e) => /\(Hint: the answer is \w+\.\)$/.test(e.question))).toBe(true);
+    // The toy's observations never show the answer: a hinted success is a copy of the hint, never kept
+    expect(metrics[0]!.rationalized).toBe(0);
+  });
+
+  it("policy gradient (two PPO-clipped passes per update) raises the success rate, logging every figure", async () => {
+    const { metrics } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl"), updates: 12, groupSize: 8, minibatch: 32, ppoEpochs: 2, learningRate: 3e-3 });
+    const success = successOf(metrics);
+    expect(mean(success.slice(-3))).toBeGreaterThan(mean(success.slice(0, 3)) + 0.25);
+    for (const key of ["reward", "success", "kl", "klCoefficient", "entropy", "clipFraction", "invalidRate", "loss"]) {
+      expect(metrics.every((m) => Number.isFinite(m[key]))).toBe(true);
+    }
+    expect(Number(metrics[0]!.kl)).toBeLessThan(0.05); // the first rollouts come from the reference itself
+    expect(metrics.slice(1).every((m) => Number(m.kl) > 0)).toBe(true);
+    expect(metrics.some((m) => Number(m.clipFraction) > 0)).toBe(true); // the second pass meets the clip
+    expect(metrics.at(-1)!.klCoefficient).not.toBe(metrics[0]!.klCoefficient);
+  });
+
+  it("policy gradient leaves groups of equal rewards out, unless told to keep them", async () => {
+    // Greedy rollouts: each question's group is one episode four times over, so every advantage is 0
+    const greedy = { ...toy, updates: 1, groupSize: 4, temperature: 0 };
+    const skipped = planner();
+    const [left] = (await policyGradient({ ...greedy, planner: skipped, out: join(dir, "rl-skip") })).metrics;
+    expect(left).toMatchObject({ trainedEpisodes: 0 });
+    expect(left).not.toHaveProperty("kl");
+    expect(sameWeights(skipped, base.model)).toBe(true);
+    const [kept] = (await policyGradient({ ...greedy, planner: planner(), out: join(dir, "rl-keep"), keepZeroAdvantage: true })).metrics;
+    expect(kept).toMatchObject({ trainedEpisodes: 32 });
+    expect(Number(kept!.kl)).toBeLessThan(1e-6); // at the reference the KL term has no gradient: nothing moves
+  });
+
+  it("DPO makes the planner prefer the right answer", async () => {
+    const episodes = TOY_TASKS.flatMap((task) => TOY_WORDS.map((word) => toyEpisode(task, word)));
+    const { metrics } = await dpo({ planner: planner(), episodes, template: TOY_TEMPLATE, out: join(dir, "dpo"), epochs: 6, batchSize: 8, beta: 0.5, learningRate: 1e-2 });
+    expect(metrics).toHaveLength(6 * 3); // 24 pairs in batches of 8
+    expect(Math.abs(Number(metrics[0]!.margin))).toBeLessThan(1e-3); // the first step is the reference itself
+    expect(mean(metrics.slice(-3).map((m) => Number(m.margin)))).toBeGreaterThan(0.5);
+    expect(mean(metrics.slice(-3).map((m) => Number(m.accuracy)))).toBeGreaterThan(0.8);
+    expect(Number(metrics.at(-1)!.loss)).toBeLessThan(Number(metrics[0]!.loss));
+  });
+});
+
+describe("the reward model", () => {
+  it("trains, is evaluated on held-out questions, loads back, and serves as the RL reward", async () => {
+    const episodes = TOY_TASKS.flatMap((task) => TOY_WORDS.map((word) => toyEpisode(task, word)));
+    const out = join(dir, "rm");
+    const { metrics, evaluation } = await trainRewardModel({ planner: planner(), episodes, template: TOY_TEMPLATE, out, heldOut: 0.25, epochs: 8, batchSize: 8, learningRate: 3e-3 });
+    expect(Number(metrics.at(-1)!.loss)).toBeLessThan(Number(metrics[0]!.loss));
+    expect(evaluation).toBeDefined();
+    expect(evaluation!.episodes).toBe(8); // 2 of 8 questions, 4 episodes each
+    expect(evaluation!.bestOfN).toMatchObject({ questions: 2, n: 4, single: 0.25, oracle: 1 });
+    expect(JSON.parse(await readFile(join(out, "evaluation.json"), "utf8"))).toEqual(evaluation);
+
+    const rewardModel = await RewardModel.load(join(out, "checkpoint"), TOY_TEMPLATE);
+    const scores = rewardModel.score(episodes.slice(0, 4));
+    expect(scores.every((s) => s > 0 && s < 1)).toBe(true);
+    await expect(RewardModel.load(join(dir, "rs", "checkpoint"), TOY_TEMPLATE)).rejects.toThrow(/not a reward model/);
+
+    const { metrics: rl } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl-rm"), updates: 1, groupSize: 4, reward: "rm", rewardModel });
+    expect(Number(rl[0]!.reward)).toBeGreaterThan(0);
+    expect(Number(rl[0]!.reward)).toBeLessThan(1);
+  });
+});
+
+describe("resuming after a kill", () => {
+  it("continues from the last finished round with its weights, logging each round once", async () => {
+    const out = join(dir, "resume");
+    const settings = { ...toy, out, rounds: 3, samples: 2, epochs: 1, batchSize: 8, learningRate: 1e-2, concurrency: 4 };
+    const stop = new AbortController();
+    // Stopped while sampling round 2: round 1 is saved, round 2's episodes so far are logged
+    const onProgress = (p: TrainingProgress) => {
+      if (p.index === 2 && p.phase === "sample" && p.done >= 4) stop.abort();
+    };
+    const first = await rejectionSampling({ ...settings, planner: planner(), signal: stop.signal, onProgress });
+    expect(first.interrupted).toBe(true);
+    expect(first.metrics.map((m) => m.round)).toEqual([1]);
+    const saved = await loadCheckpoint(join(out, "checkpoint"));
+    expect(saved.meta).toMatchObject({ stage: "rs", completed: 1 });
+
+    const resumedPlanner = planner();
+    let weightsAtRound2: boolean | undefined;
+    const run = await TrainingRun.open(out, { method: "rs", config: {}, counter: "round" }).catch((error: Error) => error);
+    expect(run).toBeInstanceOf(Error); // other settings: refused, nothing touched
+    const second = await rejectionSampling({
+      ...settings,
+      planner: resumedPlanner,
+      onProgress: (p) => {
+        // The round-1 weights are in place when round 2's sampling resumes
+        if (p.index === 2 && p.phase === "sample") weightsAtRound2 ??= sameWeights(resumedPlanner, saved.model);
+      },
+    });
+    expect(weightsAtRound2).toBe(true);
+    expect(second.interrupted).toBe(false);
+    expect(second.metrics.map((m) => m.round)).toEqual([1, 2, 3]);
+    expect((await readFile(join(out, "metrics.jsonl"), "utf8")).trim().split("\n")).toHaveLength(3);
+    expect(await readdir(join(out, "rollouts"))).toEqual(["0001", "0002", "0003"]);
+    expect((await loadCheckpoint(join(out, "checkpoint"))).meta.completed).toBe(3);
+
+    // Rerunning a finished run does nothing more
+    const third = await rejectionSampling({ ...settings, planner: planner() });
+    expect(third.metrics).toHaveLength(3);
+  });
+});
+
+function sameWeights(a: Planner, b: Planner["model"]): boolean {
+  const theirs = new Map(parameters(b));
+  return parameters(a.model).every(([name, v]) => {
+    const x = v.dataSync();
+    const y = theirs.get(name)!.dataSync();
+    return x.every((value, i) => value === y[i]);
+  });
+}
+
+describe("react-rl train rs|rl|dpo|rm", () => {
+  it("runs from flags and a config file, resumes by rerunning, and turns bad settings into clear errors", async () => {
+    const world = join(dir, "world.json");
+    await writeFile(world, serializeWorld(generateWorld({ seed: 3, sizes: { train: 6, dev: 1, test: 1 } })));
+    const model = join(dir, "tiny");
+    await saveCheckpoint(model, { model: base.model, tokenizer: base.tokenizer });
+    const config = join(dir, "rs.json");
+    await writeFile(config, JSON.stringify({ rounds: 1, questions: 2, samples: 2, maxSteps: 2, world, model }));
+    const rs = ["train", "rs", "--config", config, "--runs", dir, "--name", "cli"];
+
+    expect(await main([...rs, "--seed", "4"])).toBe(0);
+    const metrics = join(dir, "cli", "metrics.jsonl");
+    expect((await readFile(metrics, "utf8")).trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(await readFile(join(dir, "cli", "config.json"), "utf8"))).toMatchObject({ method: "rs", rounds: 1, seed: 4, samples: 2 });
+    expect(await main([...rs, "--seed", "4"])).toBe(0); // finished: nothing more to do
+    expect((await readFile(metrics, "utf8")).trim().split("\n")).toHaveLength(1);
+    expect(await main([...rs, "--seed", "5"])).toBe(1); // other settings in the same run folder
+
+    const rollouts = join(dir, "cli", "rollouts", "0001");
+    expect(await main(["train", "dpo", "--model", model, "--trajectories", rollouts, "--runs", dir])).toBe(1); // a random model solves nothing: no pairs
+    expect(await main(["train", "rm", "--model", model, "--trajectories", rollouts, "--runs", dir, "--name", "cli-rm", "--epochs", "1", "--held-out", "0.5"])).toBe(0);
+    expect(await main(["train", "rl", "--model", model, "--reward", "rm"])).toBe(1); // rm needs --reward-model
+    expect(await main(["train", "rl", "--updates", "many"])).toBe(1);
+  });
+});

@@ -1,0 +1,358 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { UserError } from "../src/errors.ts";
+import { batchLoss, createModel, disposeModel, parameters, selectBackend, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
+import {
+  adaptKlCoefficient,
+  bestOfN,
+  broughtBack,
+  distinctRewarded,
+  dpoLoss,
+  groupAdvantages,
+  klK3,
+  loadConfig,
+  policyGradientLoss,
+  PolicyGradientConfig,
+  preferencePairs,
+  questionsFor,
+  RejectionConfig,
+  TrainingRun,
+  withHint,
+  type LossTerms,
+} from "../src/train/index.ts";
+import { maskedRowSums, perTarget, targetMask } from "../src/train/losses.ts";
+import { rowLogprobs } from "../src/train/policy-gradient.ts";
+import { outcomeLoss, preferenceLoss, splitByQuestion } from "../src/train/reward-model.ts";
+import { frozenCopy, minibatchPlan } from "../src/train/runs.ts";
+import { TOY_TASKS, toyEpisode } from "./helpers/toy-task.ts";
+
+const scalar = (t: tf.Tensor) => t.dataSync()[0]!;
+const values = (xs: readonly number[]) => tf.tensor1d(xs as number[]);
+
+let model: LanguageModel;
+
+beforeAll(async () => {
+  await selectBackend();
+  model = createModel({ vocabSize: 300, contextLength: 64, dModel: 16, nLayers: 1, nHeads: 2 }, 3);
+});
+
+afterAll(() => disposeModel(model));
+
+describe("group-relative advantages", () => {
+  it("GRPO standardises each group's rewards", () => {
+    // mean 0.5, population std 0.5
+    const a = groupAdvantages([1, 0, 0, 1], "grpo");
+    a.forEach((x, i) => expect(x).toBeCloseTo([1, -1, -1, 1][i]!, 5));
+    const b = groupAdvantages([2, 0, 1], "grpo"); // mean 1, std sqrt(2/3)
+    b.forEach((x, i) => expect(x).toBeCloseTo([1, -1, 0][i]! / Math.sqrt(2 / 3), 5));
+  });
+
+  it("RLOO subtracts the mean of the other rewards", () => {
+    expect(groupAdvantages([1, 0, 0], "rloo")).toEqual([1, -0.5, -0.5]);
+    expect(groupAdvantages([3, 1], "rloo")).toEqual([2, -2]);
+  });
+
+  it("equal rewards, or a group of one, teach nothing: zero advantages", () => {
+    for (const estimator of ["grpo", "rloo"] as const) {
+      expect(groupAdvantages([1, 1, 1, 1], estimator)).toEqual([0, 0, 0, 0]);
+      expect(groupAdvantages([0.3, 0.3], estimator)).toEqual([0, 0]);
+      expect(groupAdvantages([1], estimator)).toEqual([0]);
+    }
+  });
+});
+
+describe("the KL estimate", () => {
+  it("k3 is 0 where the policies agree and matches exp(d) - d - 1 elsewhere", () => {
+    expect([...klK3(values([-1, -2]), values([-1, -2])).dataSync()]).toEqual([0, 0]);
+    // log π = log 0.5, log π_ref = log 0.25: d = log 0.5, so k3 = 0.5 + log 2 - 1
+    const k3 = klK3(values([Math.log(0.5)]), values([Math.log(0.25)])).dataSync()[0]!;
+    expect(k3).toBeCloseTo(0.5 + Math.log(2) - 1, 6);
+    expect(klK3(values([-3]), values([-0.1])).dataSync()[0]).toBeGreaterThan(0);
+  });
+
+  it("in the loss: 0 against an identical reference, positive and as computed by hand against another", () => {
+    const batch = policyBatch();
+    const terms = (reference: LanguageModel): LossTerms => ({
+      advantages: perTarget(batch, [1, -1]),
+      refLogprobs: concat(rowLogprobs(reference, batch.ids)),
+      klCoefficient: 0.1,
+      clipRatio: 0.2,
+    });
+    const same = frozenCopy(model);
+    expect(tf.tidy(() => scalar(policyGradientLoss(model, batch, terms(same)).kl))).toBe(0);
+
+    const other = createModel(model.config, 99);
+    const measured = tf.tidy(() => scalar(policyGradientLoss(model, batch, terms(other)).kl));
+    const mine = concat(rowLogprobs(model, batch.ids));
+    const theirs = concat(rowLogprobs(other, batch.ids));
+    const mask = targetMask(batch);
+    let total = 0;
+    mask.forEach((m, i) => (total += m * (Math.exp(theirs[i]! - mine[i]!) - (theirs[i]! - mine[i]!) - 1)));
+    expect(measured).toBeGreaterThan(0);
+    expect(measured).toBeCloseTo(total / mask.reduce((a, b) => a + b, 0), 5);
+    disposeModel(same);
+    disposeModel(other);
+  });
+
+  it("the adaptive coefficient grows above the target, shrinks below, by at most 20% of rollouts/horizon", () => {
+    const control = { target: 0.02, horizon: 100 };
+    expect(adaptKlCoefficient(0.1, 0.04, 50, control)).toBeCloseTo(0.1 * (1 + 0.2 * 0.5), 10);
+    expect(adaptKlCoefficient(0.1, 0.021, 50, control)).toBeCloseTo(0.1 * (1 + 0.05 * 0.5), 10);
+    expect(adaptKlCoefficient(0.1, 0, 50, control)).toBeCloseTo(0.1 * (1 - 0.2 * 0.5), 10);
+    expect(adaptKlCoefficient(0.1, 0.02, 50, control)).toBe(0.1);
+  });
+});
+
+/** Two rows whose last token is an observation token: a target only, never an input. */
+function policyBatch(): TokenBatch {
+  return {
+    ids: [
+      [256, 40, 41, 42, 43, 44, 45, 46],
+      [256, 50, 51, 52, 53, 54],
+    ],
+    mask: [
+      [0, 0, 1, 1, 0, 0, 1, 0],
+      [0, 1, 1, 0, 1, 0],
+    ],
+  };
+}
+
+function withToken(batch: TokenBatch, row: number, at: number, id: number): TokenBatch {
+  const ids = batch.ids.map((r) => [...r]);
+  ids[row]![at] = id;
+  return { ids, mask: batch.mask };
+}
+
+describe("masks: observation tokens give no loss and no gradient", () => {
+  // π_old and π_ref fixed from the unchanged batch, so the surrogate and the KL both see a changed token
+  const fixed = () => concat(rowLogprobs(model, policyBatch().ids));
+  const losses = (batch: TokenBatch) =>
+    tf.tidy(() => {
+      const terms: LossTerms = {
+        advantages: perTarget(batch, [1.5, -0.7]),
+        refLogprobs: fixed().map((x) => x - 0.5),
+        oldLogprobs: fixed().map((x) => x + 0.1),
+        klCoefficient: 0.3,
+        clipRatio: 0.2,
+      };
+      return {
+        policyGradient: scalar(policyGradientLoss(model, batch, terms).loss),
+        sequence: [...maskedRowSums(tokenLogprobsOf(batch), batch).dataSync()],
+        supervised: scalar(batchLoss(model, batch)),
+      };
+    });
+
+  it("changing an observation token's target changes none of the losses", () => {
+    const batch = policyBatch();
+    const before = losses(batch);
+    // The last tokens of both rows are observation tokens (mask 0)
+    const after = losses(withToken(withToken(batch, 0, 7, 99), 1, 5, 98));
+    expect(after).toEqual(before);
+  });
+
+  it("changing a policy token's target changes every one of them", () => {
+    const batch = policyBatch();
+    const before = losses(batch);
+    const after = losses(withToken(batch, 0, 6, 99));
+    expect(after.policyGradient).not.toBe(before.policyGradient);
+    expect(after.sequence[0]).not.toBe(before.sequence[0]);
+    expect(after.sequence[1]).toBe(before.sequence[1]);
+    expect(after.supervised).not.toBe(before.supervised);
+  });
+
+  it("the gradient of the policy-gradient loss leaves an observation-only row's weights untouched", () => {
+    // A row with no policy token contributes nothing: the loss of [row] alone has zero gradient.
+    const batch: TokenBatch = { ids: [[256, 7, 8, 9]], mask: [[0, 0, 0, 0]] };
+    const terms: LossTerms = { advantages: perTarget(batch, [2]), refLogprobs: new Float32Array(3).fill(-1), klCoefficient: 0.5, clipRatio: 0.2 };
+    const norm = tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => policyGradientLoss(model, batch, terms).loss, parameters(model).map(([, v]) => v));
+      return scalar(tf.addN(Object.values(grads).map((g) => tf.sum(tf.abs(g)))));
+    });
+    expect(norm).toBe(0);
+  });
+});
+
+function tokenLogprobsOf(batch: TokenBatch): tf.Tensor1D {
+  return values([...concat(rowLogprobs(model, batch.ids))]);
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  return Float32Array.from(parts.flatMap((p) => [...p]));
+}
+
+describe("the policy-gradient surrogate", () => {
+  it("clips the ratio where it would reward a move past 1 + ε", () => {
+    const batch = policyBatch();
+    const current = concat(rowLogprobs(model, batch.ids));
+    const terms = (advantage: number): LossTerms => ({
+      advantages: perTarget(batch, [advantage, advantage]),
+      refLogprobs: current,
+      oldLogprobs: current.map((x) => x - 1), // ρ = e on every token
+      klCoefficient: 0,
+      clipRatio: 0.2,
+    });
+    const up = tf.tidy(() => {
+      const out = policyGradientLoss(model, batch, terms(1));
+      return { loss: scalar(out.loss), clip: scalar(out.clipFraction) };
+    });
+    // -min(e·1, 1.2·1) = -1.2 on every policy token
+    expect(up.loss).toBeCloseTo(-1.2, 5);
+    expect(up.clip).toBe(1);
+    const down = tf.tidy(() => {
+      const out = policyGradientLoss(model, batch, terms(-1));
+      return { loss: scalar(out.loss), clip: scalar(out.clipFraction) };
+    });
+    // -min(-e, -1.2) = e: a negative advantage is never clipped away
+    expect(down.loss).toBeCloseTo(Math.E, 4);
+    expect(down.clip).toBe(0);
+  });
+
+  it("without π_old the ratio is 1: the loss is -mean(A) plus the KL term, and entropy is -mean log π", () => {
+    const batch = policyBatch();
+    const current = concat(rowLogprobs(model, batch.ids));
+    const mask = targetMask(batch);
+    const advantages = perTarget(batch, [2, -1]);
+    const out = tf.tidy(() => {
+      const o = policyGradientLoss(model, batch, { advantages, refLogprobs: current, klCoefficient: 1, clipRatio: 0.2 });
+      return { loss: scalar(o.loss), entropy: scalar(o.entropy), kl: scalar(o.kl) };
+    });
+    const policyTokens = mask.reduce((a, b) => a + b, 0);
+    const meanOf = (xs: Float32Array) => xs.reduce((a, x, i) => a + x * mask[i]!, 0) / policyTokens;
+    expect(out.kl).toBe(0);
+    expect(out.loss).toBeCloseTo(-meanOf(advantages), 5);
+    expect(out.entropy).toBeCloseTo(-meanOf(current), 5);
+  });
+});
+
+describe("DPO", () => {
+  it("loss matches a hand computation", () => {
+    // s(chosen) = -3 - -4 = 1, s(rejected) = -5 - -4 = -1; β = 0.5: margin 1, loss log(1 + e^-1)
+    // second pair: s(chosen) = 0, s(rejected) = 2: margin -1, loss log(1 + e)
+    const out = dpoLoss(values([-3, -6]), values([-5, -2]), values([-4, -6]), values([-4, -4]), 0.5);
+    expect([...out.margins.dataSync()]).toEqual([1, -1]);
+    expect(scalar(out.loss)).toBeCloseTo((Math.log(1 + Math.exp(-1)) + Math.log(1 + Math.E)) / 2, 6);
+    expect([...out.chosenRewards.dataSync()]).toEqual([0.5, 0]);
+    expect([...out.rejectedRewards.dataSync()]).toEqual([-0.5, 1]);
+  });
+
+  it("pairs a success with a failure of the same question, distinct by actions, at most k per question", () => {
+    const [a, b, c] = TOY_TASKS;
+    const episodes = [
+      toyEpisode(a!, a!.answer!),
+      toyEpisode(a!, "fig"),
+      toyEpisode(a!, "fig"), // a duplicate failure
+      toyEpisode(a!, "pear"),
+      toyEpisode(b!, b!.answer!), // only successes: no pair
+      toyEpisode(c!, "plum"), // only failures: no pair
+    ];
+    const pairs = preferencePairs(episodes, 5, 0);
+    expect(pairs).toHaveLength(2);
+    for (const pair of pairs) {
+      expect(pair.chosen.reward).toBe(1);
+      expect(pair.rejected.reward).toBe(0);
+      expect(pair.chosen.question).toBe(pair.rejected.question);
+    }
+    expect(new Set(pairs.map((p) => p.rejected.answer))).toEqual(new Set(["fig", "pear"]));
+    expect(preferencePairs(episodes, 1, 0)).toHaveLength(1);
+  });
+});
+
+describe("rejection sampling's filters", () => {
+  const [task] = TOY_TASKS;
+
+  it("keeps rewarded episodes, one per action sequence", () => {
+    const kept = distinctRewarded([toyEpisode(task!, "apple"), toyEpisode(task!, "fig"), toyEpisode(task!, "apple")]);
+    expect(kept.map((e) => e.answer)).toEqual(["apple"]);
+  });
+
+  it("a hint goes into the question; only episodes whose observations brought the answer back count", () => {
+    expect(withHint(task!).question).toBe("Say apple. (Hint: the answer is apple.)");
+    expect(broughtBack(toyEpisode(task!, "apple", "Apple pie is made of an apple."), "apple")).toBe(true);
+    expect(broughtBack(toyEpisode(task!, "apple", "Episode finished."), "apple")).toBe(false);
+    expect(broughtBack(toyEpisode(task!, "apple", "Pineapples grow."), "apple")).toBe(false); // whole words only
+  });
+
+  it("rounds take the next questions in turn, wrapping around", () => {
+    expect(questionsFor([1, 2, 3, 4, 5], 1, 2)).toEqual([1, 2]);
+    expect(questionsFor([1, 2, 3, 4, 5], 3, 2)).toEqual([5, 1]);
+    expect(questionsFor([1, 2, 3], 2, 5)).toEqual([3, 1, 2]);
+  });
+});
+
+describe("the reward model's objectives and best-of-n", () => {
+  it("outcome BCE and Bradley-Terry match hand computations", () => {
+    expect(scalar(outcomeLoss(values([Math.log(0.8), Math.log(0.3)]), [1, 0]))).toBeCloseTo(-(Math.log(0.8) + Math.log(0.7)) / 2, 5);
+    // z(0.8) = log 4, z(0.5) = 0: -log σ(log 4) = -log(4/5)
+    expect(scalar(preferenceLoss(values([Math.log(0.8)]), values([Math.log(0.5)])))).toBeCloseTo(-Math.log(0.8), 5);
+  });
+
+  it("best-of-n picks each group's top-scored episode", () => {
+    const [a, b] = TOY_TASKS;
+    const right = toyEpisode(a!, "apple");
+    const wrong = toyEpisode(a!, "fig");
+    const other = [toyEpisode(b!, "fig"), toyEpisode(b!, "plum")];
+    const scores = new Map([[right, 0.9], [wrong, 0.2], [other[0]!, 0.6], [other[1]!, 0.1]]);
+    const result = bestOfN([[right, wrong], other, [toyEpisode(b!, "apple")]], (e) => scores.get(e)!);
+    expect(result).toEqual({ questions: 2, n: 2, single: 0.25, best: 0.5, oracle: 0.5 });
+  });
+
+  it("holds out whole questions", () => {
+    const episodes = TOY_TASKS.flatMap((task) => [toyEpisode(task, "fig"), toyEpisode(task, task.answer!)]);
+    const { train, heldOut } = splitByQuestion(episodes, 0.25, 1);
+    expect(heldOut).toHaveLength(4);
+    expect(train).toHaveLength(12);
+    const trainQuestions = new Set(train.map((e) => e.question));
+    expect(heldOut.some((e) => trainQuestions.has(e.question))).toBe(false);
+  });
+});
+
+describe("configs and run folders", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "react-rl-train-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("reads a JSON config, lets flags override it, and fills in defaults", async () => {
+    const file = join(dir, "rs.json");
+    await writeFile(file, JSON.stringify({ rounds: 5, samples: 8, name: "mine" }));
+    const config = await loadConfig(RejectionConfig, file, { samples: 2 });
+    expect(config).toMatchObject({ rounds: 5, samples: 2, name: "mine", temperature: 1, runs: "runs" });
+  });
+
+  it("rejects unknown keys, bad values and impossible combinations as user errors", async () => {
+    const file = join(dir, "bad.json");
+    await writeFile(file, JSON.stringify({ rounds: 2, roundz: 3 }));
+    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/unknown config key roundz/);
+    await expect(loadConfig(RejectionConfig, undefined, { samples: -1 })).rejects.toThrow(UserError);
+    await expect(loadConfig(PolicyGradientConfig, undefined, { reward: "rm" })).rejects.toThrow(/rewardModel/);
+    await writeFile(file, "{ not json");
+    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/not JSON/);
+  });
+
+  it("a run folder refuses other settings, and drops metrics logged past its checkpoint", async () => {
+    const out = join(dir, "run");
+    const run = await TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", mutable: ["rounds"] });
+    expect(run.completed).toBe(0);
+    await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 2 }, counter: "round" })).rejects.toThrow(/seed: 1 -> 2/);
+    // A round logged but never checkpointed (a kill in between) is dropped: it will run again
+    await writeFile(join(out, "metrics.jsonl"), `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`);
+    const reopened = await TrainingRun.open(out, { method: "rs", config: { rounds: 4, seed: 1 }, counter: "round", mutable: ["rounds"] });
+    expect(reopened.metrics).toEqual([]);
+    expect(await readFile(join(out, "metrics.jsonl"), "utf8")).toBe("");
+  });
+
+  it("minibatch plans visit every item once per epoch, the same way for the same seed", () => {
+    const plan = minibatchPlan(10, 4, 2, 7);
+    expect(plan.map((b) => b.epoch)).toEqual([0, 0, 0, 1, 1, 1]);
+    for (const epoch of [0, 1]) {
+      const seen = plan.filter((b) => b.epoch === epoch).flatMap((b) => b.indices);
+      expect(seen.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    }
+    expect(minibatchPlan(10, 4, 2, 7)).toEqual(plan);
+    expect(minibatchPlan(10, 4, 3, 7).slice(0, 6)).toEqual(plan); // more epochs extend the same plan
+  });
+});
