@@ -58,14 +58,21 @@ export class TrajectoryWriter {
   }
 }
 
-/** Writes a whole file so that readers see the old one or the new one, never half. */
+/** Writes a whole file so that readers see the old one or the new one, never half, even after a power cut. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
+  const handle = await open(tmp, "w");
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
   await rename(tmp, path);
 }
 
-async function appendDurably(path: string, line: string): Promise<void> {
+/** Appends a line and flushes it to disk before returning: logs lose at most the line being written. */
+export async function appendDurably(path: string, line: string): Promise<void> {
   const handle = await open(path, "a");
   try {
     await handle.write(line);

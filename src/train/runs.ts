@@ -10,10 +10,10 @@
  * A round is logged, then checkpointed. A kill in between leaves a metrics line past
  * the checkpoint; opening the run drops such lines, as the round will run again.
  */
-import { mkdir, open, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../../trajectories/index.ts";
+import { appendDurably, writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
@@ -114,7 +114,7 @@ export class TrainingRun {
   /** Appends the metrics of round (update, step) `index`. */
   async log(index: number, record: MetricsRecord): Promise<void> {
     const line = { [this.counter]: index, ...record };
-    await appendLine(join(this.dir, "metrics.jsonl"), `${JSON.stringify(line)}\n`);
+    await appendDurably(join(this.dir, "metrics.jsonl"), `${JSON.stringify(line)}\n`);
     this.metrics.push(line);
   }
 
@@ -210,14 +210,4 @@ async function readMetrics(path: string): Promise<MetricsRecord[]> {
         return [];
       }
     });
-}
-
-async function appendLine(path: string, line: string): Promise<void> {
-  const handle = await open(path, "a");
-  try {
-    await handle.write(line);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }
