@@ -22,12 +22,15 @@ const demoFlags = z.object({
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
   "rs-rounds": numberFlag(z.number().int().nonnegative()).default(2),
-  "rs-questions": numberFlag(z.number().int().positive()).default(64),
-  "pg-updates": numberFlag(z.number().int().nonnegative()).default(6),
+  "rs-questions": numberFlag(z.number().int().positive()).default(32),
+  "pg-updates": numberFlag(z.number().int().nonnegative()).default(4),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
   backend: z.enum(BACKENDS).optional(),
 });
 type DemoFlags = z.infer<typeof demoFlags>;
+
+/** Rollouts a little cooler than the model's own distribution: fewer garbled steps from a small planner. */
+const ROLLOUT_TEMPERATURE = 0.7;
 
 /** The main job: the embedded planner improves by trial and error, measured before and after on unseen names. */
 export const demoCommand = defineCommand({
@@ -38,8 +41,8 @@ export const demoCommand = defineCommand({
   --model DIR          the planner to start from (default: the committed base checkpoint)
   --out DIR            where everything goes (default runs/demo; rerun to resume)
   --eval N             hopworld test questions evaluated before and after (default 300, the whole split)
-  --rs-rounds N        rejection-sampling rounds (default 2), --rs-questions N per round (default 64)
-  --pg-updates N       policy-gradient updates (default 6), --pg-questions N per update (default 8)
+  --rs-rounds N        rejection-sampling rounds (default 2), --rs-questions N per round (default 32)
+  --pg-updates N       policy-gradient updates (default 4), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
 Writes OUT/summary.json (before.em, after.em, per family, KL to the base), OUT/report.md
@@ -63,13 +66,13 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
       const pgBars = trainingProgressBars("policy gradient update");
       const rs = await rejectionSampling<QaTask>({
         planner, tasks: train, environment, template, signal,
-        out: join(flags.out, "rs"), rounds: flags["rs-rounds"], questions: flags["rs-questions"], samples: 4,
+        out: join(flags.out, "rs"), rounds: flags["rs-rounds"], questions: flags["rs-questions"], samples: 4, temperature: ROLLOUT_TEMPERATURE,
         onProgress: rsBars.update,
       });
       rsBars.finish();
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), environment, template, signal,
-        out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"],
+        out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
         onProgress: pgBars.update,
       });
       pgBars.finish();

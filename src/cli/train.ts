@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
-import { ensureBackend, episodeText, episodeTokens, type Planner } from "../planner/index.ts";
+import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
 import { corpusRows } from "../train/pretrain.ts";
+import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
 import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, worldCorpus, type World } from "../world/index.ts";
 import { defineCommand, numberFlag, type OptionSpec } from "./command.ts";
@@ -87,7 +88,7 @@ ${commonUsage}`,
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
     const template = await loadPrompt(HOPWORLD_PROMPT);
     const episodes = await expertTrajectories(world, "train", { limit: flags.examples });
-    const rows = episodes.map((t) => episodeTokens(t, template, planner.tokenizer));
+    const rows = trainingRows(episodes, template, planner);
     console.error(`fine-tuning on ${rows.length} expert episodes`);
     await train(planner, rows, flags, { lr: 1e-3, stage: "sft", optimizer: resumed?.optimizer, meta: { examples: rows.length } });
     return 0;

@@ -1,0 +1,30 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
+
+describe("react-rl demo", () => {
+  it("runs the whole loop at a tiny size and writes the summary, metrics, curves and report", async () => {
+    const out = await mkdtemp(join(tmpdir(), "react-rl-demo-"));
+    const args = ["demo", "--out", out, "--eval", "4", "--rs-rounds", "1", "--rs-questions", "2", "--pg-updates", "1", "--pg-questions", "2"];
+    const { stdout } = await run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
+
+    const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
+    for (const stage of [summary.before, summary.after]) {
+      expect(stage.n).toBe(4);
+      expect(stage.em).toBeGreaterThanOrEqual(0);
+      expect(stage.em).toBeLessThanOrEqual(1);
+    }
+    expect(summary.klToBase).toBeGreaterThanOrEqual(0);
+    const metrics = (await readFile(join(out, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(metrics.map((m) => m.method)).toEqual(["rs", "rl"]);
+    expect(await readFile(join(out, "curves.svg"), "utf8")).toMatch(/^<svg[\s\S]*<path d="M/);
+    expect(await readFile(join(out, "report.md"), "utf8")).toContain("![Learning curves](curves.svg)");
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em } });
+  }, 300_000);
+});
