@@ -22,8 +22,8 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const all = series.flatMap((s) => s.points);
   const [x0, x1] = extent(all.map(([x]) => x));
   const [y0, y1] = extent(all.map(([, y]) => y));
-  const sx = (x: number) => MARGIN.left + ((x - x0) / (x1 - x0 || 1)) * (width - MARGIN.left - MARGIN.right);
-  const sy = (y: number) => height - MARGIN.bottom - ((y - y0) / (y1 - y0 || 1)) * (height - MARGIN.top - MARGIN.bottom);
+  const sx = (x: number) => MARGIN.left + ((x - x0) / (x1 - x0)) * (width - MARGIN.left - MARGIN.right);
+  const sy = (y: number) => height - MARGIN.bottom - ((y - y0) / (y1 - y0)) * (height - MARGIN.top - MARGIN.bottom);
   const lines = series.map((s, i) => {
     const d = s.points.map(([x, y], j) => `${j ? "L" : "M"}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join("");
     return `<path d="${d}" fill="none" stroke="${COLOURS[i % COLOURS.length]}" stroke-width="2"/>`;
@@ -49,9 +49,11 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   ].join("\n");
 }
 
+/** The range of the values; a flat or empty one is widened to a unit range so its axis still reads. */
 function extent(values: number[]): [number, number] {
   if (values.length === 0) return [0, 1];
-  return [Math.min(...values), Math.max(...values)];
+  const [low, high] = [Math.min(...values), Math.max(...values)];
+  return low === high ? [low, low + 1] : [low, high];
 }
 
 function round(value: number): string {
