@@ -1,27 +1,12 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import { cli, lastJson } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
 
-/** Runs the real CLI binary, as a user would after `npm ci`. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const environment = { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env };
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: environment });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
 
 describe("react-rl CLI", () => {

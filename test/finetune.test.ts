@@ -1,33 +1,18 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { checkTrainingFile, followFineTune, startFineTune, type FineTuningJob } from "../src/finetune/index.ts";
 import { createOpenAIClient } from "../src/policies/openai.ts";
 import { startFakeFineTuneServer, type FakeFineTuneServer } from "./helpers/fake-openai-finetune-server.ts";
+import { cli, lastJson } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
 const fixture = (name: string) => new URL(`./fixtures/export/${name}`, import.meta.url).pathname;
 const SFT_FILE = fixture("openai-sft.success-only.jsonl");
 const DPO_FILE = fixture("openai-dpo.jsonl");
 
-/** Runs the real CLI with no key in the environment unless given. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const environment = { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env };
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: environment });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 
 let server: FakeFineTuneServer | undefined;
 afterEach(async () => {

@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { UserError } from "../src/errors.ts";
@@ -25,19 +23,8 @@ import {
 } from "../src/world/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
 import { titleKey, tokenize, WikiEnvironment } from "../tools/wiki/index.ts";
+import { cli, lastJson } from "./helpers/cli.ts";
 
-const run = promisify(execFile);
-const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-const lastJson = (stdout: string) => JSON.parse(stdout.trim().split("\n").at(-1)!);
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-world-"));
 
 const SMALL = { train: 200, dev: 60, test: 60 };
