@@ -4,7 +4,7 @@ import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
 import { loadDataset } from "../bench/datasets.ts";
-import { runBenchmark } from "../bench/run.ts";
+import { runBenchmark, type BenchmarkResult } from "../bench/run.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
@@ -131,21 +131,11 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         }),
       );
       bar.finish();
-      const { summary } = result;
       if (memory) {
         await memory.remember((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories);
         await memory.save();
       }
-      const extra = {
-        ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
-        "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
-        ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
-        ...(memory ? { memory: `${memory.size} episodes in ${memory.dir}` } : {}),
-      };
-      console.log(formatSummary(summary, extra));
-      console.log(`trajectories: ${out}/trajectories.jsonl`);
-      if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
-      console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
+      printResult(result, out, memory);
       return result.interrupted ? 130 : 0;
     },
   });
@@ -168,4 +158,19 @@ async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<{ tasks
   const tasks = await loadDataset(file);
   // The corpus is every paragraph of the file, so --limit does not shrink the search space.
   return { tasks, docstore: Docstore.fromTasks(tasks), prompt: "hotpotqa" };
+}
+
+/** The summary table, where the log is, and the machine-readable last line. */
+function printResult(result: BenchmarkResult, out: string, memory: EpisodicMemory | undefined): void {
+  const { summary } = result;
+  const extra = {
+    ...Object.fromEntries(Object.entries(summary.byType ?? {}).map(([type, s]) => [`EM ${type}`, `${s.em.toFixed(3)} (${s.n})`])),
+    "wall time": `${(summary.wallMs / 1000).toFixed(1)} s`,
+    ...(result.resumed ? { resumed: `${result.resumed} episodes already in ${out}` } : {}),
+    ...(memory ? { memory: `${memory.size} episodes in ${memory.dir}` } : {}),
+  };
+  console.log(formatSummary(summary, extra));
+  console.log(`trajectories: ${out}/trajectories.jsonl`);
+  if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
+  console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
 }
