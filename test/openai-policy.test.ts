@@ -86,17 +86,14 @@ describe("OpenAIPolicy", () => {
     expect(completions.slice(1).map((c) => c.usage)).toEqual([undefined, undefined]);
   });
 
-  it("retries a 429 and a 500 with the SDK's backoff, honouring retry-after-ms", async () => {
+  it("retries a 429 and a 500 with the SDK's backoff", async () => {
     server = await startFakeOpenAIServer({ reply: searchReply, failures: [429, 500] });
     const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 2 });
-    const started = performance.now();
 
     const completion = await policy.act(request);
 
     expect(server.requests).toHaveLength(3);
     expect(completion.text).toContain("Search[Eiffel Tower]");
-    // Without retry-after-ms the SDK would wait at least 0.5 s + 1 s (less jitter).
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it("gives up after maxRetries", async () => {
