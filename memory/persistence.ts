@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { syncPath } from "../trajectories/store.ts";
 import { join } from "node:path";
 
 // Crash-safe saves of a whole folder: each save is a numbered snapshot, written
@@ -45,14 +46,4 @@ async function listSnapshots(dir: string): Promise<{ snapshots: { name: string; 
     return match ? [{ name, number: Number(match[1]) }] : [];
   });
   return { snapshots: snapshots.sort((a, b) => b.number - a.number), partials: names.filter((name) => PARTIAL.test(name)) };
-}
-
-/** Flushes a file, or a folder's entries, to disk. */
-async function syncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

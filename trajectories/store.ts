@@ -61,14 +61,29 @@ export class TrajectoryWriter {
 /** Writes a whole file so that readers see the old one or the new one, never half, even after a power cut. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, "w");
+  await writeDurably(tmp, text);
+  await rename(tmp, path);
+}
+
+/** Flushes a file, or a folder's entries (so renames in it last), to disk. */
+export async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
   try {
-    await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  await rename(tmp, path);
+}
+
+/** Writes a file and flushes it to disk before returning. */
+export async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(path, "w");
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Appends a line and flushes it to disk before returning: logs lose at most the line being written. */

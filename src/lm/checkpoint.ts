@@ -12,7 +12,8 @@
  * the old one whole, beside the path, as `.<name>.<id>.tmp.old`.)
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
@@ -141,16 +142,6 @@ function unpackTensors(bytes: Buffer, entries: TensorEntry[], dir: string): Map<
   );
 }
 
-async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Moves `staging` to `dir`. A directory cannot be renamed over a non-empty one, so an
  * existing checkpoint is first renamed aside and removed once the new one is in place.
@@ -160,16 +151,6 @@ async function replaceDirectory(staging: string, dir: string): Promise<void> {
   const aside = `${staging}.old`;
   if (existing) await rename(dir, aside);
   await rename(staging, dir);
-  await syncDirectory(dirname(dir));
+  await syncPath(dirname(dir));
   if (existing) await rm(aside, { recursive: true, force: true });
-}
-
-/** Makes the renames themselves durable. */
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

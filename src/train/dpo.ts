@@ -9,36 +9,24 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
-import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
-import type { Planner, TokenSequence } from "../planner/index.ts";
+import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
 import { maskedRowSums, mean } from "./losses.ts";
 import { rowLogprobs } from "./policy-gradient.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
 
 export interface PreferencePair {
   chosen: Trajectory;
   rejected: Trajectory;
 }
 
-export interface DpoOptions extends z.input<typeof DpoSettings> {
-  /** The policy to improve, in place; as it is at the start, it is also the frozen reference. */
-  planner: Planner;
-  /** Logged episodes, several per question, successes and failures alike. */
-  episodes: readonly Trajectory[];
-  template: PromptTemplate;
-  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
-  out: string;
-  /** Steps between checkpoints (the last step is always saved). */
-  checkpointEvery?: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: TrainingProgress) => void;
-}
+/** The planner is also, as it is at the start, the frozen reference. */
+export type DpoOptions = z.input<typeof DpoSettings> & EpisodeTrainingOptions;
 
 export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   const o = DpoSettings.parse(options);

@@ -27,7 +27,7 @@ import { negLogSigmoid, preferencePairs } from "./dpo.ts";
 import { maskedRowSums, mean } from "./losses.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";
-import { minibatchPlan, TrainingRun, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 
 /** Keeps log(1 - p) finite when the model is sure of success. */
 const MIN_PROBABILITY = 1e-7;
@@ -83,19 +83,8 @@ export class RewardModel implements EpisodeScorer {
   }
 }
 
-export interface RewardModelOptions extends z.input<typeof RewardModelSettings> {
-  /** Where the reward model starts: the planner's weights, trained in place into the reward model. */
-  planner: Planner;
-  /** Logged episodes, with their outcomes (several per question for pairs and best-of-n). */
-  episodes: readonly Trajectory[];
-  template: PromptTemplate;
-  /** The run folder: the reward model is its checkpoint; `evaluation.json` holds the held-out figures. */
-  out: string;
-  /** Steps between checkpoints (the last step is always saved). */
-  checkpointEvery?: number;
-  signal?: AbortSignal;
-  onProgress?: (progress: TrainingProgress) => void;
-}
+/** The reward model starts from the planner's weights; its run folder also holds `evaluation.json`. */
+export type RewardModelOptions = z.input<typeof RewardModelSettings> & EpisodeTrainingOptions;
 
 export interface RewardModelEvaluation {
   /** Held-out episodes (of questions never trained on) and how often P(success) > 0.5 called them right. */

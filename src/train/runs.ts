@@ -13,7 +13,8 @@
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { appendDurably, writeFileAtomic } from "../../trajectories/index.ts";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
@@ -38,6 +39,21 @@ export interface TrainingResult {
   metrics: MetricsRecord[];
   /** True when the signal stopped the run early: rerun with the same settings to continue. */
   interrupted: boolean;
+}
+
+/** What a trainer on logged episodes (DPO, the reward model) is given besides its settings. */
+export interface EpisodeTrainingOptions {
+  /** The model to train in place, starting from the planner's weights. */
+  planner: Planner;
+  /** Logged episodes, several per question, successes and failures alike. */
+  episodes: readonly Trajectory[];
+  template: PromptTemplate;
+  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
+  out: string;
+  /** Steps between checkpoints (the last step is always saved). */
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
 }
 
 export interface RunOptions {
