@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { UserError } from "../src/errors.ts";
 import {
+  DEFAULT_FAMILIES,
   expertEpisodeLengths,
   ExpertPolicy,
   expertTrajectories,
@@ -17,11 +19,13 @@ import {
   UNKNOWN_ANSWER,
   worldCorpus,
   worldDocstore,
+  worldEnvironment,
   WorldSchema,
   worldTasks,
   type World,
 } from "../src/world/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
+import { OraclePolicy } from "../src/policies/index.ts";
 import { titleKey, tokenize, WikiEnvironment } from "../tools/wiki/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
@@ -32,8 +36,34 @@ const SMALL = { train: 200, dev: 60, test: 60 };
 const world = generateWorld({ seed: 7 });
 const expertRuns = { dev: await expertTrajectories(world, "dev"), test: await expertTrajectories(world, "test") };
 
+/** The same options with every family, `compute` included. */
+const computeWorld = generateWorld({ seed: 7, sizes: SMALL, families: QUESTION_TYPES });
+const computeExpertRuns = [...(await expertTrajectories(computeWorld, "dev")), ...(await expertTrajectories(computeWorld, "test"))];
+
 /** A page title without its `(qualifier)`: the entity's name. */
 const nameOf = (title: string) => title.replace(/ \([^)]*\)$/, "");
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Dev and test entity names that occur in a training page or question (none should). */
+function heldNamesInTraining(world: World): string[] {
+  const train = [
+    ...world.pages.filter((p) => p.split === "train").flatMap((p) => [p.title, ...p.sentences]),
+    ...world.questions.filter((q) => q.split === "train").map((q) => q.question),
+  ];
+  const phrases = new Set<string>();
+  for (const text of train) {
+    const words = tokenize(text);
+    for (let i = 0; i < words.length; i++) {
+      for (let n = 1; n <= 6 && i + n <= words.length; n++) phrases.add(words.slice(i, i + n).join(" "));
+    }
+  }
+  // The check itself can fail: every training name is found.
+  expect(world.pages.filter((p) => p.split === "train").every((p) => phrases.has(tokenize(nameOf(p.title)).join(" ")))).toBe(true);
+  const held = world.pages.filter((p) => p.split !== "train").map((p) => tokenize(nameOf(p.title)).join(" "));
+  expect(held.length).toBeGreaterThan(100);
+  return held.filter((name) => phrases.has(name));
+}
 
 describe("hopworld generation", () => {
   it("is a function of the seed and sizes: the same options give the same bytes", () => {
@@ -42,14 +72,47 @@ describe("hopworld generation", () => {
     expect(serializeWorld(generateWorld({ seed: 4, sizes: SMALL }))).not.toBe(first);
   });
 
-  it("passes its schema, with the asked sizes and every family in every split", () => {
-    expect(WorldSchema.safeParse(world).success).toBe(true);
-    expect(world.sizes).toEqual({ train: 3000, dev: 300, test: 300 });
+  it("leaves the worlds of existing seeds byte for byte as they were before compute questions (the base planner was trained on seed 1)", () => {
+    expect(sha256(serializeWorld(generateWorld({ seed: 1 })))).toBe("76fa3da67143ac9988e233995b643f4c0b9a51a977eaf240d4365d107913025e");
+    const small = serializeWorld(generateWorld({ seed: 7, sizes: { train: 50, dev: 20, test: 20 }, families: DEFAULT_FAMILIES }));
+    expect(sha256(small)).toBe("453dfa00a169962709670648ed3a202f10dacd2648b55aab0bf97fad370f09d0");
+  });
+
+  it.each([
+    ["the default families", world, { train: 3000, dev: 300, test: 300 }, DEFAULT_FAMILIES],
+    ["every family", computeWorld, SMALL, QUESTION_TYPES],
+  ] as const)("passes its schema, with the asked sizes and each of %s in every split", (_, generated, sizes, families) => {
+    expect(WorldSchema.safeParse(generated).success).toBe(true);
+    expect(generated.sizes).toEqual(sizes);
     for (const split of SPLITS) {
-      const questions = world.questions.filter((q) => q.split === split);
-      expect(questions).toHaveLength(world.sizes[split]);
-      for (const type of QUESTION_TYPES) expect(questions.filter((q) => q.type === type).length).toBeGreaterThan(world.sizes[split] / 10);
+      const questions = generated.questions.filter((q) => q.split === split);
+      expect(questions).toHaveLength(generated.sizes[split]);
+      for (const type of families) expect(questions.filter((q) => q.type === type).length).toBeGreaterThan(generated.sizes[split] / 10);
+      expect(questions.every((q) => families.includes(q.type))).toBe(true);
       expect(new Set(questions.map((q) => q.question)).size).toBe(questions.length);
+    }
+  });
+
+  it("draws the same pages whichever families it asks questions of", () => {
+    expect(computeWorld.pages).toEqual(generateWorld({ seed: 7, sizes: SMALL }).pages);
+  });
+
+  it("asks compute questions whose answers are the difference of the numbers their two pages state", () => {
+    const pages = new Map(computeWorld.pages.map((p) => [p.title, p]));
+    const compute = computeWorld.questions.filter((q) => q.type === "compute");
+    expect(compute.length).toBeGreaterThan(30);
+    expect(compute.some((q) => q.question.startsWith("How much larger is the population"))).toBe(true);
+    expect(compute.some((q) => q.question.startsWith("How many years apart"))).toBe(true);
+    for (const question of compute) {
+      const numbers = question.supportingFacts.map(([title, sentence]) => {
+        expect(question.question).toContain(nameOf(title));
+        const stated = pages.get(title)!.sentences[sentence]!.match(/\d+/g);
+        expect(stated).toHaveLength(1);
+        return Number(stated![0]);
+      });
+      expect(numbers).toHaveLength(2);
+      expect(question.answer).toBe(String(Math.abs(numbers[0]! - numbers[1]!)));
+      expect(Number(question.answer)).toBeGreaterThan(0);
     }
   });
 
@@ -61,28 +124,19 @@ describe("hopworld generation", () => {
     }
   });
 
-  it("never lets a dev or test entity name occur in training pages or questions", () => {
-    const train = [
-      ...world.pages.filter((p) => p.split === "train").flatMap((p) => [p.title, ...p.sentences]),
-      ...world.questions.filter((q) => q.split === "train").map((q) => q.question),
-    ];
-    const phrases = new Set<string>();
-    for (const text of train) {
-      const words = tokenize(text);
-      for (let i = 0; i < words.length; i++) {
-        for (let n = 1; n <= 6 && i + n <= words.length; n++) phrases.add(words.slice(i, i + n).join(" "));
-      }
-    }
-    const held = world.pages.filter((p) => p.split !== "train").map((p) => tokenize(nameOf(p.title)).join(" "));
-    expect(held.length).toBeGreaterThan(400);
-    // The check itself can fail: every training name is found.
-    expect(world.pages.filter((p) => p.split === "train").every((p) => phrases.has(tokenize(nameOf(p.title)).join(" ")))).toBe(true);
-    expect(held.filter((name) => phrases.has(name))).toEqual([]);
+  it.each([
+    ["the default families", world],
+    ["compute questions too", computeWorld],
+  ] as const)("never lets a dev or test entity name occur in training pages or questions, with %s", (_, generated) => {
+    expect(heldNamesInTraining(generated)).toEqual([]);
   });
 
-  it("keeps each question on pages of its own split, listed in search order", () => {
-    const splitOf = new Map(world.pages.map((p) => [titleKey(p.title), p.split]));
-    for (const question of world.questions) {
+  it.each([
+    ["the default families", world],
+    ["compute questions too", computeWorld],
+  ] as const)("keeps each question on pages of its own split, listed in search order, with %s", (_, generated) => {
+    const splitOf = new Map(generated.pages.map((p) => [titleKey(p.title), p.split]));
+    for (const question of generated.questions) {
       const titles = question.supportingFacts.map(([title]) => title);
       expect(titles).toEqual(question.plan.hops.map((hop) => hop.title));
       for (const title of titles) expect(splitOf.get(titleKey(title))).toBe(question.split);
@@ -136,6 +190,45 @@ describe("the expert", () => {
       expect(first!.action).toBe(`Search[${hop!.query}]`);
       expect(first!.observation).toMatch(new RegExp(`^Could not find .*Similar: \\[.*'${hop!.title.replace(/[()]/g, "\\$&")}'`));
       expect(second!.action).toBe(`Search[${hop!.title}]`);
+    }
+  });
+
+  it("answers compute questions with two searches, Code[larger - smaller] and Finish, through the real environment", () => {
+    const compute = new Map(computeWorld.questions.filter((q) => q.type === "compute").map((q) => [q.id, q]));
+    expect(computeExpertRuns.filter((t) => t.metrics.em !== 1).map((t) => t.id)).toEqual([]);
+    const runs = computeExpertRuns.filter((t) => compute.has(t.id));
+    expect(runs.length).toBeGreaterThan(15);
+    for (const trajectory of runs) {
+      const { answer, supportingFacts } = compute.get(trajectory.id)!;
+      expect(trajectory.steps.map((step) => step.action.replace(/\[.*\]$/, ""))).toEqual(["Search", "Search", "Code", "Finish"]);
+      expect(trajectory.steps.slice(0, 2).map((step) => step.action)).toEqual(supportingFacts.map(([title]) => `Search[${title}]`));
+      expect(trajectory.steps[2]!.action).toMatch(/^Code\[\d+ - \d+\]$/);
+      expect(trajectory.steps[2]!.observation).toBe(`Result: ${answer}`);
+      expect(trajectory.steps[3]!.thought).toBe(`The difference is ${answer}.`);
+    }
+  });
+
+  it("answers unknown when the code interpreter does not give the difference", async () => {
+    const question = computeWorld.questions.find((q) => q.split === "dev" && q.type === "compute")!;
+    const task = worldTasks(computeWorld, "dev").find((t) => t.id === question.id)!;
+    // Without the Code tool, Code[...] is an invalid action.
+    const trajectory = await runEpisode(new ExpertPolicy(computeWorld), new WikiEnvironment(worldDocstore(computeWorld)), {
+      task,
+      prompt: await loadPrompt(HOPWORLD_PROMPT),
+    });
+    expect(trajectory.steps[2]!.observation).toMatch(/^Invalid action/);
+    expect(trajectory.answer).toBe(UNKNOWN_ANSWER);
+  });
+
+  it("lets the oracle run a compute question's program too", async () => {
+    const docstore = worldDocstore(computeWorld);
+    const tasks = worldTasks(computeWorld, "test").filter((t) => t.type === "compute");
+    expect(tasks.every((t) => /^\d+ - \d+$/.test(t.program!))).toBe(true);
+    expect(worldTasks(world, "test").some((t) => t.program !== undefined)).toBe(false);
+    for (const task of tasks) {
+      const trajectory = await runEpisode(new OraclePolicy(), worldEnvironment(docstore), { task, prompt: await loadPrompt(HOPWORLD_PROMPT) });
+      expect(trajectory.metrics.em).toBe(1);
+      expect(trajectory.steps.map((step) => step.observation).at(-2)).toBe(`Result: ${task.answer}`);
     }
   });
 
@@ -222,12 +315,13 @@ describe("react-rl world and bench --dataset hopworld", () => {
   it("runs the oracle on a test split with EM 1 and a summary per question type, and writes expert episodes", async () => {
     const dir = await tempDir();
     const path = join(dir, "world.json");
-    await writeFile(path, serializeWorld(generateWorld({ seed: 2, sizes: SMALL })));
+    await writeFile(path, serializeWorld(generateWorld({ seed: 2, sizes: SMALL, families: QUESTION_TYPES })));
     const out = join(dir, "bench");
     const bench = await cli(["bench", "--dataset", "hopworld", "--world", path, "--split", "test", "--policy", "oracle", "--out", out]);
     expect(bench.code).toBe(0);
     expect(lastJson(bench.stdout)).toMatchObject({ n: 60, em: 1 });
     expect(bench.stdout).toMatch(/EM ambiguous +1\.000/);
+    expect(bench.stdout).toMatch(/EM compute +1\.000/);
     const summary = JSON.parse(await readFile(join(out, "summary.json"), "utf8"));
     expect(Object.keys(summary.byType)).toEqual([...QUESTION_TYPES].sort());
     for (const type of QUESTION_TYPES) expect(summary.byType[type]).toMatchObject({ em: 1 });
@@ -237,6 +331,21 @@ describe("react-rl world and bench --dataset hopworld", () => {
     const lines = (await readFile(log, "utf8")).trim().split("\n").map((line) => JSON.parse(line));
     expect(lines).toHaveLength(25);
     expect(lines.every((t) => t.metrics.em === 1 && t.meta.policy === "expert")).toBe(true);
+  });
+
+  it("generates the families asked for, and names the known ones for an unknown family", async () => {
+    const dir = await tempDir();
+    const path = join(dir, "world.json");
+    const generate = (families: string, out = path) =>
+      cli(["world", "generate", "--seed", "3", "--train", "60", "--dev", "20", "--test", "20", "--families", families, "--out", out]);
+    expect((await generate("compute, bridge2")).code).toBe(0);
+    const types = new Set((await loadWorld(path)).questions.map((q) => q.type));
+    expect([...types].sort()).toEqual(["bridge2", "compute"]);
+    const bad = await generate("bridge2,comput", join(dir, "bad.json"));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`invalid --families: unknown question family "comput" (known: ${QUESTION_TYPES.join(", ")})`);
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(() => generateWorld({ seed: 3, families: [] })).toThrow(/at least one question family/);
   });
 
   it("says what is missing instead of failing with a stack", async () => {

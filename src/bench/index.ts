@@ -1,3 +1,11 @@
+export {
+  ARITHMETIC_PROMPT,
+  ARITHMETIC_SIZES,
+  arithmeticEnvironment,
+  ArithmeticOptionsSchema,
+  arithmeticTasks,
+  type ArithmeticOptions,
+} from "./arithmetic.ts";
 export { loadDataset, tasksById, type DatasetFormat } from "./datasets.ts";
 export { runBenchmark, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkResult } from "./run.ts";
 export { HOTPOTQA_SAMPLE } from "./sample.ts";

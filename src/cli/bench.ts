@@ -1,27 +1,32 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
+import type { Environment } from "../../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
 import { loadDataset } from "../bench/datasets.ts";
 import { runBenchmark, type BenchmarkResult } from "../bench/run.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
-import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldDocstore, worldTasks } from "../world/index.ts";
+import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyOptions, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 
-const DATASETS = ["hotpotqa", "2wiki", "musique", "hopworld"] as const;
+const DATASETS = ["hotpotqa", "2wiki", "musique", "hopworld", "arithmetic"] as const;
+/** Datasets with train, dev and test splits (`--split`). */
+const SPLIT_DATASETS: readonly string[] = ["hopworld", "arithmetic"];
 
 const benchFlags = policyFlags.extend({
   dataset: z.enum(DATASETS).default("hotpotqa"),
   file: z.string().optional(),
   world: z.string().optional(),
   split: SplitSchema.default("test"),
+  "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
   limit: numberFlag(z.number().int().positive()).optional(),
   shard: ShardSchema.optional(),
   prompt: z.string().optional(),
@@ -62,8 +67,11 @@ function questionsCommand(kind: RunKind) {
   --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
   --world FILE         for --dataset hopworld: a world from react-rl world generate; its episodes
                        run with prompts/hopworld.txt unless --prompt names another
-  --split NAME         for --dataset hopworld: train | dev | test (default test)
-  --limit N            only the first N questions
+  --split NAME         for --dataset hopworld or arithmetic: train | dev | test (default test)
+  --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1);
+                       they run with prompts/arithmetic.txt and the Code tool, over an empty wiki
+  --limit N            only the first N questions (for arithmetic: how many to generate; default
+                       3000 train, 300 dev, 300 test)
   --shard i/n          only shard i of n (1-based; by a stable hash of the question id), to spread
                        a run over machines; join the logs with react-rl trajectories merge
 ${policyUsage}
@@ -85,6 +93,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       file: { type: "string" },
       world: { type: "string" },
       split: { type: "string" },
+      "data-seed": { type: "string" },
       limit: { type: "string" },
       shard: { type: "string" },
       prompt: { type: "string" },
@@ -98,7 +107,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     flags: benchFlags,
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };
-      const { tasks: all, docstore, prompt } = await loadQuestions(flags);
+      const { tasks: all, environment, prompt } = await loadQuestions(flags);
       const limited = all.slice(0, flags.limit);
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
       const template = await loadNamedPrompt(flags.prompt ?? prompt);
@@ -110,7 +119,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
           : template;
       const policy = await createPolicy(flags);
       const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-      const splitSuffix = flags.dataset === "hopworld" ? `-${flags.split}` : "";
+      const splitSuffix = SPLIT_DATASETS.includes(flags.dataset) ? `-${flags.split}` : "";
       const out = flags.out ?? `runs/${kind.name}-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
 
       const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
@@ -118,7 +127,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         runBenchmark<QaTask>({
           tasks,
           policy,
-          environment: () => new WikiEnvironment(docstore),
+          environment,
           out,
           samples: flags.samples ?? (kind.samples > 1 ? kind.samples : undefined),
           concurrency: flags.concurrency,
@@ -141,8 +150,21 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
   });
 }
 
-/** A run's questions, the pages its agent searches, and the prompt they run with unless --prompt names another. */
-async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<{ tasks: QaTask[]; docstore: Docstore; prompt: string }> {
+/** What a run's questions are asked in: a fresh environment per episode, and the prompt unless --prompt names another. */
+interface Questions {
+  tasks: QaTask[];
+  environment: () => Environment<QaTask>;
+  prompt: string;
+}
+
+/** A run's questions, the environment its agent acts in, and the prompt they run with unless --prompt names another. */
+async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<Questions> {
+  if (flags.dataset === "arithmetic") {
+    if (flags.file !== undefined || flags.world !== undefined) throw new UserError("--dataset arithmetic is generated: it takes no --file or --world");
+    const tasks = arithmeticTasks({ seed: flags["data-seed"], split: flags.split, count: flags.limit });
+    return { tasks, environment: arithmeticEnvironment, prompt: ARITHMETIC_PROMPT };
+  }
+  if (flags["data-seed"] !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
   if (flags.dataset === "hopworld") {
     if (flags.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE, not --file");
     if (flags.world === undefined) {
@@ -150,14 +172,16 @@ async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<{ tasks
     }
     const world = await loadWorld(flags.world);
     // The agent searches every split's pages: test names are unseen in training, not missing from the wiki.
-    return { tasks: worldTasks(world, flags.split), docstore: worldDocstore(world), prompt: HOPWORLD_PROMPT };
+    const docstore = worldDocstore(world);
+    return { tasks: worldTasks(world, flags.split), environment: () => worldEnvironment(docstore), prompt: HOPWORLD_PROMPT };
   }
   if (flags.world !== undefined) throw new UserError("--world is for --dataset hopworld");
   const file = flags.file ?? (flags.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
   if (!file) throw new UserError(`--dataset ${flags.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
   const tasks = await loadDataset(file);
   // The corpus is every paragraph of the file, so --limit does not shrink the search space.
-  return { tasks, docstore: Docstore.fromTasks(tasks), prompt: "hotpotqa" };
+  const docstore = Docstore.fromTasks(tasks);
+  return { tasks, environment: () => new WikiEnvironment(docstore), prompt: "hotpotqa" };
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */

@@ -32,7 +32,8 @@ function validateFlags<S extends z.ZodType>(schema: S, values: Record<string, un
   const result = schema.safeParse(values);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  throw new UserError(`invalid --${issue.path.join(".")}: ${issue.message}`);
+  // The flag is the first step of the path; later ones point inside its value (an item of a list).
+  throw new UserError(`invalid --${String(issue.path[0])}: ${issue.message}`);
 }
 
 /** A numeric flag: strings from the command line become numbers, checked by `schema`. */

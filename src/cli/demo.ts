@@ -11,7 +11,7 @@ import { lineChart } from "../report/chart.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, worldDocstore, worldTasks } from "../world/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { trainingProgressBars } from "./train-methods.ts";
@@ -55,7 +55,7 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
     const reference = frozenCopy(planner.model);
     const world = generateWorld({ seed: Number(planner.meta.worldSeed ?? 1) });
     const docstore = worldDocstore(world);
-    const environment = () => new WikiEnvironment(docstore);
+    const environment = () => worldEnvironment(docstore);
     const template = await loadPrompt(HOPWORLD_PROMPT);
     const test = worldTasks(world, "test").slice(0, flags.eval);
     const train = worldTasks(world, "train");

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
-import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import type { QaTask } from "../../tools/wiki/index.ts";
 import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
 import {
   dpo,
@@ -24,7 +24,7 @@ import {
   type TrainingProgress,
   type TrainingResult,
 } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldDocstore, worldTasks } from "../world/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { defineCommand } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
@@ -174,7 +174,7 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
 async function worldQuestions(config: { world?: string; worldSeed: number }) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
   const docstore = worldDocstore(world);
-  return { tasks: worldTasks(world, "train"), environment: () => new WikiEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
+  return { tasks: worldTasks(world, "train"), environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */

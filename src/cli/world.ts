@@ -3,8 +3,10 @@ import { z } from "zod";
 import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import {
+  DEFAULT_FAMILIES,
   expertTrajectories,
   expertEpisodeLengths,
+  FamiliesSchema,
   generateWorld,
   loadWorld,
   QUESTION_TYPES,
@@ -17,7 +19,7 @@ import {
 import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
-const USAGE = `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N]
+const USAGE = `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N] [--families LIST]
        react-rl world stats FILE
        react-rl world expert --world FILE --out FILE.jsonl [--split NAME] [--limit N]`;
 
@@ -27,6 +29,11 @@ const worldFlags = z.object({
   train: numberFlag(WorldSizesSchema.shape.train).optional(),
   dev: numberFlag(WorldSizesSchema.shape.dev).optional(),
   test: numberFlag(WorldSizesSchema.shape.test).optional(),
+  families: z
+    .string()
+    .transform((list) => list.split(",").map((name) => name.trim()))
+    .pipe(FamiliesSchema)
+    .optional(),
   world: z.string().optional(),
   split: SplitSchema.default("train"),
   limit: numberFlag(z.number().int().positive()).optional(),
@@ -39,9 +46,12 @@ export const worldCommand = defineCommand({
   usage: `${USAGE}
 
   generate  writes a world: pages and questions in train, dev and test splits whose entity
-            names never meet. The same seed and sizes give the same file, byte for byte.
-            --seed N (default 1); --train, --dev, --test: questions per split (default 3000,
-            300, 300). An existing FILE is refused.
+            names never meet. The same seed, sizes and families give the same file, byte for
+            byte. --seed N (default 1); --train, --dev, --test: questions per split (default
+            3000, 300, 300). --families LIST: comma-separated, of
+            ${QUESTION_TYPES.join(", ")}
+            (default ${DEFAULT_FAMILIES.join(",")}); compute questions need Code[...].
+            The pages are the same whatever the families. An existing FILE is refused.
   stats     pages and questions per split and question type, their mean lengths, and the
             length of the expert's dev episodes (what a model's context must hold).
             Prints the figures as JSON on its last line.
@@ -54,6 +64,7 @@ export const worldCommand = defineCommand({
     train: { type: "string" },
     dev: { type: "string" },
     test: { type: "string" },
+    families: { type: "string" },
     world: { type: "string" },
     split: { type: "string" },
     limit: { type: "string" },
@@ -70,7 +81,8 @@ export const worldCommand = defineCommand({
 
 async function generate(flags: WorldFlags): Promise<number> {
   const out = await newFile(flags.out, "generate");
-  const world = generateWorld({ seed: flags.seed, sizes: { train: flags.train, dev: flags.dev, test: flags.test } });
+  const sizes = { train: flags.train, dev: flags.dev, test: flags.test };
+  const world = generateWorld({ seed: flags.seed, sizes, families: flags.families });
   await writeFileAtomic(out, serializeWorld(world));
   const { counts } = worldStats(world);
   const perSplit = SPLITS.map((split) => `${split} ${counts[split].questions}`).join(", ");

@@ -7,19 +7,24 @@ function supportingTitles(task: QaTask): string[] {
 }
 
 /**
- * A planner that cheats: it searches the gold supporting pages in order, then
- * finishes with the gold answer. An upper bound for tests and for measuring
- * the runtime's own overhead; never an evaluation result.
+ * A planner that cheats: it searches the gold supporting pages in order, runs
+ * the task's gold program with `Code[...]` when it has one, then finishes with
+ * the gold answer. An upper bound for tests and for measuring the runtime's own
+ * overhead; never an evaluation result.
  */
 export class OraclePolicy implements Policy<QaTask> {
   readonly name = "oracle";
 
   async act(request: PolicyRequest<QaTask>): Promise<Completion> {
-    const title = supportingTitles(request.task)[request.step - 1];
+    const { task, step } = request;
+    const titles = supportingTitles(task);
+    const title = titles[step - 1];
     const text =
-      title === undefined
-        ? ` I know the answer.\nAction ${request.step}: Finish[${request.task.answer}]`
-        : ` I need to look up ${title}.\nAction ${request.step}: Search[${title}]`;
+      title !== undefined
+        ? ` I need to look up ${title}.\nAction ${step}: Search[${title}]`
+        : task.program !== undefined && step === titles.length + 1
+          ? ` I compute the answer.\nAction ${step}: Code[${task.program}]`
+          : ` I know the answer.\nAction ${step}: Finish[${task.answer}]`;
     return { text };
   }
 }

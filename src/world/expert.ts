@@ -1,12 +1,13 @@
 import { loadPrompt } from "../../prompts/index.ts";
-import { pythonListRepr, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import { pythonListRepr, type QaTask } from "../../tools/wiki/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { runEpisode } from "../agent/episode.ts";
 import { renderPrompt } from "../agent/prompt.ts";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
+import { planComputation } from "./computation.ts";
 import { RELATION_SPECS } from "./relations.ts";
 import type { Hop, Plan, Split, World } from "./schema.ts";
-import { HOPWORLD_PROMPT, worldDocstore, worldTasks } from "./views.ts";
+import { HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "./views.ts";
 
 /** One step the expert means to take, and what its observation must show for the plan to go on. */
 interface Move {
@@ -64,7 +65,7 @@ export async function expertTrajectories(
   const tasks = worldTasks(world, split).slice(0, options.limit);
   const trajectories: Trajectory[] = [];
   for (const task of tasks) {
-    const trajectory = await runEpisode(policy, new WikiEnvironment(docstore), { task, prompt, meta: { dataset: "hopworld" } });
+    const trajectory = await runEpisode(policy, worldEnvironment(docstore), { task, prompt, meta: { dataset: "hopworld" } });
     trajectories.push(trajectory);
     await options.onTrajectory?.(trajectory, trajectories.length, tasks.length);
   }
@@ -84,7 +85,7 @@ export async function expertEpisodeLengths(world: World, split: Split): Promise<
   });
 }
 
-/** The whole episode as the expert plans it: a search per hop (two for an ambiguous name), then Finish. */
+/** The whole episode as the expert plans it: a search per hop (two for an ambiguous name), `Code[...]` where the answer needs it, then Finish. */
 function planMoves(plan: Plan): Move[] {
   const { hops } = plan;
   const moves = hops.flatMap((hop, i): Move[] => {
@@ -109,27 +110,36 @@ function planMoves(plan: Plan): Move[] {
       { ...read, thought: `Several pages are named ${hop.query}. The question means ${hop.title}.` },
     ];
   });
-  const { answer, conclusion } = conclude(plan);
-  const thought = [`${factOf(hops.at(-1)!)}.`, conclusion].filter(Boolean).join(" ");
-  return [...moves, { thought, action: `Finish[${answer}]` }];
+  return [...moves, ...closingMoves(plan)];
 }
 
-/** The answer from the facts the hops read, and the sentence that draws it (none for a chain). */
-function conclude(plan: Plan): { answer: string; conclusion?: string } {
+/** The moves after the searches: Finish with the answer the facts give, after `Code[...]` where it takes a computation. */
+function closingMoves(plan: Plan): Move[] {
   const [a, b] = plan.hops;
+  const found = `${factOf(plan.hops.at(-1)!)}.`;
+  const finish = (answer: string, thought = found): Move => ({ thought, action: `Finish[${answer}]` });
   switch (plan.answerFrom) {
     case "last":
-      return { answer: plan.hops.at(-1)!.value };
+      return [finish(plan.hops.at(-1)!.value)];
     case "lower":
     case "higher": {
       const aWins = (plan.answerFrom === "lower") === Number(a!.value) < Number(b!.value);
       const winner = aWins ? a! : b!;
-      return { answer: winner.subject, conclusion: `So ${winner.subject} ${RELATION_SPECS[winner.relation].order![plan.answerFrom]}.` };
+      return [finish(winner.subject, `${found} So ${winner.subject} ${RELATION_SPECS[winner.relation].order![plan.answerFrom]}.`)];
     }
     case "same": {
       const same = a!.value === b!.value;
       const phrases = RELATION_SPECS[a!.relation].same!;
-      return { answer: same ? "yes" : "no", conclusion: `So ${same ? phrases.yes : phrases.no}.` };
+      return [finish(same ? "yes" : "no", `${found} So ${same ? phrases.yes : phrases.no}.`)];
+    }
+    case "difference": {
+      const { program, answer } = planComputation(plan)!;
+      const compute: Move = {
+        thought: `${found} I subtract the smaller number from the larger.`,
+        action: `Code[${program}]`,
+        check: { shows: (o) => o === `Result: ${answer}`, otherwise: `${program} did not give a result.` },
+      };
+      return [compute, finish(answer, `The difference is ${answer}.`)];
     }
   }
 }

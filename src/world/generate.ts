@@ -5,12 +5,15 @@ import { NameBank } from "./names.ts";
 import { draftQuestions, type QuestionDraft } from "./questions.ts";
 import { Random } from "../random.ts";
 import {
+  DEFAULT_FAMILIES,
   DEFAULT_WORLD_SIZES,
+  FamiliesSchema,
   SPLITS,
   WORLD_VERSION,
   WorldSizesSchema,
   type Page,
   type Question,
+  type QuestionType,
   type Split,
   type World,
   type WorldSizes,
@@ -20,15 +23,21 @@ export interface WorldOptions {
   seed: number;
   /** Questions per split; missing ones take `DEFAULT_WORLD_SIZES`. */
   sizes?: Partial<WorldSizes>;
+  /**
+   * Question families to draft; default `DEFAULT_FAMILIES`. The pages do not
+   * depend on them, only the questions do.
+   */
+  families?: readonly QuestionType[];
 }
 
 /**
- * Generates a hopworld: a function of the seed and sizes alone, so the same
- * options give the same world, byte for byte once serialised.
+ * Generates a hopworld: a function of the seed, sizes and families alone, so
+ * the same options give the same world, byte for byte once serialised.
  */
 export function generateWorld(options: WorldOptions): World {
   const asked = SPLITS.map((split) => [split, options.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]]);
   const sizes = WorldSizesSchema.parse(Object.fromEntries(asked));
+  const families = FamiliesSchema.parse(options.families ?? DEFAULT_FAMILIES);
   const random = new Random(options.seed);
   const names = new NameBank(random);
   const splits = SPLITS.map((split) => {
@@ -42,7 +51,7 @@ export function generateWorld(options: WorldOptions): World {
   const docstore = new Docstore(pages.map((page) => [page.title, page.sentences]));
   const articles = new Map(splits.flatMap((s) => s.articles).map((article) => [titleKey(article.entity.title), article]));
   const questions = splits.flatMap(({ split, entities }) =>
-    draftQuestions({ entities, docstore }, sizes[split], random).map((draft, i) => finishQuestion(draft, split, i, articles)),
+    draftQuestions({ entities, docstore }, sizes[split], random, families).map((draft, i) => finishQuestion(draft, split, i, articles)),
   );
   return { version: WORLD_VERSION, seed: options.seed, sizes, pages, questions };
 }

@@ -2,8 +2,11 @@
 export { expertEpisodeLengths, ExpertPolicy, expertTrajectories, UNKNOWN_ANSWER } from "./expert.ts";
 export { loadWorld, serializeWorld } from "./file.ts";
 export { generateWorld, type WorldOptions } from "./generate.ts";
+export { planComputation, type Computation } from "./computation.ts";
 export {
+  DEFAULT_FAMILIES,
   DEFAULT_WORLD_SIZES,
+  FamiliesSchema,
   QUESTION_TYPES,
   SPLITS,
   SplitSchema,
@@ -21,4 +24,4 @@ export {
   type WorldSizes,
 } from "./schema.ts";
 export { worldStats, type SplitCounts, type WorldStats } from "./stats.ts";
-export { HOPWORLD_PROMPT, worldCorpus, worldDocstore, worldTasks } from "./views.ts";
+export { HOPWORLD_PROMPT, worldCorpus, worldDocstore, worldEnvironment, worldTasks } from "./views.ts";

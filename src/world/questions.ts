@@ -2,8 +2,9 @@ import type { Docstore } from "../../tools/wiki/index.ts";
 import { fact } from "./articles.ts";
 import { ENTITY_KINDS, type Entity, type EntityKind } from "./entities.ts";
 import type { Random } from "../random.ts";
-import { RELATION_SPECS } from "./relations.ts";
-import { QUESTION_TYPES, RELATIONS, type Hop, type Plan, type QuestionType, type Relation } from "./schema.ts";
+import { planComputation } from "./computation.ts";
+import { RELATION_SPECS, type RelationSpec } from "./relations.ts";
+import { RELATIONS, type Hop, type Plan, type QuestionType, type Relation } from "./schema.ts";
 
 /** A question before it gets its id, split and supporting facts. */
 export interface QuestionDraft {
@@ -23,9 +24,9 @@ export interface QuestionSource {
 type Family = (source: QuestionSource, random: Random) => QuestionDraft | undefined;
 
 /**
- * The question families and their shares of a split. A new family (say,
- * arithmetic over two facts) is a function here, a name in QUESTION_TYPES, and
- * an `answerFrom` the expert knows.
+ * The question families and their shares of a split (relative to the other
+ * families a world has). A new family is a function here, a name in
+ * QUESTION_TYPES, and an `answerFrom` the expert knows.
  */
 export const FAMILIES: Record<QuestionType, { share: number; draft: Family }> = {
   bridge2: { share: 0.35, draft: (source, random) => chainQuestion(source, random, 2) },
@@ -35,29 +36,35 @@ export const FAMILIES: Record<QuestionType, { share: number; draft: Family }> = 
     draft: (source, random) => (random.chance(0.25) ? sameQuestion(source, random) : orderQuestion(source, random)),
   },
   ambiguous: { share: 0.15, draft: ambiguousQuestion },
+  compute: { share: 0.2, draft: differenceQuestion },
 };
 
 /** Consecutive failed drafts after which a family counts as exhausted for a split. */
 const MAX_FAILURES = 2000;
 
 /**
- * `count` distinct questions, each family its share of them, in random order.
- * A family that runs out of distinct questions leaves its rest to the largest open one.
+ * `count` distinct questions of `families` (in QUESTION_TYPES order), each
+ * family its share of them, in random order. Rounding leftovers go to the family
+ * with the largest share, and so does the rest of a family that runs out of
+ * distinct questions (to the largest one still open).
  */
-export function draftQuestions(source: QuestionSource, count: number, random: Random): QuestionDraft[] {
-  const remaining = new Map(QUESTION_TYPES.map((type) => [type, Math.round(count * FAMILIES[type].share)]));
-  remaining.set("bridge2", count - [...remaining.values()].reduce((sum, n) => sum + n, 0) + remaining.get("bridge2")!);
+export function draftQuestions(source: QuestionSource, count: number, random: Random, families: readonly QuestionType[]): QuestionDraft[] {
+  // The default families' shares sum to exactly 1, so their counts are what they were before shares became relative.
+  const total = families.reduce((sum, type) => sum + FAMILIES[type].share, 0);
+  const remaining = new Map(families.map((type) => [type, Math.round((count * FAMILIES[type].share) / total)]));
+  const largest = byShare(families)[0]!;
+  remaining.set(largest, count - [...remaining.values()].reduce((sum, n) => sum + n, 0) + remaining.get(largest)!);
   const drafts: QuestionDraft[] = [];
   const seen = new Set<string>();
-  const failures = new Map(QUESTION_TYPES.map((type) => [type, 0]));
+  const failures = new Map(families.map((type) => [type, 0]));
   while (drafts.length < count) {
-    const open = QUESTION_TYPES.filter((type) => failures.get(type)! < MAX_FAILURES);
+    const open = families.filter((type) => failures.get(type)! < MAX_FAILURES);
     const type = random.weighted(open, (t) => remaining.get(t)!);
     const draft = FAMILIES[type].draft(source, random);
     if (draft === undefined || seen.has(draft.question)) {
       failures.set(type, failures.get(type)! + 1);
       if (failures.get(type)! < MAX_FAILURES) continue;
-      const heir = open.filter((t) => t !== type).sort((a, b) => FAMILIES[b].share - FAMILIES[a].share)[0];
+      const heir = byShare(open.filter((t) => t !== type))[0];
       if (heir === undefined) throw new RangeError(`hopworld: only ${drafts.length} distinct questions fit in a split asked for ${count}`);
       remaining.set(heir, remaining.get(heir)! + remaining.get(type)!);
       remaining.set(type, 0);
@@ -69,6 +76,11 @@ export function draftQuestions(source: QuestionSource, count: number, random: Ra
     drafts.push(draft);
   }
   return drafts;
+}
+
+/** Families, the largest share first (a stable sort: ties keep their order). */
+function byShare(families: readonly QuestionType[]): QuestionType[] {
+  return [...families].sort((a, b) => FAMILIES[b].share - FAMILIES[a].share);
 }
 
 /** Questions that follow relations from a named entity: "Where was the director of Blue Harbor born?" */
@@ -110,23 +122,54 @@ function ambiguousQuestion(source: QuestionSource, random: Random): QuestionDraf
 
 /** "Which was founded earlier, Kalo Press or Velmir Studios?" */
 function orderQuestion(source: QuestionSource, random: Random): QuestionDraft | undefined {
-  const relation = random.pick(RELATIONS.filter((r) => RELATION_SPECS[r].order));
-  const spec = RELATION_SPECS[relation];
-  const kind = random.pick(spec.subjects);
+  const pair = numberPair(source, random, (spec) => spec.order);
+  if (!pair) return undefined;
+  const { relation, a, b } = pair;
+  const pick = random.pick(["lower", "higher"] as const);
+  const winner = (pick === "lower") === pair.valueA < pair.valueB ? a : b;
+  const who = a.kind === "person" ? "Who" : "Which";
+  return {
+    question: `${who} ${RELATION_SPECS[relation].order![pick]}, ${a.name} or ${b.name}?`,
+    answer: winner.name,
+    type: "comparison",
+    plan: { hops: [hop(a, relation), hop(b, relation)], answerFrom: pick },
+  };
+}
+
+/** "How many years apart were Kalo Press and Velmir Studios founded?": two searches, then a subtraction. */
+function differenceQuestion(source: QuestionSource, random: Random): QuestionDraft | undefined {
+  const pair = numberPair(source, random, (spec) => spec.difference);
+  if (!pair) return undefined;
+  const { relation, a, b } = pair;
+  // Named and searched in the order the subtraction takes them: the larger value first.
+  const [larger, smaller] = pair.valueA > pair.valueB ? [a, b] : [b, a];
+  const plan: Plan = { hops: [hop(larger, relation), hop(smaller, relation)], answerFrom: "difference" };
+  return {
+    question: RELATION_SPECS[relation].difference!(larger.name, smaller.name),
+    answer: planComputation(plan)!.answer,
+    type: "compute",
+    plan,
+  };
+}
+
+interface NumberPair {
+  relation: Relation;
+  a: Entity;
+  b: Entity;
+  valueA: number;
+  valueB: number;
+}
+
+/** Two entities of one kind, in random order, whose numbers differ for a relation that `offers` a phrasing for. */
+function numberPair(source: QuestionSource, random: Random, offers: (spec: RelationSpec) => unknown): NumberPair | undefined {
+  const relation = random.pick(RELATIONS.filter((r) => offers(RELATION_SPECS[r])));
+  const kind = random.pick(RELATION_SPECS[relation].subjects);
   const candidates = source.entities.filter((entity) => entity.kind === kind && entity.qualifier === undefined);
   if (candidates.length < 2) return undefined;
   const [a, b] = random.shuffle(candidates);
   const [valueA, valueB] = [a!.facts[relation], b!.facts[relation]];
   if (typeof valueA !== "number" || typeof valueB !== "number" || valueA === valueB) return undefined;
-  const pick = random.pick(["lower", "higher"] as const);
-  const winner = (pick === "lower") === valueA < valueB ? a! : b!;
-  const who = kind === "person" ? "Who" : "Which";
-  return {
-    question: `${who} ${spec.order![pick]}, ${a!.name} or ${b!.name}?`,
-    answer: winner.name,
-    type: "comparison",
-    plan: { hops: [hop(a!, relation), hop(b!, relation)], answerFrom: pick },
-  };
+  return { relation, a: a!, b: b!, valueA, valueB };
 }
 
 /** "Are Tavinford and Kelholm in the same country?", as often yes as no. */

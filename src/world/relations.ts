@@ -18,10 +18,13 @@ export interface RelationSpec {
   order?: { lower: string; higher: string };
   /** For values two entities can share: the yes/no question and the two conclusions. */
   same?: { ask: (a: string, b: string) => string; yes: string; no: string };
+  /** For numbers that subtract: the question for their difference, naming the subject with the larger value first. */
+  difference?: (larger: string, smaller: string) => string;
 }
 
 const ORGANISATIONS = ["studio", "publisher", "label", "society"] as const;
 const YEAR_ORDER = { lower: "came out first", higher: "came out later" };
+const yearsApart = (verb: string) => (a: string, b: string) => `How many years apart were ${a} and ${b} ${verb}?`;
 
 export const RELATION_SPECS: Record<Relation, RelationSpec> = {
   director: {
@@ -73,6 +76,7 @@ export const RELATION_SPECS: Record<Relation, RelationSpec> = {
     ask: [(x) => `When was ${x} released?`, (x) => `In what year was ${x} released?`],
     fact: (s, v) => `${s} was released in ${v}`,
     order: YEAR_ORDER,
+    difference: yearsApart("released"),
   },
   published: {
     subjects: ["novel"],
@@ -81,6 +85,7 @@ export const RELATION_SPECS: Record<Relation, RelationSpec> = {
     ask: [(x) => `When was ${x} published?`],
     fact: (s, v) => `${s} was published in ${v}`,
     order: YEAR_ORDER,
+    difference: yearsApart("published"),
   },
   born: {
     subjects: ["person"],
@@ -89,6 +94,7 @@ export const RELATION_SPECS: Record<Relation, RelationSpec> = {
     ask: [(x) => `In what year was ${x} born?`, (x) => `When was ${x} born?`],
     fact: (s, v) => `${s} was born in ${v}`,
     order: { lower: "was born first", higher: "was born later" },
+    difference: yearsApart("born"),
   },
   birthplace: {
     subjects: ["person"],
@@ -123,6 +129,7 @@ export const RELATION_SPECS: Record<Relation, RelationSpec> = {
     ask: [(x) => `When was ${x} founded?`, (x) => `In what year was ${x} founded?`],
     fact: (s, v) => `${s} was founded in ${v}`,
     order: { lower: "was founded earlier", higher: "was founded later" },
+    difference: yearsApart("founded"),
   },
   based: {
     subjects: ORGANISATIONS,
@@ -150,6 +157,7 @@ export const RELATION_SPECS: Record<Relation, RelationSpec> = {
     ask: [(x) => `What is the population of ${x}?`, (x) => `How many people live in ${x}?`],
     fact: (s, v) => `${s} has a population of ${v}`,
     order: { lower: "is smaller", higher: "is larger" },
+    difference: (a, b) => `How much larger is the population of ${a} than that of ${b}?`,
   },
   capital: {
     subjects: ["country"],

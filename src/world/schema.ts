@@ -8,8 +8,24 @@ export const SPLITS = ["train", "dev", "test"] as const;
 export const SplitSchema = z.enum(SPLITS);
 
 /** Question families, stored as the task `type`, so benchmark summaries break EM down by them. */
-export const QUESTION_TYPES = ["bridge2", "bridge3", "comparison", "ambiguous"] as const;
+export const QUESTION_TYPES = ["bridge2", "bridge3", "comparison", "ambiguous", "compute"] as const;
 export const QuestionTypeSchema = z.enum(QUESTION_TYPES);
+
+/**
+ * The families a world has unless asked for others. `compute` (two searches, then
+ * `Code[...]`) is opt-in, so the worlds of existing seeds stay byte for byte as they were.
+ */
+export const DEFAULT_FAMILIES: readonly QuestionType[] = ["bridge2", "bridge3", "comparison", "ambiguous"];
+
+/** Families asked for by name; the world drafts them in `QUESTION_TYPES` order, each once. */
+export const FamiliesSchema = z
+  .array(
+    z.enum(QUESTION_TYPES, {
+      error: (issue) => `unknown question family ${JSON.stringify(issue.input)} (known: ${QUESTION_TYPES.join(", ")})`,
+    }),
+  )
+  .min(1, "name at least one question family")
+  .transform((families) => QUESTION_TYPES.filter((type) => families.includes(type)));
 
 /** Facts a question may ask about; `relations.ts` phrases each of them. */
 export const RELATIONS = [
@@ -54,11 +70,12 @@ export const HopSchema = z.object({
 /**
  * How an agent answers: the hops in search order, then how the answer follows
  * from their facts: the last value, the subject with the lower or higher
- * value, or whether the values are the same (yes/no).
+ * value, whether the values are the same (yes/no), or the larger number minus
+ * the smaller (computed with `Code[...]`).
  */
 export const PlanSchema = z.object({
   hops: z.array(HopSchema).min(1),
-  answerFrom: z.enum(["last", "lower", "higher", "same"]),
+  answerFrom: z.enum(["last", "lower", "higher", "same", "difference"]),
 });
 
 export const QuestionSchema = z.object({

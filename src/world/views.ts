@@ -1,19 +1,30 @@
-import { Docstore, titleKey, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
+import { codeTool } from "../../tools/code/index.ts";
+import { Docstore, titleKey, WikiEnvironment, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
+import { planComputation } from "./computation.ts";
 import type { Split, World } from "./schema.ts";
 
 /** The prompt (prompts/hopworld.txt) hopworld episodes run with: an instruction, no exemplars. */
 export const HOPWORLD_PROMPT = "hopworld";
 
-/** A split's questions as benchmark tasks; each one's context is its supporting pages, in search order. */
+/**
+ * A split's questions as benchmark tasks; each one's context is its supporting
+ * pages, in search order, and a question that needs a computation has its program.
+ */
 export function worldTasks(world: World, split: Split): QaTask[] {
   const pages = new Map(world.pages.map((page) => [titleKey(page.title), page]));
   return world.questions
     .filter((question) => question.split === split)
-    .map(({ id, question, answer, type, supportingFacts }) => {
+    .map(({ id, question, answer, type, supportingFacts, plan }) => {
       const titles = [...new Set(supportingFacts.map(([title]) => title))];
       const context = titles.map((title): Paragraph => [title, pages.get(titleKey(title))!.sentences]);
-      return { id, question, answer, type, supportingFacts, context };
+      const program = planComputation(plan)?.program;
+      return { id, question, answer, type, supportingFacts, context, ...(program !== undefined && { program }) };
     });
+}
+
+/** The environment hopworld episodes run in: Search and Lookup over the world's pages, and `Code[...]` for computations. */
+export function worldEnvironment(docstore: Docstore): WikiEnvironment {
+  return new WikiEnvironment(docstore, [codeTool()]);
 }
 
 /** Every page of every split: the agent searches the whole world, whatever split it is tested on. */

@@ -11,6 +11,8 @@ export const QaTaskSchema = z.object({
   type: z.string().default("unknown"),
   supportingFacts: z.array(z.tuple([z.string(), z.number().int().nonnegative()])).default([]),
   context: z.array(ParagraphSchema),
+  /** For questions that need a computation: a program whose value is the answer, for `Code[...]` (the oracle runs it). */
+  program: z.string().min(1).optional(),
 });
 
 export type Paragraph = z.infer<typeof ParagraphSchema>;
