@@ -17,23 +17,10 @@
  *   npm run bench:lm [-- --steps 5 --backend wasm --new-tokens 48]
  */
 import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { loadDataset } from "../src/bench/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
-import {
-  AdamW,
-  BACKENDS,
-  createModel,
-  DEFAULT_MODEL_CONFIG,
-  disposeModel,
-  generate,
-  parameterCount,
-  selectBackend,
-  TrainOptions,
-  trainStep,
-  trainTokenizer,
-  type BackendName,
-} from "../src/lm/index.ts";
+import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, disposeModel, generate, parameterCount, selectBackend, trainTokenizer } from "../src/lm/index.ts";
+import { matmulGflops, timed, trainingRate } from "./gpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +31,7 @@ const { values } = parseArgs({
 });
 const steps = Number(values.steps);
 const newTokens = Number(values["new-tokens"]);
-const backend = values.backend as BackendName | undefined;
+const backend = values.backend as (typeof BACKENDS)[number] | undefined;
 if (backend && !BACKENDS.includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}`);
 
 const choice = await selectBackend(backend);
@@ -60,47 +47,10 @@ const corpusBytes = new TextEncoder().encode(paragraphs.join("\n\n")).length;
 console.error(`tokenizer: ${tokenizer.vocabSize} tokens, trained in ${(tokenizerMs / 1000).toFixed(1)}s; corpus ${corpus.length} tokens (${(corpusBytes / corpus.length).toFixed(2)} bytes/token)`);
 
 const model = createModel({ ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize });
-const { dModel: d, nLayers: L, mlpRatio, vocabSize: V } = model.config;
-const matmulWeights = L * (4 + 2 * mlpRatio) * d * d + d * V;
-const flopsPerToken = (T: number) => 6 * matmulWeights + 12 * L * T * d;
-
-/**
- * Wall-clock and CPU time of `run` (the median of `runs` after a warm-up, or the best
- * for a peak rate). tfjs WASM runs on one thread, so CPU time is the time the work
- * itself took even when other processes share the cores; wall time is what a user waits.
- */
-async function timed(runs: number, run: () => unknown, pick: "median" | "best" = "median"): Promise<{ wallMs: number; cpuMs: number }> {
-  await run();
-  const samples: { wallMs: number; cpuMs: number }[] = [];
-  for (let i = 0; i < runs; i++) {
-    const [wall, cpu] = [performance.now(), process.cpuUsage()];
-    await run();
-    const used = process.cpuUsage(cpu);
-    samples.push({ wallMs: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 });
-  }
-  const at = pick === "median" ? Math.floor(runs / 2) : 0;
-  const choose = (key: "wallMs" | "cpuMs") => samples.map((s) => s[key]).sort((a, b) => a - b)[at];
-  return { wallMs: choose("wallMs"), cpuMs: choose("cpuMs") };
-}
-
-async function matmulGflops() {
-  const [a, b] = [tf.randomNormal([512, 512]), tf.randomNormal([512, 512])];
-  // Ten products per run: CPU time is counted in coarse ticks
-  const tenProducts = () => tf.tidy(() => void tf.addN(Array.from({ length: 10 }, () => tf.matMul(a, b))).dataSync());
-  const t = await timed(15, tenProducts, "best");
-  tf.dispose([a, b]);
-  return { wall: (20 * 512 ** 3) / t.wallMs / 1e6, cpu: (20 * 512 ** 3) / t.cpuMs / 1e6 };
-}
-
-async function training(rows: number, length: number) {
-  const optimizer = new AdamW(model, TrainOptions.parse({ steps: 1 }));
+/** Training steps on `rows` corpus rows of `length` tokens. */
+function training(rows: number, length: number) {
   const ids = Array.from({ length: rows }, (_, r) => corpus.slice(r * length, r * length + length + 1));
-  const batch = { ids, mask: ids.map((row) => row.map(() => 1)) };
-  const t = await timed(steps, () => trainStep(model, optimizer, batch, 1e-4, 1));
-  optimizer.dispose();
-  const tokens = rows * length;
-  const gflop = (tokens * flopsPerToken(length)) / 1e9;
-  return { rows, length, ...t, tokensPerSecond: (1000 * tokens) / t.wallMs, gflops: { wall: gflop / (t.wallMs / 1000), cpu: gflop / (t.cpuMs / 1000) } };
+  return trainingRate(model, ids, steps);
 }
 
 async function generation(name: string, prompts: string[]) {

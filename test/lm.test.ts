@@ -90,19 +90,28 @@ describe("backend", () => {
     expect(tf.getBackend()).toBe(choice.name === "wasm" ? "wasm" : "tensorflow");
   });
 
+  const installed = (pkg: string) => {
+    try {
+      createRequire(import.meta.url).resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   it("refuses an explicit backend that is not installed, as a UserError", async () => {
-    const installed = (() => {
-      try {
-        createRequire(import.meta.url).resolve("@tensorflow/tfjs-node-gpu");
-        return true;
-      } catch {
-        return false;
-      }
-    })();
-    if (installed) return; // nothing to refuse on this machine
+    if (installed("@tensorflow/tfjs-node-gpu")) return; // nothing to refuse on this machine
     await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(UserError);
     await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(/not installed/);
     expect(tf.getBackend()).not.toBe("tensorflow");
+    await selectBackend("wasm");
+  });
+
+  it("starts webgpu only when named, and says which package is missing", async () => {
+    expect((await selectBackend()).skipped.map((s) => s.name)).not.toContain("webgpu");
+    if (installed("webgpu")) return; // Dawn is here: whether it starts depends on the GPU
+    await expect(selectBackend("webgpu")).rejects.toThrow(/tfjs backend 'webgpu' is not available: webgpu is not installed/);
+    expect(tf.getBackend()).not.toBe("webgpu");
     await selectBackend("wasm");
   });
 });

@@ -2,12 +2,17 @@
  * Picks the fastest TensorFlow.js backend that is present: CUDA (`tfjs-node-gpu`),
  * native CPU (`tfjs-node`), WebAssembly, then plain JavaScript. The native packages
  * download a binary at install time, so they are optional and found at run time.
+ *
+ * WebGPU (Dawn's `webgpu` package with `@tensorflow/tfjs-backend-webgpu`, both optional
+ * too) starts only when named, and is not in BACKENDS: in Node its tensors can be read
+ * back only with data(), as its dataSync() needs a browser's OffscreenCanvas, and the
+ * trainers and generation read with dataSync(). perf/gpu.ts times training on it.
  */
 import * as tf from "@tensorflow/tfjs";
 import { UserError } from "../errors.ts";
 
 export const BACKENDS = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
-export type BackendName = (typeof BACKENDS)[number];
+export type BackendName = (typeof BACKENDS)[number] | "webgpu";
 
 export interface BackendChoice {
   name: BackendName;
@@ -19,6 +24,7 @@ const PACKAGES: Record<BackendName, string | undefined> = {
   "tfjs-node-gpu": "@tensorflow/tfjs-node-gpu",
   "tfjs-node": "@tensorflow/tfjs-node",
   wasm: "@tensorflow/tfjs-backend-wasm",
+  webgpu: "@tensorflow/tfjs-backend-webgpu",
   cpu: undefined,
 };
 
@@ -27,6 +33,7 @@ const TFJS_NAMES: Record<BackendName, string> = {
   "tfjs-node-gpu": "tensorflow",
   "tfjs-node": "tensorflow",
   wasm: "wasm",
+  webgpu: "webgpu",
   cpu: "cpu",
 };
 
@@ -51,18 +58,52 @@ export async function selectBackend(preferred?: BackendName): Promise<BackendCho
 
 /** Loads and activates one backend; returns why it could not, or undefined on success. */
 async function activate(name: BackendName): Promise<string | undefined> {
-  const pkg = PACKAGES[name];
-  if (pkg) {
-    try {
-      await importOptional(pkg);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      return code === "ERR_MODULE_NOT_FOUND" ? `${pkg} is not installed` : `${pkg} failed to load: ${String(error)}`;
-    }
-  }
+  // Dawn first: the tfjs WebGPU backend registers itself only if navigator.gpu exists when it loads
+  const noGpu = name === "webgpu" ? await provideWebGPU() : undefined;
+  if (noGpu) return noGpu;
+  const loaded = await load(PACKAGES[name]);
+  if (typeof loaded === "string") return loaded;
   const started = await tf.setBackend(TFJS_NAMES[name]).catch(() => false);
   if (!started) return `tfjs could not start the '${TFJS_NAMES[name]}' backend`;
   await tf.ready();
+  return undefined;
+}
+
+/** Imports an optional package: its module, or why it could not be loaded. */
+async function load(pkg: string | undefined): Promise<unknown> {
+  if (!pkg) return undefined;
+  try {
+    return await importOptional(pkg);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    return code === "ERR_MODULE_NOT_FOUND" ? `${pkg} is not installed` : `${pkg} failed to load: ${String(error)}`;
+  }
+}
+
+interface Dawn {
+  create(flags: string[]): { requestAdapter(options?: object): Promise<object | null> };
+  /** The GPU* constants (GPUBufferUsage and the like) that tfjs's backend expects as globals. */
+  globals: object;
+}
+
+/**
+ * Installs Dawn as navigator.gpu, as a browser has it; returns why it could not. While
+ * it is installed Node does not exit on its own (Dawn keeps running): callers exit.
+ */
+async function provideWebGPU(): Promise<string | undefined> {
+  const dawn = await load("webgpu");
+  if (typeof dawn === "string") return dawn;
+  const { create, globals } = dawn as Dawn;
+  // Dawn's own options (backend=vulkan, adapter=NAME, ...), comma-separated, read as dawn.node's own loader reads them
+  const gpu = create(process.env.DAWN_FLAGS?.split(",") ?? []);
+  // Asked here too, so that a machine without a GPU says so instead of failing inside tfjs
+  if (!(await gpu.requestAdapter({ powerPreference: "high-performance" }))) {
+    return "Dawn found no GPU adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; its warnings above say which was missing)";
+  }
+  Object.assign(globalThis, globals);
+  const navigator = (globalThis as { navigator?: object }).navigator;
+  if (navigator) Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true });
+  else Object.defineProperty(globalThis, "navigator", { value: { gpu }, configurable: true, writable: true });
   return undefined;
 }
 

@@ -1,0 +1,181 @@
+/**
+ * Training speed of the embedded model (default config) on one tfjs backend, GPU ones
+ * included: ms/step, tokens/s and achieved GFLOP/s (counted as perf/lm.ts explains)
+ * for a few batch shapes, the last one large enough to show whether a GPU keeps up as
+ * the batch grows, next to a plain 2-D matmul on the same backend. Token ids are made
+ * up: their values do not change the work.
+ *
+ *   npm run bench:gpu [-- --backend webgpu --steps 5 --shapes 4x512,8x256,64x512 --matmul 512 --json result.json]
+ *
+ * On webgpu a step reads its gradient norm and loss with data() (readBackStep): tfjs's
+ * WebGPU backend cannot read synchronously in Node. perf/gpu-device.sh bundles this
+ * script to run on a GPU machine that has no node_modules. The timing pieces below are
+ * shared with perf/lm.ts.
+ */
+import { realpathSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import {
+  AdamW,
+  BACKENDS,
+  batchLoss,
+  createModel,
+  DEFAULT_MODEL_CONFIG,
+  disposeModel,
+  parameterCount,
+  selectBackend,
+  TrainOptions,
+  trainStep,
+  type BackendName,
+  type LanguageModel,
+  type ModelConfig,
+  type TokenBatch,
+} from "../src/lm/index.ts";
+
+/**
+ * Wall-clock and CPU time of `run` (the median of `runs` after a warm-up, or the best
+ * for a peak rate). tfjs WASM runs on one thread, so CPU time is the time the work
+ * itself took even when other processes share the cores; wall time is what a user waits.
+ */
+export async function timed(runs: number, run: () => unknown, pick: "median" | "best" = "median"): Promise<{ wallMs: number; cpuMs: number }> {
+  await run();
+  const samples: { wallMs: number; cpuMs: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const [wall, cpu] = [performance.now(), process.cpuUsage()];
+    await run();
+    const used = process.cpuUsage(cpu);
+    samples.push({ wallMs: performance.now() - wall, cpuMs: (used.user + used.system) / 1000 });
+  }
+  const at = pick === "median" ? Math.floor(runs / 2) : 0;
+  const choose = (key: "wallMs" | "cpuMs") => samples.map((s) => s[key]).sort((a, b) => a - b)[at];
+  return { wallMs: choose("wallMs"), cpuMs: choose("cpuMs") };
+}
+
+/** GFLOP/s of a plain 2-D size×size×size matmul, read back with data() so that every backend can run it. */
+export async function matmulGflops(size = 512) {
+  const [a, b] = [tf.randomNormal([size, size]), tf.randomNormal([size, size])];
+  // Ten products per run: CPU time is counted in coarse ticks. Summed by pairs (see sumAll)
+  const tenProducts = async () => {
+    const sum = tf.tidy(() => sumAll(Array.from({ length: 10 }, () => tf.matMul(a, b))));
+    await sum.data();
+    sum.dispose();
+  };
+  const t = await timed(15, tenProducts, "best");
+  tf.dispose([a, b]);
+  return { wall: (20 * size ** 3) / t.wallMs / 1e6, cpu: (20 * size ** 3) / t.cpuMs / 1e6 };
+}
+
+/** FLOPs per trained token at sequence length T: 6·N + 12·L·T·d, as perf/lm.ts explains. */
+export function flopsPerToken(config: ModelConfig, T: number): number {
+  const { dModel: d, nLayers: L, mlpRatio, vocabSize: V } = config;
+  return 6 * (L * (4 + 2 * mlpRatio) * d * d + d * V) + 12 * L * T * d;
+}
+
+/** One optimizer step on a batch; returns its loss. */
+export type Step = (model: LanguageModel, optimizer: AdamW, batch: TokenBatch) => number | Promise<number>;
+
+/** The trainers' own step, at a fixed learning rate and clip norm. */
+export const syncStep: Step = (model, optimizer, batch) => trainStep(model, optimizer, batch, 1e-4, 1).loss;
+
+/**
+ * trainStep's work (masked loss, gradients, global norm, clipped AdamW update) with its
+ * two reads, the norm and the loss, made with data(): the only read tfjs's WebGPU
+ * backend has in Node.
+ */
+export const readBackStep: Step = async (model, optimizer, batch) => {
+  tf.engine().startScope(); // a tidy() that can await
+  const { value, grads } = tf.variableGrads(() => batchLoss(model, batch), optimizer.variables);
+  const [norm] = await tf.sqrt(sumAll(Object.values(grads).map((g) => tf.sum(tf.square(g))))).data();
+  optimizer.update(grads, 1e-4, Math.min(1, 1 / (norm + 1e-6)));
+  const [loss] = await value.data();
+  tf.engine().endScope();
+  return loss;
+};
+
+/**
+ * tf.addN by pairs: tfjs's WebGPU AddN binds all its inputs at once, and a device gets
+ * 8 storage buffers per shader by default, so more than 7 inputs fail there.
+ */
+function sumAll(tensors: tf.Tensor[]): tf.Tensor {
+  return tensors.reduce((sum, t) => tf.add(sum, t));
+}
+
+/**
+ * Median time of `steps` optimizer steps on token rows `ids` (all of one length), as
+ * rates, with the first and last losses. The first shape's first loss comes from the
+ * new model's weights, so it should agree across backends: a fast one that computes
+ * something else shows there.
+ */
+export async function trainingRate(model: LanguageModel, ids: number[][], steps: number, step: Step = syncStep) {
+  const optimizer = new AdamW(model, TrainOptions.parse({ steps: 1 }));
+  const batch = { ids, mask: ids.map((row) => row.map(() => 1)) };
+  const losses: number[] = [];
+  const t = await timed(steps, async () => losses.push(await step(model, optimizer, batch)));
+  optimizer.dispose();
+  const [rows, length] = [ids.length, ids[0].length - 1];
+  const tokens = rows * length;
+  const gflop = (tokens * flopsPerToken(model.config, length)) / 1e9;
+  return { rows, length, ...t, losses: [losses[0], losses.at(-1)], tokensPerSecond: (1000 * tokens) / t.wallMs, gflops: { wall: gflop / (t.wallMs / 1000), cpu: gflop / (t.cpuMs / 1000) } };
+}
+
+/** What Dawn says the GPU is: a software adapter here would make the figures meaningless. */
+async function adapterInfo(): Promise<Record<string, string> | undefined> {
+  type Gpu = { requestAdapter(options: object): Promise<{ info: Record<string, string> } | null> };
+  const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+  const info = (await gpu?.requestAdapter({ powerPreference: "high-performance" }))?.info;
+  return info && { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: "string" },
+      steps: { type: "string", default: "5" },
+      shapes: { type: "string", default: "4x512,8x256,64x512" },
+      matmul: { type: "string", default: "512" },
+      json: { type: "string" },
+    },
+  });
+  const names: BackendName[] = [...BACKENDS, "webgpu"];
+  const backend = values.backend as BackendName | undefined;
+  if (backend && !names.includes(backend)) throw new Error(`--backend must be one of ${names.join(", ")}`);
+  const shapes = values.shapes.split(",").map((s) => s.split("x").map(Number) as [number, number]);
+  const steps = Number(values.steps);
+
+  const choice = await selectBackend(backend);
+  console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
+  const adapter = choice.name === "webgpu" ? await adapterInfo() : undefined;
+  if (adapter) console.error(`adapter: ${JSON.stringify(adapter)}`);
+  const step = choice.name === "webgpu" ? readBackStep : syncStep;
+  const model = createModel(DEFAULT_MODEL_CONFIG);
+  const V = model.config.vocabSize;
+  const result = {
+    bench: "gpu",
+    backend: choice.name,
+    adapter,
+    step: step === syncStep ? "trainStep" : "readBackStep",
+    params: parameterCount(model),
+    config: model.config,
+    matmulGflops: { size: Number(values.matmul), ...(await matmulGflops(Number(values.matmul))) },
+    training: [] as Awaited<ReturnType<typeof trainingRate>>[],
+  };
+  console.error(`matmul ${values.matmul}³: ${result.matmulGflops.wall.toFixed(1)} GFLOP/s (wall)`);
+  for (const [rows, length] of shapes) {
+    const ids = Array.from({ length: rows }, (_, r) => Array.from({ length: length + 1 }, (_, i) => (r * 131 + i * 7919) % V));
+    const r = await trainingRate(model, ids, steps, step);
+    result.training.push(r);
+    console.error(`${rows} x ${length}: ${r.wallMs.toFixed(1)} ms/step wall, ${r.cpuMs.toFixed(1)} ms cpu, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.wall.toFixed(2)} GFLOP/s, loss ${r.losses.map((l) => l?.toFixed(4)).join(" -> ")}`);
+    // Written after each shape, so that a run cut short still leaves what it measured
+    if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
+  }
+  console.log(JSON.stringify(result));
+  disposeModel(model);
+}
+
+// Runs as a script (through tsx, or bundled by perf/gpu-device.sh), not when perf/lm.ts imports the pieces above
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  await main();
+  process.exit(0); // Dawn, once loaded, keeps Node running
+}
