@@ -16,5 +16,5 @@ export {
 export { fewShotPrompt, type FewShotOptions } from "./few-shot.ts";
 export { HnswIndex, IndexFileError, type HnswOptions } from "./hnsw.ts";
 export { VectorStoreIndex } from "./langchain.ts";
-export { recallObservation, recallTool, type RecallToolOptions } from "./recall.ts";
+export { parseRecallObservation, recallObservation, recallTool, type RecalledEpisode, type RecallToolOptions } from "./recall.ts";
 export type { VectorHit, VectorIndex } from "./vector-index.ts";

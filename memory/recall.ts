@@ -40,6 +40,38 @@ export function recallObservation(recollections: readonly Recollection[]): strin
     .join("\n");
 }
 
+/** One entry of a `Recall` observation, as the agent reads it back. */
+export interface RecalledEpisode {
+  outcome: "success" | "failure";
+  reward: number;
+  similarity: number;
+  question: string;
+  /** The answer the episode finished with; undefined when it never finished. */
+  answer: string | undefined;
+}
+
+const ENTRY_HEAD = /^\d+\. \((success|failure), reward (-?[\d.]+), similarity (-?[\d.]+)\) (.*)$/;
+const FINISHED_WITH = /(?:^| -> )Finish\[(.*)\]$/;
+
+/** The episodes a `recallObservation` lists, in its order; none for any other text (a miss, an invalid action). */
+export function parseRecallObservation(observation: string): RecalledEpisode[] {
+  const lines = observation.split("\n");
+  return lines.flatMap((line, i) => {
+    const head = ENTRY_HEAD.exec(line);
+    if (!head) return [];
+    const path = (lines[i + 1] ?? "").trim();
+    return [
+      {
+        outcome: head[1] as RecalledEpisode["outcome"],
+        reward: Number(head[2]),
+        similarity: Number(head[3]),
+        question: head[4]!,
+        answer: FINISHED_WITH.exec(path)?.[1],
+      },
+    ];
+  });
+}
+
 function round(x: number): string {
   return String(Math.round(x * 100) / 100);
 }

@@ -31,6 +31,12 @@ export interface BenchmarkOptions<T extends Task> {
   dataset?: string;
   signal?: AbortSignal;
   onProgress?: (progress: BenchmarkProgress) => void;
+  /**
+   * Each new episode once it is logged, awaited before its lane starts another:
+   * with concurrency 1, every episode is seen before the next task begins (to
+   * remember it, say). Episodes resumed from the log are not passed.
+   */
+  onEpisode?: (trajectory: Trajectory) => Promise<void> | void;
 }
 
 export interface BenchmarkProgress {
@@ -81,6 +87,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     await writer.append(trajectory);
     finished.set(keyOf(trajectory), trajectory);
     emSum += trajectory.metrics.em;
+    await options.onEpisode?.(trajectory);
     report();
   });
   await writer.flush();

@@ -23,5 +23,6 @@ export {
   type World,
   type WorldSizes,
 } from "./schema.ts";
+export { RECURRENCES, recurringQuestions, StreamOptionsSchema, type Recurrence, type StreamItem, type StreamOptions } from "./recurring.ts";
 export { worldStats, type SplitCounts, type WorldStats } from "./stats.ts";
 export { HOPWORLD_PROMPT, worldCorpus, worldDocstore, worldEnvironment, worldTasks } from "./views.ts";

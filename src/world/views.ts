@@ -1,4 +1,5 @@
 import { codeTool } from "../../tools/code/index.ts";
+import type { Tool } from "../../tools/tool.ts";
 import { Docstore, titleKey, WikiEnvironment, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
 import { planComputation } from "./computation.ts";
 import type { Split, World } from "./schema.ts";
@@ -22,9 +23,12 @@ export function worldTasks(world: World, split: Split): QaTask[] {
     });
 }
 
-/** The environment hopworld episodes run in: Search and Lookup over the world's pages, and `Code[...]` for computations. */
-export function worldEnvironment(docstore: Docstore): WikiEnvironment {
-  return new WikiEnvironment(docstore, [codeTool()]);
+/**
+ * The environment hopworld episodes run in: Search and Lookup over the world's
+ * pages, `Code[...]` for computations, and any `tools` more (`Recall[...]`).
+ */
+export function worldEnvironment(docstore: Docstore, tools: readonly Tool[] = []): WikiEnvironment {
+  return new WikiEnvironment(docstore, [codeTool(), ...tools]);
 }
 
 /** Every page of every split: the agent searches the whole world, whatever split it is tested on. */
