@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { EpisodicMemory, recallTool } from "../../memory/index.ts";
-import { codeTool } from "../../tools/code/index.ts";
+import { codeTool, pythonTool } from "../../tools/code/index.ts";
 import { callWithText, type Tool } from "../../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { loadDataset } from "../bench/datasets.ts";
@@ -17,6 +17,7 @@ const TOOLS: Record<string, (flags: ToolFlags) => Promise<Tool>> = {
   search: (flags) => wikiTool("Search", flags),
   lookup: (flags) => wikiTool("Lookup", flags),
   code: async () => codeTool(),
+  python: async () => pythonTool(),
   recall: async (flags) => recallTool(await openMemory(flags.memory)),
 };
 
@@ -35,6 +36,7 @@ Examples:
   react-rl tool search "Kiss and Tell (1945 film)"
   react-rl tool lookup "born" --page "Shirley Temple"
   react-rl tool code "[1844, 1989].map((year) => 2024 - year)"
+  react-rl tool python "[2024 - year for year in (1844, 1989)]"
   react-rl tool recall "Which magazine was started first?" --memory runs/memory`,
   options: { file: { type: "string" }, page: { type: "string" }, memory: { type: "string" } },
   flags: toolFlags,

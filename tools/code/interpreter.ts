@@ -1,7 +1,7 @@
-import { Worker } from "node:worker_threads";
 import { CodeLimitsSchema, WORKER_STACK_MB, type CallLimits, type CodeLimits } from "./limits.ts";
-import type { CodeResult } from "./sandbox.ts";
+import type { CodeResult } from "./result.ts";
 import type { WorkerData, WorkerReply, WorkerRequest } from "./worker.ts";
+import { exchange, runResult, startWorker, WorkerSlot } from "./worker-thread.ts";
 
 /**
  * How long past its deadline a program may keep the worker before the worker is
@@ -30,14 +30,15 @@ export interface RunOptions {
  */
 export class CodeInterpreter {
   private readonly limits: CodeLimits;
-  private worker: Promise<Worker> | undefined;
-  /** Bumped at each worker start: sessions made in an earlier one are gone. */
-  private generation = 0;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Its generation tells sessions whether the worker that held them is gone. */
+  private readonly worker: WorkerSlot;
   private nextId = 1;
 
   constructor(limits: Partial<CodeLimits> = {}) {
     this.limits = CodeLimitsSchema.parse(limits);
+    const workerData: WorkerData = { memoryBytes: this.limits.memoryBytes };
+    const options = { workerData, resourceLimits: { stackSizeMb: WORKER_STACK_MB } };
+    this.worker = new WorkerSlot(() => startWorker(new URL("./worker.mjs", import.meta.url), options, "code interpreter"));
   }
 
   /** Runs a program in a fresh context. */
@@ -55,61 +56,34 @@ export class CodeInterpreter {
   }
 
   /** Stops the worker; a later call starts a new one. */
-  async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    await (await worker?.catch(() => undefined))?.terminate();
+  close(): Promise<void> {
+    return this.worker.close();
   }
 
   /** Calls are queued: the worker runs one program at a time. */
   private submit(code: string, options: RunOptions, session?: number): Promise<Execution> {
     options.signal?.throwIfAborted();
     const limits = CodeLimitsSchema.parse({ ...this.limits, ...options.limits });
-    return this.enqueue(async () => {
-      const worker = await this.start();
-      const generation = this.generation;
+    return this.worker.enqueue(async () => {
+      const worker = await this.worker.start();
+      const generation = this.worker.generation;
       // A program may overrun its deadline inside one native call; past the grace period the worker is killed.
       const request: WorkerRequest = { type: "run", id: this.nextId++, code, limits, session };
-      const reply = await exchange(worker, request, limits.timeoutMs + HARD_STOP_GRACE_MS);
-      if (reply.type !== "result" || reply.retire) this.discard(worker);
+      const reply = await exchange<WorkerReply>(worker, request, limits.timeoutMs + HARD_STOP_GRACE_MS);
+      if (reply.type !== "result" || reply.retire) this.worker.discard(worker);
       return { result: runResult(reply, limits.timeoutMs), generation };
     });
   }
 
   /** Frees a session's context, if the worker that holds it still runs. */
   private closeSession(session: number): void {
-    void this.enqueue(async () => {
-      const worker = await this.worker?.catch(() => undefined);
+    void this.worker.enqueue(async () => {
+      const worker = await this.worker.running();
       if (!worker) return;
-      const reply = await exchange(worker, { type: "close-session", id: this.nextId++, session }, CLOSE_TIMEOUT_MS);
-      if (reply.type !== "closed" || reply.retire) this.discard(worker);
+      const request: WorkerRequest = { type: "close-session", id: this.nextId++, session };
+      const reply = await exchange<WorkerReply>(worker, request, CLOSE_TIMEOUT_MS);
+      if (reply.type !== "closed" || reply.retire) this.worker.discard(worker);
     });
-  }
-
-  private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const done = this.queue.then(work);
-    this.queue = done.catch(() => undefined);
-    return done;
-  }
-
-  private start(): Promise<Worker> {
-    if (!this.worker) {
-      this.generation += 1;
-      const starting = startWorker({ memoryBytes: this.limits.memoryBytes });
-      // A worker that failed to start, or died while idle, is replaced at the next call.
-      const forget = () => {
-        if (this.worker === starting) this.worker = undefined;
-      };
-      starting.then((worker) => worker.once("exit", forget), forget);
-      this.worker = starting;
-    }
-    return this.worker;
-  }
-
-  /** Kills a worker that must not run anything more; the next call starts a new one. */
-  private discard(worker: Worker): void {
-    this.worker = undefined;
-    void worker.terminate();
   }
 }
 
@@ -151,64 +125,4 @@ let shared: CodeInterpreter | undefined;
 export function sharedInterpreter(): CodeInterpreter {
   shared ??= new CodeInterpreter();
   return shared;
-}
-
-/** The result of a run, also when the worker was killed or died instead of answering. */
-function runResult(reply: Exchanged, timeoutMs: number): CodeResult {
-  switch (reply.type) {
-    case "result":
-      return reply.result;
-    case "timeout":
-      return { status: "timeout", output: "", error: `timed out after ${timeoutMs} ms` };
-    case "crashed":
-      return { status: "error", output: "", error: `the interpreter crashed (${reply.message}) and was restarted` };
-    default:
-      throw new Error(`the code worker answered a run with "${reply.type}"`);
-  }
-}
-
-type Exchanged = WorkerReply | { type: "timeout" } | { type: "crashed"; message: string };
-
-/** Sends one request and waits for its reply, the worker's exit, or the time limit, whichever comes first. */
-function exchange(worker: Worker, request: WorkerRequest, timeoutMs: number): Promise<Exchanged> {
-  return new Promise((resolve) => {
-    const finish = (reply: Exchanged) => {
-      clearTimeout(timer);
-      worker.off("message", onMessage);
-      worker.off("exit", onExit);
-      worker.unref();
-      resolve(reply);
-    };
-    const onMessage = (reply: WorkerReply) => {
-      if ("id" in reply && reply.id === request.id) finish(reply);
-    };
-    const onExit = () => finish({ type: "crashed", message: "the worker exited" });
-    const timer = setTimeout(() => finish({ type: "timeout" }), timeoutMs);
-    worker.on("message", onMessage);
-    worker.once("exit", onExit);
-    // Busy, the worker keeps the process alive until the reply is back; idle, it never does.
-    worker.ref();
-    worker.postMessage(request);
-  });
-}
-
-function startWorker(workerData: WorkerData): Promise<Worker> {
-  const worker = new Worker(new URL("./worker.mjs", import.meta.url), {
-    workerData,
-    resourceLimits: { stackSizeMb: WORKER_STACK_MB },
-  });
-  // A worker that dies reports through "exit"; without a listener its "error" would crash the host.
-  let failure = "";
-  worker.on("error", (error) => (failure = `: ${error.message}`));
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number) =>
-      reject(new Error(`the code interpreter's worker exited with code ${code} while starting${failure}`));
-    worker.once("exit", onExit);
-    worker.once("message", (reply: WorkerReply) => {
-      worker.off("exit", onExit);
-      worker.unref();
-      if (reply.type === "ready") resolve(worker);
-      else reject(new Error(`the code interpreter's worker sent ${reply.type} before ready`));
-    });
-  });
 }

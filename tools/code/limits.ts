@@ -31,3 +31,17 @@ export type CallLimits = Omit<CodeLimits, "memoryBytes">;
 
 /** Thread stack of the worker that runs QuickJS: 64 times the largest QuickJS stack limit. */
 export const WORKER_STACK_MB = 64;
+
+/** What one Python program may use: as for JavaScript, but no stack limit (Python's recursion limit guards the stack). */
+export const PythonLimitsSchema = CodeLimitsSchema.omit({ stackBytes: true }).extend({
+  /**
+   * Pyodide's WebAssembly memory, per worker: past it allocations fail and the
+   * program ends with "out of memory". Pyodide with its standard library
+   * starts at about 30 MiB; the memory never shrinks while the worker lives.
+   */
+  memoryBytes: z.number().int().min(64 * MIB).max(2048 * MIB).default(256 * MIB),
+});
+
+export type PythonLimits = z.infer<typeof PythonLimitsSchema>;
+/** Limits a single Python call may override: the memory is fixed when the worker starts. */
+export type PythonCallLimits = Omit<PythonLimits, "memoryBytes">;

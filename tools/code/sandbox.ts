@@ -8,11 +8,7 @@ import {
 } from "quickjs-emscripten";
 import type { CodeLimits } from "./limits.ts";
 import { PRELUDE } from "./prelude.ts";
-
-/** How a program ended: its printed output, and the value of its last expression or why it stopped. */
-export type CodeResult =
-  | { status: "ok"; output: string; value: string }
-  | { status: "error" | "timeout" | "out-of-memory"; output: string; error: string };
+import { truncate, withMarker, type CodeResult } from "./result.ts";
 
 /** Programs run as this file, so error locations name it (the prelude reads line numbers from it). */
 const PROGRAM_FILE = "program.js";
@@ -130,13 +126,4 @@ export class Sandbox {
     result.value.dispose();
     return text;
   }
-}
-
-/** The first `max` characters, then `… [truncated N chars]` when there was more. */
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : withMarker(text.slice(0, max), text.length - max);
-}
-
-function withMarker(kept: string, dropped: number): string {
-  return dropped === 0 ? kept : `${kept}… [truncated ${dropped} chars]`;
 }

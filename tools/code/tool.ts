@@ -3,8 +3,9 @@ import { z } from "zod";
 import { toLangChainTool } from "../langchain.ts";
 import { defineTool, type Tool } from "../tool.ts";
 import { sharedInterpreter, type CodeInterpreter, type CodeSession } from "./interpreter.ts";
-import type { CallLimits } from "./limits.ts";
-import type { CodeResult } from "./sandbox.ts";
+import type { CallLimits, PythonCallLimits } from "./limits.ts";
+import { sharedPythonInterpreter, type PythonInterpreter } from "./python/interpreter.ts";
+import type { CodeResult } from "./result.ts";
 
 export interface CodeToolOptions {
   /** Where programs run; default the process-wide interpreter. */
@@ -42,13 +43,37 @@ export function langChainCodeTool(options: CodeToolOptions = {}): StructuredTool
   );
 }
 
-/** What the agent reads: `Output:` (when anything was printed), then `Result: ...` or `Error: ...`. */
-export function codeObservation(result: CodeResult): string {
+export interface PythonToolOptions {
+  /** Where programs run; default the process-wide Python interpreter. */
+  interpreter?: PythonInterpreter;
+  limits?: Partial<PythonCallLimits>;
+}
+
+/** `Python[program]`: a separate tool, so prompts and environments opt in to Python. */
+export function pythonTool({ interpreter, limits }: PythonToolOptions = {}): Tool<string> {
+  return defineTool({
+    name: "Python",
+    description:
+      "Python[program]: runs a Python program (standard library only) and returns what it printed and the value of its last expression. " +
+      "No files of the host, network or packages.",
+    schema: z.string(),
+    call: async (program, ctx) => {
+      const result = await (interpreter ?? sharedPythonInterpreter()).run(program, { limits, signal: ctx?.signal });
+      return codeObservation(result, "None");
+    },
+  });
+}
+
+/**
+ * What the agent reads: `Output:` (when anything was printed), then `Result: ...` or `Error: ...`.
+ * `emptyValue` is what a program ending in a statement gives: `undefined` in JavaScript, `None` in Python.
+ */
+export function codeObservation(result: CodeResult, emptyValue = "undefined"): string {
   const output = result.output.trimEnd();
   const printed = output === "" ? "" : `Output:\n${output}\n`;
   if (result.status !== "ok") return `${printed}Error: ${result.error}`;
-  // A program that printed and ends in a statement (console.log) has nothing more to say.
-  if (printed !== "" && result.value === "undefined") return printed.trimEnd();
+  // A program that printed and ends in a statement (console.log, print) has nothing more to say.
+  if (printed !== "" && result.value === emptyValue) return printed.trimEnd();
   return `${printed}Result: ${result.value}`;
 }
 

@@ -1,7 +1,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscripten";
 import type { CodeLimits } from "./limits.ts";
-import { Sandbox, type CodeResult } from "./sandbox.ts";
+import type { CodeResult } from "./result.ts";
+import { Sandbox } from "./sandbox.ts";
+import type { RunReply } from "./worker-thread.ts";
 
 export type WorkerRequest =
   | { type: "run"; id: number; code: string; limits: CodeLimits; session?: number }
@@ -15,14 +17,11 @@ export interface WorkerData {
 export type WorkerReply =
   | { type: "ready" }
   /**
-   * `retire`: the worker must not run anything more, because its memory ran
-   * out or freeing a program's state failed. QuickJS does not recover from
-   * every such failure cleanly, so the host starts a fresh worker instead.
+   * A run's `retire` is set when its memory ran out or freeing a program's
+   * state failed: QuickJS does not recover from every such failure cleanly.
    */
-  | { type: "result"; id: number; result: CodeResult; retire: boolean }
-  | { type: "closed"; id: number; retire: boolean }
-  /** The engine failed while running the program: nothing it computed is left. */
-  | { type: "crashed"; id: number; message: string };
+  | RunReply
+  | { type: "closed"; id: number; retire: boolean };
 
 const port = parentPort;
 if (!port) throw new Error("tools/code/worker.ts runs inside a worker thread (see CodeInterpreter)");

@@ -1,0 +1,131 @@
+import { Worker, type WorkerOptions } from "node:worker_threads";
+import type { CodeResult } from "./result.ts";
+
+/** A worker's reply, or what happened instead of one. */
+export type Exchanged<Reply> = Reply | { type: "timeout" } | { type: "crashed"; message: string };
+
+/**
+ * How an interpreter's worker answers a program. `retire`: the worker must not
+ * run anything more (its memory ran out, or its engine may be left broken); the
+ * host starts a fresh one instead. `crashed`: the engine failed while running
+ * the program, and nothing it computed is left.
+ */
+export type RunReply =
+  | { type: "result"; id: number; result: CodeResult; retire: boolean }
+  | { type: "crashed"; id: number; message: string };
+
+/** The result of a run, also when the worker was killed or died instead of answering. */
+export function runResult(reply: Exchanged<RunReply> | { type: "ready" | "closed" }, timeoutMs: number): CodeResult {
+  switch (reply.type) {
+    case "result":
+      return reply.result;
+    case "timeout":
+      return { status: "timeout", output: "", error: `timed out after ${timeoutMs} ms` };
+    case "crashed":
+      return { status: "error", output: "", error: `the interpreter crashed (${reply.message}) and was restarted` };
+    default:
+      throw new Error(`an interpreter's worker answered a run with "${reply.type}"`);
+  }
+}
+
+/**
+ * One worker thread, started on first use and replaced after it is discarded
+ * or dies, that runs the work given to it one piece at a time. While idle it
+ * never keeps the process alive.
+ */
+export class WorkerSlot {
+  private worker: Promise<Worker> | undefined;
+  private starts = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly launch: () => Promise<Worker>) {}
+
+  /** Which worker this is, counted from 1: state kept in an earlier one is gone. */
+  get generation(): number {
+    return this.starts;
+  }
+
+  /** Runs `work` after the work queued before it has finished. */
+  enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(work);
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+
+  /** The worker, started if none runs. */
+  start(): Promise<Worker> {
+    if (!this.worker) {
+      this.starts += 1;
+      const starting = this.launch();
+      // A worker that failed to start, or died while idle, is replaced at the next call.
+      const forget = () => {
+        if (this.worker === starting) this.worker = undefined;
+      };
+      starting.then((worker) => worker.once("exit", forget), forget);
+      this.worker = starting;
+    }
+    return this.worker;
+  }
+
+  /** The running worker, if there is one; never starts one. */
+  async running(): Promise<Worker | undefined> {
+    return this.worker?.catch(() => undefined);
+  }
+
+  /** Kills a worker that must not run anything more; the next call starts a new one. */
+  discard(worker: Worker): void {
+    this.worker = undefined;
+    void worker.terminate();
+  }
+
+  /** Stops the worker; a later call starts a new one. */
+  async close(): Promise<void> {
+    const worker = this.running();
+    this.worker = undefined;
+    await (await worker)?.terminate();
+  }
+}
+
+/**
+ * Starts a worker and waits for its `{ type: "ready" }` message. `name` says
+ * whose worker it is in the error when it dies first.
+ */
+export function startWorker(script: URL, options: WorkerOptions, name: string): Promise<Worker> {
+  const worker = new Worker(script, options);
+  // A worker that dies reports through "exit"; without a listener its "error" would crash the host.
+  let failure = "";
+  worker.on("error", (error) => (failure = `: ${error.message}`));
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`the ${name}'s worker exited with code ${code} while starting${failure}`));
+    worker.once("exit", onExit);
+    worker.once("message", (reply: { type: string }) => {
+      worker.off("exit", onExit);
+      worker.unref();
+      if (reply.type === "ready") resolve(worker);
+      else reject(new Error(`the ${name}'s worker sent ${reply.type} before ready`));
+    });
+  });
+}
+
+/** Sends one request and waits for its reply, the worker's exit, or the time limit, whichever comes first. */
+export function exchange<Reply>(worker: Worker, request: { id: number }, timeoutMs: number): Promise<Exchanged<Reply>> {
+  return new Promise((resolve) => {
+    const finish = (reply: Exchanged<Reply>) => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("exit", onExit);
+      worker.unref();
+      resolve(reply);
+    };
+    const onMessage = (reply: Reply & object) => {
+      if ("id" in reply && reply.id === request.id) finish(reply);
+    };
+    const onExit = () => finish({ type: "crashed", message: "the worker exited" });
+    const timer = setTimeout(() => finish({ type: "timeout" }), timeoutMs);
+    worker.on("message", onMessage);
+    worker.once("exit", onExit);
+    // Busy, the worker keeps the process alive until the reply is back; idle, it never does.
+    worker.ref();
+    worker.postMessage(request);
+  });
+}
