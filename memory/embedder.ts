@@ -1,5 +1,6 @@
 import { Embeddings, type EmbeddingsInterface } from "@langchain/core/embeddings";
 import { OpenAIEmbeddings } from "@langchain/openai";
+import { hashString } from "../src/random.ts";
 
 /** Anything that turns texts into vectors: LangChain's interface, so any LangChain embeddings model fits. */
 export type Embedder = EmbeddingsInterface;
@@ -65,20 +66,10 @@ export class HashingEmbedder extends Embeddings {
   }
 
   private add(vector: Float64Array, feature: string): void {
-    const hash = fnv1a(feature);
+    const hash = hashString(feature);
     // The low bits pick the dimension and the top bit the sign, so collisions cancel out on average.
     vector[hash % this.dims] += hash >>> 31 ? 1 : -1;
   }
-}
-
-/** 32-bit FNV-1a over UTF-16 code units. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
 
 export interface OpenAIEmbedderOptions {

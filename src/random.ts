@@ -14,6 +14,11 @@ export class Random {
     return new Random(Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b));
   }
 
+  /** A stream of its own for `key`, the same wherever and in whatever order it is asked for. */
+  static forKey(seed: number, key: string): Random {
+    return Random.forItem(seed, hashString(key));
+  }
+
   /** A float in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
@@ -56,4 +61,11 @@ export class Random {
     }
     return items.at(-1)!;
   }
+}
+
+/** 32-bit FNV-1a over UTF-16 code units: a stable hash of a string on every platform. */
+export function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }

@@ -74,4 +74,29 @@ describe("LocalPolicy", () => {
     }
     expect(policy.model).toBe("tiny");
   });
+
+  it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {
+    const planner: Planner = {
+      model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 96, dModel: 16, nLayers: 1, nHeads: 2 }, 4),
+      tokenizer,
+      source: "/tmp/tiny",
+      meta: {},
+    };
+    const request = (q: string) => ({ prompt: renderPrompt(TEMPLATE, q, [], 1), task: { id: q, question: q }, step: 1, stop: [] });
+    const questions = ["a?", "b?", "a?", "c?", "a?"];
+    const sample = async (maxBatch: number, order: number[]) => {
+      const policy = new LocalPolicy(planner, { maxNewTokens: 12, temperature: 1, seed: 9, maxBatch });
+      const texts: string[] = [];
+      for (const i of order) texts[i] = (await policy.act(request(questions[i]))).text; // one at a time, in this order
+      return texts;
+    };
+    const together = async () => {
+      const policy = new LocalPolicy(planner, { maxNewTokens: 12, temperature: 1, seed: 9, maxBatch: 64 });
+      return Promise.all(questions.map(async (q) => (await policy.act(request(q))).text));
+    };
+    const batched = await together();
+    expect(await sample(1, [0, 1, 2, 3, 4])).toEqual(batched);
+    expect(await sample(1, [3, 1, 0, 2, 4])).toEqual(batched); // a's askings keep their order among themselves
+    expect(new Set([batched[0], batched[2], batched[4]]).size).toBeGreaterThan(1);
+  });
 });

@@ -4,6 +4,7 @@
 // list is reordered or grows, and a rerun of a shard resumes its own log.
 import { z } from "zod";
 import type { Trajectory } from "../../trajectories/index.ts";
+import { hashString } from "../random.ts";
 
 /** Shard `index` of `count`, 1-based as written on the command line: `--shard 2/4`. */
 export interface Shard {
@@ -22,15 +23,8 @@ export const ShardSchema = z
     error: "needs 1 <= i <= n",
   });
 
-/** FNV-1a over the id's UTF-16 code units: tiny, stable across runs and platforms. */
-function stableHash(id: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
 export function inShard(id: string, shard: Shard): boolean {
-  return stableHash(id) % shard.count === shard.index - 1;
+  return hashString(id) % shard.count === shard.index - 1;
 }
 
 export function shardTasks<T extends { id: string }>(tasks: readonly T[], shard: Shard): T[] {

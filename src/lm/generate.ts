@@ -28,6 +28,8 @@ export const GenerateOptions = z.object({
   topP: z.number().gt(0).max(1).default(1),
   /** Sequence i draws from its own stream of this seed, so a batch reproduces exactly. */
   seed: z.number().int().default(0),
+  /** One key per prompt: sequence i draws from the stream of (seed, keys[i]) instead, whatever batch it is in. */
+  streamKeys: z.array(z.string()).optional(),
   /** Generation ends once the new text contains one of these; the text is cut where it begins. */
   stop: z.array(z.string().min(1)).default([]),
 });
@@ -74,7 +76,9 @@ export async function generateTokens(
   }
   if (prompts.length === 0) return [];
   const promptIds = prompts.map((ids) => ids.slice(-(contextLength - o.maxNewTokens)));
-  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids.length, Random.forItem(o.seed, i)));
+  if (o.streamKeys && o.streamKeys.length !== prompts.length) throw new RangeError(`${o.streamKeys.length} stream keys for ${prompts.length} prompts`);
+  const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
+  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids.length, stream(i)));
 
   // Transposed once for all steps when tied to the token embedding
   const head = outputHead(model);

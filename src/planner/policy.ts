@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { generateTokens, type Generation } from "../lm/index.ts";
+import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
 import type { Planner } from "./planner.ts";
 import { transcriptTokens } from "./transcript.ts";
@@ -30,7 +31,8 @@ export class LocalPolicy implements Policy {
   readonly seed: number;
   private readonly sampling: Sampling;
   private readonly batcher: MicroBatcher<string, Generation>;
-  private batches = 0;
+  /** How often each prompt (by hash) has been asked for: the n-th asking draws from stream n. */
+  private readonly asked = new Map<number, number>();
 
   constructor(
     private readonly planner: Planner,
@@ -56,8 +58,14 @@ export class LocalPolicy implements Policy {
   private decode(prompts: string[]): Promise<Generation[]> {
     const { model, tokenizer } = this.planner;
     const ids = prompts.map((prompt) => transcriptTokens(prompt, tokenizer).ids);
-    // Each batch draws from its own streams: the same prompt sampled twice may differ.
-    const seed = this.sampling.seed * 1_000_003 + this.batches++;
-    return generateTokens(model, tokenizer, ids, { ...this.sampling, seed, stop: ["\nObservation"] });
+    // A stream per (prompt, how often it was asked before): samples do not depend on which
+    // requests happened to share a batch, and the k samples of one prompt still differ.
+    const streamKeys = prompts.map((prompt) => {
+      const key = hashString(prompt);
+      const n = this.asked.get(key) ?? 0;
+      this.asked.set(key, n + 1);
+      return `${key}:${n}`;
+    });
+    return generateTokens(model, tokenizer, ids, { ...this.sampling, streamKeys, stop: ["\nObservation"] });
   }
 }
