@@ -5,6 +5,10 @@ import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
 import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "../src/bench/arithmetic.ts";
+import { demonstrations } from "../src/cli/train.ts";
+import { BASE_PLANNER, loadPlanner, type TokenSequence } from "../src/planner/index.ts";
+import { trainingRows } from "../src/train/rollouts.ts";
+import type { Tokenizer } from "../src/lm/index.ts";
 import { BaselinePolicy, OraclePolicy } from "../src/policies/index.ts";
 import type { Policy } from "../src/agent/policy.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
@@ -62,5 +66,42 @@ describe("arithmetic questions", () => {
     const misplaced = await cli(["bench", "--dataset", "hotpotqa", "--data-seed", "2"]);
     expect(misplaced.code).toBe(1);
     expect(misplaced.stderr).toContain("--data-seed is for --dataset arithmetic");
+  });
+});
+
+/** A row's text in runs of equal mask: what the planner is trained to write (mask 1) and what it only reads (mask 0). */
+function textByMask({ ids, mask }: TokenSequence, tokenizer: Tokenizer): { written: string[]; read: string[] } {
+  const runs = { written: [] as string[], read: [] as string[] };
+  for (let start = 0, end = 1; start < ids.length; start = end, end = start + 1) {
+    while (end < ids.length && mask[end] === mask[start]) end++;
+    runs[mask[start] === 1 ? "written" : "read"].push(tokenizer.decode(ids.slice(start, end)));
+  }
+  return runs;
+}
+
+describe("arithmetic demonstrations for train sft --dataset arithmetic", () => {
+  it("are Code-then-Finish episodes of training questions whose rows train the planner on its actions, not on the results", async () => {
+    const { episodes, template } = await demonstrations({ dataset: "arithmetic", examples: 6 });
+    expect(template).toEqual(await loadPrompt(ARITHMETIC_PROMPT));
+    const train = arithmeticTasks({ seed: 1, split: "train", count: 6 });
+    expect(episodes.map((e) => e.id)).toEqual(train.map((t) => t.id));
+
+    const planner = await loadPlanner(BASE_PLANNER);
+    const rows = trainingRows(episodes, template, planner);
+    rows.forEach((row, i) => {
+      const task = train[i]!;
+      // The whole episode fits the context: nothing of the question was cut.
+      expect(row.ids[0]).toBe(planner.tokenizer.bos);
+      const { written, read } = textByMask(row, planner.tokenizer);
+      expect(written).toEqual([" I compute the answer.\nAction 1: Code[" + task.program + "]", " I know the answer.\nAction 2: Finish[" + task.answer + "]"]);
+      expect(read.join("")).toContain(task.question);
+      expect(read.join("")).toContain(`Observation 1: Result: ${task.answer}`);
+    });
+  });
+
+  it("refuse a world and leave --data-seed to arithmetic, before any training", async () => {
+    await expect(demonstrations({ dataset: "arithmetic", examples: 1, world: "world.json" })).rejects.toThrow(/takes --data-seed, not --world/);
+    await expect(demonstrations({ dataset: "arithmetic", examples: 1, "world-seed": 2 })).rejects.toThrow(/not --world or --world-seed/);
+    await expect(demonstrations({ dataset: "hopworld", examples: 1, "data-seed": 2 })).rejects.toThrow("--data-seed is for --dataset arithmetic");
   });
 });

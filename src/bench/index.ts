@@ -2,6 +2,7 @@ export {
   ARITHMETIC_PROMPT,
   ARITHMETIC_SIZES,
   arithmeticEnvironment,
+  arithmeticExpertEpisodes,
   ArithmeticOptionsSchema,
   arithmeticTasks,
   type ArithmeticOptions,

@@ -1,5 +1,9 @@
 import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
+import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { ARITHMETIC_PROMPT, arithmeticExpertEpisodes, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
+import { UserError } from "../errors.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
 import { corpusRows } from "../train/pretrain.ts";
@@ -23,7 +27,8 @@ const commonOptions: OptionSpec = {
 
 const commonFlags = z.object({
   world: z.string().optional(),
-  "world-seed": numberFlag(z.number().int().min(0)).default(1),
+  /** Default `DEFAULT_WORLD_SEED`; left unset so that sft can refuse it with --dataset arithmetic. */
+  "world-seed": numberFlag(z.number().int().min(0)).optional(),
   out: z.string({ error: "required" }),
   "batch-size": numberFlag(z.number().int().positive()).default(16),
   lr: numberFlag(z.number().positive()).optional(),
@@ -68,37 +73,70 @@ ${commonUsage}
   },
 });
 
+const SFT_DATASETS = ["hopworld", "arithmetic"] as const;
+
+const sftFlags = commonFlags.extend({
+  from: z.string({ error: "required" }),
+  steps: numberFlag(z.number().int().positive()).default(300),
+  examples: numberFlag(z.number().int().positive()).default(64),
+  dataset: z.enum(SFT_DATASETS).default("hopworld"),
+  "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
+});
+type SftFlags = z.infer<typeof sftFlags>;
+
 export const sftCommand = defineCommand({
   name: "train sft",
   summary: "fine-tune the planner on expert episodes (loss on its own thoughts and actions only)",
   usage: `react-rl train sft --from DIR --out DIR [options]
 
   --from DIR           the checkpoint to start from (a pretrained one)
+  --dataset NAME       ${SFT_DATASETS.join(" | ")} (default hopworld): whose training questions the
+                       expert episodes answer, rendered with the prompt bench gives the dataset
+                       (prompts/hopworld.txt or prompts/arithmetic.txt); arithmetic's expert runs
+                       each question's program with Code[...], then finishes
+  --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1)
   --examples N         expert episodes from the training split (default 64)
-${commonUsage}`,
-  options: { ...commonOptions, from: { type: "string" }, examples: { type: "string" } },
-  flags: commonFlags.extend({
-    from: z.string({ error: "required" }),
-    steps: numberFlag(z.number().int().positive()).default(300),
-    examples: numberFlag(z.number().int().positive()).default(64),
-  }),
+${commonUsage}
+  (--world and --world-seed are for --dataset hopworld)`,
+  options: { ...commonOptions, from: { type: "string" }, examples: { type: "string" }, dataset: { type: "string" }, "data-seed": { type: "string" } },
+  flags: sftFlags,
   async run(flags) {
-    const world = await worldFrom(flags);
+    const { episodes, template } = await demonstrations(flags);
     const resumed = await resume(flags.out, "sft", flags.backend);
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
-    const template = await loadPrompt(HOPWORLD_PROMPT);
-    const episodes = await expertTrajectories(world, "train", { limit: flags.examples });
     const rows = trainingRows(episodes, template, planner);
-    console.error(`fine-tuning on ${rows.length} expert episodes`);
-    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", optimizer: resumed?.optimizer, meta: { examples: rows.length } });
+    console.error(`fine-tuning on ${rows.length} expert episodes of ${flags.dataset}`);
+    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", optimizer: resumed?.optimizer, meta: { dataset: flags.dataset, examples: rows.length } });
     return 0;
   },
 });
 
+/** Expert episodes to imitate, and the prompt they are rendered with: the one `bench` runs the dataset with. */
+export interface Demonstrations {
+  episodes: Trajectory[];
+  template: PromptTemplate;
+}
+
+/** The first `--examples` training questions of `--dataset`, answered by its expert. */
+export async function demonstrations(flags: Pick<SftFlags, "dataset" | "examples" | "data-seed" | "world" | "world-seed">): Promise<Demonstrations> {
+  if (flags.dataset === "arithmetic") {
+    if (flags.world !== undefined || flags["world-seed"] !== undefined) {
+      throw new UserError("--dataset arithmetic is generated: it takes --data-seed, not --world or --world-seed");
+    }
+    const episodes = await arithmeticExpertEpisodes({ seed: flags["data-seed"], split: "train", count: flags.examples });
+    return { episodes, template: await loadPrompt(ARITHMETIC_PROMPT) };
+  }
+  if (flags["data-seed"] !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
+  const episodes = await expertTrajectories(await worldFrom(flags), "train", { limit: flags.examples });
+  return { episodes, template: await loadPrompt(HOPWORLD_PROMPT) };
+}
+
 type CommonFlags = z.infer<typeof commonFlags> & { steps: number };
 
-async function worldFrom(flags: CommonFlags): Promise<World> {
-  return flags.world ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] });
+const DEFAULT_WORLD_SEED = 1;
+
+async function worldFrom(flags: Pick<CommonFlags, "world" | "world-seed">): Promise<World> {
+  return flags.world ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] ?? DEFAULT_WORLD_SEED });
 }
 
 async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promise<Planner> {
