@@ -21,9 +21,11 @@ import {
   AdamW,
   BACKENDS,
   batchLoss,
+  clipScale,
   createModel,
   DEFAULT_MODEL_CONFIG,
   disposeModel,
+  globalNorm,
   parameterCount,
   selectBackend,
   TrainOptions,
@@ -56,9 +58,9 @@ export async function timed(runs: number, run: () => unknown, pick: "median" | "
 /** GFLOP/s of a plain 2-D size×size×size matmul, read back with data() so that every backend can run it. */
 export async function matmulGflops(size = 512) {
   const [a, b] = [tf.randomNormal([size, size]), tf.randomNormal([size, size])];
-  // Ten products per run: CPU time is counted in coarse ticks. Summed by pairs (see sumAll)
+  // Ten products per run: CPU time is counted in coarse ticks. Summed by pairs (see globalNorm)
   const tenProducts = async () => {
-    const sum = tf.tidy(() => sumAll(Array.from({ length: 10 }, () => tf.matMul(a, b))));
+    const sum = tf.tidy(() => Array.from({ length: 10 }, () => tf.matMul(a, b)).reduce((total, p) => tf.add(total, p)));
     await sum.data();
     sum.dispose();
   };
@@ -87,20 +89,12 @@ export const syncStep: Step = (model, optimizer, batch) => trainStep(model, opti
 export const readBackStep: Step = async (model, optimizer, batch) => {
   tf.engine().startScope(); // a tidy() that can await
   const { value, grads } = tf.variableGrads(() => batchLoss(model, batch), optimizer.variables);
-  const [norm] = await tf.sqrt(sumAll(Object.values(grads).map((g) => tf.sum(tf.square(g))))).data();
-  optimizer.update(grads, 1e-4, Math.min(1, 1 / (norm + 1e-6)));
+  const [norm] = await globalNorm(grads).data();
+  optimizer.update(grads, 1e-4, clipScale(norm, 1));
   const [loss] = await value.data();
   tf.engine().endScope();
   return loss;
 };
-
-/**
- * tf.addN by pairs: tfjs's WebGPU AddN binds all its inputs at once, and a device gets
- * 8 storage buffers per shader by default, so more than 7 inputs fail there.
- */
-function sumAll(tensors: tf.Tensor[]): tf.Tensor {
-  return tensors.reduce((sum, t) => tf.add(sum, t));
-}
 
 /**
  * Median time of `steps` optimizer steps on token rows `ids` (all of one length), as

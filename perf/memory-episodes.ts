@@ -20,6 +20,7 @@ import { readTrajectories } from "../trajectories/index.ts";
 import { runBenchmark, runWithMemory, type BenchmarkResult } from "../src/bench/index.ts";
 import { numberFlag } from "../src/cli/command.ts";
 import { ProgressBar } from "../src/cli/progress.ts";
+import { markdownTable } from "../src/report/table.ts";
 import { answeredFromMemory, BaselinePolicy } from "../src/policies/index.ts";
 import {
   generateWorld,
@@ -126,7 +127,7 @@ const rows = arms.map((arm) => [
   arm.reused.n === 0 ? "0" : `${arm.reused.n} (${arm.reused.em.toFixed(3)})`,
 ]);
 console.log(`hopworld seed ${flags.seed}, test split: a stream of ${tasks.length} questions, recurring ${flags.recurring}; episodes in ${out}`);
-console.log([header, header.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n"));
+console.log(markdownTable(header, rows));
 console.log(
   JSON.stringify(
     arms.map((arm) => ({

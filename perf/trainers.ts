@@ -24,6 +24,7 @@ import type { Trajectory } from "../trajectories/index.ts";
 import type { Task } from "../tools/environment.ts";
 import { ProgressBar } from "../src/cli/progress.ts";
 import { selectBackend } from "../src/lm/index.ts";
+import { markdownTable } from "../src/report/table.ts";
 import type { Planner } from "../src/planner/index.ts";
 import {
   bestOfN,
@@ -227,10 +228,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 function meanRange(xs: readonly number[], digits = 3): string {
   const [low, high] = [Math.min(...xs), Math.max(...xs)];
   return low === high ? low.toFixed(digits) : `${mean(xs).toFixed(digits)} (${low.toFixed(digits)}–${high.toFixed(digits)})`;
-}
-
-function markdownTable(header: string[], rows: string[][]): string {
-  return [header, header.map((_, i) => (i === 0 ? "---" : "---:")), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 }
 
 const backend = await selectBackend();

@@ -8,6 +8,7 @@ import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
+import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
@@ -140,11 +141,9 @@ async function writeOutputs(flags: DemoFlags, outcome: Outcome): Promise<void> {
 
 function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], kl: number): string {
   const families = Object.keys({ ...before.byType, ...after.byType });
-  const row = (name: string, b: number | string, a: number | string) => `| ${name} | ${b} | ${a} |`;
+  const row = (name: string, b: string, a: string) => [name, b, a];
   const em = (s?: Summary) => (s ? `${s.em.toFixed(3)} (${s.n})` : "-");
-  return [
-    "| hopworld test | before (base) | after |",
-    "| --- | ---: | ---: |",
+  return markdownTable(["hopworld test", "before (base)", "after"], [
     row("EM", before.em.toFixed(3), after.em.toFixed(3)),
     ...families.map((f) => row(`EM ${f}`, em(before.byType?.[f]), em(after.byType?.[f]))),
     row("F1", before.f1.toFixed(3), after.f1.toFixed(3)),
@@ -152,7 +151,7 @@ function comparisonTable(before: Evaluation["summary"], after: Evaluation["summa
     row("invalid actions", pct(before.invalidRate), pct(after.invalidRate)),
     row("halted", pct(before.haltedRate), pct(after.haltedRate)),
     row("KL to the base (per policy token)", "0", kl.toFixed(4)),
-  ].join("\n");
+  ]);
 }
 
 function curves(outcome: Outcome): string {

@@ -18,6 +18,8 @@ export {
 export {
   AdamW,
   batchLoss,
+  clipScale,
+  globalNorm,
   learningRateAt,
   trainLM,
   TrainOptions,

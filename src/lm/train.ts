@@ -87,13 +87,26 @@ export function trainStep(
   const start = performance.now();
   const { value: lossValue, gradNorm } = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => loss(model, batch), optimizer.variables);
-    const norm = tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0];
-    optimizer.update(grads, learningRate, Math.min(1, clipNorm / (norm + 1e-6)));
+    const norm = globalNorm(grads).dataSync()[0];
+    optimizer.update(grads, learningRate, clipScale(norm, clipNorm));
     return { value: value.dataSync()[0], gradNorm: norm };
   });
   const ms = performance.now() - start;
   const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
   return { step: optimizer.step, loss: lossValue, learningRate, gradNorm, tokens, tokensPerSecond: (1000 * tokens) / ms, ms };
+}
+
+/**
+ * √(Σ ‖g‖²) over all gradients. Summed by pairs: tfjs's WebGPU AddN binds all its
+ * inputs at once, and a shader gets 8 storage buffers by default.
+ */
+export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
+  return tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((sum, x) => tf.add(sum, x))) as tf.Scalar;
+}
+
+/** What gradients are multiplied by so that their global norm is at most `clipNorm`. */
+export function clipScale(norm: number, clipNorm: number): number {
+  return Math.min(1, clipNorm / (norm + 1e-6));
 }
 
 /** The masked next-token loss of a batch. */
