@@ -12,7 +12,7 @@ import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
 import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyOptions, policyUsage } from "./policy.ts";
+import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
@@ -87,23 +87,6 @@ ${promptUsage}
   (--temperature defaults to ${kind.temperature} here)
 
 summary.json and the table also give each question type's figures (HotpotQA: bridge, comparison).`,
-    options: {
-      ...policyOptions,
-      dataset: { type: "string" },
-      file: { type: "string" },
-      world: { type: "string" },
-      split: { type: "string" },
-      "data-seed": { type: "string" },
-      limit: { type: "string" },
-      shard: { type: "string" },
-      prompt: { type: "string" },
-      memory: { type: "string" },
-      shots: { type: "string" },
-      samples: { type: "string" },
-      concurrency: { type: "string" },
-      "max-steps": { type: "string" },
-      out: { type: "string" },
-    },
     flags: benchFlags,
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };

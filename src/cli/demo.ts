@@ -48,7 +48,6 @@ export const demoCommand = defineCommand({
 
 Writes OUT/summary.json (before.em, after.em, per family, KL to the base), OUT/report.md
 with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
-  options: Object.fromEntries(Object.keys(demoFlags.shape).map((k) => [k, { type: "string" as const }])),
   flags: demoFlags,
   async run(flags) {
     await mkdir(flags.out, { recursive: true });

@@ -31,17 +31,6 @@ ${promptUsage}
                        (for openai-dpo the filters choose the preferred side)
 
 Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last line.`,
-  options: {
-    format: { type: "string" },
-    in: { type: "string", multiple: true },
-    out: { type: "string" },
-    prompt: { type: "string" },
-    "no-exemplars": { type: "boolean" },
-    "min-reward": { type: "string" },
-    "success-only": { type: "boolean" },
-    "max-steps": { type: "string" },
-    "no-invalid": { type: "boolean" },
-  },
   flags: z.object({
     format: z.enum(EXPORT_FORMATS, { error: `expected one of ${EXPORT_FORMATS.join(", ")}` }),
     in: z.array(z.string(), { error: "required" }).min(1),

@@ -8,7 +8,7 @@ import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { UserError } from "../errors.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyOptions, policyUsage } from "./policy.ts";
+import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
@@ -40,21 +40,6 @@ ${policyUsage}
   --out DIR            working folder, resumable (default runs/fewshot-NAME)
 
 Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} on its last line.`,
-  options: {
-    ...policyOptions,
-    name: { type: "string" },
-    force: { type: "boolean" },
-    prompt: { type: "string" },
-    file: { type: "string" },
-    train: { type: "string" },
-    dev: { type: "string" },
-    k: { type: "string" },
-    candidates: { type: "string" },
-    "draw-seed": { type: "string" },
-    concurrency: { type: "string" },
-    "max-steps": { type: "string" },
-    out: { type: "string" },
-  },
   flags: policyFlags.extend({
     name: z.string({ error: "required" }),
     force: z.boolean().default(false),

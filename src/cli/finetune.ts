@@ -33,17 +33,6 @@ export const finetuneCommand = defineCommand({
 
 Prints the job's status changes and events; the last line is {"job": ..., "status": ..., "model": ...}.
 Exits 0 when the job succeeds (or is started, with --no-wait), 1 when it fails or is cancelled.`,
-  options: {
-    provider: { type: "string" },
-    file: { type: "string" },
-    model: { type: "string" },
-    method: { type: "string" },
-    suffix: { type: "string" },
-    "base-url": { type: "string" },
-    "no-wait": { type: "boolean" },
-    "poll-seconds": { type: "string" },
-    job: { type: "string" },
-  },
   flags: z
     .object({
       provider: z.enum(PROVIDERS).default("openai"),

@@ -4,18 +4,9 @@ import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner } from "../planner/index.ts";
 import { BACKENDS } from "../lm/index.ts";
-import { numberFlag, type OptionSpec } from "./command.ts";
+import { numberFlag } from "./command.ts";
 
 export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
-
-export const policyOptions: OptionSpec = {
-  policy: { type: "string" },
-  model: { type: "string" },
-  "base-url": { type: "string" },
-  temperature: { type: "string" },
-  seed: { type: "string" },
-  backend: { type: "string" },
-};
 
 export const policyFlags = z.object({
   policy: z.enum(POLICY_NAMES).default("baseline"),

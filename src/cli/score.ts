@@ -14,7 +14,6 @@ export const scoreCommand = defineCommand({
   --pred FILE   predictions: {"answer": {"<id>": "<text>", ...}} (other keys ignored)
 
 Prints {"em": ..., "f1": ..., "n": ...} on its last line.`,
-  options: { gold: { type: "string" }, pred: { type: "string" } },
   flags: z.object({
     gold: z.string({ error: "required" }),
     pred: z.string({ error: "required" }),

@@ -22,13 +22,6 @@ export const serveCommand = defineCommand({
 Answers POST /v1/chat/completions and GET /v1/models under http://HOST:PORT/v1;
 point any OpenAI client there, e.g. react-rl bench --policy openai --base-url URL --model ID.
 Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
-  options: {
-    model: { type: "string" },
-    port: { type: "string" },
-    host: { type: "string" },
-    backend: { type: "string" },
-    "max-batch": { type: "string" },
-  },
   flags: z.object({
     model: z.string().default(BASE_PLANNER),
     port: numberFlag(z.number().int().min(0).max(65535)).default(8000),

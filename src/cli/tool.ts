@@ -38,7 +38,6 @@ Examples:
   react-rl tool code "[1844, 1989].map((year) => 2024 - year)"
   react-rl tool python "[2024 - year for year in (1844, 1989)]"
   react-rl tool recall "Which magazine was started first?" --memory runs/memory`,
-  options: { file: { type: "string" }, page: { type: "string" }, memory: { type: "string" } },
   flags: toolFlags,
   async run(flags, positionals) {
     const [name, argument, ...rest] = positionals;

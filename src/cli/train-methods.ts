@@ -26,7 +26,7 @@ import {
 } from "../train/index.ts";
 import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
-import { defineCommand } from "./command.ts";
+import { baseType, defineCommand, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
@@ -122,11 +122,7 @@ function methodCommand<S extends z.ZodObject>(spec: {
   train(run: MethodRun<z.infer<S>>): Promise<TrainingResult>;
 }): Command {
   const fields = Object.entries(spec.schema.shape as Record<string, z.ZodType>);
-  const options: OptionSpec = { config: { type: "string" } };
-  for (const [key, field] of fields) {
-    const kind = baseType(field);
-    options[kebab(key)] = kind instanceof z.ZodBoolean ? { type: "boolean" } : kind instanceof z.ZodArray ? { type: "string", multiple: true } : { type: "string" };
-  }
+  const options: OptionSpec = { config: { type: "string" }, ...optionsOf(spec.schema, kebab) };
   return defineCommand({
     name: `train ${spec.method}`,
     summary: spec.summary,
@@ -214,12 +210,6 @@ function flagUsage(key: string, field: z.ZodType, method: string): string {
 }
 
 /** The type under `.optional()` and `.default()`. */
-function baseType(field: z.ZodType): z.ZodType {
-  let inner = field;
-  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.def.innerType as z.ZodType;
-  return inner;
-}
-
 function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -10,21 +10,10 @@ import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
 import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, worldCorpus, type World } from "../world/index.ts";
-import { defineCommand, numberFlag, type OptionSpec } from "./command.ts";
+import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** Flags every training stage shares: the world it learns, the backend, the optimizer schedule. */
-const commonOptions: OptionSpec = {
-  world: { type: "string" },
-  "world-seed": { type: "string" },
-  out: { type: "string" },
-  steps: { type: "string" },
-  "batch-size": { type: "string" },
-  lr: { type: "string" },
-  seed: { type: "string" },
-  backend: { type: "string" },
-};
-
 const commonFlags = z.object({
   world: z.string().optional(),
   /** Default `DEFAULT_WORLD_SEED`; left unset so that sft can refuse it with --dataset arithmetic. */
@@ -53,7 +42,6 @@ export const pretrainCommand = defineCommand({
 ${commonUsage}
   --vocab N            tokenizer vocabulary (default 1024)
   --d-model N, --layers N, --heads N, --context N   model shape (default 128, 4, 4, 512)`,
-  options: { ...commonOptions, vocab: { type: "string" }, "d-model": { type: "string" }, layers: { type: "string" }, heads: { type: "string" }, context: { type: "string" } },
   flags: commonFlags.extend({
     steps: numberFlag(z.number().int().positive()).default(600),
     vocab: numberFlag(z.number().int().min(258).max(8192)).default(DEFAULT_MODEL_CONFIG.vocabSize),
@@ -98,7 +86,6 @@ export const sftCommand = defineCommand({
   --examples N         expert episodes from the training split (default 64)
 ${commonUsage}
   (--world and --world-seed are for --dataset hopworld)`,
-  options: { ...commonOptions, from: { type: "string" }, examples: { type: "string" }, dataset: { type: "string" }, "data-seed": { type: "string" } },
   flags: sftFlags,
   async run(flags) {
     const { episodes, template } = await demonstrations(flags);

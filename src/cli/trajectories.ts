@@ -22,7 +22,6 @@ export const trajectoriesCommand = defineCommand({
           copies differ the earliest started is kept and the ids are reported. Torn last
           lines are ignored. OUT may be one of the inputs; any other existing OUT is refused.
           Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on its last line.`,
-  options: {},
   flags: z.object({}),
   async run(_flags, positionals) {
     const [verb, ...args] = positionals;

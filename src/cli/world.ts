@@ -58,17 +58,6 @@ export const worldCommand = defineCommand({
   expert    runs the expert policy through the wiki environment on a split's questions
             (--split, default train; --limit N: the first N) and writes its episodes as a
             trajectory log, gold demonstrations for fine-tuning. An existing FILE is refused.`,
-  options: {
-    out: { type: "string" },
-    seed: { type: "string" },
-    train: { type: "string" },
-    dev: { type: "string" },
-    test: { type: "string" },
-    families: { type: "string" },
-    world: { type: "string" },
-    split: { type: "string" },
-    limit: { type: "string" },
-  },
   flags: worldFlags,
   async run(flags, positionals) {
     const [verb, ...args] = positionals;
