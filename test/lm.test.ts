@@ -29,7 +29,9 @@ import {
   type LanguageModel,
   type TokenBatch,
 } from "../src/lm/index.ts";
-import { embed, layerNorm, matMul } from "../src/lm/ops.ts";
+import { shiftRows } from "../src/lm/model.ts";
+import { embed, layerNorm, matMul, scatterAdd } from "../src/lm/ops.ts";
+import { Random } from "../src/random.ts";
 
 const CORPUS = [
   "the cat sat on the mat. the dog ate the bone.",
@@ -37,7 +39,7 @@ const CORPUS = [
   "Thought 1: I need to search Paris.\nAction 1: Search[Paris]\nObservation 1: It is in France.",
 ];
 
-const tiny = (vocabSize: number) => ({ vocabSize, contextLength: 64, dModel: 32, nLayers: 2, nHeads: 2 });
+const tiny = (vocabSize: number) => ({ vocabSize, contextLength: 64, dModel: 32, nLayers: 2, nHeads: 2, copyHead: true });
 
 /** Each corpus line as a document (bos, text, eos), every token learned. */
 function corpusBatch(tokenizer: Tokenizer): TokenBatch {
@@ -140,6 +142,35 @@ describe("tokenizer", () => {
     expect(() => Tokenizer.fromJSON({ merges: [] })).toThrow();
   });
 
+  it("gives a name the same tokens in running text, in an action and in a Similar list (version 2); version 1 files keep their pieces", () => {
+    const text = ["When was Mako Dandlul born? Mako Dandlul was born in 1901, and Mako Dandlul died in 1950."];
+    const name = "Mako Dandlul";
+    const contains = (ids: number[], part: number[]) => ids.some((_, i) => part.every((id, k) => ids[i + k] === id));
+    const v2 = trainTokenizer(text, { vocabSize: 300 });
+    const inText = v2.encode(` ${name}`);
+    for (const where of [`When was ${name} born?`, `Search[${name}]`, `Similar: ['${name}', '${name} (1901)'].`, `(${name})`]) {
+      expect(contains(v2.encode(where), inText), where).toBe(true);
+    }
+    const v1 = Tokenizer.fromJSON(JSON.parse(JSON.stringify(trainTokenizer(text, { vocabSize: 300, version: 1 }))));
+    expect(v1.version).toBe(1);
+    expect(contains(v1.encode(`Search[${name}]`), v1.encode(` ${name}`))).toBe(false);
+  });
+
+  it("decodes version 2's virtual spaces away, whole or streamed, after a prompt or not", () => {
+    const v2 = trainTokenizer(CORPUS, { vocabSize: 300 });
+    const texts = ["Search[Paris]", "[ Paris]", "[  x", "[]", "[ ]", "['a', \"b\"] (c) ( d)", "it's 'quoted'", "[[x", "x[", "[", " [ 7", "Search[Paris]\nObservation 1: ['Paris (France)']"];
+    for (const text of texts) {
+      const ids = v2.encode(text);
+      expect(v2.decode(ids), text).toBe(text);
+      const stream = new TextStream(v2);
+      expect(ids.map((id) => stream.push(id)).join("") + stream.end(), text).toBe(text);
+      const prompt = v2.encode("Action 1: Search[");
+      const continued = v2.encode("Action 1: Search[Paris]").slice(prompt.length);
+      const after = new TextStream(v2, prompt);
+      expect(continued.map((id) => after.push(id)).join("") + after.end()).toBe("Paris]");
+    }
+  });
+
   it("streams decoding: a character split across tokens appears once its last byte arrives", () => {
     const ids = tokenizer.encode("cat 🦊 é");
     const stream = new TextStream(tokenizer);
@@ -182,6 +213,12 @@ describe("hand-written gradients match tfjs autodiff", () => {
   it("embedding lookup (repeated ids add up)", () => {
     const ids = tf.tensor1d([3, 1, 3, 0], "int32");
     expectSameGradients((t) => embed(t as tf.Tensor2D, ids), (t) => tf.matMul(tf.oneHot(ids, 5).toFloat(), t as tf.Tensor2D), [random([5, 3], 6)]);
+  });
+
+  it("scatter-add (repeated indices add up)", () => {
+    const indices = Int32Array.from([4, 0, 4, 2, 4]);
+    const reference = (u: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(u, [1, 5]), tf.oneHot(tf.tensor1d(indices, "int32"), 6).toFloat()), [6]);
+    expectSameGradients((u) => scatterAdd(u as tf.Tensor1D, indices, 6), reference, [random([5], 7)]);
   });
 
   it("causal attention over packed sequences of different lengths", () => {
@@ -265,6 +302,47 @@ describe("model and loss", () => {
   });
 });
 
+describe("copy head", () => {
+  /** [sep, a1..a5, sep, a1..a5], five different tokens: the second half copies the first; only it is learned. */
+  function copyTask(random: Random, tokens: [number, number], count: number): TokenBatch {
+    const range = Array.from({ length: tokens[1] - tokens[0] }, (_, i) => tokens[0] + i);
+    const ids = Array.from({ length: count }, () => {
+      const half = random.shuffle(range).slice(0, 5);
+      return [1, ...half, 1, ...half];
+    });
+    return { ids, mask: ids.map((row) => row.map((_, i) => (i > 6 ? 1 : 0))) };
+  }
+
+  /** Share of the second halves' tokens that the model, reading the true prefix, ranks first. */
+  function copyAccuracy(model: LanguageModel, batch: TokenBatch): number {
+    return tf.tidy(() => {
+      const { inputs, targets } = shiftRows(batch.ids);
+      const best = tf.argMax(forward(model, pack(model.config, inputs)), 1).dataSync();
+      const mask = batch.mask.flatMap((row) => row.slice(1));
+      const hits = mask.filter((m, i) => m === 1 && best[i] === targets[i]).length;
+      return hits / mask.filter((m) => m === 1).length;
+    });
+  }
+
+  it("copies token sequences it never saw, where the plain model cannot", async () => {
+    const random = new Random(11);
+    const training = Array.from({ length: 60 }, () => copyTask(random, [10, 110], 16));
+    const newSequences = copyTask(random, [10, 110], 64);
+    const accuracies = async (copyHead: boolean) => {
+      const model = createModel({ vocabSize: 260, contextLength: 16, dModel: 32, nLayers: 2, nHeads: 2, copyHead }, 3);
+      const { optimizer } = await trainLM(model, training, { steps: training.length, learningRate: 5e-3, warmupSteps: 5 });
+      optimizer.dispose();
+      const measured = copyAccuracy(model, newSequences);
+      disposeModel(model);
+      return measured;
+    };
+    const withCopy = await accuracies(true);
+    const plain = await accuracies(false);
+    expect(withCopy).toBeGreaterThan(0.95);
+    expect(plain).toBeLessThan(0.2);
+  }, 120_000);
+});
+
 describe("generation", () => {
   const prompts = ["the cat sat", "Thought 1: I need to search Paris.\nAction 1:", "a", "the cat sat"];
 
@@ -335,7 +413,7 @@ describe("generation", () => {
   });
 
   it("leaks no tensors, with the output head tied or not", async () => {
-    const untied = createModel({ ...tiny(tokenizer.vocabSize), tieEmbeddings: false });
+    const untied = createModel({ ...tiny(tokenizer.vocabSize), tieEmbeddings: false, copyHead: false });
     const before = tf.memory().numTensors;
     await generate(trained, tokenizer, prompts, { maxNewTokens: 5, temperature: 0.8, topP: 0.9, stop: ["."] });
     const [generation] = await generate(untied, tokenizer, prompts, { maxNewTokens: 5 });

@@ -150,7 +150,7 @@ async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; 
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
   const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });
-  const config = { vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
+  const config = { ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
   return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
 }
 

@@ -16,6 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { attendCached, causalSelfAttention, paddingBias, promptCache, type LayerCache } from "./attention.ts";
+import { cachedValues, copyMixtureCached, copyProjections, leftPadded, paddingMask, tokensBack, type CopyCache } from "./copy.ts";
 import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
 import { Random } from "../random.ts";
 import { sampleToken } from "./sampling.ts";
@@ -48,10 +49,11 @@ export interface Generation {
   promptTokens: number;
 }
 
-/** The whole cache: each layer's, plus the bias that hides each sequence's left padding. */
+/** The whole cache: each layer's, the bias that hides each sequence's left padding, and the copy head's. */
 type KvCache = {
   layers: LayerCache[];
   paddingBias: tf.Tensor3D;
+  copy?: CopyCache;
 };
 
 /** Continues every prompt at once (each encoded after `bos`); the result i belongs to prompt i. */
@@ -78,7 +80,7 @@ export async function generateTokens(
   const promptIds = prompts.map((ids) => ids.slice(-(contextLength - o.maxNewTokens)));
   if (o.streamKeys && o.streamKeys.length !== prompts.length) throw new RangeError(`${o.streamKeys.length} stream keys for ${prompts.length} prompts`);
   const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
-  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids.length, stream(i)));
+  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, stream(i)));
 
   // Transposed once for all steps when tied to the token embedding
   const head = outputHead(model);
@@ -95,7 +97,8 @@ export async function generateTokens(
       });
       if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) break;
       const positions = sequences.map((seq) => seq.promptTokens + step);
-      const stepped = decodeStep(model, head, cache, next, positions);
+      const written = { tokens: sequences.map((seq, i) => [...promptIds[i], ...seq.tokens]), promptLengths: promptIds.map((ids) => ids.length) };
+      const stepped = decodeStep(model, head, cache, next, positions, written);
       disposeNewEntries(cache);
       ({ cache, logits } = stepped);
       await setImmediate(); // let a server answer other requests between steps
@@ -103,6 +106,7 @@ export async function generateTokens(
   } finally {
     disposeNewEntries(cache);
     tf.dispose([cache.paddingBias, ...cache.layers.flatMap((l) => [l.promptKeys, l.promptValues])]);
+    if (cache.copy) tf.dispose([cache.copy.promptKeys, cache.copy.promptBias]);
     if (head !== model.head) head.dispose();
   }
   return sequences.map((seq) => seq.result());
@@ -113,8 +117,8 @@ export async function generateTokens(
  * next token. Identical prompts (k samples of one question) run through it once and
  * share their cache rows.
  */
-function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): { cache: KvCache; logits: tf.Tensor2D } {
-  return tf.tidy(() => {
+function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): Stepped {
+  return keepAll(() => {
     const keys = prompts.map((ids) => ids.join(","));
     const distinct = [...new Set(keys)];
     const source = keys.map((key) => distinct.indexOf(key));
@@ -128,37 +132,72 @@ function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): 
     const hidden = transformer(model, tokens, positions, attend);
     let end = 0;
     const lastRows = lengths.map((n) => [(end += n) - 1]);
-    const logits = tf.matMul(tf.gatherND(hidden, lastRows) as tf.Tensor2D, head);
+    const last = <T extends tf.Tensor>(t: T) => tf.gatherND(t, lastRows) as tf.Tensor2D;
+    let logits = tf.matMul<tf.Tensor2D>(last(hidden), head);
     // Each prompt's rows (B*H of them in the cache, one per head) copied from its distinct prompt's
     const headRows = source.flatMap((u) => Array.from({ length: nHeads }, (_, h) => [u * nHeads + h]));
     const expand = (t: tf.Tensor3D) => tf.gatherND(t, headRows) as tf.Tensor3D;
+    let copy: CopyCache | undefined;
+    if (model.copy) {
+      const slots = Math.max(...lengths);
+      const projected = copyProjections(model.copy, model.tokenEmbedding, hidden, tokensBack(tokens, lengths));
+      const promptKeys = leftPadded(projected.keys, lengths, slots);
+      const values = cachedValues(distinct.map((key) => prompts[keys.indexOf(key)]), lengths, slots, 0);
+      const distinctCache = { promptKeys, promptBias: paddingMask(lengths, slots) };
+      logits = copyMixtureCached(last(projected.queries), last(projected.sink), distinctCache, values, logits);
+      copy = { promptKeys: tf.gather(promptKeys, source), promptBias: tf.gather(distinctCache.promptBias, source) };
+    }
     return {
       cache: {
         layers: layers.map((l) => ({ promptKeys: expand(l.promptKeys), promptValues: expand(l.promptValues) })),
         paddingBias: paddingBias(source.map((u) => lengths[u]), nHeads),
+        copy,
       },
       logits: tf.gatherND(logits, source.map((u) => [u])) as tf.Tensor2D,
     };
   });
 }
 
-/** Feeds one token per sequence at the given positions; returns the grown cache and the next logits. */
-function decodeStep(model: LanguageModel, head: tf.Tensor2D, cache: KvCache, tokens: number[], positions: number[]): { cache: KvCache; logits: tf.Tensor2D } {
-  return tf.tidy(() => {
+/**
+ * Feeds one token per sequence at the given positions; returns the grown cache and the
+ * next logits.
+ */
+function decodeStep(model: LanguageModel, head: tf.Tensor2D, cache: KvCache, tokens: number[], positions: number[], written: Written): Stepped {
+  return keepAll(() => {
     const layers: LayerCache[] = [];
     const attend: Attend = (layer, qkv) => {
       const attended = attendCached(qkv, model.config.nHeads, cache.layers[layer], cache.paddingBias);
       layers[layer] = attended.cache;
       return attended.out;
     };
-    const hidden = transformer(model, Int32Array.from(tokens), Int32Array.from(positions), attend);
-    return { cache: { layers, paddingBias: cache.paddingBias }, logits: tf.matMul(hidden, head) };
+    const fed = Int32Array.from(tokens);
+    const hidden = transformer(model, fed, Int32Array.from(positions), attend);
+    const logits = tf.matMul<tf.Tensor2D>(hidden, head);
+    if (!model.copy || !cache.copy) return { cache: { layers, paddingBias: cache.paddingBias }, logits };
+    const before = (k: number) => Int32Array.from(written.tokens, (ids) => ids.at(-1 - k) ?? ids[0]);
+    const { queries, keys, sink } = copyProjections(model.copy, model.tokenEmbedding, hidden, [fed, before(1), before(2)]);
+    const { promptKeys, promptBias, newKeys } = cache.copy;
+    // The fed position's own key joins first: a position may point at itself
+    const appended = tf.expandDims(keys, 1) as tf.Tensor3D;
+    const copy = { promptKeys, promptBias, newKeys: newKeys ? tf.concat([newKeys, appended], 1) : appended };
+    const values = cachedValues(written.tokens, written.promptLengths, promptKeys.shape[1], copy.newKeys.shape[1]);
+    return { cache: { layers, paddingBias: cache.paddingBias, copy }, logits: copyMixtureCached(queries, sink, copy, values, logits) };
   });
 }
 
+type Stepped = { cache: KvCache; logits: tf.Tensor2D };
+
+/** tf.tidy for a step, whose result holds optional parts that tidy's types do not allow. */
+function keepAll(step: () => Stepped): Stepped {
+  return tf.tidy(step as () => never);
+}
+
+/** Each sequence's tokens so far (prompt, then generated, the fed one last), for the copy head's values. */
+type Written = { tokens: number[][]; promptLengths: number[] };
+
 /** Frees the keys and values of generated tokens (a step replaces them with longer ones). */
 function disposeNewEntries(cache: KvCache): void {
-  tf.dispose(cache.layers.flatMap((l) => [l.newKeys, l.newValues]).filter((t) => t !== undefined));
+  tf.dispose([...cache.layers.flatMap((l) => [l.newKeys, l.newValues]), cache.copy?.newKeys].filter((t) => t !== undefined));
 }
 
 /** One sequence being generated: its tokens so far, its text, and whether it has finished. */
@@ -169,12 +208,15 @@ class Sequence {
   private text = "";
   private readonly stream: TextStream;
 
+  readonly promptTokens: number;
+
   constructor(
     private readonly tokenizer: Tokenizer,
-    readonly promptTokens: number,
+    prompt: readonly number[],
     readonly random: Random,
   ) {
-    this.stream = new TextStream(tokenizer);
+    this.promptTokens = prompt.length;
+    this.stream = new TextStream(tokenizer, prompt);
   }
 
   add(token: number, logprob: number, stops: string[]): void {

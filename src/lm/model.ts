@@ -11,6 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { causalSelfAttention } from "./attention.ts";
+import { copyMixturePacked, copyParameters, createCopyWeights, type CopyWeights } from "./copy.ts";
 import { embed, gelu, layerNorm, matMul, pickTargets, variableFrom } from "./ops.ts";
 
 export const ModelConfig = z
@@ -22,12 +23,14 @@ export const ModelConfig = z
     nHeads: z.number().int().positive(),
     mlpRatio: z.number().int().positive().default(4),
     tieEmbeddings: z.boolean().default(true),
+    /** A pointer over the context mixed into the output (copy.ts); absent from older checkpoints. */
+    copyHead: z.boolean().default(false),
   })
   .refine((c) => c.dModel % c.nHeads === 0, { message: "dModel must be a multiple of nHeads", path: ["dModel"] });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 export type ModelConfigInput = z.input<typeof ModelConfig>;
 
-/** The default embedded planner: about 1M parameters with a 1024-token vocabulary. */
+/** The default embedded planner: about 1M parameters with a 1024-token vocabulary, and a copy head. */
 export const DEFAULT_MODEL_CONFIG = {
   vocabSize: 1024,
   contextLength: 512,
@@ -36,6 +39,7 @@ export const DEFAULT_MODEL_CONFIG = {
   nHeads: 4,
   mlpRatio: 4,
   tieEmbeddings: true,
+  copyHead: true,
 } as const satisfies ModelConfig;
 
 interface LayerNormWeights {
@@ -65,6 +69,7 @@ export interface LanguageModel {
   readonly lnFinal: LayerNormWeights;
   /** [d, vocab], only when the head is not tied to the token embedding. */
   readonly head?: tf.Variable<tf.Rank.R2>;
+  readonly copy?: CopyWeights;
 }
 
 /** Sequences laid end to end: each token's id and its position within its own sequence. */
@@ -107,6 +112,7 @@ export function createModel(config: ModelConfigInput, seed = 0): LanguageModel {
     })),
     lnFinal: layerNormWeights(),
     head: c.tieEmbeddings ? undefined : normal([c.dModel, c.vocabSize]),
+    copy: c.copyHead ? createCopyWeights(c.dModel, c.contextLength, normal) : undefined,
   };
 }
 
@@ -130,6 +136,7 @@ export function parameters(model: LanguageModel): [string, tf.Variable][] {
   });
   named.push(["lnFinal.gain", model.lnFinal.gain], ["lnFinal.bias", model.lnFinal.bias]);
   if (model.head) named.push(["head", model.head]);
+  if (model.copy) named.push(...copyParameters(model.copy));
   return named;
 }
 
@@ -163,10 +170,13 @@ export function pack(config: ModelConfig, rows: number[][]): PackedSequences {
   return { tokens, positions, lengths };
 }
 
-/** Logits [N, vocab] for every position of the packed sequences. */
+/** Logits [N, vocab] for every position of the packed sequences (log-probabilities, with a copy head). */
 export function forward(model: LanguageModel, packed: PackedSequences): tf.Tensor2D {
   const causal: Attend = (_, qkv) => causalSelfAttention(qkv, packed.lengths, model.config.nHeads);
-  return matMul(transformer(model, packed.tokens, packed.positions, causal), outputHead(model));
+  const hidden = transformer(model, packed.tokens, packed.positions, causal);
+  const logits = matMul(hidden, outputHead(model));
+  if (!model.copy) return logits;
+  return copyMixturePacked(model.copy, model.tokenEmbedding, hidden, logits, packed.tokens, packed.lengths);
 }
 
 /** The transformer trunk: embeddings, the blocks, the final LayerNorm; [N, d]. */

@@ -53,6 +53,19 @@ function gatherRows(x: tf.Tensor, indices: tf.Tensor): tf.Tensor {
   return op(x);
 }
 
+/**
+ * A [size] vector that sums each update into its index (repeated indices add up).
+ * Backward gathers each update's gradient from its index.
+ */
+export function scatterAdd(updates: tf.Tensor1D, indices: Int32Array, size: number): tf.Tensor1D {
+  const at = tf.tensor2d(indices, [indices.length, 1], "int32");
+  const op = customOp(([u], save) => {
+    save([at]);
+    return { value: tf.scatterND(at, u, [size]), gradFunc: (dy, [kept]) => tf.gatherND(dy, kept) };
+  });
+  return op(updates) as tf.Tensor1D;
+}
+
 const EPSILON = 1e-5;
 
 const layerNormOp = customOp(([x, gain, bias], save) => {

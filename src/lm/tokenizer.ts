@@ -20,13 +20,38 @@ const FIRST_MERGE = 258;
  */
 const PIECE = / ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 
+/**
+ * 1: text is cut into pieces as it is.
+ * 2: a word or number right after an opening bracket or quote (`Search[Mako]`,
+ * `['Mako`, `(Mako`) first takes a virtual space, which decoding removes. A name then
+ * has the same tokens there as in running text (` Mako`), so the model can copy it.
+ */
+export type TokenizerVersion = 1 | 2;
+const LATEST: TokenizerVersion = 2;
+
+/**
+ * Where version 2 adds its space: after `[`, `(` or an opening quote, and after any
+ * real spaces there (so that those decode back), before a word or number.
+ */
+const BOUNDARY = /(\[|\(|(?<![\p{L}\p{N}])['"])( *)(?=[\p{L}\p{N}])/gu;
+const WORD = /[\p{L}\p{N}]/u;
+
+function isBoundary(char: string, before: string): boolean {
+  return char === "[" || char === "(" || ((char === "'" || char === '"') && !WORD.test(before));
+}
+
+/** The pieces a tokenizer of this version encodes the text as. */
+function piecesOf(text: string, version: TokenizerVersion): IterableIterator<RegExpMatchArray> {
+  return (version === 2 ? text.replace(BOUNDARY, "$1$2 ") : text).matchAll(PIECE);
+}
+
 /** Encoded pieces are remembered up to this many, then the memory starts over. */
 const CACHE_LIMIT = 50_000;
 
 export const TokenizerJson = z
   .object({
     format: z.literal("react-rl-bpe"),
-    version: z.literal(1),
+    version: z.union([z.literal(1), z.literal(2)]),
     merges: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
   })
   .superRefine((json, ctx) => {
@@ -42,6 +67,8 @@ export type TokenizerJson = z.infer<typeof TokenizerJson>;
 export interface TrainTokenizerOptions {
   /** Total tokens wanted, bytes and specials included; fewer if the text runs out of repeated pairs. */
   vocabSize: number;
+  /** See TokenizerVersion; the latest by default. */
+  version?: TokenizerVersion;
 }
 
 export class Tokenizer {
@@ -51,7 +78,10 @@ export class Tokenizer {
   private readonly bytesOfToken: Uint8Array[];
   private readonly cache = new Map<string, number[]>();
 
-  constructor(private readonly merges: readonly (readonly [number, number])[]) {
+  constructor(
+    private readonly merges: readonly (readonly [number, number])[],
+    readonly version: TokenizerVersion = LATEST,
+  ) {
     this.bytesOfToken = Array.from({ length: BYTES }, (_, i) => Uint8Array.of(i));
     this.bytesOfToken.push(new Uint8Array(), new Uint8Array());
     merges.forEach(([a, b], k) => {
@@ -66,7 +96,7 @@ export class Tokenizer {
 
   encode(text: string): number[] {
     const ids: number[] = [];
-    for (const [piece] of text.matchAll(PIECE)) {
+    for (const [piece] of piecesOf(text, this.version)) {
       let encoded = this.cache.get(piece);
       if (!encoded) {
         encoded = this.encodePiece(piece);
@@ -83,7 +113,8 @@ export class Tokenizer {
    * so a prefix cut inside a character ends in U+FFFD. To decode as tokens arrive, use TextStream.
    */
   decode(ids: readonly number[]): string {
-    return new TextDecoder().decode(concatBytes(...ids.map((id) => this.bytes(id))));
+    const stream = new TextStream(this);
+    return ids.map((id) => stream.push(id)).join("") + stream.end();
   }
 
   /** The UTF-8 bytes a token stands for (none for bos/eos). */
@@ -94,11 +125,12 @@ export class Tokenizer {
   }
 
   toJSON(): TokenizerJson {
-    return { format: "react-rl-bpe", version: 1, merges: this.merges.map(([a, b]) => [a, b]) };
+    return { format: "react-rl-bpe", version: this.version, merges: this.merges.map(([a, b]) => [a, b]) };
   }
 
   static fromJSON(json: unknown): Tokenizer {
-    return new Tokenizer(TokenizerJson.parse(json).merges);
+    const { merges, version } = TokenizerJson.parse(json);
+    return new Tokenizer(merges, version);
   }
 
   /** Applies merges in the order they were learned, as training did. */
@@ -119,22 +151,52 @@ export class Tokenizer {
 
 /**
  * Decodes a stream of tokens into text as they arrive. A character whose UTF-8
- * bytes are split across tokens is held back until its last byte arrives, so each
- * `push` returns only whole characters and the pieces join up to `decode(all ids)`.
+ * bytes are split across tokens is held back until its last byte arrives (and, in
+ * version 2, spaces after a boundary until the next character says whether one was
+ * virtual), so the pieces join up to `decode(all ids)`.
  */
 export class TextStream {
   private readonly decoder = new TextDecoder();
+  private last = "";
+  private afterBoundary = false;
+  private heldSpaces = 0;
 
-  constructor(private readonly tokenizer: Tokenizer) {}
+  /** `context`: the tokens the stream continues (a prompt), read but not given out. */
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    context: readonly number[] = [],
+  ) {
+    for (const id of context) this.push(id);
+    this.heldSpaces = 0;
+  }
 
   /** The new complete characters this token finishes (may be ""). */
   push(id: number): string {
-    return this.decoder.decode(this.tokenizer.bytes(id), { stream: true });
+    return this.unspaced(this.decoder.decode(this.tokenizer.bytes(id), { stream: true }));
   }
 
   /** Ends the stream: bytes still held back (an unfinished character) become U+FFFD. */
   end(): string {
-    return this.decoder.decode();
+    const rest = this.unspaced(this.decoder.decode()) + " ".repeat(this.heldSpaces);
+    this.heldSpaces = 0;
+    return rest;
+  }
+
+  /** Drops version 2's virtual spaces: one of the spaces between a boundary and a word. */
+  private unspaced(text: string): string {
+    if (this.tokenizer.version === 1) return text;
+    let out = "";
+    for (const char of text) {
+      if (char === " " && this.afterBoundary) {
+        this.heldSpaces++;
+        continue;
+      }
+      out += " ".repeat(this.heldSpaces - (this.heldSpaces > 0 && WORD.test(char) ? 1 : 0)) + char;
+      this.heldSpaces = 0;
+      this.afterBoundary = isBoundary(char, this.last);
+      this.last = char;
+    }
+    return out;
   }
 }
 
@@ -144,7 +206,8 @@ export class TextStream {
  */
 export function trainTokenizer(texts: Iterable<string>, options: TrainTokenizerOptions): Tokenizer {
   if (options.vocabSize > 65_536) throw new RangeError(`vocabSize ${options.vocabSize} is over the 65536 this tokenizer allows`);
-  const words = countPieces(texts);
+  const version = options.version ?? LATEST;
+  const words = countPieces(texts, version);
   const pairCounts = new Map<number, number>();
   const wordsWithPair = new Map<number, Set<number>>();
   const addPairs = (index: number, sign: 1 | -1) => {
@@ -178,14 +241,14 @@ export function trainTokenizer(texts: Iterable<string>, options: TrainTokenizerO
     }
     wordsWithPair.delete(best);
   }
-  return new Tokenizer(merges);
+  return new Tokenizer(merges, version);
 }
 
 /** Unique pieces of the text as byte sequences, with how often each occurs. */
-function countPieces(texts: Iterable<string>): { symbols: number[]; count: number }[] {
+function countPieces(texts: Iterable<string>, version: TokenizerVersion): { symbols: number[]; count: number }[] {
   const counts = new Map<string, number>();
   for (const text of texts) {
-    for (const [piece] of text.matchAll(PIECE)) counts.set(piece, (counts.get(piece) ?? 0) + 1);
+    for (const [piece] of piecesOf(text, version)) counts.set(piece, (counts.get(piece) ?? 0) + 1);
   }
   const encoder = new TextEncoder();
   return [...counts].map(([piece, count]) => ({ symbols: Array.from(encoder.encode(piece)), count }));
