@@ -4,6 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { loadPrompt } from "../prompts/index.ts";
+import { renderPrompt } from "../src/agent/prompt.ts";
+import { BASE_PLANNER, demonstratedQuestions, loadPlanner, transcriptTokens } from "../src/planner/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, worldTasks } from "../src/world/index.ts";
+import { readTrajectories } from "../trajectories/index.ts";
 
 const run = promisify(execFile);
 const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
@@ -25,6 +30,20 @@ describe("react-rl demo", () => {
     expect(metrics.map((m) => m.method)).toEqual(["rs", "rl"]);
     expect(await readFile(join(out, "curves.svg"), "utf8")).toMatch(/^<svg[\s\S]*<path d="M/);
     expect(await readFile(join(out, "report.md"), "utf8")).toContain("![Learning curves](curves.svg)");
+
+    // Evaluated with the prompt the planner was trained on, and trained on questions it was never shown
+    const planner = await loadPlanner(BASE_PLANNER);
+    const template = await loadPrompt(HOPWORLD_PROMPT);
+    const { trajectories: evaluated } = await readTrajectories(join(out, "before", "trajectories.jsonl"));
+    for (const episode of evaluated) {
+      const prompt = transcriptTokens(renderPrompt(template, episode.question, [], 1), planner.tokenizer);
+      expect(episode.steps[0]!.usage?.promptTokens).toBe(prompt.ids.length);
+    }
+    const train = worldTasks(generateWorld({ seed: 1 }), "train");
+    const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
+    expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(demonstratedQuestions(planner), demonstratedQuestions(planner) + 2).map((t) => t.id)));
+    expect(demonstratedQuestions(planner)).toBe(64);
+
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em } });
   }, 300_000);
 });

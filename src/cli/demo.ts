@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadPrompt } from "../../prompts/index.ts";
+import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { readTrajectories, writeFileAtomic, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
-import { BASE_PLANNER, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
+import { BASE_PLANNER, demonstratedQuestions, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
@@ -22,9 +22,9 @@ const demoFlags = z.object({
   model: z.string().default(BASE_PLANNER),
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
-  "rs-rounds": numberFlag(z.number().int().nonnegative()).default(2),
+  "rs-rounds": numberFlag(z.number().int().positive()).default(2),
   "rs-questions": numberFlag(z.number().int().positive()).default(32),
-  "pg-updates": numberFlag(z.number().int().nonnegative()).default(4),
+  "pg-updates": numberFlag(z.number().int().positive()).default(4),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
   backend: z.enum(BACKENDS).optional(),
 });
@@ -58,10 +58,11 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
     const environment = () => worldEnvironment(docstore);
     const template = await loadPrompt(HOPWORLD_PROMPT);
     const test = worldTasks(world, "test").slice(0, flags.eval);
-    const train = worldTasks(world, "train");
+    const train = worldTasks(world, "train").slice(demonstratedQuestions(planner));
 
     return untilInterrupted(async (signal) => {
-      const before = await evaluate("before", planner, test, environment, join(flags.out, "before"), signal);
+      const evaluation = { tasks: test, environment, template, signal };
+      const before = await evaluate("before", planner, evaluation, join(flags.out, "before"));
       const rsBars = trainingProgressBars("rejection sampling round");
       const pgBars = trainingProgressBars("policy gradient update");
       const rs = await rejectionSampling<QaTask>({
@@ -76,7 +77,7 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
         onProgress: pgBars.update,
       });
       pgBars.finish();
-      const after = await evaluate("after", planner, test, environment, join(flags.out, "after"), signal);
+      const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
       if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) {
         console.error("interrupted: rerun the same command to resume");
         return 130;
@@ -94,17 +95,19 @@ interface Evaluation {
   complete: boolean;
 }
 
-async function evaluate(
-  label: string,
-  planner: Planner,
-  tasks: QaTask[],
-  environment: () => WikiEnvironment,
-  out: string,
-  signal: AbortSignal,
-): Promise<Evaluation> {
+interface EvaluationSet {
+  tasks: QaTask[];
+  environment: () => WikiEnvironment;
+  /** The prompt the planner was trained with (runBenchmark's default is HotpotQA's few-shot one). */
+  template: PromptTemplate;
+  signal: AbortSignal;
+}
+
+async function evaluate(label: string, planner: Planner, { tasks, environment, template, signal }: EvaluationSet, out: string): Promise<Evaluation> {
   const bar = new ProgressBar(`evaluate ${label}`);
   const result = await runBenchmark<QaTask>({
     tasks, environment, out, signal,
+    prompt: () => template,
     policy: new LocalPolicy(planner, { temperature: 0 }),
     concurrency: 64,
     typeOf: (task) => task.type,

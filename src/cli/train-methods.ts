@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
+import { demonstratedQuestions, ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
 import {
   dpo,
   DpoConfig,
@@ -52,7 +52,7 @@ the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
   schema: RejectionConfig,
   counter: "round",
   async train(run) {
-    return rejectionSampling({ ...run.config, ...(await worldQuestions(run.config)), ...run });
+    return rejectionSampling({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run });
   },
 });
 
@@ -66,7 +66,7 @@ on the planner's own tokens.`,
   counter: "update",
   async train(run) {
     const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
-    return policyGradient({ ...run.config, ...(await worldQuestions(run.config)), ...run, rewardModel });
+    return policyGradient({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run, rewardModel });
   },
 });
 
@@ -166,11 +166,11 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
   });
 }
 
-/** Training questions and a fresh wiki environment per episode over the world's pages. */
-async function worldQuestions(config: { world?: string; worldSeed: number }) {
+/** Training questions after those the planner was fine-tuned on, and a fresh wiki environment per episode over the world's pages. */
+async function worldQuestions(config: { world?: string; worldSeed: number }, planner: Planner) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
   const docstore = worldDocstore(world);
-  return { tasks: worldTasks(world, "train"), environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
+  return { tasks: worldTasks(world, "train").slice(demonstratedQuestions(planner)), environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */

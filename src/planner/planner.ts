@@ -13,6 +13,16 @@ export interface Planner {
   meta: Record<string, unknown>;
 }
 
+/**
+ * How many of hopworld's training questions, from the first, the planner was
+ * fine-tuned on (`train sft` records it); trial and error starts after them, on
+ * questions it was never shown the answer to.
+ */
+export function demonstratedQuestions(planner: Planner): number {
+  const { dataset = "hopworld", examples } = planner.meta;
+  return dataset === "hopworld" && typeof examples === "number" ? examples : 0;
+}
+
 /** Picks the tfjs backend (once per process), then loads a checkpoint. */
 export async function loadPlanner(dir = BASE_PLANNER, backend?: BackendName): Promise<Planner> {
   await ensureBackend(backend);

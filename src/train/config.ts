@@ -22,7 +22,7 @@ const OptimizerSettings = z.object({
 
 /** Sampling rollouts through the runtime. */
 const RolloutSettings = z.object({
-  questions: count.default(64).describe("training questions per round or update, taken in turn from the split"),
+  questions: count.default(64).describe("training questions per round or update, taken in turn from the split (after those the planner was fine-tuned on)"),
   temperature: z.number().min(0).max(2).default(1).describe("sampling temperature of the rollouts"),
   topP: z.number().gt(0).max(1).default(1).describe("nucleus sampling of the rollouts"),
   maxSteps: count.default(7).describe("step limit per episode"),
@@ -42,7 +42,7 @@ export const REWARDS = ["em", "f1", "rm"] as const;
 
 export const PolicyGradientSettings = OptimizerSettings.extend(RolloutSettings.shape).extend({
   updates: count.default(30).describe("policy updates, each on fresh rollouts"),
-  questions: count.default(8).describe("training questions per update, taken in turn from the split"),
+  questions: count.default(8).describe("training questions per update, taken in turn from the split (after those the planner was fine-tuned on)"),
   groupSize: z.number().int().min(2).default(8).describe("rollouts per question (G)"),
   advantage: z.enum(ADVANTAGE_ESTIMATORS).default("grpo").describe("grpo: (r - mean) / std; rloo: r - mean of the others"),
   reward: z.enum(REWARDS).default("em").describe("em | f1 | rm (the reward model's P(success); needs rewardModel)"),
