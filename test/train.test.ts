@@ -268,6 +268,12 @@ describe("rejection sampling's filters", () => {
     expect(kept.map((e) => e.answer)).toEqual(["apple"]);
   });
 
+  it("leaves out a rewarded episode that took an invalid action, unless asked to keep it", () => {
+    const stumbled = { ...toyEpisode(task!, "apple"), metrics: { ...toyEpisode(task!, "apple").metrics, invalid: 1 } };
+    expect(distinctRewarded([stumbled])).toEqual([]);
+    expect(distinctRewarded([stumbled], true)).toEqual([stumbled]);
+  });
+
   it("a hint goes into the question; only episodes whose observations brought the answer back count", () => {
     expect(withHint(task!).question).toBe("Say apple. (Hint: the answer is apple.)");
     expect(broughtBack(toyEpisode(task!, "apple", "Apple pie is made of an apple."), "apple")).toBe(true);

@@ -35,6 +35,7 @@ export const RejectionSettings = OptimizerSettings.extend(RolloutSettings.shape)
   epochs: count.default(2).describe("passes over each round's kept episodes"),
   batchSize: count.default(16).describe("episodes per optimizer step"),
   rationalize: z.boolean().default(false).describe("retry unsolved questions with the answer as a hint; keep episodes that reach it on their own"),
+  keepInvalid: z.boolean().default(false).describe("also keep rewarded episodes that took an invalid action"),
 });
 export type RejectionSettings = z.infer<typeof RejectionSettings>;
 

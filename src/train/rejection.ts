@@ -70,8 +70,8 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const rollouts = await sample(tasks, run.rolloutDir(round), "sample");
     if (rollouts.interrupted) return { metrics: run.metrics, interrupted: true };
 
-    // 2. The rewarded episodes, one per distinct action sequence of each question.
-    const kept = rollouts.groups.map(distinctRewarded);
+    // 2. The rewarded episodes (with no invalid action), one per distinct action sequence of each question.
+    const kept = rollouts.groups.map((group) => distinctRewarded(group, o.keepInvalid));
 
     // 3. Rationalisation: unsolved questions again, the answer given as a hint.
     let rationalized = 0;
@@ -82,7 +82,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
       hinted.groups.forEach((group, j) => {
         const { task, i } = unsolved[j]!;
         const own = group.filter((episode) => broughtBack(episode, task.answer!)).map((episode) => ({ ...episode, question: task.question }));
-        kept[i] = distinctRewarded(own);
+        kept[i] = distinctRewarded(own, o.keepInvalid);
         rationalized += kept[i]!.length;
       });
     }
@@ -122,9 +122,13 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
   return { metrics: run.metrics, interrupted: false };
 }
 
-/** Rewarded episodes, one per distinct sequence of actions. */
-export function distinctRewarded(episodes: readonly Trajectory[]): Trajectory[] {
-  return distinctByActions(episodes.filter((episode) => episode.reward > 0));
+/**
+ * Rewarded episodes, one per distinct sequence of actions. An episode with an invalid
+ * action is left out unless `keepInvalid`: fine-tuning on it teaches the invalid action
+ * too, and a planner that fails often compounds that round after round.
+ */
+export function distinctRewarded(episodes: readonly Trajectory[], keepInvalid = false): Trajectory[] {
+  return distinctByActions(episodes.filter((episode) => episode.reward > 0 && (keepInvalid || episode.metrics.invalid === 0)));
 }
 
 /** The task with its answer as a hint at the end of the question. */
