@@ -138,7 +138,7 @@ function attentionHeadGrads(q: tf.Tensor2D, k: tf.Tensor2D, v: tf.Tensor2D, prob
 }
 
 /** One [T, T] causal mask per distinct sequence length: 0 on and below the diagonal, MASKED above. */
-function causalMasks(lengths: number[]): Map<number, tf.Tensor2D> {
+export function causalMasks(lengths: number[]): Map<number, tf.Tensor2D> {
   const masks = new Map<number, tf.Tensor2D>();
   for (const n of new Set(lengths)) {
     const values = new Float32Array(n * n);

@@ -17,6 +17,7 @@
  * any token, trained or not.
  */
 import * as tf from "@tensorflow/tfjs";
+import { causalMasks } from "./attention.ts";
 import { embed, layerNorm, matMul, scatterAdd, variableFrom } from "./ops.ts";
 
 export interface CopyWeights {
@@ -29,8 +30,6 @@ export interface CopyWeights {
   sinkBias: tf.Variable<tf.Rank.R1>;
 }
 
-/** Added to the score of a position that may not be pointed at; exp() of it is exactly 0. */
-const MASKED = -1e9;
 /** A full bigram match starts at score 2·s²·√d (5.7 at d 128), under the sink's log(T) + 3. */
 const IDENTITY_SCALE = 0.5;
 /** Floor under a probability before its log (float32 underflow would give -Infinity). */
@@ -99,10 +98,11 @@ export function copyMixturePacked(weights: CopyWeights, tokenEmbedding: tf.Tenso
   const sinkProbs: tf.Tensor2D[] = [];
   const copyProbs: tf.Tensor1D[] = [];
   const indices: number[] = [];
+  const masks = causalMasks(lengths);
   let start = 0;
   for (const length of lengths) {
     const rows = tf.range(start, start + length, 1, "int32") as tf.Tensor1D;
-    const scores = tf.add(matMul(embed(queries, rows), tf.transpose(embed(keys, rows))), causal(length));
+    const scores = tf.add(matMul(embed(queries, rows), tf.transpose(embed(keys, rows))), masks.get(length)!);
     const probs = tf.softmax(tf.concat([embed(sink, rows), scores], 1)) as tf.Tensor2D;
     sinkProbs.push(tf.slice(probs, [0, 0], [length, 1]));
     copyProbs.push(tf.reshape(tf.slice(probs, [0, 1], [length, length]), [-1]));
@@ -136,13 +136,6 @@ export function leftPadded(rows: tf.Tensor2D, lengths: number[], slots: number):
   });
   const padded = tf.gatherND(tf.concat([rows, tf.zeros([1, width])]), tf.tensor2d(index, [index.length, 1], "int32"));
   return tf.reshape(padded, [lengths.length, slots, width]) as tf.Tensor3D;
-}
-
-/** [B, 1, slots]: MASKED on each sequence's left padding. */
-export function paddingMask(lengths: number[], slots: number): tf.Tensor3D {
-  const bias = new Float32Array(lengths.length * slots);
-  lengths.forEach((length, s) => bias.fill(MASKED, s * slots, s * slots + slots - length));
-  return tf.tensor3d(bias, [lengths.length, 1, slots]);
 }
 
 /**
@@ -180,11 +173,4 @@ export function copyMixtureCached(query: tf.Tensor2D, sink: tf.Tensor2D, cache: 
 /** log(a_sink · softmax(logits) + copied). */
 function mix(sinkProbs: tf.Tensor2D, copied: tf.Tensor2D, logits: tf.Tensor2D): tf.Tensor2D {
   return tf.log(tf.maximum(tf.add(tf.mul(sinkProbs, tf.softmax(logits)), copied), TINY)) as tf.Tensor2D;
-}
-
-/** [T, T]: 0 where position j is at or before query t, MASKED after it. */
-function causal(length: number): tf.Tensor2D {
-  const values = new Float32Array(length * length);
-  for (let t = 0; t < length; t++) values.fill(MASKED, t * length + t + 1, (t + 1) * length);
-  return tf.tensor2d(values, [length, length]);
 }

@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { attendCached, causalSelfAttention, paddingBias, promptCache, type LayerCache } from "./attention.ts";
-import { cachedValues, copyMixtureCached, copyProjections, leftPadded, paddingMask, tokensBack, type CopyCache } from "./copy.ts";
+import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, type CopyCache } from "./copy.ts";
 import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
 import { Random } from "../random.ts";
 import { sampleToken } from "./sampling.ts";
@@ -143,7 +143,7 @@ function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): 
       const projected = copyProjections(model.copy, model.tokenEmbedding, hidden, tokensBack(tokens, lengths));
       const promptKeys = leftPadded(projected.keys, lengths, slots);
       const values = cachedValues(distinct.map((key) => prompts[keys.indexOf(key)]), lengths, slots, 0);
-      const distinctCache = { promptKeys, promptBias: paddingMask(lengths, slots) };
+      const distinctCache = { promptKeys, promptBias: paddingBias(lengths, 1) };
       logits = copyMixtureCached(last(projected.queries), last(projected.sink), distinctCache, values, logits);
       copy = { promptKeys: tf.gather(promptKeys, source), promptBias: tf.gather(distinctCache.promptBias, source) };
     }
