@@ -97,7 +97,9 @@ export function copyMixturePacked(weights: CopyWeights, tokenEmbedding: tf.Tenso
   const { queries, keys, sink } = copyProjections(weights, tokenEmbedding, hidden, tokensBack(tokens, lengths));
   const sinkProbs: tf.Tensor2D[] = [];
   const copyProbs: tf.Tensor1D[] = [];
-  const indices: number[] = [];
+  // Where each pointer probability lands in the flattened [N, vocab] output
+  const indices = new Int32Array(lengths.reduce((n, length) => n + length * length, 0));
+  let k = 0;
   const masks = causalMasks(lengths);
   let start = 0;
   for (const length of lengths) {
@@ -107,11 +109,11 @@ export function copyMixturePacked(weights: CopyWeights, tokenEmbedding: tf.Tenso
     sinkProbs.push(tf.slice(probs, [0, 0], [length, 1]));
     copyProbs.push(tf.reshape(tf.slice(probs, [0, 1], [length, length]), [-1]));
     for (let t = 0; t < length; t++) {
-      for (let j = 0; j < length; j++) indices.push((start + t) * vocab + tokens[start + j]);
+      for (let j = 0; j < length; j++) indices[k++] = (start + t) * vocab + tokens[start + j];
     }
     start += length;
   }
-  const copied = scatterAdd(tf.concat(copyProbs), Int32Array.from(indices), logits.shape[0] * vocab);
+  const copied = scatterAdd(tf.concat(copyProbs), indices, logits.shape[0] * vocab);
   return mix(tf.concat(sinkProbs), tf.reshape(copied, logits.shape) as tf.Tensor2D, logits);
 }
 
