@@ -56,15 +56,18 @@ describe("MicroBatcher", () => {
 });
 
 describe("LocalPolicy", () => {
+  /** An untrained one-layer planner: its samples are arbitrary, its bookkeeping is what is tested. */
+  const tinyPlanner = (seed: number): Planner => ({
+    model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 96, dModel: 16, nLayers: 1, nHeads: 2 }, seed),
+    tokenizer,
+    source: "/tmp/tiny",
+    meta: {},
+  });
+  const request = (q: string) => ({ prompt: renderPrompt(TEMPLATE, q, [], 1), task: { id: q, question: q }, step: 1, stop: [] });
+
   it("answers concurrent episodes, each with its tokens and logprobs", async () => {
-    const planner: Planner = {
-      model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 96, dModel: 16, nLayers: 1, nHeads: 2 }, 3),
-      tokenizer,
-      source: "/tmp/tiny",
-      meta: {},
-    };
+    const planner = tinyPlanner(3);
     const policy = new LocalPolicy(planner, { maxNewTokens: 8, temperature: 1, seed: 5 });
-    const request = (q: string) => ({ prompt: renderPrompt(TEMPLATE, q, [], 1), task: { id: q, question: q }, step: 1, stop: [] });
     const completions = await Promise.all(["a?", "b?", "c?"].map((q) => policy.act(request(q))));
     for (const c of completions) {
       expect(c.tokens!.length).toBeGreaterThan(0);
@@ -76,13 +79,7 @@ describe("LocalPolicy", () => {
   });
 
   it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {
-    const planner: Planner = {
-      model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 96, dModel: 16, nLayers: 1, nHeads: 2 }, 4),
-      tokenizer,
-      source: "/tmp/tiny",
-      meta: {},
-    };
-    const request = (q: string) => ({ prompt: renderPrompt(TEMPLATE, q, [], 1), task: { id: q, question: q }, step: 1, stop: [] });
+    const planner = tinyPlanner(4);
     const questions = ["a?", "b?", "a?", "c?", "a?"];
     const sample = async (maxBatch: number, order: number[]) => {
       const policy = new LocalPolicy(planner, { maxNewTokens: 12, temperature: 1, seed: 9, maxBatch });
