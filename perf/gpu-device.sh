@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Times training steps of the default model on a GPU machine (issue #3): tfjs's WebGPU
-# backend through Dawn and Vulkan, then WebAssembly on the same machine's CPU.
+# Times generation and training steps of the default model on a GPU machine (issue #3):
+# tfjs's WebGPU backend through Dawn and Vulkan, then WebAssembly on the same machine's CPU.
 #
 #   perf/gpu-device.sh build   here: perf/gpu.ts bundled with the optional packages,
 #                              Dawn and this node, into .gpu/run (git-ignored)
@@ -72,9 +72,9 @@ device() {
   [ -n "$VK_DRIVER_FILES" ] && export VK_DRIVER_FILES && cat "$VK_DRIVER_FILES"
   echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-(no NVIDIA ICD file found)}"
   # Capped: Dawn prints every failed GPU call, and tfjs goes on making them
-  timeout -k 10 210 $node $run/bench.mjs --backend webgpu --steps 5 --matmul 2048 --json "$out/webgpu.json" 2>&1 | head -c 4000000 | tee "$out/webgpu.log"
+  timeout -k 10 300 $node $run/bench.mjs --backend webgpu --steps 5 --matmul 2048 --batches 32,128 --singles 8 --json "$out/webgpu.json" 2>&1 | head -c 4000000 | tee "$out/webgpu.log"
   echo "webgpu: exit $? (124 = timed out)"
-  timeout -k 10 90 $node $run/bench.mjs --backend wasm --steps 3 --shapes 4x512,8x256 --json "$out/wasm.json" 2>&1 | head -c 4000000 | tee "$out/wasm.log"
+  timeout -k 10 150 $node $run/bench.mjs --backend wasm --steps 3 --shapes 4x512,8x256 --batches 32,128 --singles 32 --json "$out/wasm.json" 2>&1 | head -c 4000000 | tee "$out/wasm.log"
   echo "wasm: exit $? (124 = timed out)"
 }
 

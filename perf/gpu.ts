@@ -5,7 +5,13 @@
  * the batch grows, next to a plain 2-D matmul on the same backend. Token ids are made
  * up: their values do not change the work.
  *
- *   npm run bench:gpu [-- --backend webgpu --steps 5 --shapes 4x512,8x256,64x512 --matmul 512 --json result.json]
+ * Generation is timed first: sequences/s continuing --batches prompts (comma-separated
+ * batch sizes) in one batch, against --singles of them one at a time, as perf/lm.ts
+ * times it (on a GPU, per-op overhead rather than arithmetic bounds a step, so the
+ * gain from batching can be larger than on a CPU).
+ *
+ *   npm run bench:gpu [-- --backend webgpu --steps 5 --shapes 4x512,8x256,64x512 --matmul 512
+ *                         --batches 32,128 --singles 8 --new-tokens 48 --json result.json]
  *
  * On webgpu a step reads its gradient norm and loss with data() (readBackStep): tfjs's
  * WebGPU backend cannot read synchronously in Node. perf/gpu-device.sh bundles this
@@ -17,6 +23,9 @@ import { writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
+import type { QaTask } from "../tools/wiki/index.ts";
+import { loadDataset } from "../src/bench/datasets.ts";
+import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
 import {
   AdamW,
   BACKENDS,
@@ -25,15 +34,18 @@ import {
   createModel,
   DEFAULT_MODEL_CONFIG,
   disposeModel,
+  generate,
   globalNorm,
   parameterCount,
   selectBackend,
   TrainOptions,
   trainStep,
+  trainTokenizer,
   type BackendName,
   type LanguageModel,
   type ModelConfig,
   type TokenBatch,
+  type Tokenizer,
 } from "../src/lm/index.ts";
 
 /**
@@ -114,6 +126,56 @@ export async function trainingRate(model: LanguageModel, ids: number[][], steps:
   return { rows, length, ...t, losses: [losses[0], losses.at(-1)], tokensPerSecond: (1000 * tokens) / t.wallMs, gflops: { wall: gflop / (t.wallMs / 1000), cpu: gflop / (t.cpuMs / 1000) } };
 }
 
+/** The bundled HotpotQA sample: its questions and paragraphs, and a tokenizer trained on the paragraphs. */
+export async function hotpotSample() {
+  const tasks = await loadDataset(HOTPOTQA_SAMPLE);
+  const paragraphs = tasks.flatMap((t) => t.context.map(([title, sentences]) => `${title}\n${sentences.join("")}`));
+  const start = performance.now();
+  const tokenizer = trainTokenizer(paragraphs.slice(0, 2000), { vocabSize: DEFAULT_MODEL_CONFIG.vocabSize });
+  return { tasks, paragraphs, tokenizer, tokenizerMs: performance.now() - start };
+}
+
+/** Short prompts, as an episode's first step has them: a question and the cue for the first thought. */
+export function questionPrompts(tasks: QaTask[], count: number): string[] {
+  return tasks.slice(0, count).map((t) => `Question: ${t.question}\nThought 1:`);
+}
+
+/**
+ * Sequences per second continuing `prompts` (`newTokens` tokens each, sampled at
+ * temperature 1) all in one batch, against the first `singles` of them one at a time
+ * (all by default: on a GPU one at a time is slow enough that a few tell the rate).
+ * Each sequence draws from its own stream in both, so both make the same tokens.
+ */
+export async function generationRate(
+  model: LanguageModel,
+  tokenizer: Tokenizer,
+  name: string,
+  prompts: string[],
+  { newTokens = 48, runs = 3, singles = prompts.length } = {},
+) {
+  const options = (keys: string[]) => ({ maxNewTokens: newTokens, temperature: 1, seed: 1, streamKeys: keys });
+  const keys = prompts.map((_, i) => String(i));
+  const batched = await timed(runs, () => generate(model, tokenizer, prompts, options(keys)));
+  const single = await timed(runs, async () => {
+    for (let i = 0; i < singles; i++) await generate(model, tokenizer, [prompts[i]], options([keys[i]]));
+  });
+  const promptTokens = (await generate(model, tokenizer, prompts, { maxNewTokens: 1 })).map((g) => g.promptTokens);
+  const rate = (count: number, ms: number) => (1000 * count) / ms;
+  const [batchedRate, singleRate] = [
+    { wall: rate(prompts.length, batched.wallMs), cpu: rate(prompts.length, batched.cpuMs) },
+    { wall: rate(singles, single.wallMs), cpu: rate(singles, single.cpuMs) },
+  ];
+  return {
+    prompts: name,
+    batch: prompts.length,
+    singles,
+    promptTokens: Math.round(promptTokens.reduce((a, b) => a + b, 0) / prompts.length),
+    batchedSeqPerSecond: batchedRate,
+    singleSeqPerSecond: singleRate,
+    speedup: { wall: batchedRate.wall / singleRate.wall, cpu: batchedRate.cpu / singleRate.cpu },
+  };
+}
+
 /** What Dawn says the GPU is: a software adapter here would make the figures meaningless. */
 async function adapterInfo(): Promise<Record<string, string> | undefined> {
   type Gpu = { requestAdapter(options: object): Promise<{ info: Record<string, string> } | null> };
@@ -129,6 +191,9 @@ async function main() {
       steps: { type: "string", default: "5" },
       shapes: { type: "string", default: "4x512,8x256,64x512" },
       matmul: { type: "string", default: "512" },
+      batches: { type: "string", default: "32" },
+      singles: { type: "string", default: "8" },
+      "new-tokens": { type: "string", default: "48" },
       json: { type: "string" },
     },
   });
@@ -143,7 +208,8 @@ async function main() {
   const adapter = choice.name === "webgpu" ? await adapterInfo() : undefined;
   if (adapter) console.error(`adapter: ${JSON.stringify(adapter)}`);
   const step = choice.name === "webgpu" ? readBackStep : syncStep;
-  const model = createModel(DEFAULT_MODEL_CONFIG);
+  const { tasks, tokenizer } = await hotpotSample();
+  const model = createModel({ ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize });
   const V = model.config.vocabSize;
   const result = {
     bench: "gpu",
@@ -153,16 +219,27 @@ async function main() {
     params: parameterCount(model),
     config: model.config,
     matmulGflops: { size: Number(values.matmul), ...(await matmulGflops(Number(values.matmul))) },
+    generation: [] as (Awaited<ReturnType<typeof generationRate>> | { batch: number; error: string })[],
     training: [] as Awaited<ReturnType<typeof trainingRate>>[],
   };
+  // Written after each measurement, so that a run cut short still leaves what it measured
+  const save = () => (values.json ? writeFile(values.json, JSON.stringify(result, null, 2)) : undefined);
   console.error(`matmul ${values.matmul}³: ${result.matmulGflops.wall.toFixed(1)} GFLOP/s (wall)`);
+  const options = { newTokens: Number(values["new-tokens"]), singles: Number(values.singles), runs: 2 };
+  for (const batch of values.batches.split(",").filter(Boolean).map(Number)) {
+    // A kernel this backend lacks fails only its own measurement
+    const g = await generationRate(model, tokenizer, "question", questionPrompts(tasks, batch), options).catch((e: Error) => ({ batch, error: e.message }));
+    result.generation.push(g);
+    if ("error" in g) console.error(`generation, batch ${batch}: ${g.error}`);
+    else console.error(`generation, ${g.promptTokens} prompt tokens, ${options.newTokens} new: batch ${batch} ${g.batchedSeqPerSecond.wall.toFixed(2)} seq/s, one at a time (${g.singles}) ${g.singleSeqPerSecond.wall.toFixed(2)} seq/s: ${g.speedup.wall.toFixed(1)}x`);
+    await save();
+  }
   for (const [rows, length] of shapes) {
     const ids = Array.from({ length: rows }, (_, r) => Array.from({ length: length + 1 }, (_, i) => (r * 131 + i * 7919) % V));
     const r = await trainingRate(model, ids, steps, step);
     result.training.push(r);
     console.error(`${rows} x ${length}: ${r.wallMs.toFixed(1)} ms/step wall, ${r.cpuMs.toFixed(1)} ms cpu, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.wall.toFixed(2)} GFLOP/s, loss ${r.losses.map((l) => l?.toFixed(4)).join(" -> ")}`);
-    // Written after each shape, so that a run cut short still leaves what it measured
-    if (values.json) await writeFile(values.json, JSON.stringify(result, null, 2));
+    await save();
   }
   console.log(JSON.stringify(result));
   disposeModel(model);

@@ -17,10 +17,8 @@
  *   npm run bench:lm [-- --steps 5 --backend wasm --new-tokens 48]
  */
 import { parseArgs } from "node:util";
-import { loadDataset } from "../src/bench/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
-import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, disposeModel, generate, parameterCount, selectBackend, trainTokenizer } from "../src/lm/index.ts";
-import { matmulGflops, timed, trainingRate } from "./gpu.ts";
+import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, disposeModel, parameterCount, selectBackend } from "../src/lm/index.ts";
+import { generationRate, hotpotSample, matmulGflops, questionPrompts, trainingRate } from "./gpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +35,7 @@ if (backend && !BACKENDS.includes(backend)) throw new Error(`--backend must be o
 const choice = await selectBackend(backend);
 console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
 
-const tasks = await loadDataset(HOTPOTQA_SAMPLE);
-const paragraphs = tasks.flatMap((t) => t.context.map(([title, sentences]) => `${title}\n${sentences.join("")}`));
-const start = performance.now();
-const tokenizer = trainTokenizer(paragraphs.slice(0, 2000), { vocabSize: DEFAULT_MODEL_CONFIG.vocabSize });
-const tokenizerMs = performance.now() - start;
+const { tasks, paragraphs, tokenizer, tokenizerMs } = await hotpotSample();
 const corpus = tokenizer.encode(paragraphs.join("\n\n"));
 const corpusBytes = new TextEncoder().encode(paragraphs.join("\n\n")).length;
 console.error(`tokenizer: ${tokenizer.vocabSize} tokens, trained in ${(tokenizerMs / 1000).toFixed(1)}s; corpus ${corpus.length} tokens (${(corpusBytes / corpus.length).toFixed(2)} bytes/token)`);
@@ -53,27 +47,11 @@ function training(rows: number, length: number) {
   return trainingRate(model, ids, steps);
 }
 
-async function generation(name: string, prompts: string[]) {
-  const options = { maxNewTokens: newTokens, temperature: 1, seed: 1 };
-  const batched = await timed(3, () => generate(model, tokenizer, prompts, options));
-  const single = await timed(3, async () => {
-    for (const prompt of prompts) await generate(model, tokenizer, [prompt], options);
-  });
-  const promptTokens = (await generate(model, tokenizer, prompts, { ...options, maxNewTokens: 1 })).map((g) => g.promptTokens);
-  const perSecond = (ms: number) => (1000 * prompts.length) / ms;
-  return {
-    prompts: name,
-    promptTokens: Math.round(promptTokens.reduce((a, b) => a + b, 0) / prompts.length),
-    batchedSeqPerSecond: { wall: perSecond(batched.wallMs), cpu: perSecond(batched.cpuMs) },
-    singleSeqPerSecond: { wall: perSecond(single.wallMs), cpu: perSecond(single.cpuMs) },
-    speedup: { wall: single.wallMs / batched.wallMs, cpu: single.cpuMs / batched.cpuMs },
-  };
-}
-
 const reference = await matmulGflops();
 const trainRows = [await training(4, 512), await training(8, 256)];
-const questions = tasks.slice(0, 32).map((t) => `Question: ${t.question}\nThought 1:`);
+const questions = questionPrompts(tasks, 32);
 const withContext = tasks.slice(0, 32).map((t, i) => `${paragraphs.slice(i * 3, i * 3 + 3).join("\n").slice(0, 1000)}\nQuestion: ${t.question}\nThought 1:`);
+const generation = (name: string, prompts: string[]) => generationRate(model, tokenizer, name, prompts, { newTokens });
 const generationRows = [await generation("question", questions), await generation("question + paragraphs", withContext)];
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);

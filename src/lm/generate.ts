@@ -87,7 +87,8 @@ export async function generateTokens(
   let { cache, logits } = prefill(model, head, promptIds);
   try {
     for (let step = 0; ; step++) {
-      const rows = logits.dataSync<"float32">();
+      // data(), not dataSync(): the one read tfjs's WebGPU backend has in Node
+      const rows = (await logits.data()) as Float32Array;
       logits.dispose();
       const next = sequences.map((seq, i) => {
         if (seq.finishReason) return tokenizer.eos; // finished rows still ride along; their output is ignored
