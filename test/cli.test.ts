@@ -1,11 +1,10 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
-
-
 
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
 
@@ -68,5 +67,46 @@ describe("react-rl CLI", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("OPENAI_API_KEY");
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("train pretrain and sft --out", () => {
+  const tiny = ["--steps", "2", "--batch-size", "1", "--d-model", "16", "--layers", "1", "--heads", "1", "--context", "160", "--vocab", "300"];
+
+  it("never replace what --out holds, except a checkpoint with --force", async () => {
+    const root = await tempDir();
+    const out = join(root, "pt");
+    expect((await cli(["train", "pretrain", "--out", out, ...tiny])).code).toBe(0);
+    const manifest = await readFile(join(out, "manifest.json"), "utf8");
+
+    const again = await cli(["train", "pretrain", "--out", out, ...tiny, "--seed", "5"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("holds a finished pretrain checkpoint");
+    expect(await readFile(join(out, "manifest.json"), "utf8")).toBe(manifest);
+    expect((await cli(["train", "pretrain", "--out", out, ...tiny, "--seed", "5", "--force"])).code).toBe(0);
+
+    const notes = join(root, "notes");
+    await mkdir(notes);
+    await writeFile(join(notes, "keep.txt"), "mine");
+    const refused = await cli(["train", "pretrain", "--out", notes, ...tiny, "--force"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("is not a checkpoint");
+    expect(await readFile(join(notes, "keep.txt"), "utf8")).toBe("mine");
+  });
+
+  it("resumes sft only on the dataset it started with", async () => {
+    const root = await tempDir();
+    const pretrained = join(root, "pt");
+    expect((await cli(["train", "pretrain", "--out", pretrained, ...tiny])).code).toBe(0);
+    // An unfinished SFT run on arithmetic: optimizer state saved, not marked done
+    const { model, tokenizer } = await loadCheckpoint(pretrained);
+    const optimizer = new AdamW(model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
+    const unfinished = join(root, "sft");
+    await saveCheckpoint(unfinished, { model, tokenizer, optimizer, meta: { stage: "sft", dataset: "arithmetic" } });
+    const sft = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--steps", "2", "--batch-size", "1", "--examples", "2"]);
+    expect(sft.code).toBe(1);
+    expect(sft.stderr).toContain("an unfinished sft run of dataset arithmetic");
+    optimizer.dispose();
+    disposeModel(model);
   });
 });

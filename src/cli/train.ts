@@ -1,3 +1,4 @@
+import { readdir } from "node:fs/promises";
 import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
@@ -23,11 +24,14 @@ const commonFlags = z.object({
   lr: numberFlag(z.number().positive()).optional(),
   seed: numberFlag(z.number().int()).default(0),
   backend: z.enum(BACKENDS).optional(),
+  force: z.boolean().default(false),
 });
 
 const commonUsage = `  --world FILE         a hopworld file (default: generate the world of --world-seed in memory)
   --world-seed N       (default 1)
   --out DIR            the checkpoint to write; rerun to resume an unfinished run
+  --force              train a new checkpoint in place of the one at --out (a finished
+                       one, or an unfinished one of other flags)
   --steps N            optimizer steps
   --batch-size B       sequences per step (default 16)
   --lr RATE            peak learning rate
@@ -52,7 +56,7 @@ ${commonUsage}
   }),
   async run(flags) {
     const world = await worldFrom(flags);
-    const resumed = await resume(flags.out, "pretrain", flags.backend);
+    const resumed = await resume(flags, "pretrain");
     const planner = resumed?.planner ?? (await freshPlanner(world, flags));
     const rows = corpusRows(worldCorpus(world, "train"), planner.tokenizer, 128);
     console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages`);
@@ -89,7 +93,7 @@ ${commonUsage}
   flags: sftFlags,
   async run(flags) {
     const { episodes, template } = await demonstrations(flags);
-    const resumed = await resume(flags.out, "sft", flags.backend);
+    const resumed = await resume(flags, "sft", { dataset: flags.dataset });
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
     const rows = trainingRows(episodes, template, planner);
     console.error(`fine-tuning on ${rows.length} expert episodes of ${flags.dataset}`);
@@ -132,13 +136,27 @@ async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promis
   return { model, tokenizer, meta, source: dir };
 }
 
-/** An unfinished run of the same stage at `out` continues where it stopped. */
-async function resume(out: string, stage: string, backend: CommonFlags["backend"]) {
+/**
+ * What `--out` holds decides the run: nothing (or an empty folder) starts one; an
+ * unfinished checkpoint of the same stage and `same` meta resumes it; another checkpoint
+ * is replaced only with --force; anything else is never replaced.
+ */
+async function resume(flags: CommonFlags, stage: string, same: Record<string, unknown> = {}) {
+  const { out } = flags;
+  if ((await readdir(out).catch(() => [])).length === 0) return undefined;
   const previous = await loadCheckpoint(out).catch(() => undefined);
-  if (!previous || previous.meta.stage !== stage || previous.meta.done || !previous.optimizerMoments) return undefined;
-  await announceBackend(backend);
+  if (!previous) throw new UserError(`${out} exists and is not a checkpoint: choose another --out`);
+  const mismatch = Object.keys(same).find((key) => previous.meta[key] !== same[key]);
+  const resumable = previous.meta.stage === stage && !previous.meta.done && previous.optimizerMoments && !mismatch;
+  if (!resumable) {
+    if (flags.force) return undefined;
+    const held = previous.meta.done ? `a finished ${previous.meta.stage ?? ""} checkpoint` : `an unfinished ${previous.meta.stage ?? ""} run`;
+    const why = mismatch && !previous.meta.done ? ` of ${mismatch} ${String(previous.meta[mismatch])}` : "";
+    throw new UserError(`${out} holds ${held}${why}: choose another --out, or pass --force to train a new one in its place`);
+  }
+  await announceBackend(flags.backend);
   const optimizer = new AdamW(previous.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
-  optimizer.restore(previous.step, previous.optimizerMoments);
+  optimizer.restore(previous.step, previous.optimizerMoments!);
   console.error(`resuming ${out} at step ${previous.step}`);
   return { planner: { ...previous, source: out } as Planner, optimizer };
 }
