@@ -13,6 +13,7 @@ import {
   generateWorld,
   HOPWORLD_PROMPT,
   loadWorld,
+  pretrainingCorpus,
   QUESTION_TYPES,
   serializeWorld,
   SPLITS,
@@ -91,6 +92,21 @@ describe("hopworld generation", () => {
       expect(questions.every((q) => families.includes(q.type))).toBe(true);
       expect(new Set(questions.map((q) => q.question)).size).toBe(questions.length);
     }
+  });
+
+  it("pretrains on other worlds' pages too, leaving out those with a word only its dev and test pages have", () => {
+    const own = worldCorpus(world, "train");
+    const corpus = pretrainingCorpus(world, 2);
+    expect(corpus.slice(0, own.length)).toEqual(own);
+    const extra = corpus.slice(own.length);
+    expect(extra.length).toBeGreaterThan(own.length); // most of two worlds' pages are kept
+    const words = (texts: string[]) => new Set(texts.join(" ").match(/[A-Za-z]+/g));
+    const trainWords = words(own);
+    const heldOut = [...words(world.pages.filter((p) => p.split !== "train").map((p) => p.sentences.join(" ")))].filter((w) => !trainWords.has(w));
+    const unfiltered = words(generateWorld({ seed: world.seed + 1 }).pages.map((p) => p.sentences.join(" ")));
+    expect(heldOut.filter((w) => unfiltered.has(w)).length).toBeGreaterThan(0); // another world does share some
+    const kept = words(extra);
+    expect(heldOut.filter((w) => kept.has(w))).toEqual([]);
   });
 
   it("draws the same pages whichever families it asks questions of", () => {

@@ -10,7 +10,7 @@ import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
-import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, worldCorpus, type World } from "../world/index.ts";
+import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -44,10 +44,14 @@ export const pretrainCommand = defineCommand({
   usage: `react-rl train pretrain --out DIR [options]
 
 ${commonUsage}
+  --extra-worlds N     also pretrain on the pages of N other worlds (seeds after the world's),
+                       leaving out any page with a word of the world's dev or test pages
+                       (default 0)
   --vocab N            tokenizer vocabulary (default 1024)
   --d-model N, --layers N, --heads N, --context N   model shape (default 128, 4, 4, 512)`,
   flags: commonFlags.extend({
     steps: numberFlag(z.number().int().positive()).default(600),
+    "extra-worlds": numberFlag(z.number().int().min(0)).default(0),
     vocab: numberFlag(z.number().int().min(258).max(8192)).default(DEFAULT_MODEL_CONFIG.vocabSize),
     "d-model": numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.dModel),
     layers: numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.nLayers),
@@ -58,8 +62,9 @@ ${commonUsage}
     const world = await worldFrom(flags);
     const resumed = await resume(flags, "pretrain");
     const planner = resumed?.planner ?? (await freshPlanner(world, flags));
-    const rows = corpusRows(worldCorpus(world, "train"), planner.tokenizer, 128);
-    console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages`);
+    const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer, 128);
+    const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
+    console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`);
     await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", optimizer: resumed?.optimizer });
     return 0;
   },
