@@ -94,7 +94,7 @@ describe("train pretrain and sft --out", () => {
     expect(await readFile(join(notes, "keep.txt"), "utf8")).toBe("mine");
   });
 
-  it("resumes sft only on the dataset it started with", async () => {
+  it("resumes an unfinished sft run only on the dataset it started with", async () => {
     const root = await tempDir();
     const pretrained = join(root, "pt");
     expect((await cli(["train", "pretrain", "--out", pretrained, ...tiny])).code).toBe(0);
@@ -106,6 +106,9 @@ describe("train pretrain and sft --out", () => {
     const sft = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--steps", "2", "--batch-size", "1", "--examples", "2"]);
     expect(sft.code).toBe(1);
     expect(sft.stderr).toContain("an unfinished sft run of dataset arithmetic");
+    const resumed = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--dataset", "arithmetic", "--steps", "2", "--batch-size", "1", "--examples", "2"]);
+    expect(resumed.stderr).toContain(`resuming ${unfinished}`);
+    expect(resumed.code).toBe(0);
     optimizer.dispose();
     disposeModel(model);
   });

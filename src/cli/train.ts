@@ -151,17 +151,18 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
   if ((await readdir(out).catch(() => [])).length === 0) return undefined;
   const previous = await loadCheckpoint(out).catch(() => undefined);
   if (!previous) throw new UserError(`${out} exists and is not a checkpoint: choose another --out`);
-  const mismatch = Object.keys(same).find((key) => previous.meta[key] !== same[key]);
-  const resumable = previous.meta.stage === stage && !previous.meta.done && previous.optimizerMoments && !mismatch;
+  const { meta, optimizerMoments } = previous;
+  const mismatch = Object.keys(same).find((key) => meta[key] !== same[key]);
+  const resumable = meta.stage === stage && !meta.done && optimizerMoments !== undefined && !mismatch;
   if (!resumable) {
     if (flags.force) return undefined;
-    const held = previous.meta.done ? `a finished ${previous.meta.stage ?? ""} checkpoint` : `an unfinished ${previous.meta.stage ?? ""} run`;
-    const why = mismatch && !previous.meta.done ? ` of ${mismatch} ${String(previous.meta[mismatch])}` : "";
+    const held = meta.done ? `a finished ${meta.stage ?? ""} checkpoint` : `an unfinished ${meta.stage ?? ""} run`;
+    const why = mismatch && !meta.done ? ` of ${mismatch} ${String(meta[mismatch])}` : "";
     throw new UserError(`${out} holds ${held}${why}: choose another --out, or pass --force to train a new one in its place`);
   }
   await announceBackend(flags.backend);
   const optimizer = new AdamW(previous.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
-  optimizer.restore(previous.step, previous.optimizerMoments!);
+  optimizer.restore(previous.step, optimizerMoments);
   console.error(`resuming ${out} at step ${previous.step}`);
   return { planner: { ...previous, source: out } as Planner, optimizer };
 }
