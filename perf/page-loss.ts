@@ -1,6 +1,6 @@
 /**
  * How well checkpoints model hopworld pages: mean next-token loss on the first --rows
- * rows (128 tokens, as pretraining cuts them) of the training pages and of the test
+ * rows (as pretraining cuts them) of the training pages and of the test
  * pages, whose names training never shows. A gap between the two is memorisation.
  *
  *   npm run bench:page-loss -- --world runs/world-1.json CHECKPOINT...
@@ -23,7 +23,7 @@ const rows = Number(values.rows);
 for (const dir of positionals) {
   const { model, tokenizer } = await loadCheckpoint(dir);
   const loss = (split: "train" | "test") => {
-    const batch = corpusRows(worldCorpus(world, split), tokenizer, 128).slice(0, rows);
+    const batch = corpusRows(worldCorpus(world, split), tokenizer).slice(0, rows);
     // One row at a time: the last row of a split is shorter than the others
     const total = batch.reduce((sum, row) => sum + tf.tidy(() => batchLoss(model, { ids: [row.ids], mask: [row.mask] }).dataSync()[0]!), 0);
     return total / batch.length;

@@ -62,7 +62,7 @@ ${commonUsage}
     const world = await worldFrom(flags);
     const resumed = await resume(flags, "pretrain");
     const planner = resumed?.planner ?? (await freshPlanner(world, flags));
-    const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer, 128);
+    const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer);
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
     console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`);
     await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", optimizer: resumed?.optimizer });

@@ -4,8 +4,10 @@ import type { TokenSequence } from "../planner/index.ts";
 /**
  * Language-modelling rows from a corpus: the texts, each closed by `eos`, run
  * end to end and are cut into rows of `rowTokens` after a `bos`. Every token is learned.
+ * The default is what `train pretrain` uses, so a loss measured on such rows compares
+ * with its training loss.
  */
-export function corpusRows(texts: readonly string[], tokenizer: Tokenizer, rowTokens: number): TokenSequence[] {
+export function corpusRows(texts: readonly string[], tokenizer: Tokenizer, rowTokens = 128): TokenSequence[] {
   const stream = texts.flatMap((text) => [...tokenizer.encode(text), tokenizer.eos]);
   const rows: TokenSequence[] = [];
   for (let at = 0; at < stream.length; at += rowTokens) {
