@@ -41,7 +41,7 @@ import {
 import { mean } from "../src/train/losses.ts";
 import { splitByQuestion } from "../src/train/reward-model.ts";
 import { disposeWeights, frozenCopy } from "../src/train/runs.ts";
-import { TOY_TASKS, TOY_TEMPLATE, ToyEnvironment, toyPlanner } from "../test/helpers/toy-task.ts";
+import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, toyPlanner } from "../test/helpers/toy-task.ts";
 
 const { values } = parseArgs({
   options: {
@@ -74,7 +74,7 @@ const LOGGED_SAMPLES = 16;
 const RANKED_SAMPLES = 64;
 const BEST_OF = [4, 8];
 
-const toy = { environment: () => new ToyEnvironment(), template: TOY_TEMPLATE, maxSteps: 1 };
+const toy = TOY_ROLLOUTS;
 // The settings the tests use on this task (test/train-loop.test.ts), so each method runs as tuned there;
 // per round, rejection sampling keeps at most one episode per question (4 rows, one batch) and makes
 // `epochs` steps, policy gradient `ppoEpochs` passes in minibatches of 16: at most 4 steps either way.

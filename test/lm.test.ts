@@ -402,6 +402,23 @@ describe("generation", () => {
     disposeModel(random);
   });
 
+  it("writes only tokens a constraint allows, and logs their logprobs unconstrained", async () => {
+    const [free] = await generate(trained, tokenizer, ["the cat sat on"], { maxNewTokens: 6, temperature: 0 });
+    const banned = free.tokens[2];
+    const allowAllBut = () => Uint8Array.from({ length: tokenizer.vocabSize }, (_, id) => (id === banned ? 0 : 1));
+    const [greedy] = await generate(trained, tokenizer, ["the cat sat on"], { maxNewTokens: 6, temperature: 0, constraints: [allowAllBut] });
+    expect(greedy.tokens.slice(0, 2)).toEqual(free.tokens.slice(0, 2));
+    expect(greedy.tokens).not.toContain(banned);
+    const promptIds = [tokenizer.bos, ...tokenizer.encode("the cat sat on")];
+    const recomputed = tf.tidy(() => tokenLogprobs(trained, [[...promptIds, ...greedy.tokens]]).arraySync());
+    expectClose(greedy.logprobs, recomputed.slice(-6));
+    const only = (id: number) => () => Uint8Array.from({ length: tokenizer.vocabSize }, (_, t) => (t === id ? 1 : 0));
+    const sampled = await generate(trained, tokenizer, ["the", "a"], { maxNewTokens: 4, temperature: 1.5, topP: 0.9, constraints: [only(banned), only(tokenizer.eos)] });
+    expect(sampled[0].tokens).toEqual([banned, banned, banned, banned]);
+    expect(sampled[1].tokens).toEqual([tokenizer.eos]);
+    await expect(generate(trained, tokenizer, ["the", "a"], { maxNewTokens: 4, constraints: [allowAllBut] })).rejects.toThrow(/1 constraints for 2 prompts/);
+  });
+
   it("keeps the most recent tokens of a prompt longer than the context; refuses impossible requests", async () => {
     const long = "the cat sat on the mat. ".repeat(20);
     const [generation] = await generate(trained, tokenizer, [long], { maxNewTokens: 8, temperature: 0 });

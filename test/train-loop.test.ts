@@ -19,14 +19,14 @@ import {
 import { frozenCopy } from "../src/train/runs.ts";
 import { generateWorld, serializeWorld } from "../src/world/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
-import { TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, ToyEnvironment, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
+import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
 
 let base: Planner;
 let dir: string;
 
 /** A fresh copy of the warmed-up toy planner, so tests do not train each other's model. */
 const planner = (): Planner => ({ ...base, model: frozenCopy(base.model) });
-const toy = { tasks: TOY_TASKS, environment: () => new ToyEnvironment(), template: TOY_TEMPLATE, maxSteps: 1, questions: 8 };
+const toy = { ...TOY_ROLLOUTS, tasks: TOY_TASKS, questions: 8 };
 const successOf = (metrics: MetricsRecord[]) => metrics.map((m) => Number(m.success));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 

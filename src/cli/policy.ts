@@ -15,6 +15,7 @@ export const policyFlags = z.object({
   temperature: numberFlag(z.number().min(0).max(2)).optional(),
   seed: numberFlag(z.number().int()).optional(),
   backend: z.enum(BACKENDS).optional(),
+  "free-decoding": z.boolean().default(false),
 });
 
 export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (default baseline)
@@ -23,7 +24,8 @@ export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (
   --base-url URL       OpenAI-compatible server (else OPENAI_BASE_URL, else api.openai.com)
   --temperature T      sampling temperature (default 0)
   --seed N             sampling seed, where the server supports one
-  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)`;
+  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)
+  --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
 /** Builds the planner a command line names. */
 export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
@@ -43,6 +45,7 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<
       return new LocalPolicy(await loadPlanner(flags.model ?? BASE_PLANNER, flags.backend), {
         temperature: flags.temperature ?? 0,
         seed: flags.seed ?? 0,
+        grammar: !flags["free-decoding"],
       });
   }
 }

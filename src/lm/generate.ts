@@ -33,9 +33,18 @@ export const GenerateOptions = z.object({
   streamKeys: z.array(z.string()).optional(),
   /** Generation ends once the new text contains one of these; the text is cut where it begins. */
   stop: z.array(z.string().min(1)).default([]),
+  /** One per prompt: which tokens sequence i may write next (see TokenConstraint). */
+  constraints: z.array(z.custom<TokenConstraint>((c) => typeof c === "function")).optional(),
 });
 export type GenerateOptions = z.infer<typeof GenerateOptions>;
 export type GenerateOptionsInput = z.input<typeof GenerateOptions>;
+
+/**
+ * Given the tokens a sequence has written so far, the tokens it may write next (1
+ * each), or undefined for any: decoding under a grammar. Called once per step, with
+ * one token more each time.
+ */
+export type TokenConstraint = (written: readonly number[]) => Uint8Array | undefined;
 
 export interface Generation {
   /** The new text, cut before the first stop string (never containing `eos`). */
@@ -78,7 +87,9 @@ export async function generateTokens(
   }
   if (prompts.length === 0) return [];
   const promptIds = prompts.map((ids) => ids.slice(-(contextLength - o.maxNewTokens)));
-  if (o.streamKeys && o.streamKeys.length !== prompts.length) throw new RangeError(`${o.streamKeys.length} stream keys for ${prompts.length} prompts`);
+  for (const [name, perPrompt] of [["stream keys", o.streamKeys], ["constraints", o.constraints]] as const) {
+    if (perPrompt && perPrompt.length !== prompts.length) throw new RangeError(`${perPrompt.length} ${name} for ${prompts.length} prompts`);
+  }
   const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
   const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, stream(i)));
 
@@ -92,7 +103,8 @@ export async function generateTokens(
       logits.dispose();
       const next = sequences.map((seq, i) => {
         if (seq.finishReason) return tokenizer.eos; // finished rows still ride along; their output is ignored
-        const sampled = sampleToken(rows.subarray(i * model.config.vocabSize, (i + 1) * model.config.vocabSize), o.temperature, o.topP, seq.random);
+        const row = rows.subarray(i * model.config.vocabSize, (i + 1) * model.config.vocabSize);
+        const sampled = sampleToken(row, o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
         seq.add(sampled.token, sampled.logprob, o.stop);
         return sampled.token;
       });

@@ -29,5 +29,5 @@ export {
   type TokenBatch,
   type TrainOptionsInput,
 } from "./train.ts";
-export { generate, GenerateOptions, generateTokens, type Generation, type GenerateOptionsInput } from "./generate.ts";
+export { generate, GenerateOptions, generateTokens, type Generation, type GenerateOptionsInput, type TokenConstraint } from "./generate.ts";
 export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

@@ -10,21 +10,30 @@ export interface SampledToken {
 /**
  * Temperature 0 picks the most likely token. Otherwise tokens are drawn from
  * softmax(logits / temperature), cut to the smallest set of most likely tokens
- * whose probability reaches `topP`.
+ * whose probability reaches `topP`. With `allowed` (1 for each token that may come
+ * next), only those are candidates; the logprob stays the model's own.
  */
-export function sampleToken(logits: Float32Array, temperature: number, topP: number, random: Random): SampledToken {
+export function sampleToken(logits: Float32Array, temperature: number, topP: number, random: Random, allowed?: Uint8Array): SampledToken {
   const max = maxOf(logits);
-  // exp((l - max) / t) for every token: the sampling weights at temperature t, unnormalised
-  const weights = (t: number) => {
-    const w = new Float32Array(logits.length);
-    for (let i = 0; i < logits.length; i++) w[i] = Math.exp((logits[i] - max) / t);
-    return w;
-  };
-  const atOne = weights(1);
-  const logZ = max + Math.log(sum(atOne));
-  if (temperature === 0) return { token: logits.indexOf(max), logprob: max - logZ };
-  const token = sampleNucleus(temperature === 1 ? atOne : weights(temperature), topP, random);
+  const logZ = max + Math.log(sum(weightsAt(logits, max, 1)));
+  const best = allowed ? argmaxAllowed(logits, allowed) : logits.indexOf(max);
+  if (temperature === 0) return { token: best, logprob: logits[best] - logZ };
+  // Weights relative to the best allowed token, so that they cannot all underflow
+  const token = sampleNucleus(weightsAt(logits, logits[best], temperature, allowed), topP, random);
   return { token, logprob: logits[token] - logZ };
+}
+
+/** exp((l - max) / t) for every token (0 for those not allowed): the sampling weights at temperature t, unnormalised. */
+function weightsAt(logits: Float32Array, max: number, t: number, allowed?: Uint8Array): Float32Array {
+  const w = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) w[i] = allowed && !allowed[i] ? 0 : Math.exp((logits[i] - max) / t);
+  return w;
+}
+
+function argmaxAllowed(logits: Float32Array, allowed: Uint8Array): number {
+  let best = -1;
+  for (let i = 0; i < logits.length; i++) if (allowed[i] && (best < 0 || logits[i] > logits[best])) best = i;
+  return best;
 }
 
 /** A token drawn from the nucleus of the distribution proportional to `weights`. */
@@ -47,12 +56,15 @@ function sampleNucleus(weights: Float32Array, topP: number, random: Random): num
 function draw(weights: Float32Array, mass: number, random: Random, candidates?: number[]): number {
   const count = candidates?.length ?? weights.length;
   let r = random.next() * mass;
+  let last = 0;
   for (let k = 0; k < count; k++) {
     const i = candidates ? candidates[k] : k;
+    if (weights[i] === 0) continue;
     r -= weights[i];
     if (r < 0) return i;
+    last = i;
   }
-  return candidates ? candidates[count - 1] : count - 1; // rounding left r a hair above 0
+  return last; // rounding left r a hair above 0
 }
 
 function maxOf(values: Float32Array): number {

@@ -4,6 +4,7 @@ import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { generateTokens, type Generation } from "../lm/index.ts";
 import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
+import { copySource, rawTokenStrings, TurnGrammar } from "./grammar.ts";
 import type { Planner } from "./planner.ts";
 import { transcriptTokens } from "./transcript.ts";
 
@@ -16,6 +17,8 @@ export const SamplingSchema = z.object({
   maxNewTokens: z.number().int().positive().default(64),
   /** Episodes whose steps are decoded together in one batch. */
   maxBatch: z.number().int().positive().default(64),
+  /** Decode under the ReAct turn grammar (grammar.ts): every turn a thought and one well-formed action. */
+  grammar: z.boolean().default(true),
 });
 export type Sampling = z.infer<typeof SamplingSchema>;
 
@@ -30,7 +33,7 @@ export class LocalPolicy implements Policy {
   readonly temperature: number;
   readonly seed: number;
   private readonly sampling: Sampling;
-  private readonly batcher: MicroBatcher<string, Generation>;
+  private readonly batcher: MicroBatcher<PolicyRequest, Generation>;
   /** How often each prompt (by hash) has been asked for: the n-th asking draws from stream n. */
   private readonly asked = new Map<number, number>();
 
@@ -42,11 +45,11 @@ export class LocalPolicy implements Policy {
     this.model = basename(planner.source);
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
-    this.batcher = new MicroBatcher((prompts) => this.decode(prompts), this.sampling.maxBatch);
+    this.batcher = new MicroBatcher((requests) => this.decode(requests), this.sampling.maxBatch);
   }
 
   async act(request: PolicyRequest): Promise<Completion> {
-    const generation = await this.batcher.submit(request.prompt);
+    const generation = await this.batcher.submit(request);
     return {
       text: generation.text,
       tokens: generation.tokens,
@@ -55,9 +58,10 @@ export class LocalPolicy implements Policy {
     };
   }
 
-  private decode(prompts: string[]): Promise<Generation[]> {
+  private decode(requests: PolicyRequest[]): Promise<Generation[]> {
     const { model, tokenizer } = this.planner;
-    const ids = prompts.map((prompt) => transcriptTokens(prompt, tokenizer).ids);
+    const prompts = requests.map((r) => r.prompt);
+    const sequences = prompts.map((prompt) => transcriptTokens(prompt, tokenizer));
     // A stream per (prompt, how often it was asked before): samples do not depend on which
     // requests happened to share a batch, and the k samples of one prompt still differ.
     const streamKeys = prompts.map((prompt) => {
@@ -66,6 +70,11 @@ export class LocalPolicy implements Policy {
       this.asked.set(key, n + 1);
       return `${key}:${n}`;
     });
-    return generateTokens(model, tokenizer, ids, { ...this.sampling, streamKeys, stop: ["\nObservation"] });
+    const vocabulary = rawTokenStrings(tokenizer);
+    const constraints = this.sampling.grammar
+      ? sequences.map(({ ids, mask }, i) => new TurnGrammar(vocabulary, copySource(ids, mask, vocabulary), requests[i].step).constraint)
+      : undefined;
+    const ids = sequences.map((s) => s.ids);
+    return generateTokens(model, tokenizer, ids, { ...this.sampling, streamKeys, constraints, stop: ["\nObservation"] });
   }
 }

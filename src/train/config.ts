@@ -27,6 +27,7 @@ const RolloutSettings = z.object({
   topP: z.number().gt(0).max(1).default(1).describe("nucleus sampling of the rollouts"),
   maxSteps: count.default(7).describe("step limit per episode"),
   concurrency: count.default(64).describe("episodes in flight at once (the planner decodes them in one batch)"),
+  freeDecoding: z.boolean().default(false).describe("decode without the ReAct turn grammar (malformed actions possible)"),
 });
 
 export const RejectionSettings = OptimizerSettings.extend(RolloutSettings.shape).extend({

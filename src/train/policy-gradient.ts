@@ -83,6 +83,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         out: run.rolloutDir(update),
         concurrency: o.concurrency,
         maxSteps: o.maxSteps,
+        freeDecoding: o.freeDecoding,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: "sample", index: update, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
       });

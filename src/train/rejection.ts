@@ -61,6 +61,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
         out,
         concurrency: o.concurrency,
         maxSteps: o.maxSteps,
+        freeDecoding: o.freeDecoding,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase, index: round, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
       });

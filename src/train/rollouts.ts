@@ -27,6 +27,8 @@ export interface RolloutOptions<T extends Task> {
   /** Episodes in flight, which the planner decodes as one batch. */
   concurrency: number;
   maxSteps: number;
+  /** Decode without the ReAct turn grammar. */
+  freeDecoding: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: BenchmarkProgress) => void;
 }
@@ -40,7 +42,7 @@ export interface Rollouts {
 
 /** Samples `samples` episodes of every task (a resumed collection keeps what it had logged). */
 export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Promise<Rollouts> {
-  const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency });
+  const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding });
   const { interrupted } = await runBenchmark({
     tasks: o.tasks,
     samples: o.samples,

@@ -16,6 +16,12 @@ export const TOY_TASKS: Task[] = TOY_WORDS.flatMap((word, i) => [
   { id: `q${i}b`, question: `Please say ${word}.`, answer: word },
 ]);
 
+/**
+ * How the trainers roll out on the toy task. Decoding is free: under the turn grammar
+ * the planner could only copy the question's own word, and the task would be solved.
+ */
+export const TOY_ROLLOUTS = { environment: () => new ToyEnvironment(), template: TOY_TEMPLATE, maxSteps: 1, freeDecoding: true };
+
 export class ToyEnvironment implements Environment<Task> {
   readonly tools = [];
   private task: Task | undefined;
