@@ -42,7 +42,7 @@ describe("react-rl demo", () => {
     const train = worldTasks(generateWorld({ seed: 1 }), "train");
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
     expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(demonstratedQuestions(planner), demonstratedQuestions(planner) + 2).map((t) => t.id)));
-    expect(demonstratedQuestions(planner)).toBe(64);
+    expect(demonstratedQuestions(planner)).toBe(256);
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em } });
   }, 300_000);
