@@ -3,8 +3,8 @@
  * (no brackets or colons, at most THOUGHT_LIMIT tokens), then `Action k:
  * Name[argument]`, then the end of the turn. The argument of a copying action
  * (Search, Lookup, Finish) is a whole-word span of what the runtime wrote (the
- * question and the observations): the tiny model chooses what to copy, and never
- * spells out a name itself. Other actions (Code) take any one-line argument.
+ * question and the observations), or yes, no or unknown: the tiny model chooses
+ * what to copy, and never spells out a name itself. Other actions (Code) take any one-line argument.
  *
  * It reads tokens as their raw bytes (latin1), so that the tokenizer's virtual
  * spaces are plain characters, alike in the prompt and in what the model writes.
@@ -55,7 +55,7 @@ export class TurnGrammar {
   /** The constraint for `generateTokens`: which tokens may follow those written. */
   readonly constraint: TokenConstraint = (written) => {
     for (; this.read < written.length; this.read++) this.state = this.advanceToken(this.state, written[this.read]) ?? this.state;
-    const key = this.state.at === "argument" ? undefined : JSON.stringify(this.state.at === "thought" ? this.state.length >= THOUGHT_LIMIT : this.state);
+    const key = cacheKey(this.state);
     const cached = key === undefined ? undefined : this.masks.get(key);
     if (cached) return cached;
     const mask = this.mask(this.state);
@@ -116,6 +116,15 @@ export class TurnGrammar {
     const still = starts.filter((p) => this.spans.continues(p + text.length, char));
     return still.length > 0 ? { ...state, text: text + char, starts: still } : undefined;
   }
+}
+
+/**
+ * What a state's mask depends on, where it can be reused: a thought's, only on
+ * whether it reached its limit; an argument's (its occurrences) is never reused.
+ */
+function cacheKey(state: State): string | undefined {
+  if (state.at === "thought") return `thought ${state.length >= THOUGHT_LIMIT}`;
+  return state.at === "argument" ? undefined : JSON.stringify(state);
 }
 
 /**
