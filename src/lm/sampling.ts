@@ -15,11 +15,13 @@ export interface SampledToken {
  */
 export function sampleToken(logits: Float32Array, temperature: number, topP: number, random: Random, allowed?: Uint8Array): SampledToken {
   const max = maxOf(logits);
-  const logZ = max + Math.log(sum(weightsAt(logits, max, 1)));
+  const atOne = weightsAt(logits, max, 1);
+  const logZ = max + Math.log(sum(atOne));
   const best = allowed ? argmaxAllowed(logits, allowed) : logits.indexOf(max);
   if (temperature === 0) return { token: best, logprob: logits[best] - logZ };
   // Weights relative to the best allowed token, so that they cannot all underflow
-  const token = sampleNucleus(weightsAt(logits, logits[best], temperature, allowed), topP, random);
+  const weights = temperature === 1 && !allowed ? atOne : weightsAt(logits, logits[best], temperature, allowed);
+  const token = sampleNucleus(weights, topP, random);
   return { token, logprob: logits[token] - logZ };
 }
 
