@@ -84,24 +84,26 @@ describe("the turn grammar", () => {
 });
 
 describe("LocalPolicy under the grammar", () => {
-  it("writes a well-formed turn even untrained: a known action whose copied argument is from the prompt", async () => {
+  const prompt = () => renderPrompt(TEMPLATE, QUESTION, [], 1);
+  /** Twelve first turns of an untrained one-layer planner, sampled at temperature 1. */
+  async function untrainedTurns(sampling: { maxNewTokens: number; grammar?: boolean }): Promise<string[]> {
     const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 256, dModel: 16, nLayers: 1, nHeads: 2 }, 7);
-    const policy = new LocalPolicy({ model, tokenizer, source: "/tmp/untrained", meta: {} }, { temperature: 1, maxNewTokens: 120, seed: 3 });
-    const prompt = renderPrompt(TEMPLATE, QUESTION, [], 1);
-    const turns = await Promise.all(Array.from({ length: 12 }, () => policy.act({ prompt, task: { id: "q", question: QUESTION }, step: 1, stop: [] })));
-    for (const { text } of turns) {
+    const policy = new LocalPolicy({ model, tokenizer, source: "/tmp/untrained", meta: {} }, { temperature: 1, seed: 3, ...sampling });
+    const request = { prompt: prompt(), task: { id: "q", question: QUESTION }, step: 1, stop: [] };
+    return (await Promise.all(Array.from({ length: 12 }, () => policy.act(request)))).map((c) => c.text);
+  }
+
+  it("writes a well-formed turn even untrained: a known action whose copied argument is from the prompt", async () => {
+    for (const text of await untrainedTurns({ maxNewTokens: 120 })) {
       const { action } = parseStep(text, 1);
       expect(action, text).not.toBeNull();
       expect(["Search", "Lookup", "Finish", "Code"]).toContain(action!.name);
-      if (action!.name !== "Code") expect(`${prompt} yes no unknown`, text).toContain(action!.argument);
+      if (action!.name !== "Code") expect(`${prompt()} yes no unknown`, text).toContain(action!.argument);
     }
   });
 
   it("writes anything without it (grammar: false)", async () => {
-    const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 256, dModel: 16, nLayers: 1, nHeads: 2 }, 7);
-    const policy = new LocalPolicy({ model, tokenizer, source: "/tmp/untrained", meta: {} }, { temperature: 1, maxNewTokens: 40, seed: 3, grammar: false });
-    const prompt = renderPrompt(TEMPLATE, QUESTION, [], 1);
-    const turns = await Promise.all(Array.from({ length: 12 }, () => policy.act({ prompt, task: { id: "q", question: QUESTION }, step: 1, stop: [] })));
-    expect(turns.filter(({ text }) => parseStep(text, 1).action === null).length).toBeGreaterThan(6);
+    const turns = await untrainedTurns({ maxNewTokens: 40, grammar: false });
+    expect(turns.filter((text) => parseStep(text, 1).action === null).length).toBeGreaterThan(6);
   });
 });
