@@ -26,6 +26,9 @@ describe("react-rl demo", () => {
       expect(stage.em).toBeLessThanOrEqual(1);
     }
     expect(summary.klToBase).toBeGreaterThanOrEqual(0);
+    // Both evaluations answer the same 4 questions, so the paired gain is the change in EM.
+    expect(summary.gain).toBeCloseTo(summary.after.em - summary.before.em, 12);
+    expect(summary.gainStandardError).toBeGreaterThanOrEqual(0);
     const metrics = (await readFile(join(out, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     expect(metrics.map((m) => m.method)).toEqual(["rs", "rl"]);
     expect(await readFile(join(out, "curves.svg"), "utf8")).toMatch(/^<svg[\s\S]*<path d="M/);
@@ -44,6 +47,7 @@ describe("react-rl demo", () => {
     expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(demonstratedQuestions(planner), demonstratedQuestions(planner) + 2).map((t) => t.id)));
     expect(demonstratedQuestions(planner)).toBe(256);
 
-    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em } });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
+    expect(stdout).toContain("EM gain ± standard error (paired)");
   }, 300_000);
 });

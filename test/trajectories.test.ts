@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
+  pairedGain,
   readTrajectories,
   summarize,
   TrajectoryFileError,
@@ -84,5 +85,23 @@ describe("summarize", () => {
 
   it("is all zeros for no trajectories", () => {
     expect(summarize([])).toMatchObject({ n: 0, em: 0, f1: 0, avgSteps: 0, invalidRate: 0 });
+  });
+});
+
+describe("pairedGain", () => {
+  const run = (ems: (0 | 1)[]) => ems.map((em, i) => makeTrajectory(`q${i}`, em));
+
+  it("is the mean per-question EM difference, with the standard error of those differences", () => {
+    // differences 0, +1, 0, +1: mean 0.5, sample variance 1/3, standard error sqrt(1/3 / 4)
+    const gain = pairedGain(run([1, 0, 0, 0]), run([1, 1, 0, 1]));
+    expect(gain.em).toBeCloseTo(0.5, 12);
+    expect(gain.standardError).toBeCloseTo(Math.sqrt(1 / 12), 12);
+  });
+
+  it("pairs by question id: a swap of which questions are right is no gain, but not a certain one", () => {
+    const gain = pairedGain(run([1, 0, 1, 0]), [...run([0, 1, 0, 1]).reverse(), makeTrajectory("unpaired", 1)]);
+    expect(gain.em).toBe(0);
+    expect(gain.standardError).toBeCloseTo(Math.sqrt(4 / 3 / 4), 12);
+    expect(pairedGain(run([1, 1]), run([1, 1]))).toEqual({ em: 0, standardError: 0 });
   });
 });

@@ -60,6 +60,26 @@ export function formatSummary(summary: Summary, extra: Record<string, string> = 
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
 }
 
+/** After − before EM on the same questions, and its standard error. */
+export interface Gain {
+  em: number;
+  standardError: number;
+}
+
+/**
+ * The EM gain of `after` over `before` with its standard error, paired by question id:
+ * both answer the same questions, so the spread of the per-question differences (not
+ * of each EM) says whether a gain is more than chance (beyond about 2 standard errors).
+ */
+export function pairedGain(before: readonly Trajectory[], after: readonly Trajectory[]): Gain {
+  const was = new Map(before.map((episode) => [episode.id, episode.metrics.em]));
+  const differences = after.filter((episode) => was.has(episode.id)).map((episode) => episode.metrics.em - was.get(episode.id)!);
+  const n = differences.length;
+  const em = n === 0 ? 0 : sum(differences, (d) => d) / n;
+  const variance = n < 2 ? 0 : sum(differences, (d) => (d - em) ** 2) / (n - 1);
+  return { em, standardError: Math.sqrt(variance / Math.max(1, n)) };
+}
+
 function sum<T>(items: readonly T[], pick: (item: T) => number): number {
   let total = 0;
   for (const item of items) total += pick(item);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import { readTrajectories, writeFileAtomic, type Summary, type Trajectory } from "../../trajectories/index.ts";
+import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER, demonstratedQuestions, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
@@ -53,7 +53,8 @@ export const demoCommand = defineCommand({
   --pg-updates N       policy-gradient updates (default 4), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
-Writes OUT/summary.json (before.em, after.em, per family, KL to the base), OUT/report.md
+Writes OUT/summary.json (before.em, after.em, per family, the gain and its paired standard
+error, KL to the base), OUT/report.md
 with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
   flags: demoFlags,
   async run(flags) {
@@ -90,7 +91,8 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
         return 130;
       }
       const kl = klToReference(planner, reference, after.trajectories, template);
-      await writeOutputs(flags, { before: before.summary, after: after.summary, kl, rs: rs.metrics, pg: pg.metrics });
+      const gain = pairedGain(before.trajectories, after.trajectories);
+      await writeOutputs(flags, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });
       return 0;
     });
   },
@@ -129,6 +131,7 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
 interface Outcome {
   before: Evaluation["summary"];
   after: Evaluation["summary"];
+  gain: Gain;
   kl: number;
   rs: MetricsRecord[];
   pg: MetricsRecord[];
@@ -136,24 +139,25 @@ interface Outcome {
 
 /** summary.json, the metrics log, the learning curves and the report. */
 async function writeOutputs(flags: DemoFlags, outcome: Outcome): Promise<void> {
-  const { before, after, kl } = outcome;
-  const summary = { before, after, klToBase: kl, gain: after.em - before.em };
+  const { before, after, gain, kl } = outcome;
+  const summary = { before, after, klToBase: kl, gain: gain.em, gainStandardError: gain.standardError };
   await writeFileAtomic(join(flags.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   const metrics = [...outcome.rs.map((m) => ({ method: "rs", ...m })), ...outcome.pg.map((m) => ({ method: "rl", ...m }))];
   await writeFileAtomic(join(flags.out, "metrics.jsonl"), metrics.map((m) => `${JSON.stringify(m)}\n`).join(""));
   await writeFile(join(flags.out, "curves.svg"), curves(outcome));
-  const table = comparisonTable(before, after, kl);
+  const table = comparisonTable(before, after, gain, kl);
   await writeFileAtomic(join(flags.out, "report.md"), report(flags, table));
   console.log(table);
-  console.log(JSON.stringify({ before: { em: before.em }, after: { em: after.em }, klToBase: kl }));
+  console.log(JSON.stringify({ before: { em: before.em }, after: { em: after.em }, gain: gain.em, gainStandardError: gain.standardError, klToBase: kl }));
 }
 
-function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], kl: number): string {
+function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], gain: Gain, kl: number): string {
   const families = Object.keys({ ...before.byType, ...after.byType });
   const row = (name: string, b: string, a: string) => [name, b, a];
   const em = (s?: Summary) => (s ? `${s.em.toFixed(3)} (${s.n})` : "-");
   return markdownTable(["hopworld test", "before (base)", "after"], [
     row("EM", before.em.toFixed(3), after.em.toFixed(3)),
+    row("EM gain ± standard error (paired)", "", `${signed(gain.em)} ± ${gain.standardError.toFixed(3)}`),
     ...families.map((f) => row(`EM ${f}`, em(before.byType?.[f]), em(after.byType?.[f]))),
     row("F1", before.f1.toFixed(3), after.f1.toFixed(3)),
     row("avg steps", before.avgSteps.toFixed(2), after.avgSteps.toFixed(2)),
@@ -193,6 +197,10 @@ ${table}
 
 Per-round and per-update metrics: \`metrics.jsonl\`. Episodes: \`before/\`, \`rs/\`, \`pg/\`, \`after/\`.
 `;
+}
+
+function signed(x: number): string {
+  return `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
 }
 
 function pct(x: number): string {
