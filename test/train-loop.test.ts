@@ -17,7 +17,7 @@ import {
   type TrainingProgress,
 } from "../src/train/index.ts";
 import { frozenCopy } from "../src/train/runs.ts";
-import { generateWorld, serializeWorld } from "../src/world/index.ts";
+import { generateWorld, serializeWorld, worldTasks } from "../src/world/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
 
@@ -171,7 +171,8 @@ function sameWeights(a: Planner, b: Planner["model"]): boolean {
 describe("react-rl train rs|rl|dpo|rm", () => {
   it("runs from flags and a config file, resumes by rerunning, and turns bad settings into clear errors", async () => {
     const world = join(dir, "world.json");
-    await writeFile(world, serializeWorld(generateWorld({ seed: 3, sizes: { train: 6, dev: 1, test: 1 } })));
+    const generated = generateWorld({ seed: 3, sizes: { train: 6, dev: 1, test: 1 } });
+    await writeFile(world, serializeWorld(generated));
     const model = join(dir, "tiny");
     await saveCheckpoint(model, { model: base.model, tokenizer: base.tokenizer });
     const config = join(dir, "rs.json");
@@ -191,5 +192,12 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     expect(await main(["train", "rm", "--model", model, "--trajectories", rollouts, "--runs", dir, "--name", "cli-rm", "--epochs", "1", "--held-out", "0.5"])).toBe(0);
     expect(await main(["train", "rl", "--model", model, "--reward", "rm"])).toBe(1); // rm needs --reward-model
     expect(await main(["train", "rl", "--updates", "many"])).toBe(1);
+
+    // --skip-questions passes over the questions an earlier run sampled (this model was fine-tuned on none)
+    const rl = ["train", "rl", "--model", model, "--world", world, "--runs", dir, "--updates", "1", "--questions", "2", "--group-size", "2", "--max-steps", "2"];
+    expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "4"])).toBe(0);
+    const { trajectories: sampled } = await readTrajectories(join(dir, "cli-skip", "rollouts", "0001", "trajectories.jsonl"));
+    expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(worldTasks(generated, "train").slice(4, 6).map((t) => t.id)));
+    expect(await main([...rl, "--name", "cli-skip-all", "--skip-questions", "6"])).toBe(1); // no training questions left
   });
 });

@@ -166,11 +166,15 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
   });
 }
 
-/** Training questions after those the planner was fine-tuned on, and a fresh wiki environment per episode over the world's pages. */
-async function worldQuestions(config: { world?: string; worldSeed: number }, planner: Planner) {
+/**
+ * Training questions after those the planner was fine-tuned on (and `skipQuestions` more),
+ * and a fresh wiki environment per episode over the world's pages.
+ */
+async function worldQuestions(config: { world?: string; worldSeed: number; skipQuestions: number }, planner: Planner) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
   const docstore = worldDocstore(world);
-  return { tasks: worldTasks(world, "train").slice(demonstratedQuestions(planner)), environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
+  const tasks = worldTasks(world, "train").slice(demonstratedQuestions(planner) + config.skipQuestions);
+  return { tasks, environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */

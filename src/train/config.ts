@@ -96,6 +96,12 @@ const RunSettings = z.object({
 const WorldSettings = z.object({
   world: z.string().optional().describe("hopworld file (default: the world of worldSeed, generated in memory)"),
   worldSeed: z.number().int().min(0).default(1).describe("seed of the generated world"),
+  skipQuestions: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe("training questions to pass over after those the planner was fine-tuned on (those an earlier run sampled)"),
 });
 
 /** Logged episodes to learn from. */
