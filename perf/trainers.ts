@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import type { Trajectory } from "../trajectories/index.ts";
+import { mean, type Trajectory } from "../trajectories/index.ts";
 import type { Task } from "../tools/environment.ts";
 import { ProgressBar } from "../src/cli/progress.ts";
 import { selectBackend } from "../src/lm/index.ts";
@@ -38,7 +38,6 @@ import {
   type MetricsRecord,
   type TrainingProgress,
 } from "../src/train/index.ts";
-import { mean } from "../src/train/losses.ts";
 import { splitByQuestion } from "../src/train/reward-model.ts";
 import { disposeWeights, frozenCopy } from "../src/train/runs.ts";
 import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, toyPlanner } from "../test/helpers/toy-task.ts";

@@ -23,22 +23,22 @@ export type Summary = z.infer<typeof SummarySchema>;
 /** Aggregates a set of trajectories into the figures every report shows. */
 export function summarize(trajectories: readonly Trajectory[]): Summary {
   const n = trajectories.length;
-  const mean = (pick: (t: Trajectory) => number) => (n === 0 ? 0 : sum(trajectories, pick) / n);
-  const steps = sum(trajectories, (t) => t.metrics.steps);
+  const average = (pick: (t: Trajectory) => number) => mean(trajectories.map(pick));
+  const steps = total(trajectories, (t) => t.metrics.steps);
   const usage = (pick: (u: { promptTokens: number; completionTokens: number }) => number) =>
-    sum(trajectories, (t) => sum(t.steps, (s) => (s.usage ? pick(s.usage) : 0)));
+    total(trajectories, (t) => total(t.steps, (s) => (s.usage ? pick(s.usage) : 0)));
   return {
     n,
-    em: mean((t) => t.metrics.em),
-    f1: mean((t) => t.metrics.f1),
-    fuzzy: mean((t) => t.metrics.fuzzy),
-    reward: mean((t) => t.reward),
-    avgSteps: mean((t) => t.metrics.steps),
-    haltedRate: mean((t) => (t.metrics.halted ? 1 : 0)),
-    invalidRate: steps === 0 ? 0 : sum(trajectories, (t) => t.metrics.invalid) / steps,
+    em: average((t) => t.metrics.em),
+    f1: average((t) => t.metrics.f1),
+    fuzzy: average((t) => t.metrics.fuzzy),
+    reward: average((t) => t.reward),
+    avgSteps: average((t) => t.metrics.steps),
+    haltedRate: average((t) => (t.metrics.halted ? 1 : 0)),
+    invalidRate: steps === 0 ? 0 : total(trajectories, (t) => t.metrics.invalid) / steps,
     promptTokens: usage((u) => u.promptTokens),
     completionTokens: usage((u) => u.completionTokens),
-    episodeMs: sum(trajectories, (t) => t.meta.wallMs),
+    episodeMs: total(trajectories, (t) => t.meta.wallMs),
   };
 }
 
@@ -75,13 +75,22 @@ export function pairedGain(before: readonly Trajectory[], after: readonly Trajec
   const was = new Map(before.map((episode) => [episode.id, episode.metrics.em]));
   const differences = after.filter((episode) => was.has(episode.id)).map((episode) => episode.metrics.em - was.get(episode.id)!);
   const n = differences.length;
-  const em = n === 0 ? 0 : sum(differences, (d) => d) / n;
-  const variance = n < 2 ? 0 : sum(differences, (d) => (d - em) ** 2) / (n - 1);
+  const em = mean(differences);
+  const variance = n < 2 ? 0 : total(differences, (d) => (d - em) ** 2) / (n - 1);
   return { em, standardError: Math.sqrt(variance / Math.max(1, n)) };
 }
 
-function sum<T>(items: readonly T[], pick: (item: T) => number): number {
-  let total = 0;
-  for (const item of items) total += pick(item);
-  return total;
+function total<T>(items: readonly T[], pick: (item: T) => number): number {
+  let sum = 0;
+  for (const item of items) sum += pick(item);
+  return sum;
+}
+
+export function sum(values: readonly number[]): number {
+  return total(values, (value) => value);
+}
+
+/** The mean, 0 for no values. */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : sum(values) / values.length;
 }

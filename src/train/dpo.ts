@@ -9,13 +9,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
-import type { Trajectory } from "../../trajectories/index.ts";
+import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
-import { maskedRowSums, mean } from "./losses.ts";
+import { maskedRowSums } from "./losses.ts";
 import { rowLogprobs } from "./policy-gradient.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";

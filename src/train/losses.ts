@@ -91,12 +91,3 @@ export function adaptKlCoefficient(coefficient: number, measuredKl: number, roll
   const error = Math.min(0.2, Math.max(-0.2, measuredKl / control.target - 1));
   return coefficient * (1 + (error * rollouts) / control.horizon);
 }
-
-export function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-/** The mean, 0 for no values. */
-export function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : sum(values) / values.length;
-}

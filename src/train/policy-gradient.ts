@@ -16,12 +16,12 @@ import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Environment, Task } from "../../tools/environment.ts";
-import type { Trajectory } from "../../trajectories/index.ts";
+import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
 import type { Planner, TokenSequence } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
-import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, mean, perTarget, targetMask } from "./losses.ts";
+import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, perTarget, targetMask } from "./losses.ts";
 import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
 

@@ -6,10 +6,9 @@
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Environment, Task } from "../../tools/environment.ts";
-import { readTrajectoriesIfAny, type Trajectory } from "../../trajectories/index.ts";
+import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark, type BenchmarkProgress } from "../bench/index.ts";
 import { episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
-import { mean, sum } from "./losses.ts";
 
 export interface RolloutOptions<T extends Task> {
   planner: Planner;

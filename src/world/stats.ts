@@ -1,3 +1,4 @@
+import { mean } from "../../trajectories/index.ts";
 import { QUESTION_TYPES, SPLITS, type QuestionType, type Split, type World } from "./schema.ts";
 
 export type SplitCounts = { pages: number; questions: number } & Record<QuestionType, number>;
@@ -23,8 +24,4 @@ export function worldStats(world: World): WorldStats {
     meanPageChars: mean(world.pages.map((page) => page.sentences.join(" ").length)),
     meanQuestionChars: mean(world.questions.map((question) => question.question.length)),
   };
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
