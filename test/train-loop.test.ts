@@ -198,6 +198,9 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "4"])).toBe(0);
     const { trajectories: sampled } = await readTrajectories(join(dir, "cli-skip", "rollouts", "0001", "trajectories.jsonl"));
     expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(worldTasks(generated, "train").slice(4, 6).map((t) => t.id)));
+    // resuming it on other questions is a changed setting, not a silent switch
+    expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "2", "--updates", "2"])).toBe(1);
+    expect(JSON.parse(await readFile(join(dir, "cli-skip", "config.json"), "utf8")).trainingQuestions).toMatch(/^2 from /);
     expect(await main([...rl, "--name", "cli-skip-all", "--skip-questions", "6"])).toBe(1); // no training questions left
   });
 });

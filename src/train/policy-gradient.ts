@@ -23,7 +23,7 @@ import type { Planner, TokenSequence } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
 import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, perTarget, targetMask } from "./losses.ts";
 import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
@@ -62,7 +62,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
   const reference = frozenCopy(planner.model); // π_ref: the policy before any update (a resumed run's weights come next)
   try {
-    const run = await TrainingRun.open(options.out, { method: "rl", config: { model: planner.source, ...o }, counter: "update", mutable: ["concurrency", "updates"] });
+    const run = await TrainingRun.open(options.out, { method: "rl", config: { model: planner.source, trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "update", mutable: ["concurrency", "updates"] });
     const { optimizer, state } = run.restore(planner);
     let klCoefficient = typeof state.klCoefficient === "number" ? state.klCoefficient : o.klCoefficient;
 

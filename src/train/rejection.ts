@@ -21,7 +21,7 @@ import { UserError } from "../errors.ts";
 import type { Planner } from "../planner/index.ts";
 import { RejectionSettings } from "./config.ts";
 import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
-import { TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { questionsDigest, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
 export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings> {
@@ -41,7 +41,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
   const o = RejectionSettings.parse(options);
   const { planner, template } = options;
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
-  const run = await TrainingRun.open(options.out, { method: "rs", config: { model: planner.source, ...o }, counter: "round", mutable: ["concurrency", "rounds"] });
+  const run = await TrainingRun.open(options.out, { method: "rs", config: { model: planner.source, trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"] });
   const { optimizer } = run.restore(planner);
 
   for (let round = run.completed + 1; round <= o.rounds; round++) {

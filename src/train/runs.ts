@@ -10,10 +10,12 @@
  * A round is logged, then checkpointed. A kill in between leaves a metrics line past
  * the checkpoint; opening the run drops such lines, as the round will run again.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { PromptTemplate } from "../../prompts/index.ts";
+import type { Task } from "../../tools/environment.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
@@ -159,6 +161,17 @@ export function minibatchPlan(size: number, batchSize: number, epochs: number, s
     const order = random.shuffle(items);
     return Array.from({ length: Math.ceil(size / batchSize) }, (_, b) => ({ epoch, indices: order.slice(b * batchSize, (b + 1) * batchSize) }));
   }).flat();
+}
+
+/**
+ * The training questions a sampling run draws from, in a line config.json can keep:
+ * resuming with other questions (another world, another --skip-questions) is then
+ * a changed setting, not a silent switch.
+ */
+export function questionsDigest(tasks: readonly Task[]): string {
+  const hash = createHash("sha256");
+  for (const task of tasks) hash.update(`${task.id}\n`);
+  return `${tasks.length} from ${tasks[0]?.id ?? "none"} (sha256 ${hash.digest("hex").slice(0, 12)})`;
 }
 
 /** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
