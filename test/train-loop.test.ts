@@ -200,6 +200,9 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(worldTasks(generated, "train").slice(4, 6).map((t) => t.id)));
     // resuming it on other questions is a changed setting, not a silent switch
     expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "2", "--updates", "2"])).toBe(1);
+    const other = join(dir, "other-world.json"); // the same question ids, other questions
+    await writeFile(other, serializeWorld(generateWorld({ seed: 4, sizes: { train: 6, dev: 1, test: 1 } })));
+    expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "4", "--updates", "2", "--world", other])).toBe(1);
     expect(JSON.parse(await readFile(join(dir, "cli-skip", "config.json"), "utf8")).trainingQuestions).toMatch(/^2 from /);
     expect(await main([...rl, "--name", "cli-skip-all", "--skip-questions", "6"])).toBe(1); // no training questions left
   });

@@ -170,7 +170,7 @@ export function minibatchPlan(size: number, batchSize: number, epochs: number, s
  */
 export function questionsDigest(tasks: readonly Task[]): string {
   const hash = createHash("sha256");
-  for (const task of tasks) hash.update(`${task.id}\n`);
+  for (const task of tasks) hash.update(`${task.id}\t${task.question}\n`); // ids alone repeat across worlds
   return `${tasks.length} from ${tasks[0]?.id ?? "none"} (sha256 ${hash.digest("hex").slice(0, 12)})`;
 }
 
