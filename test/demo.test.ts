@@ -44,8 +44,9 @@ describe("react-rl demo", () => {
     }
     const train = worldTasks(generateWorld({ seed: 1 }), "train");
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
-    expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(demonstratedQuestions(planner), demonstratedQuestions(planner) + 2).map((t) => t.id)));
-    expect(demonstratedQuestions(planner)).toBe(256);
+    expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(256, 258).map((t) => t.id)));
+    expect(demonstratedQuestions(planner, 1)).toBe(256);
+    expect(demonstratedQuestions(planner, 2)).toBe(0); // another world's questions were never demonstrated
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");

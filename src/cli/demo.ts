@@ -66,7 +66,7 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
     const environment = () => worldEnvironment(docstore);
     const template = await loadPrompt(HOPWORLD_PROMPT);
     const test = worldTasks(world, "test").slice(0, flags.eval);
-    const train = worldTasks(world, "train").slice(demonstratedQuestions(planner));
+    const train = worldTasks(world, "train").slice(demonstratedQuestions(planner, world.seed));
 
     return untilInterrupted(async (signal) => {
       const evaluation = { tasks: test, environment, template, signal };

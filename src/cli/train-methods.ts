@@ -173,7 +173,7 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
 async function worldQuestions(config: { world?: string; worldSeed: number; skipQuestions: number }, planner: Planner) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
   const docstore = worldDocstore(world);
-  const tasks = worldTasks(world, "train").slice(demonstratedQuestions(planner) + config.skipQuestions);
+  const tasks = worldTasks(world, "train").slice(demonstratedQuestions(planner, world.seed) + config.skipQuestions);
   return { tasks, environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
 }
 

@@ -14,13 +14,14 @@ export interface Planner {
 }
 
 /**
- * How many of hopworld's training questions, from the first, the planner was
- * fine-tuned on (`train sft` records it); trial and error starts after them, on
- * questions it was never shown the answer to.
+ * How many of the training questions of the hopworld of `worldSeed`, from the first,
+ * the planner was fine-tuned on (`train sft` records them); trial and error starts
+ * after them, on questions it was never shown the answer to. Another world's
+ * questions were never demonstrated.
  */
-export function demonstratedQuestions(planner: Planner): number {
-  const { dataset = "hopworld", examples } = planner.meta;
-  return dataset === "hopworld" && typeof examples === "number" ? examples : 0;
+export function demonstratedQuestions(planner: Planner, worldSeed: number): number {
+  const { dataset = "hopworld", examples, worldSeed: demonstrated = worldSeed } = planner.meta;
+  return dataset === "hopworld" && demonstrated === worldSeed && typeof examples === "number" ? examples : 0;
 }
 
 /** Picks the tfjs backend (once per process), then loads a checkpoint. */
