@@ -42,13 +42,19 @@ describe("react-rl demo", () => {
       const prompt = transcriptTokens(renderPrompt(template, episode.question, [], 1), planner.tokenizer);
       expect(episode.steps[0]!.usage?.promptTokens).toBe(prompt.ids.length);
     }
-    const train = worldTasks(generateWorld({ seed: 1 }), "train");
+    // The base was fine-tuned on all of world 1's training questions; trial and error samples world 2's.
+    expect(demonstratedQuestions(planner, 1)).toBe(worldTasks(generateWorld({ seed: 1 }), "train").length);
+    expect(demonstratedQuestions(planner, 2)).toBe(0);
+    const train = worldTasks(generateWorld({ seed: 2 }), "train");
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
-    expect(new Set(sampled.map((t) => t.id))).toEqual(new Set(train.slice(256, 258).map((t) => t.id)));
-    expect(demonstratedQuestions(planner, 1)).toBe(256);
-    expect(demonstratedQuestions(planner, 2)).toBe(0); // another world's questions were never demonstrated
+    expect(new Set(sampled.map((t) => t.question))).toEqual(new Set(train.slice(0, 2).map((t) => t.question)));
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");
   }, 300_000);
+
+  it("says in one line when the training world has no question left to try", async () => {
+    const failed = await run(process.execPath, [bin, "demo", "--out", join(tmpdir(), "react-rl-demo-none"), "--train-world", "1"]).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^react-rl demo: world 1 has no training question .* pick another --train-world\n$/) });
+  }, 60_000);
 });

@@ -10,7 +10,7 @@ import { runBenchmark, type BenchmarkResult } from "../bench/run.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
-import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
+import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldEnvironments, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
@@ -155,8 +155,7 @@ async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<Questio
     }
     const world = await loadWorld(flags.world);
     // The agent searches every split's pages: test names are unseen in training, not missing from the wiki.
-    const docstore = worldDocstore(world);
-    return { tasks: worldTasks(world, flags.split), environment: () => worldEnvironment(docstore), prompt: HOPWORLD_PROMPT };
+    return { tasks: worldTasks(world, flags.split), environment: worldEnvironments(world), prompt: HOPWORLD_PROMPT };
   }
   if (flags.world !== undefined) throw new UserError("--world is for --dataset hopworld");
   const file = flags.file ?? (flags.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);

@@ -12,7 +12,8 @@ import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
+import { UserError } from "../errors.ts";
+import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { trainingProgressBars } from "./train-methods.ts";
@@ -22,8 +23,9 @@ const demoFlags = z.object({
   model: z.string().default(BASE_PLANNER),
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
-  "rs-rounds": numberFlag(z.number().int().positive()).default(2),
-  "rs-questions": numberFlag(z.number().int().positive()).default(32),
+  "train-world": numberFlag(z.number().int().min(0)).default(2),
+  "rs-rounds": numberFlag(z.number().int().positive()).default(4),
+  "rs-questions": numberFlag(z.number().int().positive()).default(64),
   "pg-updates": numberFlag(z.number().int().positive()).default(4),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
   backend: z.enum(BACKENDS).optional(),
@@ -49,7 +51,9 @@ export const demoCommand = defineCommand({
   --model DIR          the planner to start from (default: the committed base checkpoint)
   --out DIR            where everything goes (default runs/demo; rerun to resume)
   --eval N             hopworld test questions evaluated before and after (default 300, the whole split)
-  --rs-rounds N        rejection-sampling rounds (default 2), --rs-questions N per round (default 32)
+  --train-world N      the seed of the world whose training questions trial and error samples
+                       (default 2: the base was fine-tuned on every training question of world 1)
+  --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
   --pg-updates N       policy-gradient updates (default 4), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
@@ -61,12 +65,14 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
     await mkdir(flags.out, { recursive: true });
     const planner = await loadPlanner(flags.model, flags.backend);
     const reference = frozenCopy(planner.model);
-    const world = generateWorld({ seed: Number(planner.meta.worldSeed ?? 1) });
-    const docstore = worldDocstore(world);
-    const environment = () => worldEnvironment(docstore);
     const template = await loadPrompt(HOPWORLD_PROMPT);
-    const test = worldTasks(world, "test").slice(0, flags.eval);
-    const train = worldTasks(world, "train").slice(demonstratedQuestions(planner, world.seed));
+    const testWorld = generateWorld({ seed: Number(planner.meta.worldSeed ?? 1) });
+    const test = worldTasks(testWorld, "test").slice(0, flags.eval);
+    const trainWorld = flags["train-world"] === testWorld.seed ? testWorld : generateWorld({ seed: flags["train-world"] });
+    const train = worldTasks(trainWorld, "train").slice(demonstratedQuestions(planner, trainWorld.seed));
+    if (train.length === 0) throw new UserError(`world ${trainWorld.seed} has no training question the planner was not fine-tuned on: pick another --train-world`);
+    const environment = worldEnvironments(testWorld);
+    const trainingEnvironment = worldEnvironments(trainWorld);
 
     return untilInterrupted(async (signal) => {
       const evaluation = { tasks: test, environment, template, signal };
@@ -74,13 +80,13 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
       const rsBars = trainingProgressBars("rejection sampling round");
       const pgBars = trainingProgressBars("policy gradient update");
       const rs = await rejectionSampling<QaTask>({
-        planner, tasks: train, environment, template, signal,
+        planner, tasks: train, environment: trainingEnvironment, template, signal,
         out: join(flags.out, "rs"), rounds: flags["rs-rounds"], questions: flags["rs-questions"], samples: 4, temperature: ROLLOUT_TEMPERATURE,
         onProgress: rsBars.update,
       });
       rsBars.finish();
       const pg = await policyGradient<QaTask>({
-        planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), environment, template, signal,
+        planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), environment: trainingEnvironment, template, signal,
         out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE, ...PG_STEP,
         onProgress: pgBars.update,
       });

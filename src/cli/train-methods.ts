@@ -24,10 +24,11 @@ import {
   type TrainingProgress,
   type TrainingResult,
 } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldDocstore, worldEnvironment, worldTasks } from "../world/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, defineCommand, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
+import { UserError } from "../errors.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -172,9 +173,9 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
  */
 async function worldQuestions(config: { world?: string; worldSeed: number; skipQuestions: number }, planner: Planner) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
-  const docstore = worldDocstore(world);
   const tasks = worldTasks(world, "train").slice(demonstratedQuestions(planner, world.seed) + config.skipQuestions);
-  return { tasks, environment: () => worldEnvironment(docstore) } satisfies { tasks: QaTask[]; environment: unknown };
+  if (tasks.length === 0) throw new UserError(`world ${world.seed} has no training question left after those the planner was fine-tuned on and --skip-questions: pick another --world or --world-seed`);
+  return { tasks, environment: worldEnvironments(world) } satisfies { tasks: QaTask[]; environment: unknown };
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */

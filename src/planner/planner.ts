@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { loadCheckpoint, selectBackend, type BackendName, type LanguageModel, type Tokenizer } from "../lm/index.ts";
 
-/** The committed base checkpoint: pretrained on hopworld pages, then fine-tuned on 256 expert episodes. */
+/** The committed base checkpoint: pretrained on hopworld pages, then fine-tuned on 3,000 expert episodes (every training question of world 1). */
 export const BASE_PLANNER = fileURLToPath(new URL("../../models/hopworld-base", import.meta.url));
 
 /** The embedded planner: a tiny language model and its tokenizer, as a checkpoint holds them. */

@@ -95,7 +95,12 @@ const RunSettings = z.object({
 /** A hopworld to sample questions from. */
 const WorldSettings = z.object({
   world: z.string().optional().describe("hopworld file (default: the world of worldSeed, generated in memory)"),
-  worldSeed: z.number().int().min(0).default(1).describe("seed of the generated world"),
+  worldSeed: z
+    .number()
+    .int()
+    .min(0)
+    .default(2)
+    .describe("seed of the generated world (default 2: the committed base was fine-tuned on every training question of world 1)"),
   skipQuestions: z
     .number()
     .int()

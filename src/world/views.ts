@@ -32,6 +32,12 @@ export function worldEnvironment(docstore: Docstore, tools: readonly Tool[] = []
   return new WikiEnvironment(docstore, [codeTool(), ...tools]);
 }
 
+/** A fresh environment per episode over one docstore of the world's pages (built once). */
+export function worldEnvironments(world: World): () => WikiEnvironment {
+  const docstore = worldDocstore(world);
+  return () => worldEnvironment(docstore);
+}
+
 /** Every page of every split: the agent searches the whole world, whatever split it is tested on. */
 export function worldDocstore(world: World): Docstore {
   return new Docstore(world.pages.map((page): Paragraph => [page.title, page.sentences]));
