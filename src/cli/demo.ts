@@ -26,7 +26,7 @@ const demoFlags = z.object({
   "train-world": numberFlag(z.number().int().min(0)).default(2),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
-  "pg-updates": numberFlag(z.number().int().positive()).default(4),
+  "pg-updates": numberFlag(z.number().int().positive()).default(8),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
   backend: z.enum(BACKENDS).optional(),
 });
@@ -34,13 +34,6 @@ type DemoFlags = z.infer<typeof demoFlags>;
 
 /** Rollouts a little cooler than the model's own distribution: fewer garbled steps from a small planner. */
 const ROLLOUT_TEMPERATURE = 0.7;
-
-/**
- * Policy gradient in a few updates: a strong KL penalty from the start and a small
- * step, because the adaptive coefficient cannot catch up within 4 updates (with the
- * trainer's defaults, the KL to the base reached 0.7 per token by the third).
- */
-const PG_STEP = { learningRate: 1e-5, klCoefficient: 0.5 };
 
 /** The main job: the embedded planner improves by trial and error, measured before and after on unseen names. */
 export const demoCommand = defineCommand({
@@ -54,7 +47,7 @@ export const demoCommand = defineCommand({
   --train-world N      the seed of the world whose training questions trial and error samples
                        (default 2: the base was fine-tuned on every training question of world 1)
   --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
-  --pg-updates N       policy-gradient updates (default 4), --pg-questions N per update (default 8)
+  --pg-updates N       policy-gradient updates (default 8), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
 Writes OUT/summary.json (before.em, after.em, per family, the gain and its paired standard
@@ -87,7 +80,7 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
       rsBars.finish();
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), environment: trainingEnvironment, template, signal,
-        out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE, ...PG_STEP,
+        out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
         onProgress: pgBars.update,
       });
       pgBars.finish();
