@@ -94,7 +94,7 @@ const RunSettings = z.object({
 
 /** A hopworld to sample questions from. */
 const WorldSettings = z.object({
-  world: z.string().optional().describe("hopworld file (default: the world of worldSeed, generated in memory)"),
+  world: z.string().optional().describe("hopworld file (default: the world of the seed below, generated in memory)"),
   worldSeed: z
     .number()
     .int()
