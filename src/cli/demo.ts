@@ -6,17 +6,16 @@ import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
-import { BASE_PLANNER, demonstratedQuestions, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
-import { UserError } from "../errors.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
-import { trainingProgressBars } from "./train-methods.ts";
+import { trainingProgressBars, untriedQuestions } from "./train-methods.ts";
 import { ProgressBar } from "./progress.ts";
 
 const demoFlags = z.object({
@@ -62,8 +61,7 @@ with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
     const testWorld = generateWorld({ seed: Number(planner.meta.worldSeed ?? 1) });
     const test = worldTasks(testWorld, "test").slice(0, flags.eval);
     const trainWorld = flags["train-world"] === testWorld.seed ? testWorld : generateWorld({ seed: flags["train-world"] });
-    const train = worldTasks(trainWorld, "train").slice(demonstratedQuestions(planner, trainWorld.seed));
-    if (train.length === 0) throw new UserError(`world ${trainWorld.seed} has no training question the planner was not fine-tuned on: pick another --train-world`);
+    const train = untriedQuestions(trainWorld, planner);
     const environment = worldEnvironments(testWorld);
     const trainingEnvironment = worldEnvironments(trainWorld);
 

@@ -24,11 +24,11 @@ import {
   type TrainingProgress,
   type TrainingResult,
 } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks } from "../world/index.ts";
+import { UserError } from "../errors.ts";
+import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, defineCommand, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
-import { UserError } from "../errors.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -173,9 +173,15 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
  */
 async function worldQuestions(config: { world?: string; worldSeed: number; skipQuestions: number }, planner: Planner) {
   const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
-  const tasks = worldTasks(world, "train").slice(demonstratedQuestions(planner, world.seed) + config.skipQuestions);
-  if (tasks.length === 0) throw new UserError(`world ${world.seed} has no training question left after those the planner was fine-tuned on and --skip-questions: pick another --world or --world-seed`);
-  return { tasks, environment: worldEnvironments(world) } satisfies { tasks: QaTask[]; environment: unknown };
+  return { tasks: untriedQuestions(world, planner, config.skipQuestions), environment: worldEnvironments(world) } satisfies { tasks: QaTask[]; environment: unknown };
+}
+
+/** A world's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */
+export function untriedQuestions(world: World, planner: Planner, skip = 0): QaTask[] {
+  const demonstrated = demonstratedQuestions(planner, world.seed);
+  const tasks = worldTasks(world, "train").slice(demonstrated + skip);
+  if (tasks.length === 0) throw new UserError(`world ${world.seed} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another world`);
+  return tasks;
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */
