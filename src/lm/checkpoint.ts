@@ -6,13 +6,17 @@
  *   optimizer.bin   the AdamW moments, when saved
  *   tokenizer.json
  *
- * It is written into a temporary sibling directory, flushed to disk, then renamed
- * into place, so a crash leaves the old checkpoint or the new one, never half of one.
- * (Replacing an existing checkpoint takes two renames; a crash between them leaves
- * the old one whole, beside the path, as `.<name>.<id>.tmp.old`.)
+ * A save writes a temporary sibling `.<name>.<id>.tmp` and flushes it to disk; then the
+ * old checkpoint is renamed aside to `.<name>.<id>.tmp.old`, the new one renamed into
+ * place, and the old one removed. (A directory cannot be renamed over a non-empty one,
+ * hence two renames.) A kill between the renames leaves no `<name>`, only the old
+ * checkpoint aside: `recoverCheckpoint` puts it back and removes the temporary folders,
+ * so after a crash at any instant there is the old checkpoint or the new one. Every save
+ * recovers first, as must whoever resumes from a checkpoint; readers do not, as they
+ * would move folders under a save in progress.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -72,6 +76,7 @@ export async function saveCheckpoint(dir: string, input: CheckpointInput): Promi
     optimizer: moments?.entries,
   };
   await mkdir(dirname(dir), { recursive: true });
+  await recoverCheckpoint(dir);
   const staging = join(dirname(dir), `.${basename(dir)}.${randomUUID()}.tmp`);
   await mkdir(staging);
   try {
@@ -79,11 +84,38 @@ export async function saveCheckpoint(dir: string, input: CheckpointInput): Promi
     if (moments) await writeDurably(join(staging, "optimizer.bin"), moments.bytes);
     await writeDurably(join(staging, "tokenizer.json"), `${JSON.stringify(input.tokenizer.toJSON())}\n`);
     await writeDurably(join(staging, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    await syncPath(staging); // its entries too, or a power cut could leave the new checkpoint without files
     await replaceDirectory(staging, dir);
   } catch (error) {
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Undoes a save that was killed midway: puts the old checkpoint back if the new one never
+ * reached `dir`, and removes the temporary folders. Only for the one who writes `dir`.
+ */
+export async function recoverCheckpoint(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const leftovers = (await readdir(parent).catch(() => [])).filter((name) => isTemporary(name, basename(dir)));
+  if (leftovers.length === 0) return;
+  const aside = leftovers.find((name) => name.endsWith(".tmp.old"));
+  const restore = aside !== undefined && !(await exists(dir));
+  if (restore) await rename(join(parent, aside), dir);
+  const garbage = restore ? leftovers.filter((name) => name !== aside) : leftovers;
+  for (const name of garbage) await rm(join(parent, name), { recursive: true, force: true });
+  // Lasting before the next save renames anything, so a power cut cannot bring back a second old checkpoint.
+  await syncPath(parent);
+}
+
+/** `.<base>.<uuid>.tmp` or `.tmp.old`, as `saveCheckpoint` names them: nothing of the user's. */
+function isTemporary(name: string, base: string): boolean {
+  return name.startsWith(`.${base}.`) && /^[0-9a-f-]{36}\.tmp(\.old)?$/.test(name.slice(base.length + 2));
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
@@ -147,7 +179,7 @@ function unpackTensors(bytes: Buffer, entries: TensorEntry[], dir: string): Map<
  * existing checkpoint is first renamed aside and removed once the new one is in place.
  */
 async function replaceDirectory(staging: string, dir: string): Promise<void> {
-  const existing = await stat(dir).then(() => true, () => false);
+  const existing = await exists(dir);
   const aside = `${staging}.old`;
   if (existing) await rename(dir, aside);
   await rename(staging, dir);

@@ -30,4 +30,4 @@ export {
   type TrainOptionsInput,
 } from "./train.ts";
 export { generate, GenerateOptions, generateTokens, type Generation, type GenerateOptionsInput, type TokenConstraint } from "./generate.ts";
-export { loadCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";
+export { loadCheckpoint, recoverCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

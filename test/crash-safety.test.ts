@@ -1,0 +1,95 @@
+import { mkdtemp, readdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { AdamW, createModel, disposeModel, loadCheckpoint, recoverCheckpoint, saveCheckpoint, selectBackend, trainTokenizer, type LanguageModel } from "../src/lm/index.ts";
+
+// A kill at filesystem step `at` (counted from `steps = 0`): that step and every later one
+// throw, so none of the code's own cleanup runs, as after a real crash.
+const crash = vi.hoisted(() => ({ at: Infinity, steps: 0 }));
+vi.mock("node:fs/promises", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:fs/promises")>();
+  const step = () => {
+    if (crash.steps++ >= crash.at) throw Object.assign(new Error("simulated crash"), { code: "EIO" });
+  };
+  const wrap =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      step();
+      return f(...args);
+    };
+  // A file's writes and syncs are steps too; closing is not (the system closes a dead process's files).
+  const handleSteps = (handle: import("node:fs/promises").FileHandle) =>
+    new Proxy(handle, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key) as unknown;
+        if (typeof value !== "function") return value;
+        const method = (value as (...args: unknown[]) => unknown).bind(target);
+        return key === "close" ? method : wrap(async (...args: unknown[]) => method(...args));
+      },
+    });
+  return {
+    ...actual,
+    mkdir: wrap(actual.mkdir),
+    readdir: wrap(actual.readdir),
+    rename: wrap(actual.rename),
+    rm: wrap(actual.rm),
+    stat: wrap(actual.stat),
+    open: wrap(async (...args: Parameters<typeof actual.open>) => handleSteps(await actual.open(...args))),
+  };
+});
+afterEach(() => {
+  crash.at = Infinity;
+});
+
+/** Runs `action` with a crash at step `at`; true if it finished before the crash. */
+async function crashingAt(at: number, action: () => Promise<void>): Promise<boolean> {
+  crash.steps = 0;
+  crash.at = at;
+  try {
+    await action();
+    return true;
+  } catch (error) {
+    if ((error as Error).message !== "simulated crash") throw error;
+    return false;
+  } finally {
+    crash.at = Infinity;
+  }
+}
+
+const tokenizer = trainTokenizer(["the cat sat on the mat. the dog ate the bone."], { vocabSize: 64 });
+const tinyModel = (seed: number) => createModel({ vocabSize: tokenizer.vocabSize, contextLength: 16, dModel: 8, nLayers: 1, nHeads: 2 }, seed);
+const weights = (model: LanguageModel) => Array.from(model.tokenEmbedding.dataSync());
+
+beforeAll(async () => {
+  await selectBackend();
+});
+
+describe("a crash at any step of replacing a checkpoint", () => {
+  it("leaves the old checkpoint or the new one, and no temporary folders once recovered", async () => {
+    const [old, next] = [tinyModel(1), tinyModel(2)];
+    const optimizer = new AdamW(next, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
+    const outcomes: string[] = [];
+    for (let at = 0; ; at++) {
+      const parent = await mkdtemp(join(tmpdir(), "react-rl-crash-"));
+      const dir = join(parent, "ckpt");
+      await saveCheckpoint(dir, { model: old, tokenizer });
+      const finished = await crashingAt(at, () => saveCheckpoint(dir, { model: next, tokenizer, optimizer }));
+      await recoverCheckpoint(dir);
+      expect(await readdir(parent)).toEqual(["ckpt"]);
+      const loaded = await loadCheckpoint(dir);
+      const outcome = weights(loaded.model).join() === weights(next).join() ? "new" : "old";
+      if (outcome === "old") expect(weights(loaded.model)).toEqual(weights(old));
+      else expect(loaded.optimizerMoments).toBeDefined();
+      disposeModel(loaded.model);
+      outcomes.push(outcome);
+      if (finished) break;
+    }
+    // Every step was a crash point: early ones keep the old checkpoint, late ones the new
+    expect(outcomes.length).toBeGreaterThan(15);
+    expect(outcomes.at(0)).toBe("old");
+    expect(outcomes.at(-1)).toBe("new");
+    optimizer.dispose();
+    for (const m of [old, next]) disposeModel(m);
+  });
+});
