@@ -339,16 +339,19 @@ describe("configs and run folders", () => {
     await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/not JSON/);
   });
 
-  it("a run folder refuses other settings, and drops metrics logged past its checkpoint", async () => {
+  it("a run folder refuses other settings, and skips but keeps metrics logged past its checkpoint", async () => {
     const out = join(dir, "run");
     const run = await TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", mutable: ["rounds"] });
     expect(run.completed).toBe(0);
     await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 2 }, counter: "round" })).rejects.toThrow(/seed: 1 -> 2/);
-    // A round logged but never checkpointed (a kill in between) is dropped: it will run again
-    await writeFile(join(out, "metrics.jsonl"), `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`);
+    // A round logged but never checkpointed (a kill in between) does not count: it will run again
+    const logged = `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`;
+    await writeFile(join(out, "metrics.jsonl"), logged);
     const reopened = await TrainingRun.open(out, { method: "rs", config: { rounds: 4, seed: 1 }, counter: "round", mutable: ["rounds"] });
     expect(reopened.metrics).toEqual([]);
-    expect(await readFile(join(out, "metrics.jsonl"), "utf8")).toBe("");
+    // The torn line is ended, so the round's new line parses
+    await reopened.log(1, { success: 0.75 });
+    expect(await readFile(join(out, "metrics.jsonl"), "utf8")).toBe(`${logged}\n${JSON.stringify({ round: 1, success: 0.75 })}\n`);
   });
 
   it("minibatch plans visit every item once per epoch, the same way for the same seed", () => {

@@ -4,11 +4,12 @@
  *   config.json     the settings it was started with (a resumed run must match them)
  *   checkpoint/     the model and optimizer after the last finished round, update or
  *                   step, whose number is in the checkpoint's meta (`completed`)
- *   metrics.jsonl   one line per round, update or step
+ *   metrics.jsonl   one line per round, update or step, only ever appended to
  *   rollouts/NNNN/  the episodes sampled for round or update NNNN (each resumable)
  *
  * A round is logged, then checkpointed. A kill in between leaves a metrics line past
- * the checkpoint; opening the run drops such lines, as the round will run again.
+ * the checkpoint: the round runs again and logs again, and the later line of a round
+ * is the one that counts. The log is never cut, so a kill loses no line of it.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, stat } from "node:fs/promises";
@@ -37,7 +38,7 @@ export interface TrainingProgress {
 }
 
 export interface TrainingResult {
-  /** Every metrics record of the run, resumed rounds included (as metrics.jsonl holds them). */
+  /** The metrics record of every round of the run, resumed rounds included (the latest line of each in metrics.jsonl). */
   metrics: MetricsRecord[];
   /** True when the signal stopped the run early: rerun with the same settings to continue. */
   interrupted: boolean;
@@ -85,7 +86,7 @@ export class TrainingRun {
     private readonly counter: string,
     /** The number of the last round, update or step saved; 0 for a fresh run. */
     readonly completed: number,
-    /** All metrics records of the rounds completed so far. */
+    /** The metrics record of each round completed so far, in order. */
     readonly metrics: MetricsRecord[],
     private saved: Checkpoint | undefined,
   ) {}
@@ -97,8 +98,7 @@ export class TrainingRun {
     const checkpoint = join(dir, "checkpoint");
     const saved = (await exists(checkpoint)) ? await loadCheckpoint(checkpoint) : undefined;
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
-    const metrics = (await readMetrics(join(dir, "metrics.jsonl"))).filter((m) => Number(m[options.counter]) <= completed);
-    await writeFileAtomic(join(dir, "metrics.jsonl"), metrics.map((m) => `${JSON.stringify(m)}\n`).join(""));
+    const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
     return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved);
   }
 
@@ -226,9 +226,13 @@ function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function readMetrics(path: string): Promise<MetricsRecord[]> {
+/**
+ * The log's records. A torn last line (a kill mid-write) is ended, not cut, so the next
+ * line starts on its own; it does not parse, and its round runs again.
+ */
+async function openMetrics(path: string): Promise<MetricsRecord[]> {
   const text = await readFile(path, "utf8").catch(() => "");
-  // A torn last line (a kill mid-write) belongs to a round that will run again.
+  if (text !== "" && !text.endsWith("\n")) await appendDurably(path, "\n");
   return text
     .split("\n")
     .filter((line) => line.trim() !== "")
@@ -239,4 +243,14 @@ async function readMetrics(path: string): Promise<MetricsRecord[]> {
         return [];
       }
     });
+}
+
+/** The last record of each round up to `completed`, in round order: a round run again logs again. */
+function latestUpTo(records: MetricsRecord[], counter: string, completed: number): MetricsRecord[] {
+  const latest = new Map<number, MetricsRecord>();
+  for (const record of records) {
+    const index = Number(record[counter]);
+    if (index <= completed) latest.set(index, record);
+  }
+  return [...latest.keys()].sort((a, b) => a - b).map((index) => latest.get(index)!);
 }
