@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -106,9 +107,12 @@ describe("train pretrain and sft --out", () => {
     const sft = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--steps", "2", "--batch-size", "1", "--examples", "2"]);
     expect(sft.code).toBe(1);
     expect(sft.stderr).toContain("an unfinished sft run of dataset arithmetic");
+    // A kill between the two renames of a save left the checkpoint aside: it resumes all the same
+    await rename(unfinished, join(root, `.sft.${randomUUID()}.tmp.old`));
     const resumed = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--dataset", "arithmetic", "--steps", "2", "--batch-size", "1", "--examples", "2"]);
     expect(resumed.stderr).toContain(`resuming ${unfinished}`);
     expect(resumed.code).toBe(0);
+    expect((await readdir(root)).sort()).toEqual(["pt", "sft"]);
     optimizer.dispose();
     disposeModel(model);
   });

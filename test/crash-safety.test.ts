@@ -1,7 +1,9 @@
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Planner } from "../src/planner/index.ts";
+import { TrainingRun, type MetricsRecord } from "../src/train/index.ts";
 import { AdamW, createModel, disposeModel, loadCheckpoint, recoverCheckpoint, saveCheckpoint, selectBackend, trainTokenizer, type LanguageModel } from "../src/lm/index.ts";
 
 // A kill at filesystem step `at` (counted from `steps = 0`): that step and every later one
@@ -91,5 +93,59 @@ describe("a crash at any step of replacing a checkpoint", () => {
     expect(outcomes.at(-1)).toBe("new");
     optimizer.dispose();
     for (const m of [old, next]) disposeModel(m);
+  });
+});
+
+describe("a crash at any step of finishing a training round", () => {
+  const options = { method: "rs", config: { rounds: 3 }, counter: "round" };
+  const planner = (seed: number): Planner => ({ model: tinyModel(seed), tokenizer, source: "test", meta: {} });
+
+  /** Runs round 1, then round 2 with a crash at step `at`; the run folder and whether round 2 finished. */
+  async function crashInRound2(at: number, rounds: Planner[]): Promise<{ out: string; finished: boolean }> {
+    const out = join(await mkdtemp(join(tmpdir(), "react-rl-crash-")), "run");
+    const run = await TrainingRun.open(out, options);
+    const { optimizer } = run.restore(rounds[0]!);
+    await run.complete({ completed: 1, planner: rounds[0]!, optimizer }, { success: 0.25 });
+    const finished = await crashingAt(at, () => run.complete({ completed: 2, planner: rounds[1]!, optimizer }, { success: 0.5 }));
+    optimizer.dispose();
+    return { out, finished };
+  }
+
+  /** The run resumed after the last round it saved, with that round's weights. */
+  async function resume(out: string, expected: Planner[]): Promise<{ run: TrainingRun; optimizer: AdamW; resumed: Planner }> {
+    const run = await TrainingRun.open(out, options);
+    expect(run.completed).toBeGreaterThan(0); // round 1 was saved before any crash: never start over
+    const resumed = planner(9);
+    const { optimizer } = run.restore(resumed);
+    expect(weights(resumed.model)).toEqual(weights(expected[run.completed - 1]!.model));
+    return { run, optimizer, resumed };
+  }
+
+  it("resumes from the old checkpoint or the new one, and loses no metrics line", async () => {
+    const rounds = [planner(1), planner(2), planner(3)];
+    const record = (round: number, success: number): MetricsRecord => ({ round, success });
+    const completedAfterCrash = new Set<number>();
+    for (let at = 0; ; at++) {
+      const { out, finished } = await crashInRound2(at, rounds);
+      const log = join(out, "metrics.jsonl");
+      const logged = await readFile(log, "utf8");
+      const { run, optimizer, resumed } = await resume(out, rounds);
+      completedAfterCrash.add(run.completed);
+      expect(await readFile(log, "utf8")).toBe(logged); // never cut
+      expect(run.metrics).toEqual([record(1, 0.25), record(2, 0.5)].slice(0, run.completed));
+      // The run goes on: round 2 again if its save was lost, logged again; the later line counts
+      for (let round = run.completed + 1; round <= 3; round++) await run.complete({ completed: round, planner: rounds[round - 1]!, optimizer }, { success: round === 2 ? 0.75 : 1 });
+      optimizer.dispose();
+      disposeModel(resumed.model);
+      const done = await resume(out, rounds);
+      expect(done.run.completed).toBe(3);
+      expect(done.run.metrics).toEqual([record(1, 0.25), record(2, run.completed === 2 ? 0.5 : 0.75), record(3, 1)]);
+      expect((await readFile(log, "utf8")).startsWith(logged)).toBe(true);
+      done.optimizer.dispose();
+      disposeModel(done.resumed.model);
+      if (finished) break;
+    }
+    expect([...completedAfterCrash].sort()).toEqual([1, 2]);
+    for (const p of rounds) disposeModel(p.model);
   });
 });

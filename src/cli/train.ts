@@ -5,7 +5,7 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { ARITHMETIC_PROMPT, arithmeticExpertEpisodes, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
@@ -142,12 +142,13 @@ async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promis
 }
 
 /**
- * What `--out` holds decides the run: nothing (or an empty folder) starts one; an
+ * What `--out` holds, once a save a kill cut short is undone, decides the run: nothing (or an empty folder) starts one; an
  * unfinished checkpoint of the same stage and `same` meta resumes it; another checkpoint
  * is replaced only with --force; anything else is never replaced.
  */
 async function resume(flags: CommonFlags, stage: string, same: Record<string, unknown> = {}) {
   const { out } = flags;
+  await recoverCheckpoint(out);
   if ((await readdir(out).catch(() => [])).length === 0) return undefined;
   const previous = await loadCheckpoint(out).catch(() => undefined);
   if (!previous) throw new UserError(`${out} exists and is not a checkpoint: choose another --out`);

@@ -19,7 +19,7 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Task } from "../../tools/environment.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, createModel, loadCheckpoint, parameters, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
+import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 
@@ -96,6 +96,7 @@ export class TrainingRun {
     await mkdir(dir, { recursive: true });
     await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config }, options.mutable ?? []);
     const checkpoint = join(dir, "checkpoint");
+    await recoverCheckpoint(checkpoint);
     const saved = (await exists(checkpoint)) ? await loadCheckpoint(checkpoint) : undefined;
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
     const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
