@@ -12,7 +12,8 @@ const run = async (code: string, options = {}) => codeObservation(await interpre
 
 afterAll(() => interpreter.close());
 
-describe("Python interpreter", () => {
+// Every call starts an interpreter of its own (a second or more on a loaded machine).
+describe("Python interpreter", { timeout: 90_000 }, () => {
   it("shows what the program printed and the value of its last expression", async () => {
     expect(await run(`import math\nprint("sum", 1 + 2, [1, "a"])\nmath.comb(10, 3)`)).toBe("Output:\nsum 3 [1, 'a']\nResult: 120");
     expect(await run(`"text"`)).toBe(`Result: 'text'`);
@@ -92,7 +93,7 @@ describe("Python interpreter", () => {
   });
 });
 
-describe("Python tool", () => {
+describe("Python tool", { timeout: 90_000 }, () => {
   it("answers a text action Python[program], in an environment that opts in", async () => {
     const environment = new WikiEnvironment(new Docstore([]), [pythonTool({ interpreter })]);
     const step = await environment.step({ name: "Python", argument: `sum(x * x for x in [3, 4])` });

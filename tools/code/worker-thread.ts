@@ -87,10 +87,15 @@ export class WorkerSlot {
 }
 
 /**
- * Starts a worker and waits for its `{ type: "ready" }` message. `name` says
- * whose worker it is in the error when it dies first.
+ * Starts a worker and waits for its `{ type: "ready" }` message, which it hands
+ * to `onReady`. `name` says whose worker it is in the error when it dies first.
  */
-export function startWorker(script: URL, options: WorkerOptions, name: string): Promise<Worker> {
+export function startWorker<Ready extends { type: string }>(
+  script: URL,
+  options: WorkerOptions,
+  name: string,
+  onReady: (reply: Ready) => void = () => {},
+): Promise<Worker> {
   const worker = new Worker(script, options);
   // A worker that dies reports through "exit"; without a listener its "error" would crash the host.
   let failure = "";
@@ -98,11 +103,13 @@ export function startWorker(script: URL, options: WorkerOptions, name: string): 
   return new Promise((resolve, reject) => {
     const onExit = (code: number) => reject(new Error(`the ${name}'s worker exited with code ${code} while starting${failure}`));
     worker.once("exit", onExit);
-    worker.once("message", (reply: { type: string }) => {
+    worker.once("message", (reply: Ready) => {
       worker.off("exit", onExit);
       worker.unref();
-      if (reply.type === "ready") resolve(worker);
-      else reject(new Error(`the ${name}'s worker sent ${reply.type} before ready`));
+      if (reply.type === "ready") {
+        onReady(reply);
+        resolve(worker);
+      } else reject(new Error(`the ${name}'s worker sent ${reply.type} before ready`));
     });
   });
 }

@@ -19,12 +19,26 @@ export interface PythonRunOptions {
 }
 
 /**
- * Runs Python (Pyodide, standard library only) on a worker thread. Loading
- * Pyodide takes seconds, so one warm worker serves call after call, each
- * program in a fresh namespace (modules it imported stay loaded). At the
- * deadline the program gets a KeyboardInterrupt; one that has not answered
- * 0.5 s later is stopped by killing the worker, as is a worker whose memory
- * ran out; the next call starts a new one.
+ * Pyodide's memory just after loading, made by the first worker of the
+ * process and shared (not copied) with every later one: restoring it takes a
+ * fraction of a second where a load from scratch takes seconds.
+ */
+let snapshot: Uint8Array | undefined;
+
+function keepSnapshot(reply: PythonWorkerReply): void {
+  if (reply.type !== "ready" || !reply.snapshot || snapshot) return;
+  snapshot = new Uint8Array(new SharedArrayBuffer(reply.snapshot.byteLength));
+  snapshot.set(reply.snapshot);
+}
+
+/**
+ * Runs Python (Pyodide, standard library only) on worker threads, each
+ * program in an interpreter of its own: a worker runs one program and is
+ * replaced, so nothing one program changes (built-ins, modules, files, timers)
+ * reaches the next. The next worker is restored from a memory snapshot while
+ * the host waits for its next call. At the deadline the program gets a
+ * KeyboardInterrupt; one that has not answered 0.5 s later is stopped by
+ * killing its worker.
  */
 export class PythonInterpreter {
   private readonly limits: PythonLimits;
@@ -32,18 +46,22 @@ export class PythonInterpreter {
   /** Shared with every worker this interpreter starts; one program runs at a time. */
   private readonly interrupt = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   private nextId = 1;
+  private closed = false;
 
   constructor(limits: Partial<PythonLimits> = {}) {
     this.limits = PythonLimitsSchema.parse(limits);
-    const workerData: PythonWorkerData = { memoryBytes: this.limits.memoryBytes, interrupt: this.interrupt.buffer };
-    // An empty environment: nothing of the host's variables is copied into the worker.
-    const options = { workerData, env: {} };
-    this.worker = new WorkerSlot(() => startWorker(new URL("./worker.mjs", import.meta.url), options, "Python interpreter"));
+    this.worker = new WorkerSlot(() => {
+      const workerData: PythonWorkerData = { memoryBytes: this.limits.memoryBytes, interrupt: this.interrupt.buffer as SharedArrayBuffer, snapshot };
+      // An empty environment: nothing of the host's variables is copied into the worker.
+      const options = { workerData, env: {} };
+      return startWorker(new URL("./worker.mjs", import.meta.url), options, "Python interpreter", keepSnapshot);
+    });
   }
 
   /** Runs a program in a fresh namespace. */
   async run(code: string, options: PythonRunOptions = {}): Promise<CodeResult> {
     options.signal?.throwIfAborted();
+    this.closed = false;
     const limits = PythonLimitsSchema.parse({ ...this.limits, ...options.limits });
     return this.worker.enqueue(async () => {
       const worker = await this.worker.start();
@@ -56,7 +74,8 @@ export class PythonInterpreter {
       const request: PythonWorkerRequest = { type: "run", id: this.nextId++, code, limits };
       const reply = await exchange<PythonWorkerReply>(worker, request, limits.timeoutMs + HARD_STOP_GRACE_MS);
       clearTimeout(deadline);
-      if (reply.type !== "result" || reply.retire) this.worker.discard(worker);
+      this.worker.discard(worker);
+      this.prepareNext();
       // An answer after the deadline is a timeout, whatever it says (the KeyboardInterrupt, or a program that caught it).
       if (interrupted && reply.type === "result") return { ...runResult({ type: "timeout" }, limits.timeoutMs), output: reply.result.output };
       return runResult(reply, limits.timeoutMs);
@@ -65,7 +84,14 @@ export class PythonInterpreter {
 
   /** Stops the worker; a later call starts a new one. */
   close(): Promise<void> {
+    this.closed = true;
     return this.worker.close();
+  }
+
+  /** Starts the next program's worker now, so that it is ready when the call comes. */
+  private prepareNext(): void {
+    // A start that fails is retried, and reported, by the call that needs the worker.
+    if (!this.closed) this.worker.start().catch(() => undefined);
   }
 }
 
