@@ -62,10 +62,10 @@ describe("bench with the OpenAI policy against a faulty server", () => {
 
   it.each<Fault>([500, "html"])("stops in one line when the server turns broken (%s), keeping the finished episodes", async (fault) => {
     // Two requests per episode: the first two episodes finish, then every request fails.
-    const args = await benchAgainst((i) => (i >= 4 ? fault : undefined), "--limit", "6");
+    const args = await benchAgainst((i) => (i >= 4 ? fault : undefined), "--limit", "6", "--retries", "1");
     const { code, stderr } = await cli(args);
     expect(code).toBe(1);
-    expect(told(stderr)).toEqual([expect.stringMatching(/^react-rl bench: 3 episodes in a row failed, so the run stopped \(rerun to resume\): The server at http:\/\/127\.0\.0\.1:\d+\/v1 (answered 500|sent text\/html).* \(3 attempts\)\.$/)]);
+    expect(told(stderr)).toEqual([expect.stringMatching(/^react-rl bench: 3 episodes in a row failed, so the run stopped \(rerun to resume\): The server at http:\/\/127\.0\.0\.1:\d+\/v1 (answered 500|sent text\/html).* \(2 attempts\)\.$/)]);
     expect(await loggedIds(args)).toHaveLength(2);
   });
 
@@ -83,6 +83,14 @@ describe("bench with the OpenAI policy against a faulty server", () => {
     const rerun = await cli(args);
     expect(rerun.code).toBe(0);
     expect(await loggedIds(args)).toEqual([...ids, summary.failed[0].id]);
+  });
+
+  it("gives up on a server that never answers after --timeout, with --retries retries", async () => {
+    const args = await benchAgainst(() => "hang", "--limit", "5", "--timeout", "0.2", "--retries", "0");
+    const { code, stderr } = await cli(args);
+    expect(code).toBe(1);
+    expect(told(stderr)).toEqual([expect.stringMatching(/^react-rl bench: 3 episodes in a row failed, .* did not answer within 0\.2 s \(see --timeout\)\.$/)]);
+    expect(server!.requests).toHaveLength(3);
   });
 
   it("stops at once on Ctrl-C while waiting out a retry-after, keeping the finished episode", async () => {
