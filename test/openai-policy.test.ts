@@ -137,6 +137,7 @@ describe("OpenAIPolicy", () => {
     for (const fault of ["retry-after-120", "hang"] as const) {
       server = await startFakeOpenAIServer({ reply: searchReply, fault: () => fault });
       const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetryAfterMs: 600_000 });
+      await expect(policy.act({ ...request, signal: AbortSignal.abort() })).rejects.toThrow();
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 100);
       const started = Date.now();
