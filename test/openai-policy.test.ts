@@ -86,7 +86,7 @@ describe("OpenAIPolicy", () => {
     expect(completions.slice(1).map((c) => c.usage)).toEqual([undefined, undefined]);
   });
 
-  it("retries a 429 and a 500 with the SDK's backoff", async () => {
+  it("retries a 429 and a 500, waiting what retry-after-ms asks", async () => {
     server = await startFakeOpenAIServer({ reply: searchReply, failures: [429, 500] });
     const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 2 });
 

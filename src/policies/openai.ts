@@ -130,6 +130,7 @@ interface Target {
 /** Statuses that say "not now" rather than "never": timeouts, conflicts, rate limits and server errors. */
 const isTransientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
 
+/** What an attempt's error means; `timedOut`: the attempt's own deadline aborted it. */
 function failureOf(error: unknown, timedOut: boolean, { baseURL, model, timeoutMs }: Target): Failure {
   // Before APIConnectionError, which the SDK's own timeout error extends.
   if (timedOut || error instanceof APIConnectionTimeoutError) {
