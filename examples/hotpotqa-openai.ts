@@ -35,3 +35,5 @@ const result = await runBenchmark({
 process.stderr.write("\n");
 console.log(formatSummary(result.summary));
 console.log(`trajectories: ${out}/trajectories.jsonl`);
+// Episodes the server failed (after retries) are not logged: rerun to retry them.
+for (const { id, error } of result.failed) console.error(`failed ${id}: ${error}`);

@@ -2,3 +2,12 @@
 export class UserError extends Error {
   override name = "UserError";
 }
+
+/**
+ * A planner's backend failed one request after its retries (an overloaded or
+ * erroring server, a malformed reply, a timeout): that episode failed, but
+ * others may still succeed. A one-line message, printed without a stack.
+ */
+export class PolicyError extends Error {
+  override name = "PolicyError";
+}

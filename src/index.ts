@@ -6,7 +6,7 @@ export * from "./bench/index.ts";
 export * from "./world/index.ts";
 export * from "./train/index.ts";
 export * from "./lm/index.ts";
-export { UserError } from "./errors.ts";
+export { PolicyError, UserError } from "./errors.ts";
 export * from "../tools/index.ts";
 export * from "../memory/index.ts";
 export * from "../trajectories/index.ts";

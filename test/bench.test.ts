@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../src/agent/policy.ts";
 import { runBenchmark } from "../src/bench/run.ts";
+import { PolicyError, UserError } from "../src/errors.ts";
 import type { Environment, Task } from "../tools/environment.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
@@ -94,6 +95,39 @@ describe("runBenchmark", () => {
     const result = await runBenchmark({ tasks, policy: answeringPolicy(), environment: finishEnvironment, out });
     expect(result.resumed).toBe(5);
     expect(result.summary.n).toBe(12);
+  });
+
+  it("records an episode whose planner failed as failed, runs the rest, and retries it on resume", async () => {
+    const out = await tempDir();
+    const inner = answeringPolicy();
+    const flaky: Policy = {
+      name: "answering",
+      act: async (r) => (r.task.id === "q5" ? Promise.reject(new PolicyError("The server at x answered 500.")) : inner.act(r)),
+    };
+    const result = await runBenchmark({ tasks, policy: flaky, environment: finishEnvironment, out, concurrency: 3 });
+    expect(result.failed).toEqual([{ id: "q5", sample: 0, error: "The server at x answered 500." }]);
+    expect(result.interrupted).toBe(false);
+    expect(result.summary.n).toBe(11);
+    expect(JSON.parse(await readFile(join(out, "summary.json"), "utf8"))).toMatchObject({ n: 11, failed: result.failed });
+    expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories.map((t) => t.id)).not.toContain("q5");
+
+    const resumed = await runBenchmark({ tasks, policy: answeringPolicy(), environment: finishEnvironment, out });
+    expect(resumed).toMatchObject({ resumed: 11, failed: [], summary: { n: 12 } });
+    expect(JSON.parse(await readFile(join(out, "summary.json"), "utf8"))).not.toHaveProperty("failed");
+  });
+
+  it("stops with a UserError when episodes keep failing, keeping the finished ones", async () => {
+    const out = await tempDir();
+    const inner = answeringPolicy();
+    let calls = 0;
+    const dying: Policy = {
+      name: "answering",
+      act: async (r) => (++calls > 4 ? Promise.reject(new PolicyError("The server at x answered 500.")) : inner.act(r)),
+    };
+    const failing = runBenchmark({ tasks, policy: dying, environment: finishEnvironment, out });
+    await expect(failing).rejects.toThrow(new UserError("3 episodes in a row failed, so the run stopped (rerun to resume): The server at x answered 500."));
+    expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories.map((t) => t.id)).toEqual(["q0", "q1", "q2", "q3"]);
+    expect(calls).toBe(7);
   });
 
   it("stops early on abort and says so", async () => {

@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { formatPromptFile, loadPrompt, parsePromptFile, promptFile, type PromptTemplate } from "../prompts/index.ts";
-import type { PolicyRequest } from "../src/agent/policy.ts";
+import type { Policy, PolicyRequest } from "../src/agent/policy.ts";
 import { loadDataset } from "../src/bench/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import { PolicyError, UserError } from "../src/errors.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { bootstrapFewShot } from "../src/train/index.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
@@ -75,6 +76,22 @@ describe("bootstrapFewShot", () => {
     expect(stopped).toMatchObject({ interrupted: true, candidates: [] });
     const resumed = await bootstrapFewShot(options);
     expect(resumed).toMatchObject({ interrupted: false, pool: 3 });
+    expect(resumed.candidates[resumed.best]!.exemplarIds).toEqual(["t2", "t4"]);
+  });
+
+  it("stops when the planner fails an episode, rather than score a candidate on fewer questions, and a rerun retries it", async () => {
+    const out = await mkdtemp(join(tmpdir(), "react-rl-bootstrap-"));
+    const options = { environment, train, dev, base, k: 2, candidates: 10, seed: 7, out };
+    const inner = policy();
+    const flaky: Policy<QaTask> = {
+      name: "scripted",
+      act: async (r) => (r.task.id === "d1" ? Promise.reject(new PolicyError("The server at x answered 500.")) : inner.act(r)),
+    };
+    await expect(bootstrapFewShot({ ...options, policy: flaky })).rejects.toThrow(
+      new UserError("1 of 4 episodes failed, the last because: The server at x answered 500. Rerun the same command to retry them."),
+    );
+    const resumed = await bootstrapFewShot({ ...options, policy: policy() });
+    expect(resumed.candidates).toHaveLength(4);
     expect(resumed.candidates[resumed.best]!.exemplarIds).toEqual(["t2", "t4"]);
   });
 

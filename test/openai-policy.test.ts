@@ -1,9 +1,9 @@
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PolicyRequest } from "../src/agent/policy.ts";
-import { UserError } from "../src/errors.ts";
-import { OpenAIPolicy } from "../src/policies/openai.ts";
-import { FAKE_TOKEN_LOGPROB, startFakeOpenAIServer, type FakeOpenAIServer } from "./helpers/fake-openai-server.ts";
+import { PolicyError, UserError } from "../src/errors.ts";
+import { OpenAIPolicy, OpenAIPolicyOptionsSchema } from "../src/policies/openai.ts";
+import { FAKE_TOKEN_LOGPROB, startFakeOpenAIServer, type Fault, type FakeOpenAIServer } from "./helpers/fake-openai-server.ts";
 
 const request: PolicyRequest = {
   prompt: "Question: Where is the Eiffel Tower?\nThought 1:",
@@ -86,7 +86,7 @@ describe("OpenAIPolicy", () => {
     expect(completions.slice(1).map((c) => c.usage)).toEqual([undefined, undefined]);
   });
 
-  it("retries a 429 and a 500 with the SDK's backoff", async () => {
+  it("retries a 429 and a 500, waiting what retry-after-ms asks", async () => {
     server = await startFakeOpenAIServer({ reply: searchReply, failures: [429, 500] });
     const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 2 });
 
@@ -96,11 +96,80 @@ describe("OpenAIPolicy", () => {
     expect(completion.text).toContain("Search[Eiffel Tower]");
   });
 
-  it("gives up after maxRetries", async () => {
-    server = await startFakeOpenAIServer({ reply: searchReply, failures: [429, 429] });
-    const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 1 });
-    await expect(policy.act(request)).rejects.toMatchObject({ status: 429 });
+  it("gives up after maxRetries with a one-line PolicyError naming the server and the status", async () => {
+    for (const status of [429, 500]) {
+      server = await startFakeOpenAIServer({ reply: searchReply, fault: () => status });
+      const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 1 });
+      const error = await policy.act(request).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PolicyError);
+      expect((error as Error).message).toBe(`The server at ${server.baseURL} answered ${status}: fake failure ${status} (2 attempts).`);
+      expect(server.requests).toHaveLength(2);
+      await server.close();
+    }
+    server = undefined;
+  });
+
+  it("defaults to a 60 s timeout and 2 retries, so a dead server costs minutes, not the SDK's 50", () => {
+    expect(OpenAIPolicyOptionsSchema.parse({ model: "m" })).toMatchObject({ timeoutMs: 60_000, maxRetries: 2, maxRetryAfterMs: 20_000 });
+  });
+
+  it("times out a server that never answers, each attempt, and says how to wait longer", async () => {
+    server = await startFakeOpenAIServer({ reply: searchReply, fault: () => "hang" });
+    const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, timeoutMs: 100, maxRetries: 1 });
+    const error = await policy.act(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PolicyError);
+    expect((error as Error).message).toMatch(/^The server at http:\/\/127\.0\.0\.1:\d+\/v1 did not answer within 0\.1 s \(see --timeout\) \(2 attempts\)\.$/);
     expect(server.requests).toHaveLength(2);
+  });
+
+  it("fails at once when retry-after asks for longer than it waits", async () => {
+    server = await startFakeOpenAIServer({ reply: searchReply, fault: () => "retry-after-120" });
+    const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL });
+    const started = Date.now();
+    await expect(policy.act(request)).rejects.toThrow(
+      new PolicyError(`The server at ${server.baseURL} answered 429: slow down, and asked to retry after 120 s, longer than the 20 s this client waits.`),
+    );
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(server.requests).toHaveLength(1);
+  }, 5_000);
+
+  it("stops at once on abort, even while waiting out a retry-after or an unanswered request", async () => {
+    for (const fault of ["retry-after-120", "hang"] as const) {
+      server = await startFakeOpenAIServer({ reply: searchReply, fault: () => fault });
+      const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetryAfterMs: 600_000 });
+      await expect(policy.act({ ...request, signal: AbortSignal.abort() })).rejects.toThrow();
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 100);
+      const started = Date.now();
+      await expect(policy.act({ ...request, signal: controller.signal })).rejects.toThrow();
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(controller.signal.aborted).toBe(true);
+      await server.close();
+    }
+    server = undefined;
+  }, 5_000);
+
+  const malformed: [Fault, RegExp][] = [
+    ["truncated-json", /sent invalid JSON: .*JSON/],
+    ["html", /sent text\/html, not a chat completion/],
+    ["empty-object", /sent a reply that is not a chat completion: choices: .*expected array/],
+    ["no-choices", /sent a reply that is not a chat completion: choices: .*>=1/],
+  ];
+  it.each(malformed)("retries a malformed reply (%s), then fails it in one line", async (fault, message) => {
+    server = await startFakeOpenAIServer({ reply: searchReply, fault: () => fault });
+    const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, maxRetries: 1 });
+    const error = await policy.act(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PolicyError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/^The server at http:\/\/127\.0\.0\.1:\d+\/v1 [^\n]* \(2 attempts\)\.$/);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("recovers when a retry gets a well-formed reply", async () => {
+    server = await startFakeOpenAIServer({ reply: searchReply, failures: ["html", "no-choices"] });
+    const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL });
+    await expect(policy.act(request)).resolves.toMatchObject({ text: expect.stringContaining("Search[Eiffel Tower]") });
+    expect(server.requests).toHaveLength(3);
   });
 
   it("turns an unreachable server into a UserError, after retrying", async () => {

@@ -115,7 +115,8 @@ describe("the OpenAI-compatible policy under load", () => {
     const server = await startFakeOpenAIServer({ reply, failures: Array(24).fill(429), holdUntil: 64 });
     try {
       const out = await tempDir();
-      const policy = new OpenAIPolicy({ model: "fake", baseURL: server.baseURL });
+      // The fake's 10 ms retry-afters bring retries back while the burst lasts: some need more than the default 2.
+      const policy = new OpenAIPolicy({ model: "fake", baseURL: server.baseURL, maxRetries: 4 });
       const batch = tasks.slice(0, 160);
       const result = await runBenchmark({ tasks: batch, policy, environment: () => new WikiEnvironment(docstore), out, concurrency: 64 });
 

@@ -12,6 +12,7 @@ import {
 } from "../../trajectories/index.ts";
 import { runEpisode } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
+import { PolicyError, UserError } from "../errors.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
@@ -47,16 +48,60 @@ export interface BenchmarkProgress {
   em: number;
 }
 
+/** An episode the planner's backend failed (a PolicyError): not logged, so a rerun tries it again. */
+export interface FailedEpisode {
+  id: string;
+  sample: number;
+  error: string;
+}
+
 export interface BenchmarkResult {
-  summary: Summary & { wallMs: number; byType?: Record<string, Summary> };
+  summary: Summary & { wallMs: number; byType?: Record<string, Summary>; failed?: FailedEpisode[] };
   resumed: number;
   /** True when the run stopped early on its signal; what finished is on disk. */
   interrupted: boolean;
+  /** Episodes whose planner failed (also in summary.json when any): a rerun retries them. */
+  failed: FailedEpisode[];
+}
+
+/** What to tell the user about a run's failed episodes, in one line. */
+export function failedEpisodesMessage(failed: readonly FailedEpisode[], total: number): string {
+  return `${failed.length} of ${total} episodes failed, the last because: ${failed.at(-1)?.error} Rerun the same command to retry them.`;
+}
+
+/**
+ * The episodes a run's planner failed. One failure is bad luck, but `limit` in a
+ * row with none finished between (at least a whole round of lanes) is a broken
+ * server: that stops the run.
+ */
+class FailureLog {
+  readonly failed: FailedEpisode[] = [];
+  private inARow = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /** Records a PolicyError, or rethrows: other errors, and any error once the run is aborted, are not the episode's. */
+  record(error: unknown, id: string, sample: number): undefined {
+    if (!(error instanceof PolicyError) || this.signal?.aborted) throw error;
+    this.failed.push({ id, sample, error: error.message });
+    if (++this.inARow >= this.limit) {
+      throw new UserError(`${this.inARow} episodes in a row failed, so the run stopped (rerun to resume): ${error.message}`, { cause: error });
+    }
+  }
+
+  finishedOne(): void {
+    this.inARow = 0;
+  }
 }
 
 /**
  * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
  * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
+ * An episode whose planner fails with a PolicyError is recorded as failed and the
+ * run goes on, unless episodes keep failing: then it stops with a UserError.
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
   const started = Date.now();
@@ -74,15 +119,19 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const report = () =>
     options.onProgress?.({ done: finished.size, total: wanted.size, resumed, em: finished.size ? emSum / finished.size : 0 });
   report();
+  const concurrency = options.concurrency ?? 1;
+  const failures = new FailureLog(Math.max(3, concurrency), options.signal);
 
-  await forEachConcurrently(pending, options.concurrency ?? 1, options.signal, async ({ task, sample }) => {
+  await forEachConcurrently(pending, concurrency, options.signal, async ({ task, sample }) => {
     const episode = await runEpisode(options.policy, options.environment(task), {
       task,
       maxSteps: options.maxSteps,
       prompt: await options.prompt?.(task),
       meta: { dataset: options.dataset },
       signal: options.signal,
-    });
+    }).catch((error: unknown) => failures.record(error, task.id, sample));
+    if (episode === undefined) return;
+    failures.finishedOne();
     const trajectory = options.samples === undefined ? episode : { ...episode, sample };
     await writer.append(trajectory);
     finished.set(keyOf(trajectory), trajectory);
@@ -96,9 +145,10 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     ...summarize(inTaskOrder(options.tasks, finished, samples)),
     wallMs: Date.now() - started,
     ...(options.typeOf && { byType: summariesByType(options.tasks, finished, samples, options.typeOf) }),
+    ...(failures.failed.length > 0 && { failed: failures.failed }),
   };
   await writeFileAtomic(join(options.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
-  return { summary, resumed, interrupted: finished.size < wanted.size };
+  return { summary, resumed, interrupted: finished.size + failures.failed.length < wanted.size, failed: failures.failed };
 }
 
 /** One key per episode: the question, and which sample of it (logs without samples hold sample 0). */

@@ -6,7 +6,7 @@ import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.t
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
 import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
 import { loadDataset } from "../bench/datasets.ts";
-import { runBenchmark, type BenchmarkResult } from "../bench/run.ts";
+import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../bench/run.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
@@ -128,7 +128,8 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         await memory.save();
       }
       printResult(result, out, memory);
-      return result.interrupted ? 130 : 0;
+      if (result.interrupted) return 130;
+      return result.failed.length > 0 ? 1 : 0;
     },
   });
 }
@@ -178,5 +179,6 @@ function printResult(result: BenchmarkResult, out: string, memory: EpisodicMemor
   console.log(formatSummary(summary, extra));
   console.log(`trajectories: ${out}/trajectories.jsonl`);
   if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
+  if (result.failed.length > 0) console.error(failedEpisodesMessage(result.failed, summary.n + result.failed.length));
   console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
 }

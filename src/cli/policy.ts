@@ -12,6 +12,8 @@ export const policyFlags = z.object({
   policy: z.enum(POLICY_NAMES).default("baseline"),
   model: z.string().optional(),
   "base-url": z.url().optional(),
+  timeout: numberFlag(z.number().positive()).optional(),
+  retries: numberFlag(z.number().int().min(0).max(20)).optional(),
   temperature: numberFlag(z.number().min(0).max(2)).optional(),
   seed: numberFlag(z.number().int()).optional(),
   backend: z.enum(BACKENDS).optional(),
@@ -22,6 +24,9 @@ export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (
   --model M            --policy openai: the model name (default gpt-4o-mini);
                        --policy local: a checkpoint folder (default: the committed base planner)
   --base-url URL       OpenAI-compatible server (else OPENAI_BASE_URL, else api.openai.com)
+  --timeout S          --policy openai: seconds to wait for each request's reply (default 60)
+  --retries N          --policy openai: retries of a request that failed (default 2); an episode
+                       whose request still fails is recorded as failed, and a rerun retries it
   --temperature T      sampling temperature (default 0)
   --seed N             sampling seed, where the server supports one
   --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)
@@ -38,6 +43,8 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<
       return new OpenAIPolicy({
         model: flags.model ?? "gpt-4o-mini",
         baseURL: flags["base-url"],
+        timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout * 1000),
+        maxRetries: flags.retries,
         temperature: flags.temperature ?? 0,
         seed: flags.seed,
       });

@@ -3,7 +3,8 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Environment, Task } from "../../tools/environment.ts";
 import { exemplarText, readTrajectoriesIfAny, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
-import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
+import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
+import { UserError } from "../errors.ts";
 import { Random } from "../random.ts";
 
 export interface BootstrapOptions<T extends Task> {
@@ -59,8 +60,8 @@ export interface BootstrapResult {
  */
 export async function bootstrapFewShot<T extends Task>(options: BootstrapOptions<T>): Promise<BootstrapResult> {
   const { k = 3, candidates: count = 8, seed = 0 } = options;
-  const run = (name: string, tasks: readonly T[], template: PromptTemplate) =>
-    runBenchmark({
+  const run = async (name: string, tasks: readonly T[], template: PromptTemplate) => {
+    const result = await runBenchmark({
       tasks,
       policy: options.policy,
       environment: options.environment,
@@ -72,6 +73,10 @@ export async function bootstrapFewShot<T extends Task>(options: BootstrapOptions
       signal: options.signal,
       onProgress: (progress) => options.onProgress?.(name, progress),
     });
+    // Scores over fewer questions than the other candidates' would not compare: stop, and let the rerun retry them.
+    if (result.failed.length > 0) throw new UserError(failedEpisodesMessage(result.failed, tasks.length));
+    return result;
+  };
 
   const collected = await run("train", options.train, options.base);
   const pool = await exemplarPool(join(options.out, "train"), options.train);

@@ -14,10 +14,19 @@ export interface ChatRequestBody {
 /** Writes the text of one choice; `choice` counts from 0 when the request asks for `n` of them. */
 export type ReplyFn = (body: ChatRequestBody, choice: number) => string;
 
+/**
+ * What the server does instead of answering: an HTTP status (sent with
+ * `retry-after-ms: 10`, so retries stay fast), a 429 asking to wait N seconds,
+ * a 200 whose body is not a chat completion, or no answer at all.
+ */
+export type Fault = number | `retry-after-${number}` | "truncated-json" | "html" | "empty-object" | "no-choices" | "hang";
+
 export interface FakeOpenAIServerOptions {
   reply: ReplyFn;
-  /** HTTP statuses for the first requests (e.g. `[429, 500]`) before replies succeed. */
-  failures?: number[];
+  /** Faults for the first requests (e.g. `[429, 500]`) before replies succeed. */
+  failures?: Fault[];
+  /** The fault for chat request `index` (from 0, failed ones counted), once `failures` are spent; none: a reply. */
+  fault?: (index: number) => Fault | undefined;
   /** When set, requests without `Authorization: Bearer <apiKey>` get a 401. */
   apiKey?: string;
   /**
@@ -84,16 +93,44 @@ function completionBody(body: ChatRequestBody, reply: ReplyFn) {
   };
 }
 
+/** Sends the fault, or for "hang" nothing: the request stays open until the client gives up or the server closes. */
+function sendFault(res: ServerResponse, fault: Fault, completion: () => object): void {
+  if (typeof fault === "number") {
+    return sendJson(res, fault, { error: { message: `fake failure ${fault}`, type: "server_error" } }, { "retry-after-ms": "10" });
+  }
+  if (fault.startsWith("retry-after-")) {
+    return sendJson(res, 429, { error: { message: "slow down", type: "rate_limit" } }, { "retry-after": fault.slice("retry-after-".length) });
+  }
+  const json = (text: string) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(text);
+  };
+  switch (fault) {
+    case "truncated-json":
+      return json(JSON.stringify(completion()).slice(0, 40));
+    case "html":
+      res.writeHead(200, { "content-type": "text/html" });
+      return void res.end("<html><body><h1>Welcome to nginx!</h1></body></html>");
+    case "empty-object":
+      return json("{}");
+    case "no-choices":
+      return json(JSON.stringify({ ...completion(), choices: [] }));
+    case "hang":
+      return;
+  }
+}
+
 /**
  * A local server speaking enough of OpenAI's `/v1/chat/completions` for tests:
  * texts come from `reply`, cut at the request's stop sequences; failures are
- * sent with `retry-after-ms: 10` so the SDK's backoff stays short.
+ * injected as `failures` and `fault` say.
  */
 export async function startFakeOpenAIServer(options: FakeOpenAIServerOptions): Promise<FakeOpenAIServer> {
   const requests: ChatRequestBody[] = [];
   const failures = [...(options.failures ?? [])];
   const held: (() => void)[] = [];
   let holding = options.holdUntil !== undefined;
+  let chatRequests = 0;
   let inFlight = 0;
   let peakInFlight = 0;
   const server = createServer((req, res) => {
@@ -109,10 +146,9 @@ export async function startFakeOpenAIServer(options: FakeOpenAIServerOptions): P
         if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
           return sendJson(res, 401, { error: { message: "Incorrect API key provided", type: "invalid_request_error" } });
         }
-        const failure = failures.shift();
-        if (failure !== undefined) {
-          return sendJson(res, failure, { error: { message: `fake failure ${failure}`, type: "server_error" } }, { "retry-after-ms": "10" });
-        }
+        const index = chatRequests++;
+        const failure = failures.shift() ?? options.fault?.(index);
+        if (failure !== undefined) return sendFault(res, failure, () => completionBody(body, options.reply));
         const reply = () => sendJson(res, 200, completionBody(body, options.reply));
         if (!holding) return reply();
         held.push(reply);
