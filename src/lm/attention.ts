@@ -109,6 +109,57 @@ export function attendCached(qkv: tf.Tensor2D, nHeads: number, cache: LayerCache
   return { out: tf.reshape(out, [batch, nHeads * headDim]), cache: { ...cache, newKeys, newValues } };
 }
 
+/** One sequence's keys or values, heads first: [H, T, hd]. */
+export type SequenceKv = { keys: tf.Tensor3D; values: tf.Tensor3D };
+
+/**
+ * Causal self-attention of tokens that continue sequences already read (prefix
+ * caching): each sequence's new [n, 3d] q|k|v rows attend to its cached prefix,
+ * then causally to each other. For generation only (no gradient); the heads of a
+ * sequence go together in one batched matmul, since a sequence's few new tokens
+ * make small products. Returns the [N, d] output and each sequence's keys and
+ * values through its new tokens.
+ */
+export function attendAfterPrefix(qkv: tf.Tensor2D, lengths: number[], prefixes: (SequenceKv | undefined)[], nHeads: number): { out: tf.Tensor2D; sequences: SequenceKv[] } {
+  const width = qkv.shape[1];
+  const headDim = width / 3 / nHeads;
+  const scaled = tf.mul(qkv, queryScale(width, nHeads)) as tf.Tensor2D;
+  const starts = offsets(lengths);
+  const outs: tf.Tensor2D[] = [];
+  const sequences = lengths.map((n, s) => {
+    const rows = tf.gather(scaled, tf.range(starts[s], starts[s] + n, 1, "int32"));
+    // [n, 3d] -> [3, H, n, hd]: queries, keys and values, heads first
+    const [q, k, v] = tf.split(tf.transpose(tf.reshape(rows, [n, 3, nHeads, headDim]), [1, 2, 0, 3]), 3).map((t) => tf.squeeze(t, [0]) as tf.Tensor3D);
+    const prefix = prefixes[s];
+    const keys = prefix ? (tf.concat([prefix.keys, k], 1) as tf.Tensor3D) : k;
+    const values = prefix ? (tf.concat([prefix.values, v], 1) as tf.Tensor3D) : v;
+    const scores = tf.add(tf.matMul(q, keys, false, true), offsetCausalMask(n, keys.shape[1] - n));
+    const out = tf.matMul(tf.softmax(scores), values);
+    outs.push(tf.reshape(tf.transpose(out, [1, 0, 2]), [n, nHeads * headDim]) as tf.Tensor2D);
+    return { keys, values };
+  });
+  return { out: tf.concat(outs, 0), sequences };
+}
+
+/** Sequences' keys and values laid out as a decoding cache: [B*H, S, hd], each left-padded to `slots`. */
+export function leftPaddedCache(sequences: SequenceKv[], slots: number): LayerCache {
+  const pad = (t: tf.Tensor3D) => {
+    const [heads, length, headDim] = t.shape;
+    return length === slots ? t : tf.concat([tf.zeros([heads, slots - length, headDim]), t], 1);
+  };
+  return {
+    promptKeys: tf.concat(sequences.map((s) => pad(s.keys)), 0) as tf.Tensor3D,
+    promptValues: tf.concat(sequences.map((s) => pad(s.values)), 0) as tf.Tensor3D,
+  };
+}
+
+/** [n, p+n]: new token i sees the p prefix keys and the new keys up to itself. */
+function offsetCausalMask(n: number, p: number): tf.Tensor2D {
+  const values = new Float32Array(n * (p + n));
+  for (let i = 0; i < n; i++) values.fill(MASKED, i * (p + n) + p + i + 1, (i + 1) * (p + n));
+  return tf.tensor2d(values, [n, p + n]);
+}
+
 /** [3d] column factors for q|k|v rows: 1/√hd on the queries, 1 on keys and values. */
 function queryScale(width: number, nHeads: number): tf.Tensor1D {
   const d = width / 3;

@@ -89,6 +89,15 @@ export function tokensBack(tokens: Int32Array, lengths: number[]): [Int32Array, 
 }
 
 /**
+ * As tokensBack, for the tokens of each sequence from `starts[s]` on, packed:
+ * the tokens before a start (a cached prefix) still count as predecessors.
+ */
+export function tokensBackAfter(sequences: number[][], starts: number[]): [Int32Array, Int32Array, Int32Array] {
+  const back = (k: number) => Int32Array.from(sequences.flatMap((ids, s) => ids.slice(starts[s]).map((_, i) => ids[Math.max(0, starts[s] + i - k)])));
+  return [back(0), back(1), back(2)];
+}
+
+/**
  * log p for every position of packed sequences (training, recomputation): [N, vocab].
  * Each sequence's [T, T] scores are a plain 2-D matmul, as in the self-attention.
  */

@@ -15,9 +15,10 @@ import { setImmediate } from "node:timers/promises";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { attendCached, causalSelfAttention, paddingBias, promptCache, type LayerCache } from "./attention.ts";
-import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, type CopyCache } from "./copy.ts";
+import { attendAfterPrefix, attendCached, causalSelfAttention, leftPaddedCache, paddingBias, promptCache, type LayerCache, type SequenceKv } from "./attention.ts";
+import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, tokensBackAfter, type CopyCache } from "./copy.ts";
 import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
+import { PrefixCache, type CachedSequence, type PrefixMatch } from "./prefix-cache.ts";
 import { Random } from "../random.ts";
 import { sampleToken } from "./sampling.ts";
 import { TextStream, type Tokenizer } from "./tokenizer.ts";
@@ -35,6 +36,15 @@ export const GenerateOptions = z.object({
   stop: z.array(z.string().min(1)).default([]),
   /** One per prompt: which tokens sequence i may write next (see TokenConstraint). */
   constraints: z.array(z.custom<TokenConstraint>((c) => typeof c === "function")).optional(),
+  /**
+   * Sequences read before: each prompt is read only after its longest cached
+   * prefix, and every sequence is kept there once written (prompt and tokens).
+   */
+  cache: z.instanceof(PrefixCache).optional(),
+  /** Finished sequences leave the batch (their cache rows are dropped), so later steps compute only the rest. */
+  compactBatch: z.boolean().default(true),
+  /** Where the time goes, added to across calls. */
+  stats: z.custom<GenerationStats>((s) => typeof s === "object" && s !== null).optional(),
 });
 export type GenerateOptions = z.infer<typeof GenerateOptions>;
 export type GenerateOptionsInput = z.input<typeof GenerateOptions>;
@@ -56,6 +66,21 @@ export interface Generation {
   finishReason: "stop" | "length";
   /** Tokens of prompt the model saw (after truncation, with `bos`). */
   promptTokens: number;
+}
+
+/** Work and time of generation, summed over the calls that were given it. */
+export interface GenerationStats {
+  calls: number;
+  /** Prompt tokens asked for, and those actually read (the rest came from a prefix cache). */
+  promptTokens: number;
+  readTokens: number;
+  generatedTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export function emptyGenerationStats(): GenerationStats {
+  return { calls: 0, promptTokens: 0, readTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0 };
 }
 
 /** The whole cache: each layer's, the bias that hides each sequence's left padding, and the copy head's. */
@@ -92,25 +117,46 @@ export async function generateTokens(
   }
   const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
   const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, stream(i)));
+  const vocab = model.config.vocabSize;
 
   // Transposed once for all steps when tied to the token embedding
   const head = outputHead(model);
-  let { cache, logits } = prefill(model, head, promptIds);
+  const started = performance.now();
+  const matches = promptIds.map((ids) => o.cache?.match(ids));
+  const prefilled: Prefilled = o.cache ? prefillAfter(model, head, promptIds, matches) : prefill(model, head, promptIds);
+  let { cache, logits } = prefilled;
+  const prefillMs = performance.now() - started;
+  // The sequence in each row of the batch: finished ones leave it (compactBatch) or ride along
+  let active = sequences.map((_, i) => i);
+  const keep = (rows: number[], fed: number) => {
+    if (o.cache && prefilled.read) remember(o.cache, prefilled.read, cache, rows.map((row) => ({ row, sequence: active[row] })), promptIds, sequences, fed, model.config.nHeads);
+  };
   try {
     for (let step = 0; ; step++) {
       // data(), not dataSync(): the one read tfjs's WebGPU backend has in Node
       const rows = (await logits.data()) as Float32Array;
       logits.dispose();
-      const next = sequences.map((seq, i) => {
-        if (seq.finishReason) return tokenizer.eos; // finished rows still ride along; their output is ignored
-        const row = rows.subarray(i * model.config.vocabSize, (i + 1) * model.config.vocabSize);
-        const sampled = sampleToken(row, o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
+      let next = active.map((i, row) => {
+        const seq = sequences[i];
+        if (seq.finishReason) return tokenizer.eos; // a finished row riding along: its output is ignored
+        const sampled = sampleToken(rows.subarray(row * vocab, (row + 1) * vocab), o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
         seq.add(sampled.token, sampled.logprob, o.stop);
         return sampled.token;
       });
-      if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) break;
-      const positions = sequences.map((seq) => seq.promptTokens + step);
-      const written = { tokens: sequences.map((seq, i) => [...promptIds[i], ...seq.tokens]), promptLengths: promptIds.map((ids) => ids.length) };
+      if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) {
+        keep(active.map((_, row) => row), step);
+        break;
+      }
+      const finished = active.flatMap((i, row) => (sequences[i].finishReason ? [row] : []));
+      if (o.compactBatch && finished.length > 0) {
+        keep(finished, step);
+        const staying = active.flatMap((i, row) => (sequences[i].finishReason ? [] : [row]));
+        cache = compacted(cache, staying, model.config.nHeads);
+        next = staying.map((row) => next[row]);
+        active = staying.map((row) => active[row]);
+      }
+      const positions = active.map((i) => sequences[i].promptTokens + step);
+      const written = { tokens: active.map((i) => [...promptIds[i], ...sequences[i].tokens]), promptLengths: active.map((i) => promptIds[i].length) };
       const stepped = decodeStep(model, head, cache, next, positions, written);
       disposeNewEntries(cache);
       ({ cache, logits } = stepped);
@@ -120,9 +166,139 @@ export async function generateTokens(
     disposeNewEntries(cache);
     tf.dispose([cache.paddingBias, ...cache.layers.flatMap((l) => [l.promptKeys, l.promptValues])]);
     if (cache.copy) tf.dispose([cache.copy.promptKeys, cache.copy.promptBias]);
+    if (prefilled.read) tf.dispose(prefilled.read.sequences.flatMap(sequenceTensors));
     if (head !== model.head) head.dispose();
   }
+  if (o.stats) {
+    const read = promptIds.reduce((n, ids, i) => n + ids.length - (matches[i]?.length ?? 0), 0);
+    addStats(o.stats, { calls: 1, promptTokens: promptIds.reduce((n, ids) => n + ids.length, 0), readTokens: read, generatedTokens: sequences.reduce((n, s) => n + s.tokens.length, 0), prefillMs, decodeMs: performance.now() - started - prefillMs });
+  }
   return sequences.map((seq) => seq.result());
+}
+
+function addStats(total: GenerationStats, call: GenerationStats): void {
+  for (const key of Object.keys(total) as (keyof GenerationStats)[]) total[key] += call[key];
+}
+
+/** What prefill read of a distinct prompt: each layer's keys and values through its end, and the copy head's keys. */
+type ReadSequence = { layers: SequenceKv[]; copyKeys?: tf.Tensor2D };
+
+function sequenceTensors(read: ReadSequence): tf.Tensor[] {
+  return [...read.layers.flatMap((l) => [l.keys, l.values]), ...(read.copyKeys ? [read.copyKeys] : [])];
+}
+
+/**
+ * Prefill that reads each prompt only after its cached prefix (`matches`).
+ * Identical prompts (k samples of one question) are read once. Also returns what
+ * was read, per distinct prompt, for the cache to keep.
+ */
+function prefillAfter(model: LanguageModel, head: tf.Tensor2D, prompts: number[][], matches: (PrefixMatch | undefined)[]): Prefilled {
+  return keepAll(() => {
+    const { distinct, source } = distinctPrompts(prompts);
+    const starts = distinct.map((u) => matches[u]?.length ?? 0);
+    const rows = distinct.map((u) => prompts[u]);
+    const lengths = rows.map((ids, i) => ids.length - starts[i]);
+    const positions = Int32Array.from(rows.flatMap((ids, i) => ids.slice(starts[i]).map((_, t) => starts[i] + t)));
+    const prefix = (i: number, pick: (e: CachedSequence) => tf.Tensor3D | tf.Tensor2D | undefined) => {
+      const match = matches[distinct[i]];
+      const t = match && pick(match.entry);
+      return t && (t.rank === 3 ? tf.slice(t, [0, 0, 0], [-1, match.length, -1]) : tf.slice(t, [0, 0], [match.length, -1]));
+    };
+    const layers: SequenceKv[][] = [];
+    const attend: Attend = (layer, qkv) => {
+      const prefixes = rows.map((_, i) => {
+        const keys = prefix(i, (e) => e.layers[layer].keys) as tf.Tensor3D | undefined;
+        return keys && { keys, values: prefix(i, (e) => e.layers[layer].values) as tf.Tensor3D };
+      });
+      const attended = attendAfterPrefix(qkv, lengths, prefixes, model.config.nHeads);
+      layers[layer] = attended.sequences;
+      return attended.out;
+    };
+    const hidden = transformer(model, Int32Array.from(rows.flatMap((ids, i) => ids.slice(starts[i]))), positions, attend);
+    let end = 0;
+    const lastRows = lengths.map((n) => (end += n) - 1);
+    const pick = (t: tf.Tensor2D) => tf.gather(t, lastRows) as tf.Tensor2D;
+    let logits = tf.matMul<tf.Tensor2D>(pick(hidden), head);
+    const promptLengths = source.map((u) => rows[u].length);
+    const slots = Math.max(...promptLengths);
+    const cacheOf = (seqs: SequenceKv[]) => leftPaddedCache(source.map((u) => seqs[u]), slots);
+    let copy: CopyCache | undefined;
+    let copyKeys: tf.Tensor2D[] | undefined;
+    if (model.copy) {
+      const projected = copyProjections(model.copy, model.tokenEmbedding, hidden, tokensBackAfter(rows, starts));
+      const newKeys = lengths.map((n, i) => rowsOf(projected.keys, lastRows[i] - n + 1, n));
+      copyKeys = newKeys.map((keys, i) => (starts[i] > 0 ? (tf.concat([prefix(i, (e) => e.copyKeys) as tf.Tensor2D, keys], 0) as tf.Tensor2D) : keys));
+      const promptKeys = leftPadded(tf.concat(source.map((u) => copyKeys![u]), 0) as tf.Tensor2D, promptLengths, slots);
+      copy = { promptKeys, promptBias: paddingBias(promptLengths, 1) };
+      const queries = tf.gather(pick(projected.queries), source);
+      logits = copyMixtureCached(queries, tf.gather(pick(projected.sink), source), copy, cachedValues(source.map((u) => rows[u]), promptLengths, slots, 0), tf.gather(logits, source));
+    } else {
+      logits = tf.gather(logits, source);
+    }
+    return {
+      cache: { layers: layers.map(cacheOf), paddingBias: paddingBias(promptLengths, model.config.nHeads), copy },
+      logits,
+      read: { sequences: rows.map((_, i) => ({ layers: layers.map((l) => l[i]), copyKeys: copyKeys?.[i] })), source },
+    };
+  });
+}
+
+/** `count` rows of a 2-D tensor from `first`, gathered (on WASM a slice copies its whole input). */
+function rowsOf(t: tf.Tensor2D, first: number, count: number): tf.Tensor2D {
+  return tf.gather(t, tf.range(first, first + count, 1, "int32"));
+}
+
+/** Each prompt's index among the distinct ones, and the first prompt of each. */
+function distinctPrompts(prompts: number[][]): { distinct: number[]; source: number[] } {
+  const keys = prompts.map((ids) => ids.join(","));
+  const first = new Map<string, number>();
+  const distinct: number[] = [];
+  const source = keys.map((key, i) => {
+    if (!first.has(key)) {
+      first.set(key, distinct.length);
+      distinct.push(i);
+    }
+    return first.get(key)!;
+  });
+  return { distinct, source };
+}
+
+/**
+ * Keeps every sequence in the prefix cache as the model last read it: the prompt,
+ * then the tokens fed back (all but the last one written).
+ */
+function remember(
+  prefixes: PrefixCache,
+  prefilled: NonNullable<Prefilled["read"]>,
+  cache: KvCache,
+  rows: { row: number; sequence: number }[],
+  prompts: number[][],
+  sequences: Sequence[],
+  fed: number,
+  nHeads: number,
+): void {
+  rows.forEach(({ row: b, sequence }) => {
+    const seq = sequences[sequence];
+    const kept = Math.min(seq.tokens.length, fed);
+    const read = prefilled.sequences[prefilled.source[sequence]];
+    // The first `kept` written entries of `count` cache rows from `first`, gathered: on WASM a slice copies its whole input
+    const grown = (prompt: tf.Tensor3D, written: tf.Tensor3D | undefined, first: number, count: number) => {
+      if (kept === 0 || !written) return prompt.clone();
+      const [, slots, width] = written.shape;
+      const rows = Array.from({ length: count * kept }, (_, i) => (first + Math.floor(i / kept)) * slots + (i % kept));
+      const picked = tf.reshape(tf.gather(tf.reshape(written, [-1, width]), rows), [count, kept, width]);
+      return tf.concat([prompt, picked], 1) as tf.Tensor3D;
+    };
+    const entry = tf.tidy(() => ({
+      ids: [...prompts[sequence], ...seq.tokens.slice(0, kept)],
+      layers: read.layers.map((l, layer) => ({
+        keys: grown(l.keys, cache.layers[layer].newKeys, b * nHeads, nHeads),
+        values: grown(l.values, cache.layers[layer].newValues, b * nHeads, nHeads),
+      })),
+      copyKeys: read.copyKeys && (tf.squeeze(grown(tf.expandDims(read.copyKeys, 0) as tf.Tensor3D, cache.copy?.newKeys, b, 1), [0]) as tf.Tensor2D),
+    }));
+    prefixes.add(entry);
+  });
 }
 
 /**
@@ -199,14 +375,40 @@ function decodeStep(model: LanguageModel, head: tf.Tensor2D, cache: KvCache, tok
 }
 
 type Stepped = { cache: KvCache; logits: tf.Tensor2D };
+/** A prefill's cache and logits, and, reading after cached prefixes, what it read of each distinct prompt. */
+type Prefilled = Stepped & { read?: { sequences: ReadSequence[]; source: number[] } };
 
 /** tf.tidy for a step, whose result holds optional parts that tidy's types do not allow. */
-function keepAll(step: () => Stepped): Stepped {
+function keepAll<T extends Prefilled>(step: () => T): T {
   return tf.tidy(step as () => never);
 }
 
 /** Each sequence's tokens so far (prompt, then generated, the fed one last), for the copy head's values. */
 type Written = { tokens: number[][]; promptLengths: number[] };
+
+/** The cache of the batch rows `rows` only (all of it, freeing the old). */
+function compacted(cache: KvCache, rows: number[], nHeads: number): KvCache {
+  const headRows = rows.flatMap((row) => Array.from({ length: nHeads }, (_, h) => row * nHeads + h));
+  const pick = <T extends tf.Tensor>(t: T, index: number[]) => tf.gather(t, index) as T;
+  const next: KvCache = tf.tidy(() => ({
+    layers: cache.layers.map((l) => ({
+      promptKeys: pick(l.promptKeys, headRows),
+      promptValues: pick(l.promptValues, headRows),
+      newKeys: l.newKeys && pick(l.newKeys, headRows),
+      newValues: l.newValues && pick(l.newValues, headRows),
+    })),
+    paddingBias: pick(cache.paddingBias, headRows),
+    copy: cache.copy && {
+      promptKeys: pick(cache.copy.promptKeys, rows),
+      promptBias: pick(cache.copy.promptBias, rows),
+      newKeys: cache.copy.newKeys && pick(cache.copy.newKeys, rows),
+    },
+  }) as never);
+  disposeNewEntries(cache);
+  tf.dispose([cache.paddingBias, ...cache.layers.flatMap((l) => [l.promptKeys, l.promptValues])]);
+  if (cache.copy) tf.dispose([cache.copy.promptKeys, cache.copy.promptBias]);
+  return next;
+}
 
 /** Frees the keys and values of generated tokens (a step replaces them with longer ones). */
 function disposeNewEntries(cache: KvCache): void {

@@ -29,5 +29,15 @@ export {
   type TokenBatch,
   type TrainOptionsInput,
 } from "./train.ts";
-export { generate, GenerateOptions, generateTokens, type Generation, type GenerateOptionsInput, type TokenConstraint } from "./generate.ts";
+export {
+  emptyGenerationStats,
+  generate,
+  GenerateOptions,
+  generateTokens,
+  type Generation,
+  type GenerateOptionsInput,
+  type GenerationStats,
+  type TokenConstraint,
+} from "./generate.ts";
+export { PrefixCache, type CachedSequence } from "./prefix-cache.ts";
 export { loadCheckpoint, recoverCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

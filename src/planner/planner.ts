@@ -1,5 +1,17 @@
 import { fileURLToPath } from "node:url";
-import { loadCheckpoint, selectBackend, type BackendName, type LanguageModel, type Tokenizer } from "../lm/index.ts";
+import * as tf from "@tensorflow/tfjs";
+import {
+  createModel,
+  disposeModel,
+  loadCheckpoint,
+  parameters,
+  selectBackend,
+  Tokenizer,
+  type BackendName,
+  type LanguageModel,
+  type ModelConfig,
+  type TokenizerJson,
+} from "../lm/index.ts";
 
 /** The committed base checkpoint: pretrained on hopworld pages, then fine-tuned on 3,000 expert episodes (every training question of world 1). */
 export const BASE_PLANNER = fileURLToPath(new URL("../../models/hopworld-base", import.meta.url));
@@ -37,4 +49,29 @@ let backendChoice: ReturnType<typeof selectBackend> | undefined;
 export function ensureBackend(preferred?: BackendName): ReturnType<typeof selectBackend> {
   backendChoice ??= selectBackend(preferred);
   return backendChoice;
+}
+
+/** A planner as plain data (its weights copied out), for another thread to rebuild. */
+export interface PlannerSnapshot {
+  config: ModelConfig;
+  /** Every weight, by its name in `parameters`. */
+  weights: [string, Float32Array][];
+  tokenizer: TokenizerJson;
+  source: string;
+  meta: Record<string, unknown>;
+}
+
+/** The planner's weights as they are now: later training does not change the snapshot. */
+export function snapshotPlanner(planner: Planner): PlannerSnapshot {
+  const weights = parameters(planner.model).map(([name, v]) => [name, v.dataSync() as Float32Array] as [string, Float32Array]);
+  return { config: planner.model.config, weights, tokenizer: planner.tokenizer.toJSON(), source: planner.source, meta: planner.meta };
+}
+
+/** The planner a snapshot was taken of, and how to free its weights. */
+export function plannerFromSnapshot(snapshot: PlannerSnapshot): Planner & { dispose: () => void } {
+  const model = createModel(snapshot.config);
+  const values = new Map(snapshot.weights);
+  for (const [name, variable] of parameters(model)) tf.tidy(() => variable.assign(tf.tensor(values.get(name)!, variable.shape)));
+  const tokenizer = Tokenizer.fromJSON(snapshot.tokenizer);
+  return { model, tokenizer, source: snapshot.source, meta: snapshot.meta, dispose: () => disposeModel(model) };
 }

@@ -1,12 +1,12 @@
 import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { generateTokens, type Generation } from "../lm/index.ts";
+import { emptyGenerationStats, type Generation, type GenerationStats } from "../lm/index.ts";
 import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
-import { copySource, rawTokenStrings, TurnGrammar } from "./grammar.ts";
-import type { Planner } from "./planner.ts";
-import { transcriptTokens } from "./transcript.ts";
+import { TurnDecoder, type TurnRequest } from "./decoder.ts";
+import { ensureBackend, snapshotPlanner, type Planner } from "./planner.ts";
+import { decoderLanes } from "./workers.ts";
 
 export const SamplingSchema = z.object({
   /** 0 decodes greedily. */
@@ -19,13 +19,26 @@ export const SamplingSchema = z.object({
   maxBatch: z.number().int().positive().default(64),
   /** Decode under the ReAct turn grammar (grammar.ts): every turn a thought and one well-formed action. */
   grammar: z.boolean().default(true),
+  /**
+   * Keep each episode's keys and values between its turns (prefix caching), so a
+   * turn reads only its new tokens. The policy assumes the planner's weights do
+   * not change while it is in use: trainers make a new policy after each update.
+   */
+  prefixCache: z.boolean().default(true),
+  /** Finished turns leave the batch, so its other sequences decode without them. */
+  compactBatch: z.boolean().default(true),
+  /** Worker threads that decode (each with a copy of the weights); 0 decodes on this thread. */
+  workers: z.number().int().min(0).default(0),
 });
 export type Sampling = z.infer<typeof SamplingSchema>;
+export type SamplingInput = z.input<typeof SamplingSchema>;
 
 /**
  * The embedded planner as a Policy. Concurrent episodes' requests are decoded
  * together in one batch, so running many episodes at once (bench --concurrency)
- * is what makes it fast.
+ * is what makes it fast. With `workers`, each worker thread decodes its own batches
+ * from a snapshot of the weights taken when the policy is made; all the episodes
+ * of one question go to the same worker, where their prompt prefix is cached.
  */
 export class LocalPolicy implements Policy {
   readonly name = "local";
@@ -33,23 +46,34 @@ export class LocalPolicy implements Policy {
   readonly temperature: number;
   readonly seed: number;
   private readonly sampling: Sampling;
-  private readonly batcher: MicroBatcher<PolicyRequest, Generation>;
   /** How often each prompt (by hash) has been asked for: the n-th asking draws from stream n. */
   private readonly asked = new Map<number, number>();
+  private readonly lanes: Lane[];
+  /** Which lane each question's episodes go to. */
+  private readonly laneOf = new Map<string, Lane>();
 
-  constructor(
-    private readonly planner: Planner,
-    sampling: z.input<typeof SamplingSchema> = {},
-  ) {
+  constructor(planner: Planner, sampling: SamplingInput = {}) {
     this.sampling = SamplingSchema.parse(sampling);
     this.model = basename(planner.source);
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
-    this.batcher = new MicroBatcher((requests) => this.decode(requests), this.sampling.maxBatch);
+    this.lanes = this.sampling.workers === 0 ? [localLane(planner, this.sampling)] : workerLanes(planner, this.sampling);
+  }
+
+  /** Generation's work and time so far, over every lane. */
+  get stats(): GenerationStats {
+    const total = emptyGenerationStats();
+    for (const lane of this.lanes) for (const key of Object.keys(total) as (keyof GenerationStats)[]) total[key] += lane.stats()[key];
+    return total;
+  }
+
+  /** Frees what the policy holds (prefix caches, the workers' copies of its weights); it stays usable. */
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.close()));
   }
 
   async act(request: PolicyRequest): Promise<Completion> {
-    const generation = await this.batcher.submit(request);
+    const generation = await this.lane(request.task.id).submit({ prompt: request.prompt, step: request.step, streamKey: this.streamKey(request.prompt) });
     return {
       text: generation.text,
       tokens: generation.tokens,
@@ -58,23 +82,70 @@ export class LocalPolicy implements Policy {
     };
   }
 
-  private decode(requests: PolicyRequest[]): Promise<Generation[]> {
-    const { model, tokenizer } = this.planner;
-    const prompts = requests.map((r) => r.prompt);
-    const sequences = prompts.map((prompt) => transcriptTokens(prompt, tokenizer));
-    // A stream per (prompt, how often it was asked before): samples do not depend on which
-    // requests happened to share a batch, and the k samples of one prompt still differ.
-    const streamKeys = prompts.map((prompt) => {
-      const key = hashString(prompt);
-      const n = this.asked.get(key) ?? 0;
-      this.asked.set(key, n + 1);
-      return `${key}:${n}`;
-    });
-    const vocabulary = rawTokenStrings(tokenizer);
-    const constraints = this.sampling.grammar
-      ? sequences.map(({ ids, mask }, i) => new TurnGrammar(vocabulary, copySource(ids, mask, vocabulary), requests[i].step).constraint)
-      : undefined;
-    const ids = sequences.map((s) => s.ids);
-    return generateTokens(model, tokenizer, ids, { ...this.sampling, streamKeys, constraints, stop: ["\nObservation"] });
+  /**
+   * A stream per (prompt, how often it was asked before): samples do not depend on
+   * which requests happened to share a batch, and the k samples of one prompt still differ.
+   */
+  private streamKey(prompt: string): string {
+    const key = hashString(prompt);
+    const n = this.asked.get(key) ?? 0;
+    this.asked.set(key, n + 1);
+    return `${key}:${n}`;
   }
+
+  /** The lane of a question: the one its episodes went to, or the least busy. */
+  private lane(question: string): Lane {
+    let lane = this.laneOf.get(question);
+    if (!lane) {
+      lane = this.lanes.reduce((best, l) => (l.load() < best.load() ? l : best));
+      this.laneOf.set(question, lane);
+    }
+    return lane;
+  }
+}
+
+/** Where a policy's batches are decoded: this thread, or one worker. */
+interface Lane {
+  submit(request: TurnRequest): Promise<Generation>;
+  /** Requests submitted and not yet answered. */
+  load(): number;
+  stats(): GenerationStats;
+  close(): Promise<void>;
+}
+
+function lane(decode: (requests: TurnRequest[]) => Promise<Generation[]>, maxBatch: number, rest: Pick<Lane, "stats" | "close">): Lane {
+  const batcher = new MicroBatcher(decode, maxBatch);
+  let load = 0;
+  const submit = (request: TurnRequest) => {
+    load++;
+    return batcher.submit(request).finally(() => load--);
+  };
+  return { submit, load: () => load, ...rest };
+}
+
+function localLane(planner: Planner, sampling: Sampling): Lane {
+  const decoder = new TurnDecoder(planner, sampling);
+  return lane((requests) => decoder.decode(requests), sampling.maxBatch, { stats: () => decoder.stats, close: async () => decoder.clear() });
+}
+
+let sessions = 0;
+
+function workerLanes(planner: Planner, sampling: Sampling): Lane[] {
+  const session = ++sessions;
+  // Taken now: the trainer may change the weights while this policy is still in use.
+  const snapshot = snapshotPlanner(planner);
+  const load = () => ({ snapshot, sampling });
+  const workers = ensureBackend().then((backend) => decoderLanes(sampling.workers, backend.name));
+  return Array.from({ length: sampling.workers }, (_, w) => {
+    let stats = emptyGenerationStats();
+    let used = false;
+    const worker = async () => (await workers)[w];
+    const decode = async (requests: TurnRequest[]) => {
+      used = true;
+      const decoded = await (await worker()).decode(session, load, requests);
+      stats = decoded.stats;
+      return decoded.generations;
+    };
+    return lane(decode, sampling.maxBatch, { stats: () => stats, close: async () => (used ? (await worker()).close(session) : undefined) });
+  });
 }

@@ -1,8 +1,8 @@
-import { generateTokens, type Generation, type GenerateOptions } from "../lm/index.ts";
+import { generateTokens, type Generation, type GenerateOptions, type GenerateOptionsInput } from "../lm/index.ts";
 import { MicroBatcher, type Planner } from "../planner/index.ts";
 
 /** How a request wants its text sampled; `seed` only matters when temperature > 0. */
-export type RequestSampling = Omit<GenerateOptions, "seed"> & { seed?: number };
+export type RequestSampling = Omit<GenerateOptions, "seed" | "compactBatch"> & { seed?: number };
 
 /** Sequences that wait on one queue, and the queue: it lives while anything waits on it. */
 interface Queue {
@@ -60,7 +60,7 @@ export class PlannerDecoder {
     return queue;
   }
 
-  private generate(prompts: number[][], options: GenerateOptions): Promise<Generation[]> {
+  private generate(prompts: number[][], options: GenerateOptionsInput): Promise<Generation[]> {
     this.calls += 1;
     this.sequences += prompts.length;
     return generateTokens(this.planner.model, this.planner.tokenizer, prompts, options);

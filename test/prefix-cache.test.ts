@@ -1,0 +1,99 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadPrompt } from "../prompts/index.ts";
+import type { QaTask } from "../tools/wiki/index.ts";
+import { readTrajectories } from "../trajectories/index.ts";
+import { runBenchmark } from "../src/bench/index.ts";
+import { renderPrompt } from "../src/agent/prompt.ts";
+import { emptyGenerationStats, generateTokens, PrefixCache, type Generation, type GenerateOptionsInput } from "../src/lm/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner, transcriptTokens, type Planner, type SamplingInput } from "../src/planner/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../src/world/index.ts";
+
+let planner: Planner;
+/** Two questions, each asked twice (k samples share their first prompt), as the rollouts ask them. */
+let firstTurn: number[][];
+
+beforeAll(async () => {
+  planner = await loadPlanner(BASE_PLANNER, "wasm");
+  const template = await loadPrompt(HOPWORLD_PROMPT);
+  const questions = worldTasks(generateWorld({ seed: 1 }), "test").slice(0, 2);
+  firstTurn = questions.flatMap((q) => {
+    const { ids } = transcriptTokens(renderPrompt(template, q.question, [], 1), planner.tokenizer);
+    return [ids, ids];
+  });
+});
+
+const sampling = (keys: string[]): GenerateOptionsInput => ({ temperature: 0.7, seed: 5, streamKeys: keys, maxNewTokens: 40, stop: ["\nObservation"] });
+/** Generation as it was before prefix caching: whole prompts, finished sequences riding along in the batch. */
+const wholePrompts = { compactBatch: false };
+
+/** The next prompt of each sequence: what it was asked, what it wrote, an observation and the next turn's label. */
+function nextTurn(prompts: number[][], written: Generation[]): number[][] {
+  const observation = planner.tokenizer.encode("\nObservation 1: Could not find that. Similar: ['Bright Bridge'].\nThought 2:");
+  return prompts.map((ids, i) => [...ids, ...written[i].tokens, ...observation]);
+}
+
+function expectSameGenerations(cached: Generation[], full: Generation[]): void {
+  expect(cached.map((g) => g.tokens)).toEqual(full.map((g) => g.tokens));
+  cached.forEach((g, i) => g.logprobs.forEach((lp, t) => expect(lp).toBeCloseTo(full[i].logprobs[t], 3)));
+}
+
+describe("generation with a prefix cache", () => {
+  it("writes the same tokens and logprobs as reading whole prompts with finished sequences riding along, over two turns, and reads only what is new", async () => {
+    const { model, tokenizer } = planner;
+    const keys = firstTurn.map((_, i) => `episode-${i}`);
+    const cache = new PrefixCache(16);
+    const stats = emptyGenerationStats();
+    const full1 = await generateTokens(model, tokenizer, firstTurn, { ...sampling(keys), ...wholePrompts });
+    const cached1 = await generateTokens(model, tokenizer, firstTurn, { ...sampling(keys), cache, stats });
+    expectSameGenerations(cached1, full1);
+    expect(stats.readTokens).toBe(stats.promptTokens);
+    expect(cache.size).toBeGreaterThan(0);
+
+    const secondTurn = nextTurn(firstTurn, full1);
+    const turnStats = emptyGenerationStats();
+    const full2 = await generateTokens(model, tokenizer, secondTurn, { ...sampling(keys.map((k) => `${k}:2`)), ...wholePrompts });
+    const cached2 = await generateTokens(model, tokenizer, secondTurn, { ...sampling(keys.map((k) => `${k}:2`)), cache, stats: turnStats });
+    expectSameGenerations(cached2, full2);
+    // Only the observation and the label are new (and the last token written, which was never fed back)
+    const fresh = secondTurn.reduce((n, ids, i) => n + ids.length - firstTurn[i].length - full1[i].tokens.length + 1, 0);
+    expect(turnStats.readTokens).toBeLessThanOrEqual(fresh);
+    expect(turnStats.readTokens).toBeLessThan(turnStats.promptTokens / 4);
+    cache.clear();
+  });
+
+  it("reuses a shared prefix only up to where the prompts differ", async () => {
+    const { model, tokenizer } = planner;
+    const cache = new PrefixCache(4);
+    const [prompt] = firstTurn;
+    await generateTokens(model, tokenizer, [prompt], { maxNewTokens: 4, cache });
+    const changed = [...prompt.slice(0, -3), ...tokenizer.encode(" Who?")];
+    const stats = emptyGenerationStats();
+    const [cached] = await generateTokens(model, tokenizer, [changed], { maxNewTokens: 8, cache, stats });
+    const [full] = await generateTokens(model, tokenizer, [changed], { maxNewTokens: 8, ...wholePrompts });
+    expectSameGenerations([cached], [full]);
+    expect(stats.readTokens).toBe(changed.length - (prompt.length - 3));
+    cache.clear();
+  });
+});
+
+describe("LocalPolicy on worker threads", () => {
+  it("writes the same episodes as on the main thread, with or without its caches", async () => {
+    const template = await loadPrompt(HOPWORLD_PROMPT);
+    const world = generateWorld({ seed: 2 });
+    const tasks = worldTasks(world, "train").slice(0, 4);
+    const episodes = async (sampling: SamplingInput) => {
+      const policy = new LocalPolicy(planner, { temperature: 0.7, seed: 3, ...sampling });
+      const out = await mkdtemp(join(tmpdir(), "workers-"));
+      await runBenchmark<QaTask>({ tasks, samples: 2, policy, environment: worldEnvironments(world), prompt: () => template, out, concurrency: 8 });
+      await policy.close();
+      const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
+      return trajectories.map((t) => `${t.id}/${t.sample}: ${t.steps.map((s) => s.action).join(" | ")}`).sort();
+    };
+    const before = await episodes({ prefixCache: false, compactBatch: false });
+    expect(await episodes({ workers: 2 })).toEqual(before);
+    expect(await episodes({})).toEqual(before);
+  }, 120_000);
+});
