@@ -32,6 +32,15 @@ describe("transcript tokens", () => {
     }
     expect(whole.at(-1)).toBe(tokenizer.eos);
   });
+
+  it("read a prompt of half a megabyte, in words or as one long piece", () => {
+    for (const text of ["Search the page of Paris. ".repeat(20_000), "a".repeat(512 * 1024)]) {
+      const { ids, mask } = transcriptTokens(text, tokenizer);
+      expect(ids.length).toBe(1 + tokenizer.encode(text).length);
+      expect(ids.length).toBeGreaterThan(100_000);
+      expect(mask.length).toBe(ids.length);
+    }
+  });
 });
 
 describe("MicroBatcher", () => {

@@ -103,7 +103,7 @@ export class Tokenizer {
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
         this.cache.set(piece, encoded);
       }
-      ids.push(...encoded);
+      for (const id of encoded) ids.push(id); // a long piece has too many tokens to spread
     }
     return ids;
   }

@@ -28,9 +28,12 @@ export interface TokenSequence {
 export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSequence {
   const ids = [tokenizer.bos];
   const mask = [0];
+  // One at a time: spreading a long prompt's tokens into push() would overflow the stack.
   const push = (tokens: number[], byPolicy: boolean) => {
-    ids.push(...tokens);
-    for (const _ of tokens) mask.push(byPolicy ? 1 : 0);
+    for (const id of tokens) {
+      ids.push(id);
+      mask.push(byPolicy ? 1 : 0);
+    }
   };
   let at = 0;
   for (const turn of text.matchAll(POLICY_TURN)) {
