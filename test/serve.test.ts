@@ -163,6 +163,24 @@ describe("bad requests", () => {
   });
 });
 
+describe("requests at the edges", () => {
+  it("serves a prompt of half a megabyte from its end, as the library cuts it", async () => {
+    const prompt = "Observation 1: Ana Morel was born in Tiren. ".repeat(12_000) + PROMPT;
+    expect(prompt.length).toBeGreaterThan(512 * 1024);
+    const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
+    const [library] = await expected(prompt, 1, { temperature: 0, maxNewTokens: 4, seed: 0 });
+    expect(response.choices[0]!.message.content).toBe(library!.text);
+    expect(response.usage!.prompt_tokens).toBe(128 - 4);
+  });
+
+  it("reads no more of a prompt of megabytes than the model has room for", async () => {
+    // Read whole, this text costs time quadratic in its length (each label looks ahead for its action)
+    const prompt = "Thought 1: a ".repeat(160_000);
+    const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
+    expect(response.usage!.prompt_tokens).toBe(128 - 4);
+  }, 20_000);
+});
+
 describe("prompts from messages", () => {
   it("puts system messages first, then the turns in order", () => {
     const messages = [

@@ -45,6 +45,24 @@ export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSeque
   return { ids, mask };
 }
 
+/**
+ * What a model with room for `window` prompt tokens (at least 1) sees of a prompt: the
+ * last `window` tokens of its `transcriptTokens`. Only the end of the text that holds
+ * them is read, so a prompt far longer than the context costs no more to read than one
+ * that fills it.
+ *
+ * A token stands for at most `maxTokenBytes` bytes of text and a character for at least
+ * one, so `window * maxTokenBytes` characters hold `window` tokens or more; twice as many
+ * are read. The tokens where the text is cut can differ from the whole text's, but they
+ * lie that far before the end, out of sight, unless one word or one policy turn runs
+ * across the cut into the last `window` tokens.
+ */
+export function promptTokens(text: string, tokenizer: Tokenizer, window: number): number[] {
+  if (!(window >= 1)) throw new RangeError(`a prompt window of ${window} tokens holds nothing`);
+  const read = 2 * window * tokenizer.maxTokenBytes;
+  return transcriptTokens(text.length > read ? text.slice(-read) : text, tokenizer).ids.slice(-window);
+}
+
 /** An episode's text as the planner saw and wrote it, up to its last action. */
 export function episodeText(trajectory: Pick<Trajectory, "question" | "steps">, template: PromptTemplate): string {
   const { question, steps } = trajectory;

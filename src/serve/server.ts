@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { UserError } from "../errors.ts";
-import { transcriptTokens, type Planner } from "../planner/index.ts";
+import { promptTokens, type Planner } from "../planner/index.ts";
 import { PlannerDecoder } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
@@ -107,7 +107,8 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
     const param = request.max_completion_tokens ? "max_completion_tokens" : "max_tokens";
     throw new RequestError(400, errorBody(`${param} must be less than the model's context length (${contextLength}).`, param, "invalid_value"));
   }
-  const prompt = transcriptTokens(promptText(request.messages), served.planner.tokenizer).ids;
+  // What the model has room for, as the generator would cut it: a prompt of megabytes is read no further
+  const prompt = promptTokens(promptText(request.messages), served.planner.tokenizer, contextLength - maxNewTokens);
   const generations = await served.decoder.decode(prompt, request.n, {
     temperature: request.temperature,
     topP: request.top_p,
