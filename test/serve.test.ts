@@ -1,6 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { Agent, request, type ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -163,6 +164,22 @@ describe("bad requests", () => {
   });
 });
 
+/**
+ * One request over `agent`, its body written by `write` (none by default): the answer's
+ * status and `connection` header, and whether it went over a connection already used.
+ */
+function send(agent: Agent, method: string, path: string, body: { headers?: Record<string, number>; write?: (req: ClientRequest) => void } = {}) {
+  const { hostname, port } = new URL(server.baseURL);
+  return new Promise<{ status: number; connection: string | undefined; reused: boolean }>((resolve, reject) => {
+    const req = request({ agent, hostname, port, method, path, headers: body.headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, reused: req.reusedSocket }));
+    });
+    req.on("error", reject);
+    (body.write ?? ((r) => r.end()))(req);
+  });
+}
+
 describe("requests at the edges", () => {
   it("serves a prompt of half a megabyte from its end, as the library cuts it", async () => {
     const prompt = "Observation 1: Ana Morel was born in Tiren. ".repeat(12_000) + PROMPT;
@@ -179,6 +196,20 @@ describe("requests at the edges", () => {
     const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
     expect(response.usage!.prompt_tokens).toBe(128 - 4);
   }, 20_000);
+
+  const targets = [
+    { name: "GET //", method: "GET", path: "//", status: 404 },
+    { name: "GET /%", method: "GET", path: "/%", status: 404 },
+    { name: "GET //v1/models", method: "GET", path: "//v1/models", status: 404 },
+    { name: "a query that is not percent-encoded", method: "GET", path: "/v1/models?x=%", status: 200 },
+    { name: "a whole URL as the target", method: "GET", path: "http://localhost/v1/models", status: 200 },
+    { name: "OPTIONS *", method: "OPTIONS", path: "*", status: 400 },
+    { name: "a path of 20,000 characters", method: "GET", path: `/${"x".repeat(20_000)}`, status: 431 },
+  ];
+
+  it.each(targets)("answers $name with $status", async ({ method, path, status }) => {
+    expect((await send(new Agent(), method, path)).status).toBe(status);
+  });
 });
 
 describe("prompts from messages", () => {

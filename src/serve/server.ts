@@ -89,10 +89,18 @@ interface Served {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
-  if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
-  if (req.method === "POST" && path === "/v1/chat/completions") return completeChat(req, res, served);
+  const path = requestPath(req.url ?? "/");
+  const trimmed = path.replace(/\/+$/, "");
+  if (req.method === "GET" && trimmed === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
+  if (req.method === "POST" && trimmed === "/v1/chat/completions") return completeChat(req, res, served);
   throw new RequestError(404, errorBody(`Unknown request URL: ${req.method} ${path}`, null, "unknown_url"));
+}
+
+/** The path a request names, without its query; its target is usually just that (`/v1/models?x`), or else a whole URL. */
+function requestPath(target: string): string {
+  if (target.startsWith("/")) return target.replace(/[?#][\s\S]*$/, "");
+  if (URL.canParse(target)) return new URL(target).pathname;
+  throw new RequestError(400, errorBody(`The request target is not a path: ${target}`, null, "invalid_url"));
 }
 
 async function completeChat(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
