@@ -180,6 +180,22 @@ function send(agent: Agent, method: string, path: string, body: { headers?: Reco
   });
 }
 
+/** Writes `count` megabytes, as fast as the connection takes them, then ends the body. */
+function megabytes(count: number) {
+  const chunk = Buffer.alloc(1024 * 1024, "x");
+  return (req: ClientRequest) => {
+    let written = 0;
+    const pump = (): void => {
+      while (written < count) {
+        written += 1;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      req.end();
+    };
+    pump();
+  };
+}
+
 describe("requests at the edges", () => {
   it("serves a prompt of half a megabyte from its end, as the library cuts it", async () => {
     const prompt = "Observation 1: Ana Morel was born in Tiren. ".repeat(12_000) + PROMPT;
@@ -209,6 +225,25 @@ describe("requests at the edges", () => {
 
   it.each(targets)("answers $name with $status", async ({ method, path, status }) => {
     expect((await send(new Agent(), method, path)).status).toBe(status);
+  });
+
+  it("keeps the connection after refusing a body too large, so the next request goes over it", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const refused = await send(agent, "POST", "/v1/chat/completions", { write: megabytes(5) });
+    expect(refused).toMatchObject({ status: 413, connection: "keep-alive" });
+    expect(await send(agent, "GET", "/v1/models")).toEqual({ status: 200, connection: "keep-alive", reused: true });
+    agent.destroy();
+  });
+
+  it("refuses a body of a hundred megabytes without reading it all, and closes its connection", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // Declared: refused before any of it is read (the body is never finished here)
+    const declared = await send(agent, "POST", "/v1/chat/completions", { headers: { "content-length": 100 * 1024 * 1024 }, write: (req) => req.write("{") });
+    expect(declared).toMatchObject({ status: 413, connection: "close" });
+    // Streamed without a length: refused once 64 MB have come
+    expect(await send(agent, "POST", "/v1/chat/completions", { write: megabytes(100) })).toMatchObject({ status: 413, connection: "close", reused: false });
+    expect(await send(agent, "GET", "/v1/models")).toMatchObject({ status: 200, reused: false });
+    agent.destroy();
   });
 });
 

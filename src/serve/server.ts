@@ -40,11 +40,20 @@ const DEFAULT_MAX_TOKENS = 64;
 /** Requests larger than this are refused: a prompt is a few kilobytes. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A body over MAX_BODY_BYTES is still read to its end (and dropped) if it is no larger
+ * than this, so that its connection can carry the client's next request; a larger one is
+ * refused as soon as it is seen, and its connection closed.
+ */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
 /** A request the server refuses, with the status and OpenAI-style body to refuse it with. */
 class RequestError extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
+    /** The connection cannot carry another request (its body was left unread). */
+    readonly closesConnection = false,
   ) {
     super(body.error.message);
   }
@@ -138,31 +147,52 @@ function parseRequest(json: unknown): ChatRequest {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RequestError(413, errorBody(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "body_too_large"));
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(body.toString("utf8"));
   } catch (error) {
     throw new RequestError(400, errorBody(`The body is not valid JSON: ${(error as Error).message}`, null, "invalid_json"));
   }
 }
 
+/**
+ * The whole body. One too large is refused once it has been read to its end, so that the
+ * connection stays usable, unless it is larger than MAX_DRAINED_BYTES (see there).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = (closesConnection: boolean) =>
+    new RequestError(413, errorBody(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "body_too_large"), closesConnection);
+  if (Number(req.headers["content-length"]) > MAX_DRAINED_BYTES) return Promise.reject(tooLarge(true));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DRAINED_BYTES) {
+        req.pause();
+        reject(tooLarge(true));
+      }
+    });
+    req.on("end", () => (size > MAX_BODY_BYTES ? reject(tooLarge(false)) : resolve(Buffer.concat(chunks))));
+    // The client left: nobody hears the answer, but the request's handling ends (after "end", this does nothing)
+    const left = () => reject(new RequestError(400, errorBody("The client left before its request body ended.", null, "incomplete_body")));
+    req.on("error", left);
+    req.on("close", left);
+  });
+}
+
 /** Answers a failure: a refused request with its own error, anything else as a server error. */
 function refuse(res: ServerResponse, error: unknown): void {
-  if (error instanceof RequestError) return sendJson(res, error.status, error.body);
+  if (error instanceof RequestError) return sendJson(res, error.status, error.body, error.closesConnection);
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof UserError)) process.stderr.write(`${error instanceof Error ? error.stack : message}\n`);
   sendJson(res, 500, errorBody(message, null, null, "server_error"));
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
+  res.writeHead(status, { "content-type": "application/json", ...(closeConnection ? { connection: "close" } : {}) });
   res.end(JSON.stringify(body));
 }
 
