@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
+import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { promptTokens, type Planner } from "../planner/index.ts";
 import { PlannerDecoder } from "./decoder.ts";
@@ -113,7 +114,7 @@ function requestPath(target: string): string {
 }
 
 async function completeChat(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
-  const request = parseRequest(await readJson(req));
+  const request = ChatRequest.parse(await readJson(req)); // a failed check is answered with 400 (see refuse)
   if (request.model !== served.model) {
     const message = `The model '${request.model}' does not exist: this server serves '${served.model}'.`;
     throw new RequestError(404, errorBody(message, "model", "model_not_found"));
@@ -136,14 +137,6 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
   const reply: Reply = { model: served.model, generations, tokenizer: served.planner.tokenizer, logprobs: request.logprobs === true };
   if (!request.stream) return sendJson(res, 200, chatCompletion(reply));
   sendEvents(res, chatCompletionChunks(reply, request.stream_options?.include_usage === true));
-}
-
-function parseRequest(json: unknown): ChatRequest {
-  const parsed = ChatRequest.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const param = issue.path.join(".") || null;
-  throw new RequestError(400, errorBody(`Invalid request${param ? ` (${param})` : ""}: ${issue.message}`, param, issue.code));
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -182,12 +175,25 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Answers a failure: a refused request with its own error, anything else as a server error. */
+/**
+ * Answers a failure. A refused request gets its own error, and a failed schema check 400
+ * wherever it ran: here zod only ever checks what a request sent. Anything else is the
+ * server's fault: 500, with the stack on stderr unless it is a UserError (a setup mistake,
+ * such as a checkpoint whose parts do not belong together).
+ */
 function refuse(res: ServerResponse, error: unknown): void {
   if (error instanceof RequestError) return sendJson(res, error.status, error.body, error.closesConnection);
+  if (error instanceof z.ZodError) return sendJson(res, 400, invalidRequest(error));
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof UserError)) process.stderr.write(`${error instanceof Error ? error.stack : message}\n`);
   sendJson(res, 500, errorBody(message, null, null, "server_error"));
+}
+
+/** The first failed check, with the request field it is about as OpenAI's `param`. */
+function invalidRequest(error: z.ZodError): ErrorBody {
+  const issue = error.issues[0]!;
+  const param = issue.path.join(".") || null;
+  return errorBody(`Invalid request${param ? ` (${param})` : ""}: ${issue.message}`, param, issue.code);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
