@@ -40,7 +40,7 @@ describe("react-rl CLI", () => {
     expect(await said(["bench", "--concurrency", "5000"])).toBe("react-rl bench: invalid --concurrency: expected a whole number from 1 to 1024");
     // The trainers' flags are their config's keys, checked the same way
     expect(await said(["train", "rs", "--rounds", "-1"])).toBe("react-rl train rs: invalid --rounds: expected a whole number of at least 1");
-  });
+  }, 60_000);
 
   it("runs the oracle on the bundled sample with EM 1, then scores and summarises the log", async () => {
     const out = await tempDir();
@@ -62,6 +62,25 @@ describe("react-rl CLI", () => {
     expect(scored.n).toBe(300);
     expect(scored.em).toBeCloseTo(25 / 300, 10);
   });
+
+  it("refuses a file where a folder goes, in one line, and leaves the file be", async () => {
+    const root = await tempDir();
+    const file = join(root, "notes.txt");
+    await writeFile(file, "mine");
+    const cases: [string[], string][] = [
+      [["bench", "--policy", "oracle", "--limit", "1", "--out", file], `react-rl bench: --out ${file} is a file, not a folder`],
+      [["bench", "--policy", "oracle", "--limit", "1", "--out", join(file, "run")], `react-rl bench: --out ${join(file, "run")} cannot be a folder: part of its path is a file`],
+      [["bench", "--policy", "oracle", "--limit", "1", "--memory", file, "--out", join(root, "run")], `react-rl bench: --memory ${file} is a file, not a folder`],
+      // Trained, a checkpoint would have taken its place
+      [["train", "pretrain", "--out", file, "--steps", "1"], `react-rl train pretrain: --out ${file} is a file, not a folder`],
+      [["train", "rs", "--runs", file], `react-rl train rs: run folder ${join(file, "rs")} cannot be a folder: part of its path is a file`],
+    ];
+    for (const [args, line] of cases) {
+      const { code, stderr } = await cli(args);
+      expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: line });
+    }
+    expect(await readFile(file, "utf8")).toBe("mine");
+  }, 120_000);
 
   it("calls one tool from the shell", async () => {
     const { code, stdout } = await cli(["tool", "search", "nonexistent page title zzz"]);

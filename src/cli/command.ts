@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
@@ -59,6 +60,20 @@ export function baseType(field: z.ZodType): z.ZodType {
   let inner = field;
   while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.def.innerType as z.ZodType;
   return inner;
+}
+
+/**
+ * Refuses a folder (`what`: the flag that names it, or its role) whose path is a file,
+ * or runs through one: the command would fail on it half-way, or make the folder in the
+ * file's place.
+ */
+export async function checkFolder(what: string, path: string): Promise<void> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    if (error.code === "ENOTDIR") throw new UserError(`${what} ${path} cannot be a folder: part of its path is a file`);
+    throw new UserError(`cannot use ${what} ${path}: ${error.message}`);
+  });
+  if (info && !info.isDirectory()) throw new UserError(`${what} ${path} is a file, not a folder`);
 }
 
 /**

@@ -27,7 +27,7 @@ import {
 import { UserError } from "../errors.ts";
 import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
-import { baseType, defineCommand, numberFlag, optionsOf } from "./command.ts";
+import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
@@ -151,11 +151,12 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
         }),
       );
       const config = (await loadConfig(spec.schema, flags.config, overrides)) as z.infer<S> & RunSettings;
+      const out = join(config.runs, config.name ?? spec.method);
+      await checkFolder("run folder", out);
       const choice = await ensureBackend(config.backend);
       console.error(`tfjs backend: ${choice.name}`);
       const planner = await loadPlanner(config.model, config.backend);
       const template = await loadPrompt(HOPWORLD_PROMPT);
-      const out = join(config.runs, config.name ?? spec.method);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
         spec.train({ config, out, planner, template, signal, onProgress: (p) => bars.update(p) }),
