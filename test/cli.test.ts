@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import { numberFlag, numberRange } from "../src/cli/command.ts";
 import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
@@ -29,6 +31,18 @@ describe("react-rl CLI", () => {
     expect(stderr.trim()).toMatch(/^react-rl bench: invalid --limit/);
   });
 
+  it("says which numbers a number flag allows, a negative one included", async () => {
+    const said = async (args: string[]) => {
+      const { code, stderr } = await cli(args);
+      expect(code).toBe(1);
+      return stderr.trim();
+    };
+    expect(await said(["bench", "--limit", "-1"])).toBe("react-rl bench: invalid --limit: expected a whole number of at least 1");
+    expect(await said(["bench", "--concurrency", "5000"])).toBe("react-rl bench: invalid --concurrency: expected a whole number from 1 to 1024");
+    // The trainers' flags are their config's keys, checked the same way
+    expect(await said(["train", "rs", "--rounds", "-1"])).toBe("react-rl train rs: invalid --rounds: expected a whole number of at least 1");
+  }, 60_000);
+
   it("runs the oracle on the bundled sample with EM 1, then scores and summarises the log", async () => {
     const out = await tempDir();
     const bench = await cli(["bench", "--policy", "oracle", "--limit", "25", "--out", out]);
@@ -50,6 +64,25 @@ describe("react-rl CLI", () => {
     expect(scored.em).toBeCloseTo(25 / 300, 10);
   });
 
+  it("refuses a file where a folder goes, in one line, and leaves the file be", async () => {
+    const root = await tempDir();
+    const file = join(root, "notes.txt");
+    await writeFile(file, "mine");
+    const cases: [string[], string][] = [
+      [["bench", "--policy", "oracle", "--limit", "1", "--out", file], `react-rl bench: --out ${file} is a file, not a folder`],
+      [["bench", "--policy", "oracle", "--limit", "1", "--out", join(file, "run")], `react-rl bench: --out ${join(file, "run")} cannot be a folder: part of its path is a file`],
+      [["bench", "--policy", "oracle", "--limit", "1", "--memory", file, "--out", join(root, "run")], `react-rl bench: --memory ${file} is a file, not a folder`],
+      // Trained, a checkpoint would have taken its place
+      [["train", "pretrain", "--out", file, "--steps", "1"], `react-rl train pretrain: --out ${file} is a file, not a folder`],
+      [["train", "rs", "--runs", file], `react-rl train rs: run folder ${join(file, "rs")} cannot be a folder: part of its path is a file`],
+    ];
+    for (const [args, line] of cases) {
+      const { code, stderr } = await cli(args);
+      expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: line });
+    }
+    expect(await readFile(file, "utf8")).toBe("mine");
+  }, 120_000);
+
   it("calls one tool from the shell", async () => {
     const { code, stdout } = await cli(["tool", "search", "nonexistent page title zzz"]);
     expect(code).toBe(0);
@@ -68,6 +101,32 @@ describe("react-rl CLI", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("OPENAI_API_KEY");
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("number flags", () => {
+  const ranges: [string, z.ZodNumber][] = [
+    ["a number", z.number()],
+    ["a whole number", z.number().int()],
+    ["a whole number of at least 1", z.number().int().positive()],
+    ["a whole number from 1 to 1024", z.number().int().min(1).max(1024)],
+    ["a whole number of at most 9", z.number().int().lt(10)],
+    ["a number from 0 to 2", z.number().min(0).max(2)],
+    ["a number above 0", z.number().positive()],
+    ["a number above 0 and at most 1", z.number().gt(0).max(1)],
+    ["a number of at least 0 and below 1", z.number().min(0).lt(1)],
+  ];
+
+  it.each(ranges)("read '%s' off their schema", (words, schema) => {
+    expect(numberRange(schema)).toBe(words);
+  });
+
+  it("take what node's parser gives, and say the range when it is out of it", () => {
+    const limit = numberFlag(z.number().int().positive());
+    expect(limit.parse("12")).toBe(12);
+    for (const given of ["-1", "0", "1.5", "zero", "Infinity"]) {
+      expect(limit.safeParse(given).error?.issues.map((issue) => issue.message)).toEqual(["expected a whole number of at least 1"]);
+    }
   });
 });
 

@@ -142,6 +142,15 @@ describe("tokens export", () => {
     });
   });
 
+  it("takes an observation of half a megabyte", () => {
+    const long = trajectories.find((t) => t.steps.length > 1)!;
+    const observation = "x".repeat(512 * 1024);
+    const trajectory = { ...long, steps: long.steps.map((step, i) => (i === 0 ? { ...step, observation } : step)) };
+    const [record] = records(exportOf({ format: "tokens", tokenizer: byteTokenizer }, [trajectory]).lines) as TokenRecord[];
+    expect(record!.response_ids.length).toBeGreaterThan(observation.length);
+    expect(record!.mask.length).toBe(record!.response_ids.length);
+  });
+
   it("takes the record's reward and id from the trajectory", () => {
     const lines = exportOf({ format: "tokens", filter: { successOnly: true } }).lines;
     expect(records(lines).map((r) => [(r as TokenRecord).id, (r as TokenRecord).reward])).toEqual([

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
-import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptTokens, transcriptTokens, type Planner } from "../src/planner/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
 const TEMPLATE: PromptTemplate = { instruction: "Answer the question.", exemplars: [] };
@@ -31,6 +31,28 @@ describe("transcript tokens", () => {
       expect(whole.slice(0, prompt.length)).toEqual(prompt);
     }
     expect(whole.at(-1)).toBe(tokenizer.eos);
+  });
+
+  it("read a prompt of half a megabyte, in words or as one long piece", () => {
+    for (const text of ["Search the page of Paris. ".repeat(20_000), "a".repeat(512 * 1024)]) {
+      const { ids, mask } = transcriptTokens(text, tokenizer);
+      expect(ids.length).toBe(1 + tokenizer.encode(text).length);
+      expect(ids.length).toBeGreaterThan(100_000);
+      expect(mask.length).toBe(ids.length);
+    }
+  });
+
+  it("give a model the last tokens it has room for, reading only the end of a long prompt", () => {
+    const episode = makeTrajectory("a", 1, 3);
+    const transcript = renderPrompt(TEMPLATE, episode.question, episode.steps, 4);
+    const whole = transcriptTokens(transcript, tokenizer).ids;
+    expect(promptTokens(transcript, tokenizer, whole.length + 5)).toEqual(whole);
+    expect(promptTokens(transcript, tokenizer, 20)).toEqual(whole.slice(-20));
+
+    const long = `${"Observation 1: Search the page of Paris. ".repeat(20_000)}${transcript}`;
+    expect(promptTokens(long, tokenizer, 50)).toEqual(transcriptTokens(long, tokenizer).ids.slice(-50));
+    // Read whole, labels with no action after them take time quadratic in their length: minutes, here
+    expect(promptTokens("Thought 1: a ".repeat(200_000), tokenizer, 50)).toHaveLength(50);
   });
 });
 

@@ -1,6 +1,7 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { Agent, request, type ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -160,6 +161,89 @@ describe("bad requests", () => {
     const { status, json } = await post(valid, "/completions");
     expect(status).toBe(404);
     expect(json.error).toMatchObject({ type: "invalid_request_error", code: "unknown_url" });
+  });
+});
+
+/**
+ * One request over `agent`, its body written by `write` (none by default): the answer's
+ * status and `connection` header, and whether it went over a connection already used.
+ */
+function send(agent: Agent, method: string, path: string, body: { headers?: Record<string, number>; write?: (req: ClientRequest) => void } = {}) {
+  const { hostname, port } = new URL(server.baseURL);
+  return new Promise<{ status: number; connection: string | undefined; reused: boolean }>((resolve, reject) => {
+    const req = request({ agent, hostname, port, method, path, headers: body.headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode!, connection: res.headers.connection, reused: req.reusedSocket }));
+    });
+    req.on("error", reject);
+    (body.write ?? ((r) => r.end()))(req);
+  });
+}
+
+/** Writes `count` megabytes, as fast as the connection takes them, then ends the body. */
+function megabytes(count: number) {
+  const chunk = Buffer.alloc(1024 * 1024, "x");
+  return (req: ClientRequest) => {
+    let written = 0;
+    const pump = (): void => {
+      while (written < count) {
+        written += 1;
+        if (!req.write(chunk)) return void req.once("drain", pump);
+      }
+      req.end();
+    };
+    pump();
+  };
+}
+
+describe("requests at the edges", () => {
+  it("serves a prompt of half a megabyte from its end, as the library cuts it", async () => {
+    const prompt = "Observation 1: Ana Morel was born in Tiren. ".repeat(12_000) + PROMPT;
+    expect(prompt.length).toBeGreaterThan(512 * 1024);
+    const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
+    const [library] = await expected(prompt, 1, { temperature: 0, maxNewTokens: 4, seed: 0 });
+    expect(response.choices[0]!.message.content).toBe(library!.text);
+    expect(response.usage!.prompt_tokens).toBe(128 - 4);
+  });
+
+  it("reads no more of a prompt of megabytes than the model has room for", async () => {
+    // Read whole, this text costs time quadratic in its length (each label looks ahead for its action)
+    const prompt = "Thought 1: a ".repeat(160_000);
+    const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
+    expect(response.usage!.prompt_tokens).toBe(128 - 4);
+  }, 20_000);
+
+  const targets = [
+    { name: "GET //", method: "GET", path: "//", status: 404 },
+    { name: "GET /%", method: "GET", path: "/%", status: 404 },
+    { name: "GET //v1/models", method: "GET", path: "//v1/models", status: 404 },
+    { name: "a query that is not percent-encoded", method: "GET", path: "/v1/models?x=%", status: 200 },
+    { name: "a whole URL as the target", method: "GET", path: "http://localhost/v1/models", status: 200 },
+    { name: "OPTIONS *", method: "OPTIONS", path: "*", status: 400 },
+    { name: "a path of 20,000 characters", method: "GET", path: `/${"x".repeat(20_000)}`, status: 431 },
+  ];
+
+  it.each(targets)("answers $name with $status", async ({ method, path, status }) => {
+    expect((await send(new Agent(), method, path)).status).toBe(status);
+  });
+
+  it("keeps the connection after refusing a body too large, so the next request goes over it", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const refused = await send(agent, "POST", "/v1/chat/completions", { write: megabytes(5) });
+    expect(refused).toMatchObject({ status: 413, connection: "keep-alive" });
+    expect(await send(agent, "GET", "/v1/models")).toEqual({ status: 200, connection: "keep-alive", reused: true });
+    agent.destroy();
+  });
+
+  it("refuses a body of a hundred megabytes without reading it all, and closes its connection", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    // Declared: refused before any of it is read (the body is never finished here)
+    const declared = await send(agent, "POST", "/v1/chat/completions", { headers: { "content-length": 100 * 1024 * 1024 }, write: (req) => req.write("{") });
+    expect(declared).toMatchObject({ status: 413, connection: "close" });
+    // Streamed without a length: refused once 64 MB have come
+    expect(await send(agent, "POST", "/v1/chat/completions", { write: megabytes(100) })).toMatchObject({ status: 413, connection: "close", reused: false });
+    expect(await send(agent, "GET", "/v1/models")).toMatchObject({ status: 200, reused: false });
+    agent.destroy();
   });
 });
 

@@ -11,7 +11,7 @@ import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
 import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldEnvironments, worldTasks } from "../world/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
@@ -95,15 +95,17 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
       const template = await loadNamedPrompt(flags.prompt ?? prompt);
       if (flags.shots !== undefined && flags.memory === undefined) throw new UserError("--shots needs --memory DIR");
+      const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
+      const splitSuffix = SPLIT_DATASETS.includes(flags.dataset) ? `-${flags.split}` : "";
+      const out = flags.out ?? `runs/${kind.name}-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
+      await checkFolder("--out", out);
+      if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
       const promptFor = (task: QaTask) =>
         memory
           ? fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id })
           : template;
       const policy = await createPolicy(flags);
-      const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-      const splitSuffix = SPLIT_DATASETS.includes(flags.dataset) ? `-${flags.split}` : "";
-      const out = flags.out ?? `runs/${kind.name}-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
 
       const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
       const result = await untilInterrupted((signal) =>

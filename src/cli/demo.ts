@@ -13,7 +13,7 @@ import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { trainingProgressBars, untriedQuestions } from "./train-methods.ts";
 import { ProgressBar } from "./progress.ts";
@@ -54,6 +54,7 @@ error, KL to the base), OUT/report.md
 with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
   flags: demoFlags,
   async run(flags) {
+    await checkFolder("--out", flags.out);
     await mkdir(flags.out, { recursive: true });
     const planner = await loadPlanner(flags.model, flags.backend);
     const reference = frozenCopy(planner.model);

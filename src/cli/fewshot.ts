@@ -7,7 +7,7 @@ import { loadDataset } from "../bench/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { UserError } from "../errors.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
@@ -60,6 +60,8 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
     if (!flags.force && (await stat(target).then(() => true, () => false))) {
       throw new UserError(`${target} exists: choose another --name, or --force to replace it`);
     }
+    const out = flags.out ?? `runs/fewshot-${flags.name}`;
+    await checkFolder("--out", out);
     const base = await loadNamedPrompt(flags.prompt);
     const all = await loadDataset(flags.file);
     if (all.length < flags.train + flags.dev) {
@@ -78,7 +80,7 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
         k: flags.k,
         candidates: flags.candidates,
         seed: flags["draw-seed"],
-        out: flags.out ?? `runs/fewshot-${flags.name}`,
+        out,
         concurrency: flags.concurrency,
         maxSteps: flags["max-steps"],
         signal,

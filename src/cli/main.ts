@@ -3,7 +3,7 @@ import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { benchCommand, collectCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
-import type { Command } from "./command.ts";
+import type { Command, OptionSpec } from "./command.ts";
 import { exportCommand } from "./export.ts";
 import { fewshotCommand } from "./fewshot.ts";
 import { finetuneCommand } from "./finetune.ts";
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: twoWord ? rest.slice(1) : rest,
+      args: negativeValues(twoWord ? rest.slice(1) : rest, command.options),
       options: { ...command.options, help: { type: "boolean", short: "h" } },
       allowPositionals: true,
       strict: true,
@@ -69,6 +69,24 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`react-rl ${command.name}: ${error.message}`);
     return 1;
   }
+}
+
+/**
+ * `--limit -1` as `--limit=-1`: node's parser refuses a value that starts with a dash
+ * (it could be a flag), but after a flag that takes a value, a negative number is one.
+ */
+function negativeValues(args: string[], options: OptionSpec): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const [arg, next] = [args[i]!, args[i + 1]];
+    if (arg === "--") return [...joined, ...args.slice(i)];
+    const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (takesValue && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i += 1;
+    } else joined.push(arg);
+  }
+  return joined;
 }
 
 function isUserFacing(error: unknown): error is Error {

@@ -27,7 +27,7 @@ import {
 import { UserError } from "../errors.ts";
 import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
-import { baseType, defineCommand, optionsOf } from "./command.ts";
+import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
@@ -124,6 +124,11 @@ function methodCommand<S extends z.ZodObject>(spec: {
 }): Command {
   const fields = Object.entries(spec.schema.shape as Record<string, z.ZodType>);
   const options: OptionSpec = { config: { type: "string" }, ...optionsOf(spec.schema, kebab) };
+  // Numeric flags are checked as every command's are; the config (file and flags together) is checked after
+  const numberFlags = fields.flatMap(([key, field]) => {
+    const base = baseType(field);
+    return base instanceof z.ZodNumber ? [[kebab(key), numberFlag(base).optional()] as const] : [];
+  });
   return defineCommand({
     name: `train ${spec.method}`,
     summary: spec.summary,
@@ -137,21 +142,21 @@ ${fields.map(([key, field]) => flagUsage(key, field, spec.method)).join("\n")}
 Writes runs/NAME/: config.json, checkpoint/ (the trained model), metrics.jsonl (one line per
 ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the next ${spec.counter}.`,
     options,
-    flags: z.object({ config: z.string().optional() }).catchall(z.unknown()),
+    flags: z.object({ config: z.string().optional(), ...Object.fromEntries(numberFlags) }).catchall(z.unknown()),
     async run(flags) {
       const overrides = Object.fromEntries(
-        fields.flatMap(([key, field]) => {
+        fields.flatMap(([key]) => {
           const value = flags[kebab(key)];
-          if (value === undefined) return [];
-          return [[key, baseType(field) instanceof z.ZodNumber ? Number(value) : value]];
+          return value === undefined ? [] : [[key, value]];
         }),
       );
       const config = (await loadConfig(spec.schema, flags.config, overrides)) as z.infer<S> & RunSettings;
+      const out = join(config.runs, config.name ?? spec.method);
+      await checkFolder("run folder", out);
       const choice = await ensureBackend(config.backend);
       console.error(`tfjs backend: ${choice.name}`);
       const planner = await loadPlanner(config.model, config.backend);
       const template = await loadPrompt(HOPWORLD_PROMPT);
-      const out = join(config.runs, config.name ?? spec.method);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
         spec.train({ config, out, planner, template, signal, onProgress: (p) => bars.update(p) }),

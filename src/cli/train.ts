@@ -11,7 +11,7 @@ import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
 import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** Flags every training stage shares: the world it learns, the backend, the optimizer schedule. */
@@ -148,6 +148,7 @@ async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promis
  */
 async function resume(flags: CommonFlags, stage: string, same: Record<string, unknown> = {}) {
   const { out } = flags;
+  await checkFolder("--out", out); // a file there would read as an empty folder, and be replaced
   await recoverCheckpoint(out);
   if ((await readdir(out).catch(() => [])).length === 0) return undefined;
   const previous = await loadCheckpoint(out).catch(() => undefined);

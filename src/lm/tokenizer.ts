@@ -77,6 +77,8 @@ export class Tokenizer {
   private readonly ranks = new Map<number, number>();
   private readonly bytesOfToken: Uint8Array[];
   private readonly cache = new Map<string, number[]>();
+  /** The most bytes of text one token stands for: n bytes of text encode as at least n / maxTokenBytes tokens. */
+  readonly maxTokenBytes: number;
 
   constructor(
     private readonly merges: readonly (readonly [number, number])[],
@@ -88,6 +90,7 @@ export class Tokenizer {
       this.ranks.set(pairKey(a, b), FIRST_MERGE + k);
       this.bytesOfToken.push(concatBytes(this.bytesOfToken[a], this.bytesOfToken[b]));
     });
+    this.maxTokenBytes = this.bytesOfToken.reduce((most, bytes) => Math.max(most, bytes.length), 1);
   }
 
   get vocabSize(): number {
@@ -103,7 +106,7 @@ export class Tokenizer {
         if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
         this.cache.set(piece, encoded);
       }
-      ids.push(...encoded);
+      for (const id of encoded) ids.push(id); // a long piece has too many tokens to spread
     }
     return ids;
   }

@@ -28,9 +28,12 @@ export interface TokenSequence {
 export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSequence {
   const ids = [tokenizer.bos];
   const mask = [0];
+  // One at a time: spreading a long prompt's tokens into push() would overflow the stack.
   const push = (tokens: number[], byPolicy: boolean) => {
-    ids.push(...tokens);
-    for (const _ of tokens) mask.push(byPolicy ? 1 : 0);
+    for (const id of tokens) {
+      ids.push(id);
+      mask.push(byPolicy ? 1 : 0);
+    }
   };
   let at = 0;
   for (const turn of text.matchAll(POLICY_TURN)) {
@@ -40,6 +43,24 @@ export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSeque
   }
   push(tokenizer.encode(text.slice(at)), false);
   return { ids, mask };
+}
+
+/**
+ * What a model with room for `window` prompt tokens (at least 1) sees of a prompt: the
+ * last `window` tokens of its `transcriptTokens`. Only the end of the text that holds
+ * them is read, so a prompt far longer than the context costs no more to read than one
+ * that fills it.
+ *
+ * A token stands for at most `maxTokenBytes` bytes of text and a character for at least
+ * one, so `window * maxTokenBytes` characters hold `window` tokens or more; twice as many
+ * are read. The tokens where the text is cut can differ from the whole text's, but they
+ * lie that far before the end, out of sight, unless one word or one policy turn runs
+ * across the cut into the last `window` tokens.
+ */
+export function promptTokens(text: string, tokenizer: Tokenizer, window: number): number[] {
+  if (!(window >= 1)) throw new RangeError(`a prompt window of ${window} tokens holds nothing`);
+  const read = 2 * window * tokenizer.maxTokenBytes;
+  return transcriptTokens(text.length > read ? text.slice(-read) : text, tokenizer).ids.slice(-window);
 }
 
 /** An episode's text as the planner saw and wrote it, up to its last action. */

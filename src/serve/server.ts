@@ -6,8 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
+import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { transcriptTokens, type Planner } from "../planner/index.ts";
+import { promptTokens, type Planner } from "../planner/index.ts";
 import { PlannerDecoder } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
@@ -40,11 +41,20 @@ const DEFAULT_MAX_TOKENS = 64;
 /** Requests larger than this are refused: a prompt is a few kilobytes. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A body over MAX_BODY_BYTES is still read to its end (and dropped) if it is no larger
+ * than this, so that its connection can carry the client's next request; a larger one is
+ * refused as soon as it is seen, and its connection closed.
+ */
+const MAX_DRAINED_BYTES = 64 * 1024 * 1024;
+
 /** A request the server refuses, with the status and OpenAI-style body to refuse it with. */
 class RequestError extends Error {
   constructor(
     readonly status: number,
     readonly body: ErrorBody,
+    /** The connection cannot carry another request (its body was left unread). */
+    readonly closesConnection = false,
   ) {
     super(body.error.message);
   }
@@ -89,14 +99,22 @@ interface Served {
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
-  if (req.method === "GET" && path === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
-  if (req.method === "POST" && path === "/v1/chat/completions") return completeChat(req, res, served);
+  const path = requestPath(req.url ?? "/");
+  const trimmed = path.replace(/\/+$/, "");
+  if (req.method === "GET" && trimmed === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
+  if (req.method === "POST" && trimmed === "/v1/chat/completions") return completeChat(req, res, served);
   throw new RequestError(404, errorBody(`Unknown request URL: ${req.method} ${path}`, null, "unknown_url"));
 }
 
+/** The path a request names, without its query; its target is usually just that (`/v1/models?x`), or else a whole URL. */
+function requestPath(target: string): string {
+  if (target.startsWith("/")) return target.replace(/[?#][\s\S]*$/, "");
+  if (URL.canParse(target)) return new URL(target).pathname;
+  throw new RequestError(400, errorBody(`The request target is not a path: ${target}`, null, "invalid_url"));
+}
+
 async function completeChat(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
-  const request = parseRequest(await readJson(req));
+  const request = ChatRequest.parse(await readJson(req)); // a failed check is answered with 400 (see refuse)
   if (request.model !== served.model) {
     const message = `The model '${request.model}' does not exist: this server serves '${served.model}'.`;
     throw new RequestError(404, errorBody(message, "model", "model_not_found"));
@@ -107,7 +125,8 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
     const param = request.max_completion_tokens ? "max_completion_tokens" : "max_tokens";
     throw new RequestError(400, errorBody(`${param} must be less than the model's context length (${contextLength}).`, param, "invalid_value"));
   }
-  const prompt = transcriptTokens(promptText(request.messages), served.planner.tokenizer).ids;
+  // What the model has room for, as the generator would cut it: a prompt of megabytes is read no further
+  const prompt = promptTokens(promptText(request.messages), served.planner.tokenizer, contextLength - maxNewTokens);
   const generations = await served.decoder.decode(prompt, request.n, {
     temperature: request.temperature,
     topP: request.top_p,
@@ -120,40 +139,66 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
   sendEvents(res, chatCompletionChunks(reply, request.stream_options?.include_usage === true));
 }
 
-function parseRequest(json: unknown): ChatRequest {
-  const parsed = ChatRequest.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const param = issue.path.join(".") || null;
-  throw new RequestError(400, errorBody(`Invalid request${param ? ` (${param})` : ""}: ${issue.message}`, param, issue.code));
-}
-
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RequestError(413, errorBody(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "body_too_large"));
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    return JSON.parse(body.toString("utf8"));
   } catch (error) {
     throw new RequestError(400, errorBody(`The body is not valid JSON: ${(error as Error).message}`, null, "invalid_json"));
   }
 }
 
-/** Answers a failure: a refused request with its own error, anything else as a server error. */
+/**
+ * The whole body. One too large is refused once it has been read to its end, so that the
+ * connection stays usable, unless it is larger than MAX_DRAINED_BYTES (see there).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = (closesConnection: boolean) =>
+    new RequestError(413, errorBody(`The request body is larger than ${MAX_BODY_BYTES} bytes.`, null, "body_too_large"), closesConnection);
+  if (Number(req.headers["content-length"]) > MAX_DRAINED_BYTES) return Promise.reject(tooLarge(true));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > MAX_DRAINED_BYTES) {
+        req.pause();
+        reject(tooLarge(true));
+      }
+    });
+    req.on("end", () => (size > MAX_BODY_BYTES ? reject(tooLarge(false)) : resolve(Buffer.concat(chunks))));
+    // The client left: nobody hears the answer, but the request's handling ends (after "end", this does nothing)
+    const left = () => reject(new RequestError(400, errorBody("The client left before its request body ended.", null, "incomplete_body")));
+    req.on("error", left);
+    req.on("close", left);
+  });
+}
+
+/**
+ * Answers a failure. A refused request gets its own error, and a failed schema check 400
+ * wherever it ran: here zod only ever checks what a request sent. Anything else is the
+ * server's fault: 500, with the stack on stderr unless it is a UserError (a setup mistake,
+ * such as a checkpoint whose parts do not belong together).
+ */
 function refuse(res: ServerResponse, error: unknown): void {
-  if (error instanceof RequestError) return sendJson(res, error.status, error.body);
+  if (error instanceof RequestError) return sendJson(res, error.status, error.body, error.closesConnection);
+  if (error instanceof z.ZodError) return sendJson(res, 400, invalidRequest(error));
   const message = error instanceof Error ? error.message : String(error);
   if (!(error instanceof UserError)) process.stderr.write(`${error instanceof Error ? error.stack : message}\n`);
   sendJson(res, 500, errorBody(message, null, null, "server_error"));
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** The first failed check, with the request field it is about as OpenAI's `param`. */
+function invalidRequest(error: z.ZodError): ErrorBody {
+  const issue = error.issues[0]!;
+  const param = issue.path.join(".") || null;
+  return errorBody(`Invalid request${param ? ` (${param})` : ""}: ${issue.message}`, param, issue.code);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, closeConnection = false): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { "content-type": "application/json" });
+  res.writeHead(status, { "content-type": "application/json", ...(closeConnection ? { connection: "close" } : {}) });
   res.end(JSON.stringify(body));
 }
 

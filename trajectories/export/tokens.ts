@@ -32,9 +32,11 @@ export function toTokenRecord(trajectory: Trajectory, head: PromptHead, tokenize
   const response_ids: number[] = [];
   const mask: (0 | 1)[] = [];
   for (const { text, byPolicy } of responseSegments(trajectory)) {
-    const ids = tokenizer.encode(text);
-    response_ids.push(...ids);
-    mask.push(...ids.map(() => (byPolicy ? 1 : 0) as 0 | 1));
+    // One at a time: a long observation has too many tokens to spread into push()
+    for (const id of tokenizer.encode(text)) {
+      response_ids.push(id);
+      mask.push(byPolicy ? 1 : 0);
+    }
   }
   return { id: trajectory.id, prompt_ids: tokenizer.encode(prompt), response_ids, mask, reward: trajectory.reward };
 }
