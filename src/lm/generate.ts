@@ -148,7 +148,8 @@ export async function generateTokens(
         break;
       }
       const finished = active.flatMap((i, row) => (sequences[i].finishReason ? [row] : []));
-      if (o.compactBatch && finished.length > 0) {
+      // Compacting copies the whole cache: worth it once half the rows are done
+      if (o.compactBatch && finished.length >= active.length / 2) {
         keep(finished, step);
         const staying = active.flatMap((i, row) => (sequences[i].finishReason ? [] : [row]));
         cache = compacted(cache, staying, model.config.nHeads);
