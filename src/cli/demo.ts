@@ -6,7 +6,7 @@ import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
-import { BASE_PLANNER, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner, WORKERS_PER_MACHINE, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
@@ -112,15 +112,16 @@ interface EvaluationSet {
 
 async function evaluate(label: string, planner: Planner, { tasks, environment, template, signal }: EvaluationSet, out: string): Promise<Evaluation> {
   const bar = new ProgressBar(`evaluate ${label}`);
+  const policy = new LocalPolicy(planner, { temperature: 0, workers: WORKERS_PER_MACHINE });
   const result = await runBenchmark<QaTask>({
     tasks, environment, out, signal,
     prompt: () => template,
-    policy: new LocalPolicy(planner, { temperature: 0 }),
+    policy,
     concurrency: 64,
     typeOf: (task) => task.type,
     dataset: "hopworld-test",
     onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
-  });
+  }).finally(() => policy.close());
   bar.finish();
   const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
   return { summary: result.summary, trajectories, complete: !result.interrupted };

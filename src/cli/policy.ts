@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
-import { BASE_PLANNER, LocalPolicy, loadPlanner } from "../planner/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner, WORKERS_PER_MACHINE } from "../planner/index.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { numberFlag } from "./command.ts";
 
@@ -53,6 +53,7 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<
         temperature: flags.temperature ?? 0,
         seed: flags.seed ?? 0,
         grammar: !flags["free-decoding"],
+        workers: WORKERS_PER_MACHINE,
       });
   }
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
@@ -27,11 +28,14 @@ export const SamplingSchema = z.object({
   prefixCache: z.boolean().default(true),
   /** Finished turns leave the batch, so its other sequences decode without them. */
   compactBatch: z.boolean().default(true),
-  /** Worker threads that decode (each with a copy of the weights); 0 decodes on this thread. */
+  /** Worker threads that decode (each with a copy of the weights); 0 decodes on this thread. The runners use one per core. */
   workers: z.number().int().min(0).default(0),
 });
 export type Sampling = z.infer<typeof SamplingSchema>;
 export type SamplingInput = z.input<typeof SamplingSchema>;
+
+/** Decoding workers for long runs (rollouts, evaluations): one per core, since tfjs's WASM backend uses one. */
+export const WORKERS_PER_MACHINE = availableParallelism();
 
 /**
  * The embedded planner as a Policy. Concurrent episodes' requests are decoded
