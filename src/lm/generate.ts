@@ -177,7 +177,8 @@ export async function generateTokens(
   return sequences.map((seq) => seq.result());
 }
 
-function addStats(total: GenerationStats, call: GenerationStats): void {
+/** Adds `call`'s figures into `total`. */
+export function addStats(total: GenerationStats, call: GenerationStats): void {
   for (const key of Object.keys(total) as (keyof GenerationStats)[]) total[key] += call[key];
 }
 
@@ -309,10 +310,9 @@ function remember(
  */
 function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): Stepped {
   return keepAll(() => {
-    const keys = prompts.map((ids) => ids.join(","));
-    const distinct = [...new Set(keys)];
-    const source = keys.map((key) => distinct.indexOf(key));
-    const { lengths, tokens, positions } = pack(model.config, distinct.map((key) => prompts[keys.indexOf(key)]));
+    const { distinct, source } = distinctPrompts(prompts);
+    const rows = distinct.map((u) => prompts[u]);
+    const { lengths, tokens, positions } = pack(model.config, rows);
     const { nHeads } = model.config;
     const layers: LayerCache[] = [];
     const attend: Attend = (layer, qkv) => {
@@ -332,7 +332,7 @@ function prefill(model: LanguageModel, head: tf.Tensor2D, prompts: number[][]): 
       const slots = Math.max(...lengths);
       const projected = copyProjections(model.copy, model.tokenEmbedding, hidden, tokensBack(tokens, lengths));
       const promptKeys = leftPadded(projected.keys, lengths, slots);
-      const values = cachedValues(distinct.map((key) => prompts[keys.indexOf(key)]), lengths, slots, 0);
+      const values = cachedValues(rows, lengths, slots, 0);
       const distinctCache = { promptKeys, promptBias: paddingBias(lengths, 1) };
       logits = copyMixtureCached(last(projected.queries), last(projected.sink), distinctCache, values, logits);
       copy = { promptKeys: tf.gather(promptKeys, source), promptBias: tf.gather(distinctCache.promptBias, source) };

@@ -30,6 +30,7 @@ export {
   type TrainOptionsInput,
 } from "./train.ts";
 export {
+  addStats,
   emptyGenerationStats,
   generate,
   GenerateOptions,

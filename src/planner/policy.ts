@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { emptyGenerationStats, type Generation, type GenerationStats } from "../lm/index.ts";
+import { addStats, emptyGenerationStats, type Generation, type GenerationStats } from "../lm/index.ts";
 import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
@@ -67,7 +67,7 @@ export class LocalPolicy implements Policy {
   /** Generation's work and time so far, over every lane. */
   get stats(): GenerationStats {
     const total = emptyGenerationStats();
-    for (const lane of this.lanes) for (const key of Object.keys(total) as (keyof GenerationStats)[]) total[key] += lane.stats()[key];
+    for (const lane of this.lanes) addStats(total, lane.stats());
     return total;
   }
 
