@@ -38,8 +38,9 @@ const workloads = [
   { name: "evaluation", tasks: worldTasks(testWorld, "test").slice(0, flags.eval), world: testWorld, samples: 1, temperature: 0 },
 ];
 const engines: { name: string; sampling: SamplingInput }[] = [
-  { name: "whole prompts", sampling: { prefixCache: false, compactBatch: false, workers: 0 } },
-  { name: "cached", sampling: { prefixCache: true, workers } },
+  { name: "whole prompts", sampling: { engine: "tfjs", prefixCache: false, compactBatch: false, workers: 0 } },
+  { name: "tfjs cached", sampling: { engine: "tfjs", prefixCache: true, workers } },
+  { name: "kernels", sampling: { engine: "kernels", prefixCache: true, workers } },
 ];
 
 const rows: string[][] = [];
@@ -73,9 +74,9 @@ for (const workload of workloads) {
 }
 await rm(root, { recursive: true, force: true });
 
-console.log(`${planner.source}, ${workers} worker thread(s) for "cached"\n`);
+console.log(`${planner.source}, ${workers} worker thread(s) for "tfjs cached" and "kernels"\n`);
 console.log(markdownTable(
   ["workload", "engine", "episodes", "wall s", "episodes/s", "prompt tok/s", "read tok/s", "generated tok/s", "prefill / decode s (summed over workers)", "EM"],
   rows,
 ));
-console.log(`\nrollout speedup: ${(wall.get("whole prompts")! / wall.get("cached")!).toFixed(2)}x`);
+console.log(`\nrollout speedup: ${(wall.get("whole prompts")! / wall.get("kernels")!).toFixed(2)}x`);

@@ -18,6 +18,7 @@ import { UserError } from "../errors.ts";
 import { attendAfterPrefix, attendCached, causalSelfAttention, leftPaddedCache, paddingBias, promptCache, type LayerCache, type SequenceKv } from "./attention.ts";
 import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, tokensBackAfter, type CopyCache } from "./copy.ts";
 import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
+import { InferenceModel, type KvSequence } from "./inference.ts";
 import { PrefixCache, type CachedSequence, type PrefixMatch } from "./prefix-cache.ts";
 import { Random } from "../random.ts";
 import { sampleToken } from "./sampling.ts";
@@ -40,7 +41,7 @@ export const GenerateOptions = z.object({
    * Sequences read before: each prompt is read only after its longest cached
    * prefix, and every sequence is kept there once written (prompt and tokens).
    */
-  cache: z.instanceof(PrefixCache).optional(),
+  cache: z.custom<PrefixCache<CachedSequence> | PrefixCache<KvSequence>>((c) => c instanceof PrefixCache).optional(),
   /** Finished sequences leave the batch (their cache rows are dropped), so later steps compute only the rest. */
   compactBatch: z.boolean().default(true),
   /** Where the time goes, added to across calls. */
@@ -95,9 +96,13 @@ export function generate(model: LanguageModel, tokenizer: Tokenizer, prompts: st
   return generateTokens(model, tokenizer, prompts.map((p) => [tokenizer.bos, ...tokenizer.encode(p)]), options);
 }
 
-/** Continues prompts given as token ids, for callers that assemble them (`bos` is theirs to add). */
+/**
+ * Continues prompts given as token ids, for callers that assemble them (`bos` is
+ * theirs to add): on tfjs with a LanguageModel, or on the WebAssembly kernels with
+ * an InferenceModel (whose `cache` then holds KvSequences).
+ */
 export async function generateTokens(
-  model: LanguageModel,
+  model: LanguageModel | InferenceModel,
   tokenizer: Tokenizer,
   prompts: number[][],
   options: GenerateOptionsInput = {},
@@ -117,32 +122,92 @@ export async function generateTokens(
   }
   const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
   const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, stream(i)));
-  const vocab = model.config.vocabSize;
+  const stats = model instanceof InferenceModel ? await decodeOnKernels(model, promptIds, sequences, o) : await decodeOnTfjs(model, promptIds, sequences, o);
+  if (o.stats) addStats(o.stats, { ...stats, calls: 1, promptTokens: promptIds.reduce((n, ids) => n + ids.length, 0), generatedTokens: sequences.reduce((n, s) => n + s.tokens.length, 0) });
+  return sequences.map((seq) => seq.result());
+}
 
+/** What a decoding loop measures itself. */
+type LoopStats = Pick<GenerationStats, "readTokens" | "prefillMs" | "decodeMs">;
+
+/** Samples the next token of every unfinished sequence of `rows` from its row of scores; returns those sampled (eos for the finished). */
+function sampleStep(scores: Float32Array, rows: number[], sequences: Sequence[], o: GenerateOptions, vocab: number): number[] {
+  return rows.map((i, row) => {
+    const seq = sequences[i];
+    if (seq.finishReason) return -1;
+    const sampled = sampleToken(scores.subarray(row * vocab, (row + 1) * vocab), o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
+    seq.add(sampled.token, sampled.logprob, o.stop);
+    return sampled.token;
+  });
+}
+
+/**
+ * Generation on the kernels: each prompt continues a kept sequence where one
+ * shares its prefix (extending it in place when the prompt extends all of it,
+ * copying the shared part otherwise), identical prompts are read once and then
+ * forked, and each step feeds only the unfinished sequences.
+ */
+async function decodeOnKernels(model: InferenceModel, prompts: number[][], sequences: Sequence[], o: GenerateOptions): Promise<LoopStats> {
+  const cache = o.cache as PrefixCache<KvSequence> | undefined;
+  const started = performance.now();
+  const { distinct, source } = distinctPrompts(prompts);
+  const read = distinct.map((u) => continued(model, cache, prompts[u]));
+  const readTokens = distinct.reduce((n, u, i) => n + prompts[u].length - read[i].ids.length, 0);
+  const first = model.forward(distinct.map((u, i) => ({ sequence: read[i], tokens: prompts[u].slice(read[i].ids.length) })));
+  const owned = new Set<number>();
+  const kv = source.map((u) => (owned.has(u) ? model.fork(read[u], read[u].ids.length) : (owned.add(u), read[u])));
+  const prefillMs = performance.now() - started;
+  const vocab = model.config.vocabSize;
+  try {
+    let scores: Float32Array = new Float32Array(source.length * vocab);
+    source.forEach((u, i) => scores.set(first.subarray(u * vocab, (u + 1) * vocab), i * vocab));
+    let rows = sequences.map((_, i) => i);
+    for (let step = 0; ; step++) {
+      sampleStep(scores, rows, sequences, o, vocab);
+      rows = rows.filter((i) => !sequences[i].finishReason);
+      if (step + 1 === o.maxNewTokens || rows.length === 0) break;
+      scores = model.forward(rows.map((i) => ({ sequence: kv[i], tokens: [sequences[i].tokens.at(-1)!] })));
+      await setImmediate(); // let a server answer other requests between steps
+    }
+  } finally {
+    for (const sequence of kv) (cache ? cache.add(sequence) : model.release(sequence));
+  }
+  return { readTokens, prefillMs, decodeMs: performance.now() - started - prefillMs };
+}
+
+/** A sequence to read `ids` into: a kept one sharing its prefix (taken, or its shared part copied), or a new one. */
+function continued(model: InferenceModel, cache: PrefixCache<KvSequence> | undefined, ids: number[]): KvSequence {
+  const match = cache?.match(ids);
+  if (!match) return model.sequence();
+  if (match.length < match.entry.ids.length) return model.fork(match.entry, match.length);
+  cache!.take(match.entry);
+  return match.entry;
+}
+
+/** Generation on tfjs: the prompts prefilled into a padded key/value cache, then one batched step per token. */
+async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequences: Sequence[], o: GenerateOptions): Promise<LoopStats> {
+  const { tokenizer } = sequences[0];
+  const vocab = model.config.vocabSize;
+  const cache0 = o.cache as PrefixCache | undefined;
   // Transposed once for all steps when tied to the token embedding
   const head = outputHead(model);
   const started = performance.now();
-  const matches = promptIds.map((ids) => o.cache?.match(ids));
-  const prefilled: Prefilled = o.cache ? prefillAfter(model, head, promptIds, matches) : prefill(model, head, promptIds);
+  const matches = promptIds.map((ids) => cache0?.match(ids));
+  const prefilled: Prefilled = cache0 ? prefillAfter(model, head, promptIds, matches) : prefill(model, head, promptIds);
   let { cache, logits } = prefilled;
   const prefillMs = performance.now() - started;
   // The sequence in each row of the batch: finished ones leave it (compactBatch) or ride along
   let active = sequences.map((_, i) => i);
   const keep = (rows: number[], fed: number) => {
-    if (o.cache && prefilled.read) remember(o.cache, prefilled.read, cache, rows.map((row) => ({ row, sequence: active[row] })), promptIds, sequences, fed, model.config.nHeads);
+    if (cache0 && prefilled.read) remember(cache0, prefilled.read, cache, rows.map((row) => ({ row, sequence: active[row] })), promptIds, sequences, fed, model.config.nHeads);
   };
   try {
     for (let step = 0; ; step++) {
       // data(), not dataSync(): the one read tfjs's WebGPU backend has in Node
       const rows = (await logits.data()) as Float32Array;
       logits.dispose();
-      let next = active.map((i, row) => {
-        const seq = sequences[i];
-        if (seq.finishReason) return tokenizer.eos; // a finished row riding along: its output is ignored
-        const sampled = sampleToken(rows.subarray(row * vocab, (row + 1) * vocab), o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
-        seq.add(sampled.token, sampled.logprob, o.stop);
-        return sampled.token;
-      });
+      // A finished row riding along feeds eos: its output is ignored
+      let next = sampleStep(rows, active, sequences, o, vocab).map((token) => (token < 0 ? tokenizer.eos : token));
       if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) {
         keep(active.map((_, row) => row), step);
         break;
@@ -170,11 +235,9 @@ export async function generateTokens(
     if (prefilled.read) tf.dispose(prefilled.read.sequences.flatMap(sequenceTensors));
     if (head !== model.head) head.dispose();
   }
-  if (o.stats) {
-    const read = promptIds.reduce((n, ids, i) => n + ids.length - (matches[i]?.length ?? 0), 0);
-    addStats(o.stats, { calls: 1, promptTokens: promptIds.reduce((n, ids) => n + ids.length, 0), readTokens: read, generatedTokens: sequences.reduce((n, s) => n + s.tokens.length, 0), prefillMs, decodeMs: performance.now() - started - prefillMs });
-  }
-  return sequences.map((seq) => seq.result());
+  // Identical prompts are read once
+  const readTokens = distinctPrompts(promptIds).distinct.reduce((n, i) => n + promptIds[i].length - (matches[i]?.length ?? 0), 0);
+  return { readTokens, prefillMs, decodeMs: performance.now() - started - prefillMs };
 }
 
 /** Adds `call`'s figures into `total`. */
@@ -427,7 +490,7 @@ class Sequence {
   readonly promptTokens: number;
 
   constructor(
-    private readonly tokenizer: Tokenizer,
+    readonly tokenizer: Tokenizer,
     prompt: readonly number[],
     readonly random: Random,
   ) {

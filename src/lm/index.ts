@@ -41,4 +41,5 @@ export {
   type TokenConstraint,
 } from "./generate.ts";
 export { PrefixCache, type CachedSequence } from "./prefix-cache.ts";
+export { InferenceModel, type Feed, type KvSequence } from "./inference.ts";
 export { loadCheckpoint, recoverCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

@@ -18,16 +18,23 @@ export interface CachedSequence {
 }
 
 /** The reusable part of a cached sequence for a prompt: its first `length` tokens. */
-export interface PrefixMatch {
-  entry: CachedSequence;
+export interface PrefixMatch<E = CachedSequence> {
+  entry: E;
   length: number;
 }
 
-export class PrefixCache {
-  private entries: CachedSequence[] = [];
+/** Kept sequences of either engine: tfjs tensors (CachedSequence) or the kernels' slots (KvSequence). */
+export class PrefixCache<E extends { readonly ids: readonly number[] } = CachedSequence> {
+  private entries: E[] = [];
 
-  /** `capacity`: sequences kept; past it the least recently added goes (a few per episode in flight is plenty). */
-  constructor(private readonly capacity: number) {}
+  /**
+   * `capacity`: sequences kept; past it the least recently added goes (a few per
+   * episode in flight is plenty). `dispose` frees what an entry holds.
+   */
+  constructor(
+    private readonly capacity: number,
+    private readonly dispose: (entry: E) => void = disposeSequence as unknown as (entry: E) => void,
+  ) {}
 
   get size(): number {
     return this.entries.length;
@@ -37,8 +44,8 @@ export class PrefixCache {
    * The cached sequence sharing the longest prefix with `ids`, leaving at least
    * the last token to read (its logits are what the prompt is for).
    */
-  match(ids: readonly number[]): PrefixMatch | undefined {
-    let best: PrefixMatch | undefined;
+  match(ids: readonly number[]): PrefixMatch<E> | undefined {
+    let best: PrefixMatch<E> | undefined;
     for (const entry of this.entries) {
       const length = commonPrefix(entry.ids, ids, ids.length - 1);
       if (length > (best?.length ?? 0)) best = { entry, length };
@@ -47,17 +54,22 @@ export class PrefixCache {
   }
 
   /** Keeps a sequence; the sequences it extends are dropped (their episode has moved on). */
-  add(sequence: CachedSequence): void {
+  add(sequence: E): void {
     const [extended, kept] = partition(this.entries, (e) => commonPrefix(e.ids, sequence.ids, e.ids.length) === e.ids.length);
     kept.push(sequence);
     const evicted = kept.splice(0, Math.max(0, kept.length - this.capacity));
-    for (const entry of [...extended, ...evicted]) disposeSequence(entry);
+    for (const entry of [...extended, ...evicted]) this.dispose(entry);
     this.entries = kept;
   }
 
-  /** Frees every kept tensor. */
+  /** Removes an entry without freeing it: its new owner extends it in place. */
+  take(entry: E): void {
+    this.entries = this.entries.filter((e) => e !== entry);
+  }
+
+  /** Frees every entry. */
   clear(): void {
-    for (const entry of this.entries) disposeSequence(entry);
+    for (const entry of this.entries) this.dispose(entry);
     this.entries = [];
   }
 }

@@ -26,8 +26,13 @@ export const SamplingSchema = z.object({
    * not change while it is in use: trainers make a new policy after each update.
    */
   prefixCache: z.boolean().default(true),
-  /** Finished turns leave the batch, so its other sequences decode without them. */
+  /** Finished turns leave the batch, so its other sequences decode without them (tfjs; the kernels never compute them). */
   compactBatch: z.boolean().default(true),
+  /**
+   * What generation runs on: the WebAssembly SIMD kernels (lm/inference.ts, CPU),
+   * or tfjs on its selected backend (the one a GPU would use).
+   */
+  engine: z.enum(["kernels", "tfjs"]).default("kernels"),
   /** Worker threads that decode (each with a copy of the weights); 0 decodes on this thread. The runners use one per core. */
   workers: z.number().int().min(0).default(0),
 });
