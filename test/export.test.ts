@@ -4,12 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { parsePromptFile } from "../prompts/index.ts";
+import { loadPrompt, parsePromptFile } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
+import { Tokenizer } from "../src/lm/index.ts";
+import { BASE_PLANNER, episodeTokens } from "../src/planner/index.ts";
 import {
   byteTokenizer,
   exemplarText,
   exportTrajectories,
+  huggingFaceEncoder,
   OpenAIDpoRecordSchema,
   OpenAISftRecordSchema,
   readTrajectories,
@@ -31,6 +34,8 @@ const exportOf = (options: Omit<ExportOptions, "head">, from: readonly Trajector
   exportTrajectories(from, { head, ...options });
 const records = (lines: string[]) => lines.map((line) => JSON.parse(line) as unknown);
 
+const run = promisify(execFile);
+const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
 const decoder = new TextDecoder();
 const decodeBytes = (ids: number[]) => decoder.decode(Uint8Array.from(ids));
 
@@ -160,6 +165,28 @@ describe("tokens export", () => {
   });
 });
 
+describe("tokens export with a model's tokenizer", () => {
+  it("gives the embedded planner's own ids: its turns as it writes them, its prompt as it reads it", async () => {
+    const planner = Tokenizer.fromJSON(JSON.parse(await readFile(`${BASE_PLANNER}/tokenizer.json`, "utf8")));
+    const zeroShot = await loadPrompt("hopworld");
+    const result = exportTrajectories(trajectories, { format: "tokens", head: zeroShot, tokenizer: planner });
+    result.lines.forEach((line, i) => {
+      const record = TokenRecordSchema.parse(JSON.parse(line));
+      // What the planner trains on, less its special tokens: bos first, each of its turns closed by eos
+      const own = episodeTokens(trajectories[i]!, zeroShot, planner);
+      const plain = (k: number) => own.ids[k] !== planner.bos && own.ids[k] !== planner.eos;
+      expect([...record.prompt_ids, ...record.response_ids]).toEqual(own.ids.filter((_, k) => plain(k)));
+      expect(runsOf(record, 1).flat()).toEqual(own.ids.filter((_, k) => plain(k) && own.mask[k] === 1));
+    });
+  });
+
+  it("gives a Hugging Face tokenizer's ids as Python's tokenizers library does", async () => {
+    const tokenizer = huggingFaceEncoder(JSON.parse(await readFixture("hf/tokenizer.json")));
+    const result = exportTrajectories(trajectories, { format: "tokens", head: await loadPrompt("hopworld"), tokenizer });
+    expect(records(result.lines)).toEqual(jsonl(await readFixture("hf/tokens.jsonl")));
+  });
+});
+
 describe("export records and files", () => {
   it("passes each format's schema, which rejects what the formats forbid", () => {
     for (const line of exportOf({ format: "openai-sft" }).lines) OpenAISftRecordSchema.parse(JSON.parse(line));
@@ -193,10 +220,8 @@ describe("export records and files", () => {
 
 describe("react-rl export", () => {
   it("writes the file from a run folder and reports counts", async () => {
-    const run = promisify(execFile);
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const out = join(dir, "sft.jsonl");
-    const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
     const args = ["export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out, "--success-only", "--prompt", "hotpotqa"];
     const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toEqual({ format: "openai-sft", records: 2, read: 5, kept: 2 });
@@ -204,6 +229,16 @@ describe("react-rl export", () => {
     const written = jsonl(await readFile(out, "utf8")) as { messages: { content: string }[] }[];
     expect(written[0]!.messages[0]!.content).toContain("Here are some examples.");
   });
+
+  it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const out = join(dir, "tokens.jsonl");
+    const args = ["export", "--format", "tokens", "--in", fixture("trajectories.jsonl"), "--out", out, "--prompt", "hopworld"];
+    await run(process.execPath, [bin, ...args, "--tokenizer", fixture("hf")]);
+    expect(jsonl(await readFile(out, "utf8"))).toEqual(jsonl(await readFixture("hf/tokens.jsonl")));
+    const failing = run(process.execPath, [bin, ...args, "--tokenizer", new URL("../package.json", import.meta.url).pathname]);
+    await expect(failing).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/^react-rl export: --tokenizer: .* is neither a react-rl planner's nor a Hugging Face tokenizer \([^\n]*\)\n$/) });
+  }, 30_000);
 });
 
 function runsOf(record: TokenRecord, mask: 0 | 1): number[][] {

@@ -46,13 +46,14 @@ describe("transcript tokens", () => {
     const episode = makeTrajectory("a", 1, 3);
     const transcript = renderPrompt(TEMPLATE, episode.question, episode.steps, 4);
     const whole = transcriptTokens(transcript, tokenizer).ids;
-    expect(promptTokens(transcript, tokenizer, whole.length + 5)).toEqual(whole);
-    expect(promptTokens(transcript, tokenizer, 20)).toEqual(whole.slice(-20));
+    expect(promptTokens(transcript, tokenizer, whole.length + 5)).toEqual(transcriptTokens(transcript, tokenizer));
+    expect(promptTokens(transcript, tokenizer, 20).ids).toEqual(whole.slice(-20));
+    expect(promptTokens(transcript, tokenizer, 20).mask).toEqual(transcriptTokens(transcript, tokenizer).mask.slice(-20));
 
     const long = `${"Observation 1: Search the page of Paris. ".repeat(20_000)}${transcript}`;
-    expect(promptTokens(long, tokenizer, 50)).toEqual(transcriptTokens(long, tokenizer).ids.slice(-50));
+    expect(promptTokens(long, tokenizer, 50).ids).toEqual(transcriptTokens(long, tokenizer).ids.slice(-50));
     // Read whole, labels with no action after them take time quadratic in their length: minutes, here
-    expect(promptTokens("Thought 1: a ".repeat(200_000), tokenizer, 50)).toHaveLength(50);
+    expect(promptTokens("Thought 1: a ".repeat(200_000), tokenizer, 50).ids).toHaveLength(50);
   });
 });
 

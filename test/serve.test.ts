@@ -9,8 +9,10 @@ import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTrajectories } from "../trajectories/index.ts";
 import { createModel, generateTokens, saveCheckpoint, trainTokenizer } from "../src/lm/index.ts";
-import { loadPlanner, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { parseStep } from "../src/agent/parse.ts";
+import { loadPlanner, promptTokens, REACT_ACTIONS, turnConstraint, type Planner } from "../src/planner/index.ts";
 import { promptText, servePlanner, type PlannerServer } from "../src/serve/index.ts";
+import { requestedTurn } from "../src/serve/turn.ts";
 import { generateWorld, serializeWorld } from "../src/world/index.ts";
 
 const run = promisify(execFile);
@@ -43,10 +45,15 @@ beforeAll(async () => {
 
 afterAll(() => server.close());
 
-/** What the library itself generates for the prompt: what the server must answer. */
-function expected(prompt: string, n: number, options: { temperature: number; topP?: number; maxNewTokens: number; seed: number; stop?: string[] }) {
-  const ids = transcriptTokens(prompt, planner.tokenizer).ids;
-  return generateTokens(planner.model, planner.tokenizer, Array(n).fill(ids), options);
+/**
+ * What the library itself generates for the prompt, as LocalPolicy decodes a turn: under
+ * the turn grammar of the step its open `Thought k:` names (none with `grammar` false).
+ */
+function expected(prompt: string, n: number, options: { temperature: number; topP?: number; maxNewTokens: number; seed: number; stop?: string[] }, grammar = true) {
+  const sequence = promptTokens(prompt, planner.tokenizer, planner.model.config.contextLength - options.maxNewTokens);
+  const step = /Thought (\d+):$/.exec(prompt)?.[1];
+  const constraints = grammar && step ? Array.from({ length: n }, () => turnConstraint(sequence, planner.tokenizer, Number(step))) : undefined;
+  return generateTokens(planner.model, planner.tokenizer, Array(n).fill(sequence.ids), { ...options, constraints });
 }
 
 async function post(body: unknown, path = "/chat/completions"): Promise<{ status: number; json: { error: Record<string, unknown> } }> {
@@ -136,6 +143,81 @@ describe("react-rl serve, through the real openai SDK", () => {
   });
 });
 
+describe("the turn grammar", () => {
+  /** A bridge question's second step, as OpenAIPolicy sends it: the transcript, ending in the open label. */
+  const STEP_2 = `${PROMPT} I need to search Ana Morel.\nAction 1: Search[Ana Morel]\nObservation 1: Ana Morel is a writer. She was born in Tiren.\nThought 2:`;
+  const greedy = { temperature: 0, maxNewTokens: 64, seed: 0 };
+
+  /** The text the server answers for `prompt`, greedy, with `fields` added to the request. */
+  async function served(prompt: string, fields: Record<string, unknown> = {}, at = server): Promise<string> {
+    const response = await fetch(`${at.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, ...fields }),
+    });
+    const body = (await response.json()) as { choices: { message: { content: string } }[] };
+    return body.choices[0]!.message.content;
+  }
+
+  it("makes the untrained planner write a thought and one action it can take, copied from the prompt", async () => {
+    const [free] = await expected(STEP_2, 1, greedy, false);
+    expect(parseStep(free!.text, 2).action).toBeNull(); // gibberish, unconstrained
+
+    const text = await served(STEP_2);
+    const [library] = await expected(STEP_2, 1, greedy);
+    expect(text).toBe(library!.text);
+    expect(text).toMatch(/^[^[\]:\n]*\nAction 2: \w+\[[^\n]*\]$/);
+    const { action } = parseStep(text, 2);
+    expect(Object.keys(REACT_ACTIONS)).toContain(action!.name);
+    if (REACT_ACTIONS[action!.name] === "copied") expect(` ${STEP_2} yes no unknown`).toContain(` ${action!.argument.trim()}`);
+  });
+
+  it("is turned off by the request's turn_grammar, or by the server's option", async () => {
+    const [free] = await expected(STEP_2, 1, greedy, false);
+    const [constrained] = await expected(STEP_2, 1, greedy);
+    expect(await served(STEP_2, { turn_grammar: false })).toBe(free!.text);
+
+    const freeServer = await servePlanner(planner, { port: 0, grammar: false, log: () => {} });
+    try {
+      expect(await served(STEP_2, {}, freeServer)).toBe(free!.text);
+      expect(await served(STEP_2, { turn_grammar: true }, freeServer)).toBe(constrained!.text);
+    } finally {
+      await freeServer.close();
+    }
+  });
+
+  it("applies to each of n sampled choices", async () => {
+    const request = { model: "tiny-planner", messages: [{ role: "user" as const, content: STEP_2 }], n: 3, temperature: 1, seed: 9 };
+    const sampled = await client.chat.completions.create(request);
+    const library = await expected(STEP_2, 3, { ...greedy, temperature: 1, seed: 9 });
+    expect(sampled.choices.map((c) => c.message.content)).toEqual(library.map((g) => g.text));
+    for (const choice of sampled.choices) expect(parseStep(choice.message.content!, 2).action).not.toBeNull();
+  });
+
+  it("decodes constrained and free requests in one batch, each as if alone", async () => {
+    const before = server.stats();
+    const texts = await Promise.all([served(STEP_2), served(STEP_2, { turn_grammar: false }), served(PROMPT)]);
+    expect(server.stats().calls - before.calls).toBeLessThan(3);
+    const alone = await Promise.all([expected(STEP_2, 1, greedy), expected(STEP_2, 1, greedy, false), expected(PROMPT, 1, greedy)]);
+    expect(texts).toEqual(alone.map(([generation]) => generation!.text));
+  });
+
+  it("leaves a prompt that asks for no turn free", async () => {
+    const prompt = "Question: Where was Ana Morel born?\nThought 1: I know it.";
+    const [free] = await expected(prompt, 1, greedy, false);
+    expect(await served(prompt)).toBe(free!.text);
+  });
+
+  it("reads the step from the open label, and the tools the prompt's head names besides the planner's", () => {
+    const head = "Answer the question. (1) Search[entity] finds a page. Calculator[expression] computes.\nQuestion: What is 2 + 2?";
+    const turn = requestedTurn(`${head}\nThought 1: x\nAction 1: Lookup[2]\nObservation 1: Echo[3] said so.\nThought 2:`);
+    expect(turn).toEqual({ step: 2, actions: { ...REACT_ACTIONS, Calculator: "free" } });
+    expect(requestedTurn("Question: q\nThought 12:")).toEqual({ step: 12, actions: REACT_ACTIONS });
+    expect(requestedTurn("Question: q\nThought 1: half a thought")).toBeUndefined();
+    expect(requestedTurn("Question: q\nAfterThought 1:")).toBeUndefined();
+  });
+});
+
 describe("bad requests", () => {
   const valid = { model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], max_tokens: 4 };
   const cases: [string, unknown, string | null][] = [
@@ -147,6 +229,7 @@ describe("bad requests", () => {
     ["five stop strings", { ...valid, stop: ["a", "b", "c", "d", "e"] }, "stop"],
     ["top_logprobs above 0", { ...valid, logprobs: true, top_logprobs: 2 }, "top_logprobs"],
     ["max_tokens past the context", { ...valid, max_tokens: 128 }, "max_tokens"],
+    ["turn_grammar that is not a boolean", { ...valid, turn_grammar: "off" }, "turn_grammar"],
   ];
 
   it.each(cases)("answers a %s with 400 and an OpenAI error object", async (_, body, param) => {

@@ -1,5 +1,9 @@
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { z } from "zod";
-import { EXPORT_FORMATS, exportTrajectories, writeExport } from "../../trajectories/index.ts";
+import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, type TokenEncoder } from "../../trajectories/index.ts";
+import { UserError } from "../errors.ts";
+import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { readLogs } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
@@ -18,8 +22,12 @@ export const exportCommand = defineCommand({
                          each failure of the same question id, at the first step where they part
                        tokens: prompt_ids, response_ids, mask (1 on policy tokens, 0 on observations)
                          and reward, for open trainers (TRL, verl, OpenRLHF); UTF-8 byte ids
+                         unless --tokenizer names one
   --in DIR|FILE        a trajectory log (DIR means DIR/trajectories.jsonl); repeat to read several
   --out FILE           the JSONL file to write (replaced atomically)
+  --tokenizer PATH     for tokens: the ids of this tokenizer, no special tokens added: a model
+                         folder holding tokenizer.json (the embedded planner's, e.g.
+                         models/hopworld-base, or a Hugging Face model's) or such a file
 ${promptUsage}
                        the prompt the trajectories were collected with
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
@@ -41,12 +49,16 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     "success-only": z.boolean().default(false),
     "max-steps": numberFlag(z.number().int().positive()).optional(),
     "no-invalid": z.boolean().default(false),
+    tokenizer: z.string().optional(),
   }),
   async run(flags) {
+    if (flags.tokenizer !== undefined && flags.format !== "tokens") throw new UserError("--tokenizer applies to --format tokens only");
+    const tokenizer = flags.tokenizer === undefined ? undefined : await loadTokenEncoder(flags.tokenizer);
     const template = await loadNamedPrompt(flags.prompt);
     const trajectories = (await readLogs(flags.in)).flat();
     const result = exportTrajectories(trajectories, {
       format: flags.format,
+      tokenizer,
       head: flags["no-exemplars"] ? { instruction: template.instruction, exemplars: [] } : template,
       filter: {
         minReward: flags["min-reward"],
@@ -65,3 +77,35 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     return 0;
   },
 });
+
+/**
+ * The tokenizer `path` names: a folder's tokenizer.json, or the file itself; the
+ * embedded planner's format, or Hugging Face's (with the tokenizer_config.json beside it, if any).
+ */
+async function loadTokenEncoder(path: string): Promise<TokenEncoder> {
+  const file = (await isDirectory(path)) ? join(path, "tokenizer.json") : path;
+  const json = await readJson(file);
+  const configFile = join(dirname(file), "tokenizer_config.json");
+  const config = (await stat(configFile).catch(() => undefined)) ? await readJson(configFile) : {};
+  try {
+    if (json === null || typeof json !== "object") throw new Error("not a JSON object");
+    if ("format" in json) return Tokenizer.fromJSON(json);
+    return huggingFaceEncoder(json, config as object);
+  } catch (error) {
+    const issue = error instanceof z.ZodError ? error.issues[0] : undefined;
+    const reason = issue ? `${issue.path.join(".")}: ${issue.message}` : (error as Error).message;
+    throw new UserError(`--tokenizer: ${file} is neither a react-rl planner's nor a Hugging Face tokenizer (${reason})`, { cause: error });
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new UserError(`--tokenizer: cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}

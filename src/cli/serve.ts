@@ -18,6 +18,9 @@ export const serveCommand = defineCommand({
                        authentication, so only name another address on purpose)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
   --max-batch N        most sequences decoded together (default 64)
+  --free-decoding      decode without the ReAct turn grammar (by default a prompt ending in an
+                       open "Thought k:" gets a thought and one well-formed action, as with
+                       --policy local; a request's "turn_grammar": true|false overrides this)
 
 Answers POST /v1/chat/completions and GET /v1/models under http://HOST:PORT/v1;
 point any OpenAI client there, e.g. react-rl bench --policy openai --base-url URL --model ID.
@@ -28,11 +31,12 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
     host: z.string().min(1).default("127.0.0.1"),
     backend: z.enum(BACKENDS).optional(),
     "max-batch": numberFlag(z.number().int().min(1).max(4096)).default(64),
+    "free-decoding": z.boolean().default(false),
   }),
   async run(flags) {
     const backend = await ensureBackend(flags.backend);
     const planner = await loadPlanner(flags.model, flags.backend);
-    const server = await servePlanner(planner, { host: flags.host, port: flags.port, maxBatch: flags["max-batch"] });
+    const server = await servePlanner(planner, { host: flags.host, port: flags.port, maxBatch: flags["max-batch"], grammar: !flags["free-decoding"] });
     if (!LOOPBACK.has(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
     console.log(`serving ${server.model} (tfjs ${backend.name}) at ${server.baseURL}`);
     await shutdownSignal();

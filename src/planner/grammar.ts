@@ -10,6 +10,7 @@
  * spaces are plain characters, alike in the prompt and in what the model writes.
  */
 import type { TokenConstraint, Tokenizer } from "../lm/index.ts";
+import type { TokenSequence } from "./transcript.ts";
 
 /** What each action's argument may be: copied from the runtime's text, or anything on one line. */
 export type ActionArguments = Readonly<Record<string, "copied" | "free">>;
@@ -199,4 +200,10 @@ export function copySource(ids: readonly number[], mask: readonly number[], voca
     else if (mask[i - 1] === 0) source += "\n";
   });
   return `${source}\n${ANSWER_WORDS.map((w) => ` ${w}`).join("\n")}`;
+}
+
+/** The constraint of one turn, step `step`, after `prompt` (its tokens and mask, as transcriptTokens gives them). */
+export function turnConstraint(prompt: TokenSequence, tokenizer: Tokenizer, step: number, actions: ActionArguments = REACT_ACTIONS): TokenConstraint {
+  const vocabulary = rawTokenStrings(tokenizer);
+  return new TurnGrammar(vocabulary, copySource(prompt.ids, prompt.mask, vocabulary), step, actions).constraint;
 }

@@ -32,6 +32,12 @@ export const ChatRequest = z.object({
   top_logprobs: z.number().int().max(0, "this server gives no alternatives: top_logprobs must be 0").nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  /**
+   * This server's extension: whether a prompt ending in an open `Thought k:` is decoded
+   * under the ReAct turn grammar (a thought, then one well-formed action). Default: the
+   * server's setting (on unless started with --free-decoding).
+   */
+  turn_grammar: z.boolean().nullish(),
 });
 export type ChatRequest = z.infer<typeof ChatRequest>;
 

@@ -8,10 +8,11 @@ import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { promptTokens, type Planner } from "../planner/index.ts";
+import { promptTokens, turnConstraint, type Planner } from "../planner/index.ts";
 import { PlannerDecoder } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
+import { requestedTurn } from "./turn.ts";
 
 export interface ServeOptions {
   /** Default 127.0.0.1: the server has no authentication, so reaching it from elsewhere must be asked for. */
@@ -20,6 +21,11 @@ export interface ServeOptions {
   port?: number;
   /** Most sequences decoded in one batch (default 64). */
   maxBatch?: number;
+  /**
+   * Decode a prompt that ends in an open `Thought k:` under the ReAct turn grammar, as
+   * LocalPolicy does (default true); a request's `turn_grammar` field overrides it.
+   */
+  grammar?: boolean;
   /** Receives one line per request; default: stderr. */
   log?: (line: string) => void;
 }
@@ -65,7 +71,7 @@ export async function servePlanner(planner: Planner, options: ServeOptions = {})
   const model = basename(planner.source);
   const created = Math.floor(Date.now() / 1000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const served: Served = { planner, decoder, model, created };
+  const served: Served = { planner, decoder, model, created, grammar: options.grammar ?? true };
   const server = createServer((req, res) => {
     afterAnswer(req, res, server, log);
     route(req, res, served).catch((error: unknown) => refuse(res, error));
@@ -96,6 +102,7 @@ interface Served {
   decoder: PlannerDecoder;
   model: string;
   created: number;
+  grammar: boolean;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
@@ -126,14 +133,18 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
     throw new RequestError(400, errorBody(`${param} must be less than the model's context length (${contextLength}).`, param, "invalid_value"));
   }
   // What the model has room for, as the generator would cut it: a prompt of megabytes is read no further
-  const prompt = promptTokens(promptText(request.messages), served.planner.tokenizer, contextLength - maxNewTokens);
-  const generations = await served.decoder.decode(prompt, request.n, {
+  const text = promptText(request.messages);
+  const prompt = promptTokens(text, served.planner.tokenizer, contextLength - maxNewTokens);
+  const turn = (request.turn_grammar ?? served.grammar) ? requestedTurn(text) : undefined;
+  const grammar = turn && (() => turnConstraint(prompt, served.planner.tokenizer, turn.step, turn.actions));
+  const sampling = {
     temperature: request.temperature,
     topP: request.top_p,
     maxNewTokens,
     stop: [request.stop ?? []].flat(),
     seed: request.seed ?? undefined,
-  });
+  };
+  const generations = await served.decoder.decode(prompt.ids, request.n, sampling, grammar);
   const reply: Reply = { model: served.model, generations, tokenizer: served.planner.tokenizer, logprobs: request.logprobs === true };
   if (!request.stream) return sendJson(res, 200, chatCompletion(reply));
   sendEvents(res, chatCompletionChunks(reply, request.stream_options?.include_usage === true));

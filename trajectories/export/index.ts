@@ -9,4 +9,4 @@ export {
   type ExportResult,
 } from "./formats.ts";
 export * from "./schema.ts";
-export { byteTokenizer, type TokenEncoder } from "./tokens.ts";
+export { byteTokenizer, huggingFaceEncoder, type TokenEncoder } from "./tokens.ts";

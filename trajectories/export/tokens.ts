@@ -1,3 +1,4 @@
+import { Tokenizer as HuggingFaceTokenizer } from "@huggingface/tokenizers";
 import type { Trajectory } from "../schema.ts";
 import type { TokenRecord } from "./schema.ts";
 import { headText, observationLine, policyContinuation, questionLine, thoughtLabel, type PromptHead } from "../transcript.ts";
@@ -11,6 +12,16 @@ const utf8 = new TextEncoder();
 
 /** UTF-8 bytes as token ids (0-255): needs no vocabulary, and any text round-trips. */
 export const byteTokenizer: TokenEncoder = { encode: (text) => Array.from(utf8.encode(text)) };
+
+/**
+ * A Hugging Face tokenizer, from its `tokenizer.json` (and `tokenizer_config.json`,
+ * where the model has one), with no special tokens added: each stretch of a record
+ * is encoded on its own, and a trainer adds its model's own (BOS, chat template).
+ */
+export function huggingFaceEncoder(tokenizerJson: object, tokenizerConfig: object = {}): TokenEncoder {
+  const tokenizer = new HuggingFaceTokenizer(tokenizerJson, tokenizerConfig);
+  return { encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids };
+}
 
 /** A stretch of the transcript and who wrote it. */
 interface Segment {
