@@ -163,6 +163,7 @@ describe("the viewer's page in headless Chromium", () => {
     expect(page).toContain("Action 2: Finish[Paris]"); // before
     expect(page).toContain("Action 3: Finish[Vaherby]"); // after
     expect(page).toContain("2 episodes");
+    expect(page).toContain("notes.jsonl: not a trajectory log (notes.jsonl:1: not valid JSON)");
 
     const firstStep = await pageText("?file=before/trajectories.jsonl&compare=after/trajectories.jsonl&index=0&step=1");
     expect(firstStep).toContain("step 1 of 3");

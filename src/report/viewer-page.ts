@@ -114,7 +114,12 @@ async function start() {
     state.compare = before && after ? after.path : state.compare;
   }
   const describe = (log) => log.path + " (" + log.episodes + ", " + Math.round(100 * log.success) + "% success)";
-  byId("file").replaceChildren(...readable.map((log) => option(log.path, describe(log))));
+  const unreadable = logs.filter((log) => log.error).map((log) => {
+    const node = option("", log.path + ": not a trajectory log (" + log.error + ")");
+    node.disabled = true;
+    return node;
+  });
+  byId("file").replaceChildren(...readable.map((log) => option(log.path, describe(log))), ...unreadable);
   byId("compare").replaceChildren(option("", "nothing"), ...readable.map((log) => option(log.path, describe(log))));
   const types = [...new Set(readable.flatMap((log) => log.types))].sort();
   byId("type").replaceChildren(option("", "all"), ...types.map((type) => option(type, type)));
