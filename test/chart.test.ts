@@ -21,10 +21,12 @@ describe("lineChart", () => {
     expect(svg).toContain(">1</text>");
   });
 
-  it("marks each point, so a series of one point still shows", () => {
+  it("marks each point, so a series of one point still shows, but not the points of a long curve", () => {
     const svg = lineChart([{ name: "success", points: [[1, 0.5]] }], options);
     expect(markers(svg)).toHaveLength(1);
     expect(svg).not.toContain("NaN");
+    const steps = Array.from({ length: 1000 }, (_, i) => [i, 1 / (i + 1)] as const);
+    expect(markers(lineChart([{ name: "loss", points: steps }], options))).toHaveLength(0);
   });
 
   it("scales a right-axis series on its own: a small KL spans the plot beside a reward", () => {

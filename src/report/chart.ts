@@ -20,6 +20,8 @@ export interface ChartOptions {
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 const MARGIN = { left: 64, right: 16, top: 44, bottom: 44 };
+/** Series of more points than this are drawn as lines alone. */
+const MAX_MARKED_POINTS = 60;
 /** The right margin when there is a right axis: room for its ticks and label. */
 const RIGHT_AXIS_MARGIN = 64;
 
@@ -38,14 +40,15 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const yLeft = yScale(left);
   const yRight = yScale(right);
   const colour = (s: Series) => COLOURS[series.indexOf(s) % COLOURS.length];
-  // Markers as well as lines: a series of one point (a run of one round) still shows.
+  // Markers as well as lines, so a series of one point (a run of one round) still shows; not on long curves (steps), where they would blot the line.
   const drawn = series.map((s) => {
     const sy = s.axis === "right" ? yRight.at : yLeft.at;
     const xy = s.points.map(([x, y]) => [sx(x).toFixed(1), sy(y).toFixed(1)] as const);
     const d = xy.map(([x, y], j) => `${j ? "L" : "M"}${x},${y}`).join("");
     const dash = s.axis === "right" ? ` stroke-dasharray="6 3"` : "";
     const path = xy.length > 1 ? [`<path d="${d}" fill="none" stroke="${colour(s)}" stroke-width="2"${dash}/>`] : [];
-    return [...path, ...xy.map(([x, y]) => `<circle cx="${x}" cy="${y}" r="2.5" fill="${colour(s)}"/>`)].join("");
+    const markers = xy.length <= MAX_MARKED_POINTS ? xy.map(([x, y]) => `<circle cx="${x}" cy="${y}" r="2.5" fill="${colour(s)}"/>`) : [];
+    return [...path, ...markers].join("");
   });
   // Legend entries side by side, each as wide as its name (about 7 px a character at this size).
   let legendX = MARGIN.left + 8;
