@@ -33,6 +33,9 @@ describe("react-rl demo", () => {
     expect(metrics.map((m) => m.method)).toEqual(["rs", "rl"]);
     expect(await readFile(join(out, "curves.svg"), "utf8")).toMatch(/^<svg[\s\S]*<path d="M/);
     expect(await readFile(join(out, "report.md"), "utf8")).toContain("![Learning curves](curves.svg)");
+    const page = await readFile(join(out, "report.html"), "utf8");
+    expect(page).toContain("<td>EM gain ± standard error (paired)</td>");
+    for (const title of ["Before, during and after training", "Rejection sampling: rollouts", "Policy gradient: reward and KL to the starting planner"]) expect(page).toContain(`>${title}</text>`);
 
     // Evaluated with the prompt the planner was trained on, and trained on questions it was never shown
     const planner = await loadPlanner(BASE_PLANNER);

@@ -99,6 +99,13 @@ describe("runEpisode", () => {
     expect(trajectory).toMatchObject({ answer: "Spain", reward: 0, metrics: { em: 0, f1: 0.5, halted: false } });
   });
 
+  it("keeps the task's type (a question family) when it has one", async () => {
+    const policy = () => new ScriptedPolicy([" t\nAction 1: Finish[France]"]);
+    const typed = await runEpisode(policy(), new FakeWiki(), { task: { ...TASK, type: "bridge2" }, prompt: TEMPLATE });
+    expect(TrajectorySchema.parse(typed).type).toBe("bridge2");
+    expect(await runEpisode(policy(), new FakeWiki(), { task: TASK, prompt: TEMPLATE })).not.toHaveProperty("type");
+  });
+
   it("counts an unreadable action as invalid, shows it as such and never sends it to the environment", async () => {
     const policy = new ScriptedPolicy([" hmm\nAction 1: search for Paris", " I am lost", " ok\nAction 3: Finish[France]"]);
     const { trajectory, environment } = await run(policy);

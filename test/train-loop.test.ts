@@ -183,6 +183,10 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     const metrics = join(dir, "cli", "metrics.jsonl");
     expect((await readFile(metrics, "utf8")).trim().split("\n")).toHaveLength(1);
     expect(JSON.parse(await readFile(join(dir, "cli", "config.json"), "utf8"))).toMatchObject({ method: "rs", rounds: 1, seed: 4, samples: 2 });
+    // The report: the round's curves, inline in a page that opens offline
+    const curves = await readFile(join(dir, "cli", "curves.svg"), "utf8");
+    expect(curves).toContain(">Rejection sampling: rollouts</text>");
+    expect(await readFile(join(dir, "cli", "report.html"), "utf8")).toContain(curves.split("\n")[2]!);
     expect(await main([...rs, "--seed", "4"])).toBe(0); // finished: nothing more to do
     expect((await readFile(metrics, "utf8")).trim().split("\n")).toHaveLength(1);
     expect(await main([...rs, "--seed", "5"])).toBe(1); // other settings in the same run folder
@@ -190,6 +194,7 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     const rollouts = join(dir, "cli", "rollouts", "0001");
     expect(await main(["train", "dpo", "--model", model, "--trajectories", rollouts, "--runs", dir])).toBe(1); // a random model solves nothing: no pairs
     expect(await main(["train", "rm", "--model", model, "--trajectories", rollouts, "--runs", dir, "--name", "cli-rm", "--epochs", "1", "--held-out", "0.5"])).toBe(0);
+    expect(await readFile(join(dir, "cli-rm", "report.html"), "utf8")).toMatch(/<th>held-out questions<\/th>[\s\S]*<svg/);
     expect(await main(["train", "rl", "--model", model, "--reward", "rm"])).toBe(1); // rm needs --reward-model
     expect(await main(["train", "rl", "--updates", "many"])).toBe(1);
 

@@ -11,6 +11,8 @@ export interface Task {
   id: string;
   question: string;
   answer?: string;
+  /** What kind of question it is (a hopworld question family, HotpotQA's bridge or comparison): episodes keep it. */
+  type?: string;
 }
 
 export interface AnswerScores {

@@ -49,6 +49,8 @@ export const TrajectorySchema = z.object({
   /** Which of several episodes on the same question this is (collection runs), from 0. */
   sample: z.number().int().nonnegative().optional(),
   question: z.string(),
+  /** The task's type: a hopworld question family, HotpotQA's bridge or comparison. */
+  type: z.string().optional(),
   gold: z.string().optional(),
   steps: z.array(StepSchema),
   /** The Finish argument; null when the episode halted without one. */

@@ -50,6 +50,7 @@ export async function runEpisode<T extends Task>(
     version: TRAJECTORY_VERSION,
     id: task.id,
     question: task.question,
+    ...(task.type !== undefined && { type: task.type }),
     gold: task.answer,
     steps,
     answer: finish?.info.answer ?? null,

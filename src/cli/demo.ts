@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
@@ -8,6 +8,7 @@ import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, WORKERS_PER_MACHINE, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
+import { metricCharts, writeReport, type Table } from "../report/report.ts";
 import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
@@ -15,7 +16,7 @@ import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
-import { trainingProgressBars, untriedQuestions } from "./train-methods.ts";
+import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedQuestions } from "./train-methods.ts";
 import { ProgressBar } from "./progress.ts";
 
 const demoFlags = z.object({
@@ -50,8 +51,8 @@ export const demoCommand = defineCommand({
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
 Writes OUT/summary.json (before.em, after.em, per family, the gain and its paired standard
-error, KL to the base), OUT/report.md
-with OUT/curves.svg, each stage's trajectories and OUT/metrics.jsonl.`,
+error, KL to the base), OUT/report.html and OUT/report.md with OUT/curves.svg, each stage's
+trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`,
   flags: demoFlags,
   async run(flags) {
     await checkFolder("--out", flags.out);
@@ -136,25 +137,32 @@ interface Outcome {
   pg: MetricsRecord[];
 }
 
-/** summary.json, the metrics log, the learning curves and the report. */
+/** summary.json, the metrics log, the learning curves and the reports. */
 async function writeOutputs(flags: DemoFlags, outcome: Outcome): Promise<void> {
   const { before, after, gain, kl } = outcome;
   const summary = { before, after, klToBase: kl, gain: gain.em, gainStandardError: gain.standardError };
   await writeFileAtomic(join(flags.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   const metrics = [...outcome.rs.map((m) => ({ method: "rs", ...m })), ...outcome.pg.map((m) => ({ method: "rl", ...m }))];
   await writeFileAtomic(join(flags.out, "metrics.jsonl"), metrics.map((m) => `${JSON.stringify(m)}\n`).join(""));
-  await writeFile(join(flags.out, "curves.svg"), curves(outcome));
-  const table = comparisonTable(before, after, gain, kl);
+  const comparison = comparisonTable(before, after, gain, kl);
+  await writeReport(flags.out, {
+    title: "react-rl demo",
+    about: [about(flags), "Rejection-sampling rounds, then policy-gradient updates, on training questions of another world; the test questions are evaluated before and after."],
+    tables: [comparison],
+    charts: curves(outcome),
+    files: ["summary.json", "metrics.jsonl", "before/trajectories.jsonl", "after/trajectories.jsonl", "report.md"],
+  });
+  const table = markdownTable(comparison.header, comparison.rows);
   await writeFileAtomic(join(flags.out, "report.md"), report(flags, table));
   console.log(table);
   console.log(JSON.stringify({ before: { em: before.em }, after: { em: after.em }, gain: gain.em, gainStandardError: gain.standardError, klToBase: kl }));
 }
 
-function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], gain: Gain, kl: number): string {
+function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], gain: Gain, kl: number): Table {
   const families = Object.keys({ ...before.byType, ...after.byType });
   const row = (name: string, b: string, a: string) => [name, b, a];
   const em = (s?: Summary) => (s ? `${s.em.toFixed(3)} (${s.n})` : "-");
-  return markdownTable(["hopworld test", "before (base)", "after"], [
+  return { header: ["hopworld test", "before (base)", "after"], rows: [
     row("EM", before.em.toFixed(3), after.em.toFixed(3)),
     row("EM gain ± standard error (paired)", "", `${signed(gain.em)} ± ${gain.standardError.toFixed(3)}`),
     ...families.map((f) => row(`EM ${f}`, em(before.byType?.[f]), em(after.byType?.[f]))),
@@ -163,38 +171,45 @@ function comparisonTable(before: Evaluation["summary"], after: Evaluation["summa
     row("invalid actions", pct(before.invalidRate), pct(after.invalidRate)),
     row("halted", pct(before.haltedRate), pct(after.haltedRate)),
     row("KL to the base (per policy token)", "0", kl.toFixed(4)),
-  ]);
+  ] };
 }
 
-function curves(outcome: Outcome): string {
-  const series = (records: MetricsRecord[], counter: string, key: string, name: string) => ({
-    name,
-    points: records.filter((m) => typeof m[key] === "number").map((m) => [Number(m[counter]), Number(m[key])] as const),
-  });
-  const rs = lineChart([series(outcome.rs, "round", "success", "success rate (samples)")], {
-    title: "Rejection sampling",
-    xLabel: "round",
-    yLabel: "success",
-  });
-  const pg = lineChart(
-    [series(outcome.pg, "update", "reward", "reward"), series(outcome.pg, "update", "success", "success"), series(outcome.pg, "update", "kl", "KL")],
-    { title: "Policy gradient with KL control", xLabel: "update", yLabel: "value" },
+/**
+ * Held-out EM before and after, on the axis of the whole run (rounds, then updates),
+ * with the success of the training samples along it; then each trainer's own curves.
+ */
+function curves(outcome: Outcome): string[] {
+  const rounds = outcome.rs.length;
+  const end = rounds + outcome.pg.length;
+  const success = [
+    ...outcome.rs.map((m) => [Number(m.round), Number(m.success)] as const),
+    ...outcome.pg.map((m) => [rounds + Number(m.update), Number(m.success)] as const),
+  ];
+  const overview = lineChart(
+    [
+      { name: "held-out EM (test)", points: [[0, outcome.before.em], [end, outcome.after.em]] },
+      { name: "success of the samples (training questions)", points: success },
+    ],
+    { title: "Before, during and after training", xLabel: "rejection-sampling rounds, then policy-gradient updates", yLabel: "EM" },
   );
-  // Two charts stacked in one picture.
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="560" height="600">\n<g>${rs}</g>\n<g transform="translate(0,300)">${pg}</g>\n</svg>\n`;
+  return [overview, ...metricCharts(outcome.rs, "round", REJECTION_CHARTS), ...metricCharts(outcome.pg, "update", POLICY_GRADIENT_CHARTS)];
+}
+
+function about(flags: DemoFlags): string {
+  return `The embedded planner (${flags.model}) before and after trial-and-error training, on hopworld test questions whose entity names never occur in training.`;
 }
 
 function report(flags: DemoFlags, table: string): string {
   return `# react-rl demo
 
-The embedded planner (${flags.model}) before and after trial-and-error training,
-on hopworld test questions whose entity names never occur in training.
+${about(flags)}
 
 ${table}
 
 ![Learning curves](curves.svg)
 
-Per-round and per-update metrics: \`metrics.jsonl\`. Episodes: \`before/\`, \`rs/\`, \`pg/\`, \`after/\`.
+Per-round and per-update metrics: \`metrics.jsonl\`. Episodes: \`before/\`, \`rs/\`, \`pg/\`, \`after/\`
+(browse them with \`react-rl view ${flags.out}\`).
 `;
 }
 

@@ -9,3 +9,16 @@ export async function untilInterrupted<R>(work: (signal: AbortSignal) => Promise
     process.off("SIGINT", stop);
   }
 }
+
+/** Resolves on the first SIGINT or SIGTERM: how a server is told to stop. */
+export function shutdownSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -13,10 +13,11 @@ import { toolCommand } from "./tool.ts";
 import { pretrainCommand, sftCommand } from "./train.ts";
 import { trainMethodCommands } from "./train-methods.ts";
 import { trajectoriesCommand } from "./trajectories.ts";
+import { viewCommand } from "./view.ts";
 import { worldCommand } from "./world.ts";
 import { VERSION as version } from "../version.ts";
 
-const commands: Command[] = [demoCommand, benchCommand, collectCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand, pretrainCommand, sftCommand, ...trainMethodCommands, serveCommand];
+const commands: Command[] = [demoCommand, benchCommand, collectCommand, scoreCommand, toolCommand, trajectoriesCommand, exportCommand, finetuneCommand, fewshotCommand, worldCommand, pretrainCommand, sftCommand, ...trainMethodCommands, serveCommand, viewCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

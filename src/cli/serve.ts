@@ -3,6 +3,7 @@ import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER, ensureBackend, loadPlanner } from "../planner/index.ts";
 import { servePlanner } from "../serve/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
+import { shutdownSignal } from "./interrupt.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
@@ -45,16 +46,3 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
     return 0;
   },
 });
-
-/** Resolves on the first SIGINT or SIGTERM. */
-function shutdownSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve(signal);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}

@@ -25,12 +25,38 @@ import {
   type TrainingResult,
 } from "../train/index.ts";
 import { UserError } from "../errors.ts";
+import { metricCharts, writeReport, type MetricChart, type Table } from "../report/report.ts";
 import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
+
+/** The learning curves of a rejection-sampling run, from its metrics.jsonl (the demo draws them too). */
+export const REJECTION_CHARTS: readonly MetricChart[] = [
+  {
+    title: "Rejection sampling: rollouts",
+    yLabel: "share",
+    curves: [
+      { key: "success", name: "success (episodes)" },
+      { key: "solved", name: "solved (questions)" },
+      { key: "invalidRate", name: "invalid actions" },
+    ],
+  },
+  { title: "Rejection sampling: fine-tuning", yLabel: "loss", y2Label: "episodes", curves: [{ key: "loss", name: "loss" }, { key: "kept", name: "episodes kept", axis: "right" }] },
+];
+
+/** The learning curves of a policy-gradient run: the KL to the starting planner on an axis of its own. */
+export const POLICY_GRADIENT_CHARTS: readonly MetricChart[] = [
+  {
+    title: "Policy gradient: reward and KL to the starting planner",
+    yLabel: "reward, success",
+    y2Label: "KL per token",
+    curves: [{ key: "reward", name: "reward" }, { key: "success", name: "success" }, { key: "kl", name: "KL", axis: "right" }],
+  },
+  { title: "Policy gradient: optimisation", yLabel: "loss", y2Label: "KL coefficient", curves: [{ key: "loss", name: "loss" }, { key: "klCoefficient", name: "KL coefficient", axis: "right" }] },
+];
 
 /** Placeholders for the string settings that name files and folders. */
 const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", world: "FILE", trajectories: "FILE" };
@@ -52,6 +78,7 @@ const rsCommand = methodCommand({
 the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
   schema: RejectionConfig,
   counter: "round",
+  charts: REJECTION_CHARTS,
   async train(run) {
     return rejectionSampling({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run });
   },
@@ -65,6 +92,7 @@ rewards into advantages, and minimises the (optionally PPO-clipped) surrogate pl
 on the planner's own tokens.`,
   schema: PolicyGradientConfig,
   counter: "update",
+  charts: POLICY_GRADIENT_CHARTS,
   async train(run) {
     const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
     return policyGradient({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run, rewardModel });
@@ -79,6 +107,11 @@ a run's rollouts or react-rl collect) and trains the planner to prefer the succe
 the frozen starting planner.`,
   schema: DpoConfig,
   counter: "step",
+  charts: [
+    { title: "Preferences", yLabel: "pairs preferred", y2Label: "margin", curves: [{ key: "accuracy", name: "pairs preferred" }, { key: "margin", name: "margin", axis: "right" }] },
+    { title: "Loss", yLabel: "loss", curves: [{ key: "loss", name: "loss" }] },
+    { title: "Implicit rewards", yLabel: "β · log-ratio", curves: [{ key: "chosenReward", name: "chosen" }, { key: "rejectedReward", name: "rejected" }] },
+  ],
   async train(run) {
     return dpo({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
   },
@@ -92,14 +125,24 @@ Questions held out (--held-out) measure its accuracy, and best-of-n ranked by it
 sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR).`,
   schema: RewardModelConfig,
   counter: "step",
+  charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
   async train(run) {
     const result = await trainRewardModel({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
-    if (result.evaluation) {
-      const { accuracy, episodes, successRate, bestOfN } = result.evaluation;
-      console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
-      console.log(`best-of-${bestOfN.n.toFixed(1)} EM ${bestOfN.best.toFixed(3)} vs one sample ${bestOfN.single.toFixed(3)} (oracle ${bestOfN.oracle.toFixed(3)}) on ${bestOfN.questions} questions`);
-    }
-    return result;
+    if (!result.evaluation) return { metrics: result.metrics, interrupted: result.interrupted };
+    const { accuracy, episodes, successRate, bestOfN } = result.evaluation;
+    console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
+    console.log(`best-of-${bestOfN.n.toFixed(1)} EM ${bestOfN.best.toFixed(3)} vs one sample ${bestOfN.single.toFixed(3)} (oracle ${bestOfN.oracle.toFixed(3)}) on ${bestOfN.questions} questions`);
+    const evaluationTable: Table = {
+      header: ["held-out questions", "value"],
+      rows: [
+        ["accuracy", accuracy.toFixed(3)],
+        ["always \"failed\"", (1 - successRate).toFixed(3)],
+        [`EM of the best of ${bestOfN.n.toFixed(1)} by the reward model`, bestOfN.best.toFixed(3)],
+        ["EM of one sample", bestOfN.single.toFixed(3)],
+        ["EM of the best, known (oracle)", bestOfN.oracle.toFixed(3)],
+      ],
+    };
+    return { metrics: result.metrics, interrupted: result.interrupted, evaluationTable };
   },
 });
 
@@ -120,7 +163,10 @@ function methodCommand<S extends z.ZodObject>(spec: {
   about: string;
   schema: S;
   counter: string;
-  train(run: MethodRun<z.infer<S>>): Promise<TrainingResult>;
+  /** The learning curves of its report, from metrics.jsonl. */
+  charts: readonly MetricChart[];
+  /** The run's metrics, and a table of what the method measured after training (held-out figures), if any. */
+  train(run: MethodRun<z.infer<S>>): Promise<TrainingResult & { evaluationTable?: Table }>;
 }): Command {
   const fields = Object.entries(spec.schema.shape as Record<string, z.ZodType>);
   const options: OptionSpec = { config: { type: "string" }, ...optionsOf(spec.schema, kebab) };
@@ -140,7 +186,8 @@ ${spec.about}
 ${fields.map(([key, field]) => flagUsage(key, field, spec.method)).join("\n")}
 
 Writes runs/NAME/: config.json, checkpoint/ (the trained model), metrics.jsonl (one line per
-${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the next ${spec.counter}.`,
+${spec.counter}), report.html and curves.svg (the learning curves). Killed or stopped with Ctrl-C,
+the same command resumes at the next ${spec.counter}.`,
     options,
     flags: z.object({ config: z.string().optional(), ...Object.fromEntries(numberFlags) }).catchall(z.unknown()),
     async run(flags) {
@@ -164,7 +211,14 @@ ${spec.counter}). Killed or stopped with Ctrl-C, the same command resumes at the
       bars.finish();
       const last = result.metrics.at(-1);
       if (last) console.log(formatRecord(last));
-      console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")})`);
+      const report = await writeReport(out, {
+        title: `react-rl train ${spec.method}: ${out}`,
+        about: [`${spec.summary}.`, `${result.metrics.length} ${spec.counter}s${result.interrupted ? " so far (interrupted)" : ""}, from ${config.model}.`],
+        tables: [...(result.evaluationTable ? [result.evaluationTable] : []), ...(last ? [recordTable(last)] : [])],
+        charts: metricCharts(result.metrics, spec.counter, spec.charts),
+        files: ["config.json", "metrics.jsonl"],
+      });
+      console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")}, report ${report})`);
       if (result.interrupted) console.error("interrupted: rerun the same command to resume");
       console.log(JSON.stringify({ run: out, ...last }));
       return result.interrupted ? 130 : 0;
@@ -208,9 +262,18 @@ export function trainingProgressBars(counter: string): { update: (progress: Trai
 }
 
 function formatRecord(record: MetricsRecord): string {
-  const entries = Object.entries(record).map(([key, value]): [string, string] => [key, typeof value === "number" && !Number.isInteger(value) ? value.toFixed(4) : String(value)]);
+  const entries = recordEntries(record);
   const width = Math.max(...entries.map(([key]) => key.length));
   return entries.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join("\n");
+}
+
+/** The last record's figures, for the report. */
+function recordTable(record: MetricsRecord): Table {
+  return { header: ["last record", "value"], rows: recordEntries(record) };
+}
+
+function recordEntries(record: MetricsRecord): [string, string][] {
+  return Object.entries(record).map(([key, value]) => [key, typeof value === "number" && !Number.isInteger(value) ? value.toFixed(4) : String(value)]);
 }
 
 /** `--group-size N  rollouts per question (G) (default 8)`, from the schema field. */

@@ -7,6 +7,7 @@ import { ARITHMETIC_PROMPT, arithmeticExpertEpisodes, ArithmeticOptionsSchema } 
 import { UserError } from "../errors.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
+import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
@@ -29,7 +30,8 @@ const commonFlags = z.object({
 
 const commonUsage = `  --world FILE         a hopworld file (default: generate the world of --world-seed in memory)
   --world-seed N       (default 1)
-  --out DIR            the checkpoint to write; rerun to resume an unfinished run
+  --out DIR            the checkpoint to write, with report.html and curves.svg (its loss
+                       curve); rerun to resume an unfinished run
   --force              train a new checkpoint in place of the one at --out (a finished
                        one, or an unfinished one of other flags)
   --steps N            optimizer steps
@@ -64,8 +66,9 @@ ${commonUsage}
     const planner = resumed?.planner ?? (await freshPlanner(world, flags));
     const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer);
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
-    console.error(`pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`);
-    await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", optimizer: resumed?.optimizer });
+    const about = `pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`;
+    console.error(about);
+    await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", about, optimizer: resumed?.optimizer });
     return 0;
   },
 });
@@ -101,8 +104,9 @@ ${commonUsage}
     const resumed = await resume(flags, "sft", { dataset: flags.dataset });
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
     const rows = trainingRows(episodes, template, planner);
-    console.error(`fine-tuning on ${rows.length} expert episodes of ${flags.dataset}`);
-    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", optimizer: resumed?.optimizer, meta: { dataset: flags.dataset, examples: rows.length } });
+    const about = `fine-tuning ${flags.from} on ${rows.length} expert episodes of ${flags.dataset}`;
+    console.error(about);
+    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: flags.dataset, examples: rows.length } });
     return 0;
   },
 });
@@ -180,12 +184,13 @@ async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; 
   return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
 }
 
+/** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */
 async function train(
   planner: Planner,
   rows: Parameters<typeof trainSupervised>[1],
   flags: CommonFlags,
-  stage: { lr: number; stage: string; optimizer?: AdamW; meta?: Record<string, unknown> },
-): Promise<StepMetrics[]> {
+  stage: { lr: number; stage: string; about: string; optimizer?: AdamW; meta?: Record<string, unknown> },
+): Promise<void> {
   const bar = new ProgressBar(stage.stage);
   const options = {
     steps: flags.steps,
@@ -202,7 +207,15 @@ async function train(
   };
   const metrics = await trainSupervised(planner, rows, options);
   bar.finish();
-  return metrics;
+  const records = metrics.map(({ step, loss, learningRate }) => ({ step, loss, learningRate }));
+  const last = metrics.at(-1);
+  // In the checkpoint's folder, written after its last save: a save replaces the whole folder.
+  await writeReport(flags.out, {
+    title: `react-rl train ${stage.stage}: ${flags.out}`,
+    about: [`${stage.about}.`, metrics.length < flags.steps ? `Resumed: the curves show steps ${metrics[0]?.step ?? flags.steps} to ${flags.steps}.` : `${flags.steps} steps.`],
+    tables: last ? [{ header: ["last step", "value"], rows: [["step", String(last.step)], ["loss", last.loss.toFixed(4)], ["tokens/s", Math.round(last.tokensPerSecond).toString()]] }] : [],
+    charts: metricCharts(records, "step", [{ title: "Next-token loss", yLabel: "loss", y2Label: "learning rate", curves: [{ key: "loss", name: "loss" }, { key: "learningRate", name: "learning rate", axis: "right" }] }]),
+  });
 }
 
 async function announceBackend(preferred: CommonFlags["backend"]): Promise<void> {
