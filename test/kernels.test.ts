@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createModel, disposeModel, forward, InferenceModel, pack, selectBackend, type LanguageModel } from "../src/lm/index.ts";
+import { ContinuousBatch, createModel, disposeModel, forward, generateTokens, InferenceModel, pack, selectBackend, trainTokenizer, type LanguageModel, type SequenceSampling } from "../src/lm/index.ts";
+import { Random } from "../src/random.ts";
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -67,5 +68,46 @@ describe("the WebAssembly kernels", () => {
     const inference = await InferenceModel.create(model);
     expect(() => inference.forward([{ sequence: inference.sequence(), tokens: Array(9).fill(1) }])).toThrow(/does not fit the context of 8/);
     disposeModel(model);
+  });
+});
+
+describe("a continuous batch", () => {
+  it("writes each sequence exactly as it would alone, whichever sequences join or leave around it", async () => {
+    const tokenizer = trainTokenizer(["the cat sat", "a dog ran"], { vocabSize: 270 });
+    const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 64, dModel: 16, nLayers: 2, nHeads: 2, copyHead: true }, 3);
+    const inference = await InferenceModel.create(model);
+    const prompts = ["the cat", "a dog ran", "the cat", "x"].map((p) => [tokenizer.bos, ...tokenizer.encode(p)]);
+    const sampling = (i: number, maxNewTokens = 6 + 3 * i): SequenceSampling => ({ maxNewTokens, temperature: 1, topP: 1, stop: [], random: Random.forItem(7, i) });
+    const alone = await Promise.all(prompts.map((ids, i) => new ContinuousBatch(inference, tokenizer, { maxBatch: 1 }).generate(ids, sampling(i))));
+    // All in one batch, the last two joining while the first two are already decoding
+    const batch = new ContinuousBatch(inference, tokenizer, { maxBatch: 4 });
+    const passes: number[] = [];
+    const forward = inference.forward.bind(inference);
+    inference.forward = (feeds) => (passes.push(feeds.length), forward(feeds));
+    const first = prompts.slice(0, 2).map((ids, i) => batch.generate(ids, sampling(i)));
+    while (passes.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    const later = prompts.slice(2).map((ids, i) => batch.generate(ids, sampling(i + 2)));
+    const together = await Promise.all([...first, ...later]);
+    expect(together).toEqual(alone);
+    expect(passes.slice(0, 3)).toEqual([2, 2, 4]);
+    expect(passes.at(-1)).toBe(1);
+    expect(together.map((g) => g.tokens.length)).toEqual([6, 9, 12, 15]);
+    expect(batch.stats.generatedTokens).toBe(42);
+    expect(batch.size).toBe(0);
+    disposeModel(model);
+  });
+
+  it("is what generateTokens uses for an InferenceModel, and refuses a model and tokenizer that do not belong together", async () => {
+    const tokenizer = trainTokenizer(["the cat sat", "a dog ran"], { vocabSize: 270 });
+    const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 32, dModel: 8, nLayers: 1, nHeads: 2 }, 2);
+    const inference = await InferenceModel.create(model);
+    const prompt = [tokenizer.bos, ...tokenizer.encode("hi")];
+    const [kernels] = await generateTokens(inference, tokenizer, [prompt], { maxNewTokens: 5, temperature: 0 });
+    const [tfjs] = await generateTokens(model, tokenizer, [prompt], { maxNewTokens: 5, temperature: 0 });
+    expect(kernels.tokens).toEqual(tfjs.tokens);
+    const other = createModel({ vocabSize: 300, contextLength: 32, dModel: 8, nLayers: 1, nHeads: 2 }, 2);
+    await expect(generateTokens(await InferenceModel.create(other), tokenizer, [prompt])).rejects.toThrow(/do not belong together/);
+    disposeModel(model);
+    disposeModel(other);
   });
 });

@@ -17,12 +17,13 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { attendAfterPrefix, attendCached, causalSelfAttention, leftPaddedCache, paddingBias, promptCache, type LayerCache, type SequenceKv } from "./attention.ts";
 import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, tokensBackAfter, type CopyCache } from "./copy.ts";
-import { outputHead, pack, transformer, type Attend, type LanguageModel } from "./model.ts";
+import { outputHead, pack, transformer, type Attend, type LanguageModel, type ModelConfig } from "./model.ts";
+import { ContinuousBatch } from "./continuous.ts";
 import { InferenceModel, type KvSequence } from "./inference.ts";
 import { PrefixCache, type CachedSequence, type PrefixMatch } from "./prefix-cache.ts";
 import { Random } from "../random.ts";
-import { sampleToken } from "./sampling.ts";
-import { TextStream, type Tokenizer } from "./tokenizer.ts";
+import { addStats, emptyGenerationStats, Sequence, type Generation, type GenerationStats, type SequenceSampling, type TokenConstraint } from "./sequence.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 export const GenerateOptions = z.object({
   maxNewTokens: z.number().int().positive().default(64),
@@ -42,6 +43,12 @@ export const GenerateOptions = z.object({
    * prefix, and every sequence is kept there once written (prompt and tokens).
    */
   cache: z.custom<PrefixCache<CachedSequence> | PrefixCache<KvSequence>>((c) => c instanceof PrefixCache).optional(),
+  /**
+   * A running batch of the kernels to join (its model and prefix cache are used,
+   * `cache` is not): concurrent calls then share its passes. Its own `stats` count
+   * its work; this call's `stats` get only the call.
+   */
+  batch: z.instanceof(ContinuousBatch).optional(),
   /** Finished sequences leave the batch (their cache rows are dropped), so later steps compute only the rest. */
   compactBatch: z.boolean().default(true),
   /** Where the time goes, added to across calls. */
@@ -49,40 +56,6 @@ export const GenerateOptions = z.object({
 });
 export type GenerateOptions = z.infer<typeof GenerateOptions>;
 export type GenerateOptionsInput = z.input<typeof GenerateOptions>;
-
-/**
- * Given the tokens a sequence has written so far, the tokens it may write next (1
- * each), or undefined for any: decoding under a grammar. Called once per step, with
- * one token more each time.
- */
-export type TokenConstraint = (written: readonly number[]) => Uint8Array | undefined;
-
-export interface Generation {
-  /** The new text, cut before the first stop string (never containing `eos`). */
-  text: string;
-  /** Every token sampled, including an `eos` or the tokens that completed a stop string. */
-  tokens: number[];
-  /** log p of each of those tokens under the model (temperature 1), as `tokenLogprobs` gives them. */
-  logprobs: number[];
-  finishReason: "stop" | "length";
-  /** Tokens of prompt the model saw (after truncation, with `bos`). */
-  promptTokens: number;
-}
-
-/** Work and time of generation, summed over the calls that were given it. */
-export interface GenerationStats {
-  calls: number;
-  /** Prompt tokens asked for, and those actually read (the rest came from a prefix cache). */
-  promptTokens: number;
-  readTokens: number;
-  generatedTokens: number;
-  prefillMs: number;
-  decodeMs: number;
-}
-
-export function emptyGenerationStats(): GenerationStats {
-  return { calls: 0, promptTokens: 0, readTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0 };
-}
 
 /** The whole cache: each layer's, the bias that hides each sequence's left padding, and the copy head's. */
 type KvCache = {
@@ -108,84 +81,49 @@ export async function generateTokens(
   options: GenerateOptionsInput = {},
 ): Promise<Generation[]> {
   const o = GenerateOptions.parse(options);
-  const { contextLength } = model.config;
-  if (model.config.vocabSize !== tokenizer.vocabSize) {
-    throw new UserError(`the model expects ${model.config.vocabSize} tokens but the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
-  }
-  if (o.maxNewTokens >= contextLength) {
-    throw new UserError(`maxNewTokens (${o.maxNewTokens}) must be less than the model's context length (${contextLength})`);
-  }
+  checkGeneration(model.config, tokenizer, o.maxNewTokens);
   if (prompts.length === 0) return [];
-  const promptIds = prompts.map((ids) => ids.slice(-(contextLength - o.maxNewTokens)));
   for (const [name, perPrompt] of [["stream keys", o.streamKeys], ["constraints", o.constraints]] as const) {
     if (perPrompt && perPrompt.length !== prompts.length) throw new RangeError(`${perPrompt.length} ${name} for ${prompts.length} prompts`);
   }
-  const stream = (i: number) => (o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i));
-  const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, stream(i)));
-  const stats = model instanceof InferenceModel ? await decodeOnKernels(model, promptIds, sequences, o) : await decodeOnTfjs(model, promptIds, sequences, o);
-  if (o.stats) addStats(o.stats, { ...stats, calls: 1, promptTokens: promptIds.reduce((n, ids) => n + ids.length, 0), generatedTokens: sequences.reduce((n, s) => n + s.tokens.length, 0) });
-  return sequences.map((seq) => seq.result());
-}
-
-/** What a decoding loop measures itself. */
-type LoopStats = Pick<GenerationStats, "readTokens" | "prefillMs" | "decodeMs">;
-
-/** Samples the next token of every unfinished sequence of `rows` from its row of scores; returns those sampled (eos for the finished). */
-function sampleStep(scores: Float32Array, rows: number[], sequences: Sequence[], o: GenerateOptions, vocab: number): number[] {
-  return rows.map((i, row) => {
-    const seq = sequences[i];
-    if (seq.finishReason) return -1;
-    const sampled = sampleToken(scores.subarray(row * vocab, (row + 1) * vocab), o.temperature, o.topP, seq.random, o.constraints?.[i](seq.tokens));
-    seq.add(sampled.token, sampled.logprob, o.stop);
-    return sampled.token;
-  });
-}
-
-/**
- * Generation on the kernels: each prompt continues a kept sequence where one
- * shares its prefix (extending it in place when the prompt extends all of it,
- * copying the shared part otherwise), identical prompts are read once and then
- * forked, and each step feeds only the unfinished sequences.
- */
-async function decodeOnKernels(model: InferenceModel, prompts: number[][], sequences: Sequence[], o: GenerateOptions): Promise<LoopStats> {
-  const cache = o.cache as PrefixCache<KvSequence> | undefined;
-  const started = performance.now();
-  const { distinct, source } = distinctPrompts(prompts);
-  const read = distinct.map((u) => continued(model, cache, prompts[u]));
-  const readTokens = distinct.reduce((n, u, i) => n + prompts[u].length - read[i].ids.length, 0);
-  const first = model.forward(distinct.map((u, i) => ({ sequence: read[i], tokens: prompts[u].slice(read[i].ids.length) })));
-  const owned = new Set<number>();
-  const kv = source.map((u) => (owned.has(u) ? model.fork(read[u], read[u].ids.length) : (owned.add(u), read[u])));
-  const prefillMs = performance.now() - started;
-  const vocab = model.config.vocabSize;
-  try {
-    let scores: Float32Array = new Float32Array(source.length * vocab);
-    source.forEach((u, i) => scores.set(first.subarray(u * vocab, (u + 1) * vocab), i * vocab));
-    let rows = sequences.map((_, i) => i);
-    for (let step = 0; ; step++) {
-      sampleStep(scores, rows, sequences, o, vocab);
-      rows = rows.filter((i) => !sequences[i].finishReason);
-      if (step + 1 === o.maxNewTokens || rows.length === 0) break;
-      scores = model.forward(rows.map((i) => ({ sequence: kv[i], tokens: [sequences[i].tokens.at(-1)!] })));
-      await setImmediate(); // let a server answer other requests between steps
-    }
-  } finally {
-    for (const sequence of kv) (cache ? cache.add(sequence) : model.release(sequence));
+  const promptIds = prompts.map((ids) => ids.slice(-(model.config.contextLength - o.maxNewTokens)));
+  const samplings = promptIds.map((_, i): SequenceSampling => ({
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    topP: o.topP,
+    stop: o.stop,
+    random: o.streamKeys ? Random.forKey(o.seed, o.streamKeys[i]) : Random.forItem(o.seed, i),
+    constraint: o.constraints?.[i],
+  }));
+  const stats = emptyGenerationStats();
+  let generations: Generation[];
+  if (model instanceof InferenceModel) {
+    const batch = o.batch ?? new ContinuousBatch(model, tokenizer, { maxBatch: prompts.length, cache: o.cache as PrefixCache<KvSequence> | undefined });
+    generations = await Promise.all(promptIds.map((ids, i) => batch.generate(ids, samplings[i])));
+    if (!o.batch) addStats(stats, batch.stats);
+  } else {
+    const sequences = promptIds.map((ids, i) => new Sequence(tokenizer, ids, samplings[i]));
+    await decodeOnTfjs(model, promptIds, sequences, o, stats);
+    generations = sequences.map((seq) => seq.result());
+    stats.promptTokens = promptIds.reduce((n, ids) => n + ids.length, 0);
+    stats.generatedTokens = generations.reduce((n, g) => n + g.tokens.length, 0);
   }
-  return { readTokens, prefillMs, decodeMs: performance.now() - started - prefillMs };
+  if (o.stats) addStats(o.stats, { ...stats, calls: 1 });
+  return generations;
 }
 
-/** A sequence to read `ids` into: a kept one sharing its prefix (taken, or its shared part copied), or a new one. */
-function continued(model: InferenceModel, cache: PrefixCache<KvSequence> | undefined, ids: number[]): KvSequence {
-  const match = cache?.match(ids);
-  if (!match) return model.sequence();
-  if (match.length < match.entry.ids.length) return model.fork(match.entry, match.length);
-  cache!.take(match.entry);
-  return match.entry;
+/** Refuses a model and tokenizer that do not belong together, or more new tokens than the context holds. */
+export function checkGeneration(config: ModelConfig, tokenizer: Tokenizer, maxNewTokens: number): void {
+  if (config.vocabSize !== tokenizer.vocabSize) {
+    throw new UserError(`the model expects ${config.vocabSize} tokens but the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
+  }
+  if (maxNewTokens >= config.contextLength) {
+    throw new UserError(`maxNewTokens (${maxNewTokens}) must be less than the model's context length (${config.contextLength})`);
+  }
 }
 
 /** Generation on tfjs: the prompts prefilled into a padded key/value cache, then one batched step per token. */
-async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequences: Sequence[], o: GenerateOptions): Promise<LoopStats> {
+async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequences: Sequence[], o: GenerateOptions, stats: GenerationStats): Promise<void> {
   const { tokenizer } = sequences[0];
   const vocab = model.config.vocabSize;
   const cache0 = o.cache as PrefixCache | undefined;
@@ -207,8 +145,8 @@ async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequenc
       const rows = (await logits.data()) as Float32Array;
       logits.dispose();
       // A finished row riding along feeds eos: its output is ignored
-      let next = sampleStep(rows, active, sequences, o, vocab).map((token) => (token < 0 ? tokenizer.eos : token));
-      if (step + 1 === o.maxNewTokens || sequences.every((s) => s.finishReason)) {
+      let next = active.map((i, row) => (sequences[i].finishReason ? tokenizer.eos : sequences[i].sample(rows.subarray(row * vocab, (row + 1) * vocab))));
+      if (sequences.every((s) => s.done)) {
         keep(active.map((_, row) => row), step);
         break;
       }
@@ -236,13 +174,9 @@ async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequenc
     if (head !== model.head) head.dispose();
   }
   // Identical prompts are read once
-  const readTokens = distinctPrompts(promptIds).distinct.reduce((n, i) => n + promptIds[i].length - (matches[i]?.length ?? 0), 0);
-  return { readTokens, prefillMs, decodeMs: performance.now() - started - prefillMs };
-}
-
-/** Adds `call`'s figures into `total`. */
-export function addStats(total: GenerationStats, call: GenerationStats): void {
-  for (const key of Object.keys(total) as (keyof GenerationStats)[]) total[key] += call[key];
+  stats.readTokens += distinctPrompts(promptIds).distinct.reduce((n, i) => n + promptIds[i].length - (matches[i]?.length ?? 0), 0);
+  stats.prefillMs += prefillMs;
+  stats.decodeMs += performance.now() - started - prefillMs;
 }
 
 /** What prefill read of a distinct prompt: each layer's keys and values through its end, and the copy head's keys. */
@@ -477,45 +411,4 @@ function compacted(cache: KvCache, rows: number[], nHeads: number): KvCache {
 /** Frees the keys and values of generated tokens (a step replaces them with longer ones). */
 function disposeNewEntries(cache: KvCache): void {
   tf.dispose([...cache.layers.flatMap((l) => [l.newKeys, l.newValues]), cache.copy?.newKeys].filter((t) => t !== undefined));
-}
-
-/** One sequence being generated: its tokens so far, its text, and whether it has finished. */
-class Sequence {
-  readonly tokens: number[] = [];
-  readonly logprobs: number[] = [];
-  finishReason?: "stop" | "length";
-  private text = "";
-  private readonly stream: TextStream;
-
-  readonly promptTokens: number;
-
-  constructor(
-    readonly tokenizer: Tokenizer,
-    prompt: readonly number[],
-    readonly random: Random,
-  ) {
-    this.promptTokens = prompt.length;
-    this.stream = new TextStream(tokenizer, prompt);
-  }
-
-  add(token: number, logprob: number, stops: string[]): void {
-    this.tokens.push(token);
-    this.logprobs.push(logprob);
-    if (token === this.tokenizer.eos) {
-      this.text += this.stream.end();
-      this.finishReason = "stop";
-      return;
-    }
-    this.text += this.stream.push(token);
-    const cut = Math.min(...stops.map((s) => this.text.indexOf(s)).filter((at) => at >= 0));
-    if (Number.isFinite(cut)) {
-      this.text = this.text.slice(0, cut);
-      this.finishReason = "stop";
-    }
-  }
-
-  result(): Generation {
-    const text = this.finishReason ? this.text : this.text + this.stream.end();
-    return { text, tokens: this.tokens, logprobs: this.logprobs, finishReason: this.finishReason ?? "length", promptTokens: this.promptTokens };
-  }
 }

@@ -29,17 +29,17 @@ export {
   type TokenBatch,
   type TrainOptionsInput,
 } from "./train.ts";
+export { checkGeneration, generate, GenerateOptions, generateTokens, type GenerateOptionsInput } from "./generate.ts";
 export {
   addStats,
   emptyGenerationStats,
-  generate,
-  GenerateOptions,
-  generateTokens,
+  Sequence,
   type Generation,
-  type GenerateOptionsInput,
   type GenerationStats,
+  type SequenceSampling,
   type TokenConstraint,
-} from "./generate.ts";
+} from "./sequence.ts";
+export { ContinuousBatch } from "./continuous.ts";
 export { PrefixCache, type CachedSequence } from "./prefix-cache.ts";
 export { InferenceModel, type Feed, type KvSequence } from "./inference.ts";
 export { loadCheckpoint, recoverCheckpoint, saveCheckpoint, type Checkpoint, type CheckpointInput } from "./checkpoint.ts";

@@ -1,4 +1,16 @@
-import { emptyGenerationStats, generateTokens, InferenceModel, PrefixCache, type CachedSequence, type Generation, type GenerationStats, type KvSequence } from "../lm/index.ts";
+import {
+  addStats,
+  ContinuousBatch,
+  emptyGenerationStats,
+  generateTokens,
+  InferenceModel,
+  PrefixCache,
+  type CachedSequence,
+  type Generation,
+  type GenerationStats,
+  type KvSequence,
+  type LanguageModel,
+} from "../lm/index.ts";
 import { copySource, rawTokenStrings, TurnGrammar } from "./grammar.ts";
 import type { Planner } from "./planner.ts";
 import type { Sampling } from "./policy.ts";
@@ -16,16 +28,23 @@ export interface TurnRequest {
 /** How long a decoder waits for its next batch before it frees its prefix cache. */
 const IDLE_RELEASE_MS = 2000;
 
+/** What a decoder decodes with: the kernels and their running batch, or tfjs; each with its prefix cache. */
+type Engine = { model: InferenceModel; batch: ContinuousBatch } | { model: LanguageModel; cache?: PrefixCache<CachedSequence> };
+
 /**
- * Decodes many episodes' next turns in one batch: their transcripts as tokens,
- * each under the turn grammar, with each episode's keys and values kept between
- * its turns (the prefix cache). Runs on the main thread or in a worker, on the
- * kernels (a snapshot of the weights, taken at the first batch) or on tfjs.
+ * Decodes many episodes' next turns: their transcripts as tokens, each under the
+ * turn grammar, with each episode's keys and values kept between its turns (the
+ * prefix cache). Runs on the main thread or in a worker, on the kernels (a
+ * snapshot of the weights, taken at the first call; concurrent calls join one
+ * continuous batch) or on tfjs (each call a batch of its own).
  */
 export class TurnDecoder {
-  /** Generation's work and time so far. */
-  readonly stats: GenerationStats = emptyGenerationStats();
-  private engine?: Promise<{ model: InferenceModel | Planner["model"]; cache?: PrefixCache<KvSequence> | PrefixCache<CachedSequence> }>;
+  /** Calls, tfjs's work, and the work of kernel batches already let go. */
+  private readonly counted: GenerationStats = emptyGenerationStats();
+  private engine?: Promise<Engine>;
+  /** The engine once started. */
+  private current?: Engine;
+  private busy = 0;
   private idle?: NodeJS.Timeout;
 
   constructor(
@@ -33,15 +52,20 @@ export class TurnDecoder {
     private readonly sampling: Sampling,
   ) {}
 
-  /** The model to decode with, and its prefix cache: two sequences per episode in flight (its latest turn, and room for those that just finished). */
-  private start() {
-    const capacity = 2 * this.sampling.maxBatch;
-    const { prefixCache } = this.sampling;
-    if (this.sampling.engine === "tfjs") return { model: this.planner.model, cache: prefixCache ? new PrefixCache(capacity) : undefined };
-    return InferenceModel.create(this.planner.model).then((model) => ({
-      model,
-      cache: prefixCache ? new PrefixCache<KvSequence>(capacity, (sequence) => model.release(sequence)) : undefined,
-    }));
+  /** Generation's work and time so far. */
+  get stats(): GenerationStats {
+    const total = { ...this.counted };
+    if (this.current && "batch" in this.current) addStats(total, this.current.batch.stats);
+    return total;
+  }
+
+  /** The engine, with a prefix cache of two sequences per episode in flight (its latest turn, and room for those that just finished). */
+  private async start(): Promise<Engine> {
+    const { maxBatch, prefixCache, engine } = this.sampling;
+    if (engine === "tfjs") return { model: this.planner.model, cache: prefixCache ? new PrefixCache(2 * maxBatch) : undefined };
+    const model = await InferenceModel.create(this.planner.model);
+    const cache = prefixCache ? new PrefixCache<KvSequence>(2 * maxBatch, (sequence) => model.release(sequence)) : undefined;
+    return { model, batch: new ContinuousBatch(model, this.planner.tokenizer, { maxBatch, cache }) };
   }
 
   async decode(requests: TurnRequest[]): Promise<Generation[]> {
@@ -52,24 +76,33 @@ export class TurnDecoder {
       ? sequences.map(({ ids, mask }, i) => new TurnGrammar(vocabulary, copySource(ids, mask, vocabulary), requests[i].step).constraint)
       : undefined;
     clearTimeout(this.idle);
-    this.engine ??= Promise.resolve(this.start());
-    const { model, cache } = await this.engine;
-    const options = {
-      ...this.sampling,
-      streamKeys: requests.map((r) => r.streamKey),
-      constraints,
-      stop: ["\nObservation"],
-      cache,
-      stats: this.stats,
-    };
-    // Episodes ask again within milliseconds; a decoder left idle (its run over) frees its memory.
-    return generateTokens(model, tokenizer, sequences.map((s) => s.ids), options).finally(() => (this.idle = setTimeout(() => this.clear(), IDLE_RELEASE_MS).unref()));
+    this.busy++;
+    try {
+      const engine = await (this.engine ??= this.start().then((e) => (this.current = e)));
+      const options = {
+        ...this.sampling,
+        streamKeys: requests.map((r) => r.streamKey),
+        constraints,
+        stop: ["\nObservation"],
+        stats: this.counted,
+        ...("batch" in engine ? { batch: engine.batch } : { cache: engine.cache }),
+      };
+      return await generateTokens(engine.model, tokenizer, sequences.map((s) => s.ids), options);
+    } finally {
+      // Episodes ask again within milliseconds; a decoder left idle (its run over) frees its memory.
+      if (--this.busy === 0) this.idle = setTimeout(() => this.clear(), IDLE_RELEASE_MS).unref();
+    }
   }
 
   /** Frees the prefix cache and the kernels' memory; the decoder stays usable. */
   clear(): void {
     clearTimeout(this.idle);
-    void this.engine?.then(({ cache }) => cache?.clear());
-    this.engine = undefined;
+    const engine = this.current;
+    this.engine = this.current = undefined;
+    if (!engine) return;
+    if ("batch" in engine) {
+      engine.batch.clear();
+      addStats(this.counted, engine.batch.stats);
+    } else engine.cache?.clear();
   }
 }

@@ -122,8 +122,9 @@ interface Lane {
   close(): Promise<void>;
 }
 
-function lane(decode: (requests: TurnRequest[]) => Promise<Generation[]>, maxBatch: number, rest: Pick<Lane, "stats" | "close">): Lane {
-  const batcher = new MicroBatcher(decode, maxBatch);
+/** A lane that gathers requests for `decode`: serially on tfjs, whose batches run to their end; at once on the kernels, whose running batch they join. */
+function lane(decode: (requests: TurnRequest[]) => Promise<Generation[]>, sampling: Sampling, rest: Pick<Lane, "stats" | "close">): Lane {
+  const batcher = new MicroBatcher(decode, sampling.maxBatch, sampling.engine === "tfjs");
   let load = 0;
   const submit = (request: TurnRequest) => {
     load++;
@@ -134,7 +135,7 @@ function lane(decode: (requests: TurnRequest[]) => Promise<Generation[]>, maxBat
 
 function localLane(planner: Planner, sampling: Sampling): Lane {
   const decoder = new TurnDecoder(planner, sampling);
-  return lane((requests) => decoder.decode(requests), sampling.maxBatch, { stats: () => decoder.stats, close: async () => decoder.clear() });
+  return lane((requests) => decoder.decode(requests), sampling, { stats: () => decoder.stats, close: async () => decoder.clear() });
 }
 
 let sessions = 0;
@@ -155,6 +156,6 @@ function workerLanes(planner: Planner, sampling: Sampling): Lane[] {
       stats = decoded.stats;
       return decoded.generations;
     };
-    return lane(decode, sampling.maxBatch, { stats: () => stats, close: async () => (used ? (await worker()).close(session) : undefined) });
+    return lane(decode, sampling, { stats: () => stats, close: async () => (used ? (await worker()).close(session) : undefined) });
   });
 }
