@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { EXPORT_FORMATS, exportTrajectories, writeExport } from "../../trajectories/index.ts";
+import { withToolList } from "../agent/prompt.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { readLogs } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
@@ -21,7 +23,8 @@ export const exportCommand = defineCommand({
   --in DIR|FILE        a trajectory log (DIR means DIR/trajectories.jsonl); repeat to read several
   --out FILE           the JSONL file to write (replaced atomically)
 ${promptUsage}
-                       the prompt the trajectories were collected with
+                       the prompt the trajectories were collected with; a {tools} in it lists
+                       the wiki's tools (Search, Lookup), as bench gave them
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
                        instruction alone)
   --min-reward R       only trajectories with reward >= R
@@ -43,7 +46,8 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     "no-invalid": z.boolean().default(false),
   }),
   async run(flags) {
-    const template = await loadNamedPrompt(flags.prompt);
+    // The tools `bench` gives a named prompt's episodes: the wiki's (the pages do not matter here).
+    const template = withToolList(await loadNamedPrompt(flags.prompt), new WikiEnvironment(new Docstore([])).tools);
     const trajectories = (await readLogs(flags.in)).flat();
     const result = exportTrajectories(trajectories, {
       format: flags.format,
