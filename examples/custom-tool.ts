@@ -1,12 +1,12 @@
 // An agent with a tool of your own: LangChain's Calculator, added to the wiki
-// environment next to Search and Lookup, and named in the prompt's instruction.
+// environment next to Search and Lookup; the prompt lists it with its description.
 //
 //   npx tsx examples/custom-tool.ts
 //
 // The planner here is scripted, so the example runs offline and shows the
 // plumbing; put `new OpenAIPolicy({ model: "gpt-4o-mini" })` in its place for a real one.
 import { Calculator } from "@langchain/community/tools/calculator";
-import { Docstore, fromLangChainTool, loadPrompt, runEpisode, ScriptedPolicy, WikiEnvironment, type QaTask } from "react-rl";
+import { Docstore, fromLangChainTool, loadPrompt, runEpisode, ScriptedPolicy, WikiEnvironment, withToolList, type QaTask } from "react-rl";
 
 // A two-page wiki: any [title, sentences] paragraphs will do (a dataset's contexts, your own documents).
 const docstore = new Docstore([
@@ -26,18 +26,8 @@ const task: QaTask = {
 const calculator = fromLangChainTool(new Calculator(), { name: "Calculator" });
 const environment = new WikiEnvironment(docstore, [calculator]);
 
-// The agent can only use a tool its prompt tells it about: the instruction names it; the exemplars stay.
-const prompt = {
-  instruction: [
-    "Answer a question by interleaving Thought, Action and Observation steps. An Action is one of:",
-    "(1) Search[entity] returns the first sentences of the entity's page, or similar titles to search instead.",
-    "(2) Lookup[keyword] returns the next sentence containing the keyword on the current page.",
-    "(3) Calculator[expression] evaluates an arithmetic expression, e.g. Calculator[2013 - 1946].",
-    "(4) Finish[answer] gives the answer and ends the task.",
-    "Here are some examples.",
-  ].join("\n"),
-  exemplars: (await loadPrompt("hotpotqa")).exemplars,
-};
+// The default prompt lists the episode's tools from their definitions: the agent reads Calculator's description.
+console.log(withToolList(await loadPrompt("hotpotqa"), environment.tools).instruction);
 
 const policy = new ScriptedPolicy<QaTask>([
   " I need the year Buddy's Pizza was founded.\nAction 1: Search[Buddy's Pizza]",
@@ -46,7 +36,7 @@ const policy = new ScriptedPolicy<QaTask>([
   " The difference is 67 years.\nAction 4: Finish[67]",
 ]);
 
-const trajectory = await runEpisode(policy, environment, { task, prompt });
+const trajectory = await runEpisode(policy, environment, { task });
 for (const [i, step] of trajectory.steps.entries()) {
   console.log(`${i + 1}. ${step.action} -> ${step.observation}`);
 }

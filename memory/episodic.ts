@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { readTrajectoriesIfAny, TrajectoryWriter, type Trajectory } from "../trajectories/index.ts";
 import { HashingEmbedder, type Embedder } from "./embedder.ts";
-import { HnswIndex, IndexFileError } from "./hnsw.ts";
+import { HnswIndex, IndexFileError, type SavedDocument } from "./hnsw.ts";
 import type { VectorIndex } from "./vector-index.ts";
 
 /** A past episode as the agent recalls it: what was asked, how it went, and the path taken. */
@@ -137,10 +137,19 @@ export class EpisodicMemory {
     return recalled;
   }
 
-  /** Saves the index (the episodes themselves are on disk as soon as they are remembered). */
+  /**
+   * Saves the index (the episodes themselves are on disk as soon as they are
+   * remembered). LangChain's HNSWLib.load reads the saved index as documents:
+   * each episode's question, with its id, task, outcome, reward and answer.
+   */
   async save(): Promise<void> {
     await this.queue;
-    if (this.index instanceof HnswIndex) await this.index.save(join(this.dir, INDEX_DIR));
+    if (!(this.index instanceof HnswIndex)) return;
+    const document = (id: string) => {
+      const found = this.episodes.get(id);
+      return found && episodeDocument(found.episode);
+    };
+    await this.index.save(join(this.dir, INDEX_DIR), document);
   }
 
   private async indexMissing(episodes: readonly Episode[]): Promise<void> {
@@ -166,6 +175,10 @@ export function toEpisode(trajectory: Trajectory): Episode {
     path: trajectory.steps.map((step) => step.action || "(no action)").join(" -> "),
     thoughts: trajectory.steps.map((step) => shorten(step.thought, THOUGHT_CHARS)),
   };
+}
+
+function episodeDocument({ id, taskId, question, outcome, reward, answer }: Episode): SavedDocument {
+  return { pageContent: question, metadata: { id, taskId, outcome, reward, answer } };
 }
 
 function episodeId(trajectory: Trajectory): string {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import hnswlib from "hnswlib-node";
 import { z } from "zod";
@@ -33,9 +33,21 @@ const MetaSchema = z.object({
   ids: z.array(z.string()),
 });
 
-const INDEX_FILE = "index.hnsw";
+// A snapshot is also what LangChain's HNSWLib.load reads: the index under its
+// name, args.json and docstore.json (a document per label).
+const INDEX_FILE = "hnswlib.index";
+/** The index file's name before snapshots were LangChain-readable; still read. */
+const OLD_INDEX_FILE = "index.hnsw";
 const META_FILE = "meta.json";
+const LANGCHAIN_ARGS_FILE = "args.json";
+const LANGCHAIN_DOCSTORE_FILE = "docstore.json";
 const INITIAL_CAPACITY = 1024;
+
+/** A LangChain document: what HNSWLib returns for a vector. */
+export interface SavedDocument {
+  pageContent: string;
+  metadata: Record<string, unknown>;
+}
 
 /** A saved index that cannot be read: names the folder. */
 export class IndexFileError extends Error {
@@ -46,6 +58,8 @@ export class IndexFileError extends Error {
  * An approximate nearest-neighbour index (hnswlib's HNSW graph) in cosine
  * space. Its dimension is set by the first vector added. Saved as snapshots
  * (see persistence.ts): a crash during a save leaves the previous save loadable.
+ * A snapshot folder (`latestSnapshot(dir)`) also loads with LangChain's
+ * `HNSWLib.load`, whose searches return its documents.
  */
 export class HnswIndex implements VectorIndex {
   private index: InstanceType<typeof HierarchicalNSW> | undefined;
@@ -109,12 +123,19 @@ export class HnswIndex implements VectorIndex {
     return result.neighbors.map((label, i) => ({ id: this.ids[label]!, score: 1 - result.distances[i]! }));
   }
 
-  /** Saves the index into `dir` as a new snapshot. */
-  async save(dir: string): Promise<void> {
+  /**
+   * Saves the index into `dir` as a new snapshot. `document` says what
+   * HNSWLib.load users get back for an id; where it gives none, the id as the text.
+   */
+  async save(dir: string, document: (id: string) => SavedDocument | undefined = () => undefined): Promise<void> {
     await writeSnapshot(dir, async (folder) => {
-      await this.index?.writeIndex(join(folder, INDEX_FILE));
       const meta: z.infer<typeof MetaSchema> = { version: 1, dims: this.dims ?? null, ...this.settings, ids: this.ids };
       await writeFile(join(folder, META_FILE), JSON.stringify(meta));
+      if (!this.index) return;
+      await this.index.writeIndex(join(folder, INDEX_FILE));
+      // HNSWLib's own save format: its constructor arguments, and [label, document] pairs.
+      await writeFile(join(folder, LANGCHAIN_ARGS_FILE), JSON.stringify({ space: "cosine", numDimensions: this.dims }));
+      await writeFile(join(folder, LANGCHAIN_DOCSTORE_FILE), JSON.stringify(this.ids.map((id, label) => [String(label), document(id) ?? { pageContent: id, metadata: { id } }])));
     });
   }
 
@@ -132,8 +153,9 @@ export class HnswIndex implements VectorIndex {
     }
     if (dims !== null) {
       loaded.index = new HierarchicalNSW("cosine", dims);
-      await loaded.index.readIndex(join(folder, INDEX_FILE)).catch((error: Error) => {
-        throw new IndexFileError(`${join(folder, INDEX_FILE)} cannot be read: ${error.message}`);
+      const file = join(folder, (await readdir(folder)).includes(OLD_INDEX_FILE) ? OLD_INDEX_FILE : INDEX_FILE);
+      await loaded.index.readIndex(file).catch((error: Error) => {
+        throw new IndexFileError(`${file} cannot be read: ${error.message}`);
       });
       if (loaded.index.getCurrentCount() !== ids.length) {
         throw new IndexFileError(`${folder}: the index holds ${loaded.index.getCurrentCount()} vectors but ${ids.length} ids`);

@@ -14,7 +14,8 @@ export {
   type Recollection,
 } from "./episodic.ts";
 export { fewShotPrompt, type FewShotOptions } from "./few-shot.ts";
-export { HnswIndex, IndexFileError, type HnswOptions } from "./hnsw.ts";
-export { VectorStoreIndex } from "./langchain.ts";
+export { HnswIndex, IndexFileError, type HnswOptions, type SavedDocument } from "./hnsw.ts";
+export { VectorStoreIndex, type VectorStoreIndexOptions, type VectorStoreLike } from "./langchain.ts";
+export { latestSnapshot } from "./persistence.ts";
 export { parseRecallObservation, recallObservation, recallTool, type RecalledEpisode, type RecallToolOptions } from "./recall.ts";
 export type { VectorHit, VectorIndex } from "./vector-index.ts";

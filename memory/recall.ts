@@ -15,9 +15,9 @@ export function recallTool(memory: EpisodicMemory, options: RecallToolOptions = 
   return defineTool({
     name: "Recall",
     description:
-      "Recall[query]: returns the past episodes whose questions are most like the query: " +
+      "Returns the past episodes whose questions are most like the query: " +
       "how each went, the actions taken and the thoughts behind them.",
-    schema: z.string(),
+    schema: z.string().describe("query"),
     call: async (query) => recallObservation(await memory.recall(query, k, { successOnly })),
   });
 }

@@ -18,7 +18,7 @@ const TEMPLATE: PromptTemplate = {
 /** A two-tool world: Search knows one page, Finish scores exact matches. Records what reached it. */
 class FakeWiki implements Environment<Task> {
   readonly tools = [
-    defineTool({ name: "Search", description: "Search[entity]", schema: z.string(), call: (entity) => this.search(entity) }),
+    defineTool({ name: "Search", description: "Finds a page.", schema: z.string().describe("entity"), call: (entity) => this.search(entity) }),
   ];
   readonly actions: Action[] = [];
   private gold = "";
@@ -205,13 +205,14 @@ describe("runEpisode", () => {
     expect(policy.requests[0]!.prompt.endsWith(`Question: ${TASK.question}\nThought 1:`)).toBe(true);
   });
 
-  it("uses the bundled HotpotQA prompt by default", async () => {
+  it("uses the bundled HotpotQA prompt by default, listing the environment's tools", async () => {
     const policy = new ScriptedPolicy([" t\nAction 1: Finish[France]"]);
     await runEpisode(policy, new FakeWiki(), { task: TASK });
 
     const { instruction, exemplars } = await loadPrompt();
     const prompt = policy.requests[0]!.prompt;
-    expect(prompt.startsWith(instruction)).toBe(true);
+    const tools = "(1) Search[entity]: Finds a page.\n(2) Finish[answer]: Gives the answer and ends the task.";
+    expect(prompt.startsWith(instruction.replace("{tools}", tools))).toBe(true);
     for (const exemplar of exemplars) expect(prompt).toContain(exemplar);
     expect(prompt.endsWith(`Question: ${TASK.question}\nThought 1:`)).toBe(true);
   });
@@ -281,7 +282,7 @@ describe("prompt files", () => {
 
   it("bundle six HotpotQA exemplars that use Search, Lookup, a missed search and Finish", async () => {
     const { instruction, exemplars } = await loadPrompt("hotpotqa");
-    expect(instruction).toMatch(/Search\[entity\][\s\S]*Lookup\[keyword\][\s\S]*Finish\[answer\]/);
+    expect(instruction).toMatch(/one of these:\n\{tools\}\nHere are some examples\.$/);
     expect(exemplars).toHaveLength(6);
     for (const exemplar of exemplars) expect(exemplar).toMatch(/^Question: [\s\S]*\nAction \d+: Finish\[[^\]]+\]$/);
     const all = exemplars.join("\n");

@@ -20,8 +20,9 @@ async function example(name: string, args: string[] = [], env: Record<string, st
 const jsonl = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as unknown);
 
 describe("examples", () => {
-  it("custom-tool: the agent calls LangChain's Calculator from the wiki environment", async () => {
+  it("custom-tool: the prompt lists LangChain's Calculator, and the agent calls it from the wiki environment", async () => {
     const stdout = await example("custom-tool");
+    expect(stdout).toMatch(/^\(3\) Calculator\[input\]: Useful for getting the result of a math expression\./m);
     expect(stdout).toContain("3. Calculator[2013 - 1946] -> 67");
     expect(stdout).toContain("answer: 67, reward: 1");
   });

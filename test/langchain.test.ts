@@ -1,7 +1,11 @@
+import { cp, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { Calculator } from "@langchain/community/tools/calculator";
 import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
-import { tool as langChainTool } from "@langchain/core/tools";
+import { StructuredTool, tool as langChainTool } from "@langchain/core/tools";
 import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -41,6 +45,36 @@ describe("fromLangChainTool", () => {
       expect(await callWithText(adapted, '{"a": 2, "b": 3}')).toBe("5");
       expect(await callWithText(adapted, '{"a": "two"}')).toMatch(new RegExp(`^Invalid input for ${lcTool.name}: `));
     }
+  });
+
+  it("adapts tools made by a second copy of @langchain/core, as in a user's own project", async () => {
+    const second = await secondLangChainCore();
+    class Reverse extends second.Tool {
+      name = "reverse";
+      description = "Reverses text.";
+      async _call(text: string) {
+        return [...text].reverse().join("");
+      }
+    }
+    const add = second.tool(({ a, b }: { a: number; b: number }) => String(a + b), {
+      name: "add",
+      description: "Adds two numbers.",
+      schema: z.object({ a: z.number(), b: z.number() }),
+    });
+    // Another copy: none of our classes recognise its tools.
+    expect(new Reverse()).not.toBeInstanceOf(StructuredTool);
+    expect(add).not.toBeInstanceOf(StructuredTool);
+
+    const reverse = fromLangChainTool(new Reverse());
+    // A string tool takes the text itself, as one from our own copy does.
+    expect(reverse.schema.safeParse("stressed").success).toBe(true);
+    expect(await callWithText(reverse, "stressed, desserts")).toBe("stressed ,desserts");
+    expect(await callWithText(fromLangChainTool(add), "2, 3")).toBe("5");
+    expect(await callWithText(fromLangChainTool(add), '{"a": 2, "b": 3}')).toBe("5");
+  });
+
+  it("refuses what is not a LangChain tool, in one line", () => {
+    expect(() => fromLangChainTool({ name: "x" } as never)).toThrow(/^fromLangChainTool needs a LangChain tool: .*invoke\(\)\.$/);
   });
 
   it("reads a non-string result as JSON", async () => {
@@ -146,3 +180,23 @@ describe("LangChainPolicy", () => {
     expect(model.calls[0]?.options.signal).toBe(controller.signal);
   });
 });
+
+/**
+ * A copy of our @langchain/core under another path, imported the way a user's
+ * project would import its own (its other dependencies are ours, linked).
+ */
+async function secondLangChainCore(): Promise<typeof import("@langchain/core/tools")> {
+  const project = await mkdtemp(join(tmpdir(), "react-rl-second-core-"));
+  const ours = new URL("../node_modules/", import.meta.url).pathname;
+  await mkdir(join(project, "node_modules", "@langchain"), { recursive: true });
+  for (const name of await readdir(ours)) {
+    if (name !== "@langchain" && !name.startsWith(".")) await symlink(join(ours, name), join(project, "node_modules", name));
+  }
+  // The ES modules and package.json are all an import needs (a fraction of its 14 MB).
+  await cp(join(ours, "@langchain", "core"), join(project, "node_modules", "@langchain", "core"), {
+    recursive: true,
+    filter: (source) => !/\.(map|cjs|d\.ts|d\.cts|md)$/.test(source),
+  });
+  await writeFile(join(project, "tools.mjs"), 'export * from "@langchain/core/tools";\n');
+  return import(pathToFileURL(join(project, "tools.mjs")).href);
+}

@@ -234,7 +234,7 @@ describe("HnswIndex", () => {
     await (await filled()).save(dir);
     const partial = join(dir, "snapshot-000002.partial-999-1");
     await mkdir(partial);
-    await writeFile(join(partial, "index.hnsw"), "truncat");
+    await writeFile(join(partial, "hnswlib.index"), "truncat");
     expect((await HnswIndex.load(dir)).size).toBe(6);
   });
 });

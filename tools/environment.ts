@@ -1,4 +1,4 @@
-import type { Tool } from "./tool.ts";
+import type { Tool, ToolEntry } from "./tool.ts";
 
 /** A parsed text action: `Search[Paris]` is `{ name: "Search", argument: "Paris" }`. */
 export interface Action {
@@ -42,6 +42,9 @@ export interface Environment<T extends Task = Task> {
   reset(task: T): Promise<string>;
   step(action: Action): Promise<StepResult>;
 }
+
+/** The action that ends every episode (the runtime reads its argument to the line's last `]`), listed after the tools. */
+export const FINISH_ENTRY: ToolEntry = { form: "Finish[answer]", description: "Gives the answer and ends the task." };
 
 /** The observation for anything that is not a known action (ReAct's wording). */
 export function invalidAction(text: string): string {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { argumentForm, argumentNotes, inputShape, readArgument } from "./arguments.ts";
 
 /** What a tool call needs besides its input: cancellation, for tools that can take long. */
 export interface ToolContext {
@@ -7,11 +8,14 @@ export interface ToolContext {
 
 /**
  * A tool the agent can call. Text actions `Name[argument]` reach it with the
- * argument as a string when its schema takes a string, else parsed as JSON.
+ * argument as a string when its schema takes a string; object schemas also
+ * take `Name[2, 3]` or `Name[a=2, b=3]`; any schema takes JSON.
  */
 export interface Tool<Input = unknown> {
   name: string;
+  /** What the tool does, for the agent's prompt: a sentence or two. */
   description: string;
+  /** The input; `.describe()` on a string schema names its argument in the prompt (`Search[entity]`). */
   schema: z.ZodType<Input>;
   call(input: Input, ctx?: ToolContext): Promise<string>;
 }
@@ -26,6 +30,23 @@ export function defineTool<Input>(tool: {
   return { ...tool, call: async (input, ctx) => tool.call(input, ctx) };
 }
 
+/** How a prompt presents a tool: `Add[a, b]` and what it does. */
+export interface ToolEntry {
+  /** The action as written: `Search[entity]`, `Add[a, b]`. */
+  form: string;
+  description: string;
+}
+
+/** A tool's prompt entry, from its definition: name, schema and description. */
+export function toolEntry(tool: Tool): ToolEntry {
+  const shape = inputShape(tool.schema);
+  const notes = argumentNotes(shape);
+  return {
+    form: `${tool.name}[${argumentForm(shape)}]`,
+    description: notes ? `${tool.description} Arguments: ${notes}.` : tool.description,
+  };
+}
+
 /**
  * Validates a text argument against a tool's schema and calls it. Bad input
  * becomes an observation for the agent to read, never an exception.
@@ -33,13 +54,15 @@ export function defineTool<Input>(tool: {
 export async function callWithText(tool: Tool, argument: string, ctx?: ToolContext): Promise<string> {
   const asString = tool.schema.safeParse(argument);
   if (asString.success) return tool.call(asString.data, ctx);
-  let json: unknown;
-  try {
-    json = JSON.parse(argument);
-  } catch {
-    return `Invalid input for ${tool.name}: ${asString.error.issues[0]?.message ?? "expected JSON"}`;
-  }
-  const parsed = tool.schema.safeParse(json);
-  if (!parsed.success) return `Invalid input for ${tool.name}: ${parsed.error.issues[0]?.message ?? "bad input"}`;
-  return tool.call(parsed.data, ctx);
+  const shape = inputShape(tool.schema);
+  const read = readArgument(shape, argument);
+  const parsed = read.ok ? tool.schema.safeParse(read.input) : undefined;
+  if (parsed?.success) return tool.call(parsed.data, ctx);
+  const reason = read.ok ? issueText(parsed!.error.issues[0]) : read.error;
+  return `Invalid input for ${tool.name}: ${reason}. Write ${tool.name}[${argumentForm(shape)}]${shape.type === "object" ? " or a JSON object" : ""}.`;
+}
+
+function issueText(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return "bad input";
+  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
 }

@@ -3,7 +3,7 @@ import { invalidAction, type AnswerScores, type Environment, type StepResult, ty
 import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "../../trajectories/schema.ts";
 import { parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
-import { renderPrompt } from "./prompt.ts";
+import { renderPrompt, withToolList } from "./prompt.ts";
 import { VERSION } from "../version.ts";
 
 /** ReAct's step limit for HotpotQA. */
@@ -13,7 +13,7 @@ export interface EpisodeOptions<T extends Task> {
   task: T;
   /** Steps before the episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
   maxSteps?: number;
-  /** Instruction and exemplars; default the `hotpotqa` prompt. */
+  /** Instruction and exemplars; default the `hotpotqa` prompt. A `{tools}` in the instruction lists the environment's tools. */
   prompt?: PromptTemplate;
   /** Run facts the caller knows (dataset, ...); they override the ones filled in here. */
   meta?: Partial<RunMeta>;
@@ -34,7 +34,7 @@ export async function runEpisode<T extends Task>(
   const started = performance.now();
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}.`);
-  const template = options.prompt ?? (await defaultPrompt());
+  const template = withToolList(options.prompt ?? (await defaultPrompt()), environment.tools);
   // The first observation only restates the question, which the prompt already shows.
   await environment.reset(task);
   const steps: Step[] = [];

@@ -114,10 +114,12 @@ function matchingBracket(text: string): number {
   return -1;
 }
 
+/** One quoted argument loses its quotes; `"a", "b"` (several quoted values) keeps them. */
 function unquote(argument: string): string {
   for (const [open, close] of QUOTE_PAIRS) {
     if (argument.length >= 2 && argument.startsWith(open) && argument.endsWith(close)) {
-      return argument.slice(open.length, -close.length).trim();
+      const inner = argument.slice(open.length, -close.length);
+      return inner.includes(close) ? argument : inner.trim();
     }
   }
   return argument;

@@ -1,7 +1,9 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
+import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, type TokenEncoder } from "../../trajectories/index.ts";
+import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
@@ -29,7 +31,8 @@ export const exportCommand = defineCommand({
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
 ${promptUsage}
-                       the prompt the trajectories were collected with
+                       the prompt the trajectories were collected with; a {tools} in it lists
+                       the wiki's tools (Search, Lookup), as bench gave them
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
                        instruction alone)
   --min-reward R       only trajectories with reward >= R
@@ -54,7 +57,8 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
   async run(flags) {
     if (flags.tokenizer !== undefined && flags.format !== "tokens") throw new UserError("--tokenizer applies to --format tokens only");
     const tokenizer = flags.tokenizer === undefined ? undefined : await loadTokenEncoder(flags.tokenizer);
-    const template = await loadNamedPrompt(flags.prompt);
+    // The tools `bench` gives a named prompt's episodes: the wiki's (the pages do not matter here).
+    const template = withToolList(await loadNamedPrompt(flags.prompt), new WikiEnvironment(new Docstore([])).tools);
     const trajectories = (await readLogs(flags.in)).flat();
     const result = exportTrajectories(trajectories, {
       format: flags.format,

@@ -16,7 +16,7 @@ export interface CodeToolOptions {
 }
 
 const DESCRIPTION =
-  "runs a JavaScript program in a sandbox and returns what it printed with console.log and the value of its last expression. " +
+  "Runs a JavaScript program in a sandbox and returns what it printed with console.log and the value of its last expression. " +
   "The sandbox has the language's built-ins only: no files, network, modules or timers.";
 
 /** `Code[program]`: the agent's calculator and scratchpad. */
@@ -24,8 +24,8 @@ export function codeTool(options: CodeToolOptions = {}): Tool<string> {
   const run = runner(options);
   return defineTool({
     name: "Code",
-    description: `Code[program]: ${DESCRIPTION}`,
-    schema: z.string(),
+    description: DESCRIPTION,
+    schema: z.string().describe("program"),
     call: async (program, ctx) => codeObservation(await run(program, ctx?.signal)),
   });
 }
@@ -36,7 +36,7 @@ export function langChainCodeTool(options: CodeToolOptions = {}): StructuredTool
   return toLangChainTool(
     defineTool({
       name: "code",
-      description: `Code interpreter: ${DESCRIPTION}`,
+      description: `Code interpreter. ${DESCRIPTION}`,
       schema: z.object({ code: z.string().describe("the JavaScript program to run") }),
       call: async ({ code }, ctx) => codeObservation(await run(code, ctx?.signal)),
     }),
@@ -54,9 +54,9 @@ export function pythonTool({ interpreter, limits }: PythonToolOptions = {}): Too
   return defineTool({
     name: "Python",
     description:
-      "Python[program]: runs a Python program (standard library only) and returns what it printed and the value of its last expression. " +
+      "Runs a Python program (standard library only) and returns what it printed and the value of its last expression. " +
       "No files of the host, network or packages.",
-    schema: z.string(),
+    schema: z.string().describe("program"),
     call: async (program, ctx) => {
       const result = await (interpreter ?? sharedPythonInterpreter()).run(program, { limits, signal: ctx?.signal });
       return codeObservation(result, "None");

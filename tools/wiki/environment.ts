@@ -37,15 +37,14 @@ export class WikiEnvironment implements Environment<QaTask> {
       defineTool({
         name: "Search",
         description:
-          "Search[entity]: searches the exact entity on Wikipedia and returns the first paragraph if it exists. If not, it returns some similar entities to search.",
-        schema: z.string(),
+          "Looks up the exact entity on Wikipedia and returns the first sentences of its page if there is one; otherwise it lists similar titles to search instead.",
+        schema: z.string().describe("entity"),
         call: (entity) => this.search(entity),
       }),
       defineTool({
         name: "Lookup",
-        description:
-          "Lookup[keyword]: returns the next sentence containing keyword in the current passage (the page found by the last successful Search).",
-        schema: z.string(),
+        description: "Returns the next sentence containing the keyword on the page that the last Search found.",
+        schema: z.string().describe("keyword"),
         call: (keyword) => this.lookup(keyword),
       }),
     ];
