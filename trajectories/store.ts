@@ -1,4 +1,5 @@
-import { open, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { createReadStream } from "node:fs";
 import { TRAJECTORY_VERSION, TrajectorySchema, type Trajectory } from "./schema.ts";
 
@@ -38,8 +39,9 @@ export class TrajectoryWriter {
 
   private constructor(private readonly path: string) {}
 
-  /** Opens a log for appending, first cutting off a torn last line left by a crash. */
+  /** Opens a log for appending (making its folder if missing), first cutting off a torn last line left by a crash. */
   static async open(path: string): Promise<TrajectoryWriter> {
+    await mkdir(dirname(path), { recursive: true });
     await dropTornTail(path);
     return new TrajectoryWriter(path);
   }
@@ -58,8 +60,12 @@ export class TrajectoryWriter {
   }
 }
 
-/** Writes a whole file so that readers see the old one or the new one, never half, even after a power cut. */
+/**
+ * Writes a whole file so that readers see the old one or the new one, never half, even after a power cut.
+ * Its folder is made if missing (`--out runs/x.json` on a fresh clone, which has no `runs/`).
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeDurably(tmp, text);
   await rename(tmp, path);
