@@ -24,6 +24,7 @@ const demoFlags = z.object({
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
   "train-world": numberFlag(z.number().int().min(0)).default(2),
+  "test-world": numberFlag(z.number().int().min(0)).optional(),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
   "pg-updates": numberFlag(z.number().int().positive()).default(8),
@@ -46,6 +47,8 @@ export const demoCommand = defineCommand({
   --eval N             hopworld test questions evaluated before and after (default 300, the whole split)
   --train-world N      the seed of the world whose training questions trial and error samples
                        (default 2: the base was fine-tuned on every training question of world 1)
+  --test-world N       the seed of the world whose test questions are evaluated (default: the
+                       base's, 1); another keeps world 1's test split untouched while tuning a recipe
   --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
   --pg-updates N       policy-gradient updates (default 8), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
@@ -60,7 +63,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     const planner = await loadPlanner(flags.model, flags.backend);
     const reference = frozenCopy(planner.model);
     const template = await loadPrompt(HOPWORLD_PROMPT);
-    const testWorld = generateWorld({ seed: Number(planner.meta.worldSeed ?? 1) });
+    const testWorld = generateWorld({ seed: flags["test-world"] ?? Number(planner.meta.worldSeed ?? 1) });
     const test = worldTasks(testWorld, "test").slice(0, flags.eval);
     const trainWorld = flags["train-world"] === testWorld.seed ? testWorld : generateWorld({ seed: flags["train-world"] });
     const train = untriedQuestions(trainWorld, planner);

@@ -1,9 +1,6 @@
 /**
- * Gathers calls that arrive together into one batch, so many concurrent episodes
- * share one batched forward pass per token. Serial, a batch waits for the one
- * before it and gathers every call that arrived meanwhile (for engines that run a
- * batch to its end); overlapping, each turn of the event loop sends what arrived
- * in it at once (for engines whose running batch others join: ContinuousBatch).
+ * Gathers calls that arrive while a batch is running into the next batch, so
+ * many concurrent episodes share one batched forward pass per token.
  */
 export class MicroBatcher<In, Out> {
   private queue: { input: In; resolve: (out: Out) => void; reject: (error: unknown) => void }[] = [];
@@ -12,28 +9,27 @@ export class MicroBatcher<In, Out> {
   constructor(
     private readonly runBatch: (inputs: In[]) => Promise<Out[]>,
     private readonly maxBatch: number,
-    private readonly serial = true,
   ) {}
 
   submit(input: In): Promise<Out> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, resolve, reject });
       // Wait one turn of the event loop so callers starting together land in one batch.
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.drain());
-      }
+      if (!this.running) setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      const done = this.runBatch(batch.map((b) => b.input)).then(
-        (outputs) => batch.forEach((b, i) => b.resolve(outputs[i]!)),
-        (error) => batch.forEach((b) => b.reject(error)),
-      );
-      if (this.serial) await done;
+      try {
+        const outputs = await this.runBatch(batch.map((b) => b.input));
+        batch.forEach((b, i) => b.resolve(outputs[i]!));
+      } catch (error) {
+        for (const b of batch) b.reject(error);
+      }
     }
     this.running = false;
   }

@@ -122,9 +122,14 @@ interface Lane {
   close(): Promise<void>;
 }
 
-/** A lane that gathers requests for `decode`: serially on tfjs, whose batches run to their end; at once on the kernels, whose running batch they join. */
+/**
+ * A lane that gathers the requests arriving while a batch runs into the next one.
+ * On the kernels a call could join the running batch at once, but on 2 cores that
+ * measured slower (rollouts 21-23 s against 27-30 s): a worker stepping a few
+ * sequences takes the CPU the episodes' own work needs.
+ */
 function lane(decode: (requests: TurnRequest[]) => Promise<Generation[]>, sampling: Sampling, rest: Pick<Lane, "stats" | "close">): Lane {
-  const batcher = new MicroBatcher(decode, sampling.maxBatch, sampling.engine === "tfjs");
+  const batcher = new MicroBatcher(decode, sampling.maxBatch);
   let load = 0;
   const submit = (request: TurnRequest) => {
     load++;
