@@ -1,9 +1,31 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly: tsx compiles on load, so `npm ci` is the only install step.
-import { register } from "tsx/esm/api";
+// Runs the compiled CLI in dist/. In a checkout whose sources changed since the last
+// `npm run build`, or never built, it runs the TypeScript sources through tsx instead
+// (slower to start), so that an edit never runs stale code.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const root = new URL("../", import.meta.url);
+
+function buildIsCurrent() {
+  const stamp = new URL("dist/.built", root);
+  if (!existsSync(stamp)) return false;
+  // An installed package ships dist/ without the sources
+  if (!existsSync(new URL("src/", root))) return true;
+  const built = statSync(stamp).mtimeMs;
+  const { include } = JSON.parse(readFileSync(new URL("tsconfig.build.json", root), "utf8"));
+  return include.every((folder) =>
+    readdirSync(new URL(folder, root), { recursive: true }).every((file) => statSync(new URL(`${folder}/${file}`, root)).mtimeMs <= built),
+  );
+}
+
+async function loadMain() {
+  if (buildIsCurrent()) return (await import("../dist/src/cli/main.js")).main;
+  const { register } = await import("tsx/esm/api");
+  register();
+  return (await import("../src/cli/main.ts")).main;
+}
+
+const main = await loadMain();
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
