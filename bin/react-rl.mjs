@@ -2,20 +2,19 @@
 // Runs the compiled CLI in dist/. In a checkout whose sources changed since the last
 // `npm run build`, or never built, it runs the TypeScript sources through tsx instead
 // (slower to start), so that an edit never runs stale code.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 
 const root = new URL("../", import.meta.url);
 
+/** Whether dist/ holds a build of the sources as they are: dist/.built lists them. */
 function buildIsCurrent() {
   const stamp = new URL("dist/.built", root);
   if (!existsSync(stamp)) return false;
   // An installed package ships dist/ without the sources
   if (!existsSync(new URL("src/", root))) return true;
   const built = statSync(stamp).mtimeMs;
-  const { include } = JSON.parse(readFileSync(new URL("tsconfig.build.json", root), "utf8"));
-  return include.every((folder) =>
-    readdirSync(new URL(folder, root), { recursive: true }).every((file) => statSync(new URL(`${folder}/${file}`, root)).mtimeMs <= built),
-  );
+  const sources = JSON.parse(readFileSync(stamp, "utf8"));
+  return sources.every((path) => (statSync(new URL(path, root), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= built);
 }
 
 async function loadMain() {

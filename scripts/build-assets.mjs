@@ -1,28 +1,17 @@
-// The second half of `npm run build`, after tsc: copies the files that modules read next to
-// themselves (prompt texts, the Python sandbox) beside their compiled modules in dist/, then
-// stamps dist/.built, by which bin/react-rl.mjs tells a current build from a stale one.
-// The .mjs files stay behind: they only load TypeScript workers through tsx.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, extname, join } from "node:path";
+// The second half of `npm run build`, after tsc: copies the files that compiled modules read
+// beside themselves into dist/, then writes dist/.built, the list of the build's sources, by
+// which bin/react-rl.mjs tells a current build from a stale one. (Prompts are not copied:
+// they are read from the package's prompts/ folder, where react-rl fewshot adds new ones.)
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
+const ASSETS = ["tools/code/python/sandbox.py"];
+
+for (const source of ASSETS) {
+  const target = join("dist", source);
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(source, target);
+}
 const { include } = JSON.parse(readFileSync("tsconfig.build.json", "utf8"));
-for (const folder of include) {
-  for (const file of readdirSync(folder, { recursive: true })) {
-    const source = join(folder, file);
-    if ([".ts", ".mjs"].includes(extname(source)) || statSync(source).isDirectory()) continue;
-    const target = join("dist", source);
-    // An unchanged file is left alone: a CLI running from dist/ meanwhile never reads half a copy
-    if (readFileSync(source).equals(readIfPresent(target))) continue;
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(source, target);
-  }
-}
-writeFileSync("dist/.built", `${new Date().toISOString()}\n`);
-
-function readIfPresent(path) {
-  try {
-    return readFileSync(path);
-  } catch {
-    return Buffer.alloc(0);
-  }
-}
+const compiled = include.flatMap((folder) => readdirSync(folder, { recursive: true }).filter((file) => file.endsWith(".ts")).map((file) => join(folder, file)));
+writeFileSync("dist/.built", `${JSON.stringify([...compiled, ...ASSETS].sort(), null, 1)}\n`);
