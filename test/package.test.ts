@@ -63,7 +63,7 @@ console.log(wrong);
 describe("the packed package", () => {
   it("installs into a user's project and works from plain Node, TypeScript and npx", async () => {
     const packs = await mkdtemp(join(tmpdir(), "react-rl-pack-"));
-    // npm pack builds dist/ first (prepack)
+    // npm pack builds dist/ first (the prepare script)
     const { stdout } = await npm(["pack", "--json", "--pack-destination", packs], root);
     const [{ filename, files }] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     const shipped = files.map((file) => file.path);

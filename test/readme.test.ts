@@ -11,11 +11,11 @@ describe("README", () => {
     const readme = await readFile(`${root}README.md`, "utf8");
     const snippet = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(snippet).toContain('from "react-rl"');
-    // Inside the package, so `import ... from "react-rl"` resolves as it does for a user.
+    // Inside the package, so `import ... from "react-rl"` resolves as it does for a user (to the sources, by their condition).
     await mkdir(`${root}runs`, { recursive: true });
     const file = `${root}runs/readme-example.ts`;
     await writeFile(file, snippet!);
-    const { stdout } = await run(process.execPath, ["--import", "tsx", file], { cwd: root });
+    const { stdout } = await run(process.execPath, ["--conditions=react-rl-source", "--import", "tsx", file], { cwd: root });
     expect(stdout).toMatch(/^Search\[.+\] -> /m);
     expect(stdout).toMatch(/"halted": false|halted: false/);
   });
