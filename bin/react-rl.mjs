@@ -1,9 +1,30 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly: tsx compiles on load, so `npm ci` is the only install step.
-import { register } from "tsx/esm/api";
+// Runs the compiled CLI in dist/. In a checkout whose sources changed since the last
+// `npm run build`, or never built, it runs the TypeScript sources through tsx instead
+// (slower to start), so that an edit never runs stale code.
+import { existsSync, readFileSync, statSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const root = new URL("../", import.meta.url);
+
+/** Whether dist/ holds a build of the sources as they are: dist/.built lists them. */
+function buildIsCurrent() {
+  const stamp = new URL("dist/.built", root);
+  if (!existsSync(stamp)) return false;
+  // An installed package ships dist/ without the sources
+  if (!existsSync(new URL("src/", root))) return true;
+  const built = statSync(stamp).mtimeMs;
+  const sources = JSON.parse(readFileSync(stamp, "utf8"));
+  return sources.every((path) => (statSync(new URL(path, root), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= built);
+}
+
+async function loadMain() {
+  if (buildIsCurrent()) return (await import("../dist/src/cli/main.js")).main;
+  const { register } = await import("tsx/esm/api");
+  register();
+  return (await import("../src/cli/main.ts")).main;
+}
+
+const main = await loadMain();
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

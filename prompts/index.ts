@@ -11,10 +11,16 @@ const SECTION_SEPARATOR = /^---$/m;
 /** Prompt names are file stems: no paths, so a name can only reach this folder. */
 const PROMPT_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
-/** The file of the prompt named `name`: `prompts/<name>.txt`, next to this module. */
+/**
+ * The prompts folder: this module's, in the sources; compiled into dist/prompts/, the same
+ * folder at the package root, so prompts written later (react-rl fewshot) live with the others.
+ */
+const PROMPTS = new URL(import.meta.url.endsWith(".ts") ? "./" : "../../prompts/", import.meta.url);
+
+/** The file of the prompt named `name`: `prompts/<name>.txt`. */
 export function promptFile(name: string): URL {
   if (!PROMPT_NAME.test(name)) throw new Error(`Invalid prompt name "${name}": use letters, digits, "-" or "_".`);
-  return new URL(`./${name}.txt`, import.meta.url);
+  return new URL(`./${name}.txt`, PROMPTS);
 }
 
 /** Reads `prompts/<name>.txt` into its instruction and exemplars. */

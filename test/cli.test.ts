@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
-import { numberFlag, numberRange } from "../src/cli/command.ts";
+import { numberFlag } from "../src/cli/command.ts";
+import { numberRange } from "../src/issues.ts";
 import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
@@ -18,11 +19,45 @@ describe("react-rl CLI", () => {
     for (const name of ["bench", "score", "tool", "trajectories"]) expect(stdout).toContain(name);
   });
 
-  it("answers an unknown flag with usage and exit code 2", async () => {
-    const { code, stderr } = await cli(["bench", "--limt", "3"]);
-    expect(code).toBe(2);
-    expect(stderr).toContain("--limt");
-    expect(stderr).toContain("usage: react-rl bench");
+  it("lists a group's commands, and gives a command's usage, on --help or help", async () => {
+    const [group, bare, viaHelp] = await Promise.all([cli(["train", "--help"]), cli(["train"]), cli(["help", "train", "sft"])]);
+    expect(group.code).toBe(0);
+    expect(group.stdout).toContain("usage: react-rl train COMMAND");
+    for (const name of ["train pretrain", "train sft", "train rs", "train rl", "train dpo", "train rm"]) expect(group.stdout).toContain(name);
+    expect(group.stdout).not.toContain("bench");
+    expect(bare).toEqual(group);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toMatch(/^usage: react-rl train sft --from DIR --out DIR/);
+  });
+
+  it("answers a misspelt command, option or argument in one line, with what exists and the likely one", async () => {
+    const cases: [string[], number, string][] = [
+      [["trian", "sft"], 2, "react-rl: unknown command 'trian' (did you mean train?); the commands: demo, bench, collect, score, tool, trajectories, export, finetune, fewshot, world, train, serve"],
+      [["--verison"], 2, "react-rl: unknown option --verison (did you mean --version?); see react-rl --help"],
+      [["train", "foo"], 2, "react-rl train: unknown command 'foo'; the train commands: pretrain, sft, rs, rl, dpo, rm"],
+      [["train", "sf", "--help"], 2, "react-rl train: unknown command 'sf' (did you mean sft?); the train commands: pretrain, sft, rs, rl, dpo, rm"],
+      [["world", "gen"], 2, "react-rl world: unknown command 'gen' (did you mean generate?); the world commands: generate, stats, expert"],
+      [["trajectories", "stat", "runs/x"], 2, "react-rl trajectories: unknown command 'stat' (did you mean stats?); the trajectories commands: stats, merge"],
+      [["bench", "--limt", "3"], 2, "react-rl bench: unknown option --limt (did you mean --limit?); see react-rl bench --help"],
+      [["bench", "--limit"], 2, "react-rl bench: --limit needs a value; see react-rl bench --help"],
+      [["bench", "--out", "--limit", "3"], 2, "react-rl bench: --out needs a value; see react-rl bench --help"],
+      [["bench", "--free-decoding=yes"], 2, "react-rl bench: --free-decoding takes no value; see react-rl bench --help"],
+      [["bench", "foo"], 2, "react-rl bench: unexpected argument 'foo'; see react-rl bench --help"],
+      [["world", "stats"], 2, "react-rl world stats: missing FILE; see react-rl world stats --help"],
+      [["tool", "serch", "x"], 1, "react-rl tool: unknown tool 'serch' (did you mean search?); the tools: search, lookup, code, python, recall"],
+      [["bench", "--policy", "locl"], 1, "react-rl bench: invalid --policy: expected baseline, oracle, openai or local (did you mean local?)"],
+      [["bench", "--limit", "many"], 1, "react-rl bench: invalid --limit: expected a whole number of at least 1"],
+      [["train", "sft", "--out", "x"], 1, "react-rl train sft: --from is required"],
+    ];
+    const answers = await Promise.all(cases.map(([args]) => cli(args)));
+    expect(answers.map(({ code, stderr }) => [code, stderr.trim()])).toEqual(cases.map(([, code, line]) => [code, line]));
+  }, 120_000);
+
+  it("says what is wrong in a trainer's config file in one line", async () => {
+    const config = join(await tempDir(), "rs.json");
+    await writeFile(config, JSON.stringify({ rounds: "many" }));
+    const { code, stderr } = await cli(["train", "rs", "--config", config]);
+    expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: `react-rl train rs: bad config (${config} and flags): rounds: expected a whole number of at least 1` });
   });
 
   it("rejects a bad flag value in one line", async () => {
@@ -63,6 +98,25 @@ describe("react-rl CLI", () => {
     expect(scored.n).toBe(300);
     expect(scored.em).toBeCloseTo(25 / 300, 10);
   });
+
+  it("runs hopworld from a seed, as train does, and refuses a rerun that asks for fewer questions than its log holds", async () => {
+    const out = await tempDir();
+    const hopworld = ["bench", "--dataset", "hopworld", "--world-seed", "2", "--policy", "oracle", "--out", out];
+    const first = await cli([...hopworld, "--limit", "3"]);
+    expect(first.code).toBe(0);
+    expect(lastJson(first.stdout)).toEqual({ n: 3, em: 1, f1: 1 });
+    const summary = await readFile(join(out, "summary.json"), "utf8");
+    const fewer = await cli([...hopworld, "--limit", "2"]);
+    expect({ code: fewer.code, stderr: fewer.stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `react-rl bench: ${out} holds 1 episode of questions or samples this run does not ask for (test-00003 first): its summary would disagree with its log; choose another output folder, or ask for all the questions it holds`,
+    });
+    expect(await readFile(join(out, "summary.json"), "utf8")).toBe(summary);
+    // More questions resume the log and extend it
+    const more = await cli([...hopworld, "--limit", "4"]);
+    expect(lastJson(more.stdout)).toEqual({ n: 4, em: 1, f1: 1 });
+    expect(more.stdout).toContain("3 episodes already in");
+  }, 60_000);
 
   it("refuses a file where a folder goes, in one line, and leaves the file be", async () => {
     const root = await tempDir();

@@ -10,10 +10,13 @@ import { startFakeOpenAIServer } from "./helpers/fake-openai-server.ts";
 const run = promisify(execFile);
 const root = new URL("..", import.meta.url).pathname;
 
-/** Runs an example as its header says (`npx tsx examples/NAME.ts`), from the package root, with no API key. */
+/**
+ * Runs an example as its header says (`npx tsx examples/NAME.ts`), from the package root, with no API key;
+ * its `import ... from "react-rl"` finds the TypeScript sources (the package's react-rl-source condition), not dist/.
+ */
 async function example(name: string, args: string[] = [], env: Record<string, string> = {}) {
   const environment = { ...process.env, OPENAI_API_KEY: "", OPENAI_BASE_URL: "", ...env };
-  const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`, ...args], { cwd: root, env: environment });
+  const { stdout } = await run(process.execPath, ["--conditions=react-rl-source", "--import", "tsx", `examples/${name}.ts`, ...args], { cwd: root, env: environment });
   return stdout;
 }
 

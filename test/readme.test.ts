@@ -54,11 +54,11 @@ describe("README", () => {
     const readme = await readFile(`${root}README.md`, "utf8");
     const [, snippet, shown] = /```ts\n([\s\S]*?)```\n\n[^`]*```text\n([\s\S]*?)```/.exec(readme) ?? [];
     expect(snippet).toContain('from "react-rl"');
-    // Inside the package, so `import ... from "react-rl"` resolves as it does for a user.
+    // Inside the package, so `import ... from "react-rl"` resolves as it does for a user (to the sources, by their condition).
     await mkdir(`${root}runs`, { recursive: true });
     const file = `${root}runs/readme-example.ts`;
     await writeFile(file, snippet!);
-    const { stdout } = await run(process.execPath, ["--import", "tsx", file], { cwd: root });
+    const { stdout } = await run(process.execPath, ["--conditions=react-rl-source", "--import", "tsx", file], { cwd: root });
     expect(stdout).toBe(shown);
   });
 

@@ -365,7 +365,7 @@ describe("react-rl world and bench --dataset hopworld", () => {
   });
 
   it("says what is missing instead of failing with a stack", async () => {
-    const missing = await cli(["bench", "--dataset", "hopworld"]);
+    const missing = await cli(["bench", "--dataset", "hopworld", "--file", "questions.json"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("--world FILE");
     expect(missing.stderr).not.toMatch(/\n\s+at /);

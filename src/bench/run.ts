@@ -110,7 +110,8 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const samples = options.samples ?? 1;
   const episodes = options.tasks.flatMap((task) => Array.from({ length: samples }, (_, sample) => ({ task, sample })));
   const wanted = new Set(episodes.map((e) => episodeKey(e.task.id, e.sample)));
-  const previous = (await readTrajectoriesIfAny(logPath)).trajectories.filter((t) => wanted.has(keyOf(t)));
+  const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
+  refuseOthers(options.out, previous, wanted);
   const finished = new Map(previous.map((t) => [keyOf(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
   const writer = await TrajectoryWriter.open(logPath);
@@ -149,6 +150,20 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   };
   await writeFileAtomic(join(options.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   return { summary, resumed, interrupted: finished.size + failures.failed.length < wanted.size, failed: failures.failed };
+}
+
+/**
+ * Refuses a log holding episodes this run does not ask for (another dataset, more questions
+ * or samples): summary.json covers the run's episodes, so it would disagree with the log.
+ * A rerun may ask for more than the log holds (it resumes), never for less.
+ */
+function refuseOthers(out: string, logged: readonly Trajectory[], wanted: ReadonlySet<string>): void {
+  const others = logged.filter((t) => !wanted.has(keyOf(t)));
+  if (others.length === 0) return;
+  throw new UserError(
+    `${out} holds ${others.length} episode${others.length === 1 ? "" : "s"} of questions or samples this run does not ask for (${others[0]!.id} first): ` +
+      `its summary would disagree with its log; choose another output folder, or ask for all the questions it holds`,
+  );
 }
 
 /** One key per episode: the question, and which sample of it (logs without samples hold sample 0). */

@@ -10,12 +10,13 @@ import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../be
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
-import { HOPWORLD_PROMPT, loadWorld, SplitSchema, worldEnvironments, worldTasks } from "../world/index.ts";
+import { HOPWORLD_PROMPT, SplitSchema, worldEnvironments, worldTasks } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
+import { worldFlags, worldFrom } from "./world.ts";
 
 const DATASETS = ["hotpotqa", "2wiki", "musique", "hopworld", "arithmetic"] as const;
 /** Datasets with train, dev and test splits (`--split`). */
@@ -24,7 +25,7 @@ const SPLIT_DATASETS: readonly string[] = ["hopworld", "arithmetic"];
 const benchFlags = policyFlags.extend({
   dataset: z.enum(DATASETS).default("hotpotqa"),
   file: z.string().optional(),
-  world: z.string().optional(),
+  ...worldFlags.shape,
   split: SplitSchema.default("test"),
   "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
   limit: numberFlag(z.number().int().positive()).optional(),
@@ -67,6 +68,8 @@ function questionsCommand(kind: RunKind) {
   --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
   --world FILE         for --dataset hopworld: a world from react-rl world generate; its episodes
                        run with prompts/hopworld.txt unless --prompt names another
+  --world-seed N       for --dataset hopworld, instead of --world: generate the world of seed N
+                       in memory, as train does (default 1)
   --split NAME         for --dataset hopworld or arithmetic: train | dev | test (default test)
   --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1);
                        they run with prompts/arithmetic.txt and the Code tool, over an empty wiki
@@ -90,14 +93,14 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     flags: benchFlags,
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };
-      const { tasks: all, environment, prompt } = await loadQuestions(flags);
+      const { tasks: all, environment, prompt, label } = await loadQuestions(flags);
       const limited = all.slice(0, flags.limit);
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
       const template = await loadNamedPrompt(flags.prompt ?? prompt);
       if (flags.shots !== undefined && flags.memory === undefined) throw new UserError("--shots needs --memory DIR");
       const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
       const splitSuffix = SPLIT_DATASETS.includes(flags.dataset) ? `-${flags.split}` : "";
-      const out = flags.out ?? `runs/${kind.name}-${flags.dataset}${splitSuffix}-${flags.policy}${shardSuffix}`;
+      const out = flags.out ?? `runs/${kind.name}-${label}${splitSuffix}-${flags.policy}${shardSuffix}`;
       await checkFolder("--out", out);
       if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
@@ -141,32 +144,32 @@ interface Questions {
   tasks: QaTask[];
   environment: () => Environment<QaTask>;
   prompt: string;
+  /** The questions' name in the default --out: the dataset's, and for hopworld the world's seed (its ids repeat across worlds). */
+  label: string;
 }
 
 /** A run's questions, the environment its agent acts in, and the prompt they run with unless --prompt names another. */
 async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<Questions> {
+  const namesWorld = flags.world !== undefined || flags["world-seed"] !== undefined;
   if (flags.dataset === "arithmetic") {
-    if (flags.file !== undefined || flags.world !== undefined) throw new UserError("--dataset arithmetic is generated: it takes no --file or --world");
+    if (flags.file !== undefined || namesWorld) throw new UserError("--dataset arithmetic is generated: it takes no --file, --world or --world-seed");
     const tasks = arithmeticTasks({ seed: flags["data-seed"], split: flags.split, count: flags.limit });
-    return { tasks, environment: arithmeticEnvironment, prompt: ARITHMETIC_PROMPT };
+    return { tasks, environment: arithmeticEnvironment, prompt: ARITHMETIC_PROMPT, label: flags.dataset };
   }
   if (flags["data-seed"] !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
   if (flags.dataset === "hopworld") {
-    if (flags.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE, not --file");
-    if (flags.world === undefined) {
-      throw new UserError("--dataset hopworld needs --world FILE (make one with: react-rl world generate --out FILE)");
-    }
-    const world = await loadWorld(flags.world);
+    if (flags.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE or --world-seed N, not --file");
+    const world = await worldFrom(flags);
     // The agent searches every split's pages: test names are unseen in training, not missing from the wiki.
-    return { tasks: worldTasks(world, flags.split), environment: worldEnvironments(world), prompt: HOPWORLD_PROMPT };
+    return { tasks: worldTasks(world, flags.split), environment: worldEnvironments(world), prompt: HOPWORLD_PROMPT, label: `hopworld-w${world.seed}` };
   }
-  if (flags.world !== undefined) throw new UserError("--world is for --dataset hopworld");
+  if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
   const file = flags.file ?? (flags.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
   if (!file) throw new UserError(`--dataset ${flags.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
   const tasks = await loadDataset(file);
   // The corpus is every paragraph of the file, so --limit does not shrink the search space.
   const docstore = Docstore.fromTasks(tasks);
-  return { tasks, environment: () => new WikiEnvironment(docstore), prompt: "hotpotqa" };
+  return { tasks, environment: () => new WikiEnvironment(docstore), prompt: "hotpotqa", label: flags.dataset };
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */

@@ -2,15 +2,21 @@ import { stat } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { inWords, numberRange } from "../issues.ts";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
-/** One CLI subcommand: its flags (parsed by node, then validated by a zod schema) and what it does. */
+/**
+ * One CLI command (`bench`, or `train sft` in the group `train`): its flags (parsed by
+ * node, then validated by a zod schema), its arguments, and what it does.
+ */
 export interface Command {
   name: string;
   summary: string;
   usage: string;
   options: OptionSpec;
+  /** The arguments it takes, as its usage names them (`FILE`); a last one ending in `...` takes one or more. */
+  args: readonly string[];
   run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
 
@@ -23,22 +29,25 @@ export function defineCommand<S extends z.ZodObject>(command: {
   summary: string;
   usage: string;
   options?: OptionSpec;
+  args?: readonly string[];
   flags: S;
   run(flags: z.infer<S>, positionals: string[]): Promise<number>;
 }): Command {
   return {
     ...command,
     options: command.options ?? optionsOf(command.flags),
+    args: command.args ?? [],
     run: (values, positionals) => command.run(validateFlags(command.flags, values), positionals),
   };
 }
 
 function validateFlags<S extends z.ZodType>(schema: S, values: Record<string, unknown>): z.infer<S> {
-  const result = schema.safeParse(values);
+  const result = schema.safeParse(values, { error: inWords });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   // The flag is the first step of the path; later ones point inside its value (an item of a list).
-  throw new UserError(`invalid --${String(issue.path[0])}: ${issue.message}`);
+  const flag = `--${String(issue.path[0])}`;
+  throw new UserError(issue.message === "required" ? `${flag} is required` : `invalid ${flag}: ${issue.message}`);
 }
 
 /**
@@ -84,25 +93,4 @@ export async function checkFolder(what: string, path: string): Promise<void> {
 export function numberFlag(schema: z.ZodNumber) {
   const error = `expected ${numberRange(schema)}`;
   return z.coerce.number({ error }).refine((value) => schema.safeParse(value).success, { error });
-}
-
-/** In words, the numbers a schema allows: `a whole number from 1 to 20`, `a number above 0 and at most 1`. */
-export function numberRange(schema: z.ZodNumber): string {
-  const json = z.toJSONSchema(schema) as { type: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number };
-  const whole = json.type === "integer";
-  // A whole number's implicit bounds, those of the safe integers, go unsaid
-  const said = (value: number | undefined) => (value === undefined || Math.abs(value) >= Number.MAX_SAFE_INTEGER ? undefined : value);
-  let [low, high, above, below] = [said(json.minimum), said(json.maximum), said(json.exclusiveMinimum), said(json.exclusiveMaximum)];
-  if (whole) {
-    // A whole number above 0 is one of at least 1
-    if (above !== undefined) [low, above] = [above + 1, undefined];
-    if (below !== undefined) [high, below] = [below - 1, undefined];
-  }
-  const kind = whole ? "a whole number" : "a number";
-  if (low !== undefined && high !== undefined) return `${kind} from ${low} to ${high}`;
-  const lower = low !== undefined ? `at least ${low}` : above !== undefined ? `above ${above}` : undefined;
-  const upper = high !== undefined ? `at most ${high}` : below !== undefined ? `below ${below}` : undefined;
-  const limits = [lower, upper].filter((part) => part !== undefined);
-  if (limits.length === 0) return kind;
-  return `${kind} ${limits[0]!.startsWith("at ") ? "of " : ""}${limits.join(" and ")}`;
 }

@@ -13,12 +13,10 @@ import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
 
-const USAGE = "react-rl fewshot bootstrap --name NAME [options]";
-
 export const fewshotCommand = defineCommand({
-  name: "fewshot",
-  summary: "choose few-shot exemplars from the policy's own successful episodes (bootstrap)",
-  usage: `${USAGE}
+  name: "fewshot bootstrap",
+  summary: "choose few-shot exemplars from the policy's own successful episodes",
+  usage: `react-rl fewshot bootstrap --name NAME [options]
 
 Runs the policy on training questions, keeps its rewarded episodes as exemplars,
 scores random sets of K of them (and the starting prompt's own) on dev questions,
@@ -54,8 +52,7 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
     "max-steps": numberFlag(z.number().int().min(1).max(100)).default(7),
     out: z.string().optional(),
   }),
-  async run(flags, positionals) {
-    if (positionals.length !== 1 || positionals[0] !== "bootstrap") throw new UserError(`usage: ${USAGE}`);
+  async run(flags) {
     const target = promptPath(flags.name);
     if (!flags.force && (await stat(target).then(() => true, () => false))) {
       throw new UserError(`${target} exists: choose another --name, or --force to replace it`);

@@ -7,6 +7,7 @@ import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { loadDataset } from "../bench/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { UserError } from "../errors.ts";
+import { didYouMean } from "../issues.ts";
 import { defineCommand } from "./command.ts";
 
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
@@ -38,13 +39,12 @@ Examples:
   react-rl tool code "[1844, 1989].map((year) => 2024 - year)"
   react-rl tool python "[2024 - year for year in (1844, 1989)]"
   react-rl tool recall "Which magazine was started first?" --memory runs/memory`,
+  args: ["NAME", "ARGUMENT"],
   flags: toolFlags,
-  async run(flags, positionals) {
-    const [name, argument, ...rest] = positionals;
-    if (!name || argument === undefined || rest.length > 0) throw new UserError("usage: react-rl tool NAME ARGUMENT");
-    const build = TOOLS[name.toLowerCase()];
-    if (!build) throw new UserError(`unknown tool ${name}; tools: ${Object.keys(TOOLS).join(", ")}`);
-    console.log(await callWithText(await build(flags), argument));
+  async run(flags, [name, argument]) {
+    const build = TOOLS[name!.toLowerCase()];
+    if (!build) throw new UserError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
+    console.log(await callWithText(await build(flags), argument!));
     return 0;
   },
 });

@@ -11,15 +11,13 @@ import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
-import { expertTrajectories, generateWorld, HOPWORLD_PROMPT, loadWorld, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
+import { expertTrajectories, HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
+import { worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
 
 /** Flags every training stage shares: the world it learns, the backend, the optimizer schedule. */
-const commonFlags = z.object({
-  world: z.string().optional(),
-  /** Default `DEFAULT_WORLD_SEED`; left unset so that sft can refuse it with --dataset arithmetic. */
-  "world-seed": numberFlag(z.number().int().min(0)).optional(),
+const commonFlags = worldFlags.extend({
   out: z.string({ error: "required" }),
   "batch-size": numberFlag(z.number().int().positive()).default(16),
   lr: numberFlag(z.number().positive()).optional(),
@@ -28,8 +26,7 @@ const commonFlags = z.object({
   force: z.boolean().default(false),
 });
 
-const commonUsage = `  --world FILE         a hopworld file (default: generate the world of --world-seed in memory)
-  --world-seed N       (default 1)
+const commonUsage = `${worldFlagsUsage}
   --out DIR            the checkpoint to write, with report.html and curves.svg (its loss
                        curve); rerun to resume an unfinished run
   --force              train a new checkpoint in place of the one at --out (a finished
@@ -132,12 +129,6 @@ export async function demonstrations(flags: Pick<SftFlags, "dataset" | "examples
 }
 
 type CommonFlags = z.infer<typeof commonFlags> & { steps: number };
-
-const DEFAULT_WORLD_SEED = 1;
-
-async function worldFrom(flags: Pick<CommonFlags, "world" | "world-seed">): Promise<World> {
-  return flags.world ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] ?? DEFAULT_WORLD_SEED });
-}
 
 async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promise<Planner> {
   await announceBackend(backend);

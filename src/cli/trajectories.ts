@@ -7,29 +7,33 @@ import { UserError } from "../errors.ts";
 import { defineCommand } from "./command.ts";
 import { logPath, readLogs } from "./logs.ts";
 
-const USAGE = `react-rl trajectories stats DIR|FILE
-       react-rl trajectories merge OUT IN...`;
+const statsCommand = defineCommand({
+  name: "trajectories stats",
+  summary: "a trajectory log's episodes, EM, F1, fuzzy reward, steps, halted and invalid-action rates",
+  usage: `react-rl trajectories stats DIR|FILE
 
-export const trajectoriesCommand = defineCommand({
-  name: "trajectories",
-  summary: "inspect and merge trajectory logs",
-  usage: `${USAGE}
-
-  stats   episodes, EM, F1, fuzzy reward, steps, halted and invalid-action rates;
-          DIR means DIR/trajectories.jsonl. Prints the summary as JSON on its last line.
-  merge   joins logs (e.g. the shards of bench --shard) into OUT: a .jsonl file, or a folder
-          that gets OUT/trajectories.jsonl. One episode per id: copies are dropped, and where
-          copies differ the earliest started is kept and the ids are reported. Torn last
-          lines are ignored. OUT may be one of the inputs; any other existing OUT is refused.
-          Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on its last line.`,
+DIR means DIR/trajectories.jsonl. Prints the summary as JSON on its last line.`,
+  args: ["DIR|FILE"],
   flags: z.object({}),
-  async run(_flags, positionals) {
-    const [verb, ...args] = positionals;
-    if (verb === "stats" && args.length === 1) return stats(args[0]!);
-    if (verb === "merge" && args.length >= 2) return merge(args[0]!, args.slice(1));
-    throw new UserError(`usage: ${USAGE}`);
-  },
+  run: (_flags, [target]) => stats(target!),
 });
+
+const mergeCommand = defineCommand({
+  name: "trajectories merge",
+  summary: "join trajectory logs (e.g. the shards of bench --shard) into one",
+  usage: `react-rl trajectories merge OUT IN...
+
+Joins logs into OUT: a .jsonl file, or a folder that gets OUT/trajectories.jsonl. One episode
+per id: copies are dropped, and where copies differ the earliest started is kept and the ids
+are reported. Torn last lines are ignored. OUT may be one of the inputs; any other existing
+OUT is refused. Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on its last line.`,
+  args: ["OUT", "IN..."],
+  flags: z.object({}),
+  run: (_flags, [out, ...inputs]) => merge(out!, inputs),
+});
+
+/** `trajectories stats` and `trajectories merge`. */
+export const trajectoriesCommands = [statsCommand, mergeCommand];
 
 async function stats(target: string): Promise<number> {
   const path = await logPath(target);

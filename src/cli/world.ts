@@ -15,17 +15,33 @@ import {
   SplitSchema,
   worldStats,
   WorldSizesSchema,
+  type World,
 } from "../world/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
-const USAGE = `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N] [--families LIST]
-       react-rl world stats FILE
-       react-rl world expert --world FILE --out FILE.jsonl [--split NAME] [--limit N]`;
+/** The world that train and bench work on unless told another, and that world generate writes. */
+const DEFAULT_WORLD_SEED = 1;
 
-const worldFlags = z.object({
-  out: z.string().optional(),
-  seed: numberFlag(z.number().int().min(0).max(2 ** 32 - 1)).default(1),
+/** The hopworld a command works on: a file, or the seed of one generated in memory (as `world generate` would). */
+export const worldFlags = z.object({
+  world: z.string().optional(),
+  "world-seed": numberFlag(z.number().int().min(0).max(2 ** 32 - 1)).optional(),
+});
+
+/** The usage of `worldFlags`. */
+export const worldFlagsUsage = `  --world FILE         a hopworld file (default: generate the world of --world-seed in memory)
+  --world-seed N       (default ${DEFAULT_WORLD_SEED})`;
+
+/** The world that `--world` or `--world-seed` names (world ${DEFAULT_WORLD_SEED} when neither does). */
+export async function worldFrom(flags: z.infer<typeof worldFlags>): Promise<World> {
+  if (flags.world !== undefined && flags["world-seed"] !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
+  return flags.world !== undefined ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] ?? DEFAULT_WORLD_SEED });
+}
+
+const generateFlags = z.object({
+  out: z.string(),
+  seed: numberFlag(z.number().int().min(0).max(2 ** 32 - 1)).default(DEFAULT_WORLD_SEED),
   train: numberFlag(WorldSizesSchema.shape.train).optional(),
   dev: numberFlag(WorldSizesSchema.shape.dev).optional(),
   test: numberFlag(WorldSizesSchema.shape.test).optional(),
@@ -34,42 +50,64 @@ const worldFlags = z.object({
     .transform((list) => list.split(",").map((name) => name.trim()))
     .pipe(FamiliesSchema)
     .optional(),
-  world: z.string().optional(),
+});
+
+const expertFlags = z.object({
+  world: z.string(),
+  out: z.string(),
   split: SplitSchema.default("train"),
   limit: numberFlag(z.number().int().positive()).optional(),
 });
-type WorldFlags = z.infer<typeof worldFlags>;
 
-export const worldCommand = defineCommand({
-  name: "world",
-  summary: "generate hopworld (a fictional wiki with multi-hop questions), inspect it, write expert episodes",
-  usage: `${USAGE}
+const generateCommand = defineCommand({
+  name: "world generate",
+  summary: "generate hopworld: a fictional wiki with multi-hop questions",
+  usage: `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N] [--families LIST]
 
-  generate  writes a world: pages and questions in train, dev and test splits whose entity
-            names never meet. The same seed, sizes and families give the same file, byte for
-            byte. --seed N (default 1); --train, --dev, --test: questions per split (default
-            3000, 300, 300). --families LIST: comma-separated, of
-            ${QUESTION_TYPES.join(", ")}
-            (default ${DEFAULT_FAMILIES.join(",")}); compute questions need Code[...].
-            The pages are the same whatever the families. An existing FILE is refused.
-  stats     pages and questions per split and question type, their mean lengths, and the
-            length of the expert's dev episodes (what a model's context must hold).
-            Prints the figures as JSON on its last line.
-  expert    runs the expert policy through the wiki environment on a split's questions
-            (--split, default train; --limit N: the first N) and writes its episodes as a
-            trajectory log, gold demonstrations for fine-tuning. An existing FILE is refused.`,
-  flags: worldFlags,
-  async run(flags, positionals) {
-    const [verb, ...args] = positionals;
-    if (verb === "generate" && args.length === 0) return generate(flags);
-    if (verb === "stats" && args.length === 1) return stats(args[0]!);
-    if (verb === "expert" && args.length === 0) return expert(flags);
-    throw new UserError(`usage: ${USAGE}`);
-  },
+Writes a world: pages and questions in train, dev and test splits whose entity names never
+meet. The same seed, sizes and families give the same file, byte for byte. The pages are the
+same whatever the families. An existing FILE is refused.
+
+  --seed N             (default ${DEFAULT_WORLD_SEED})
+  --train N, --dev N, --test N   questions per split (default 3000, 300, 300)
+  --families LIST      comma-separated, of ${QUESTION_TYPES.join(", ")}
+                       (default ${DEFAULT_FAMILIES.join(",")}); compute questions need Code[...]`,
+  flags: generateFlags,
+  run: (flags) => generate(flags),
 });
 
-async function generate(flags: WorldFlags): Promise<number> {
-  const out = await newFile(flags.out, "generate");
+const statsCommand = defineCommand({
+  name: "world stats",
+  summary: "a world's pages and questions per split and type, and its expert episodes' length",
+  usage: `react-rl world stats FILE
+
+Pages and questions per split and question type, their mean lengths, and the length of the
+expert's dev episodes (what a model's context must hold). Prints the figures as JSON on its
+last line.`,
+  args: ["FILE"],
+  flags: z.object({}),
+  run: (_flags, [file]) => stats(file!),
+});
+
+const expertCommand = defineCommand({
+  name: "world expert",
+  summary: "write the expert policy's episodes of a split: gold demonstrations for fine-tuning",
+  usage: `react-rl world expert --world FILE --out FILE.jsonl [--split NAME] [--limit N]
+
+Runs the expert policy through the wiki environment on a split's questions and writes its
+episodes as a trajectory log. An existing --out is refused.
+
+  --split NAME         train | dev | test (default train)
+  --limit N            only the first N questions`,
+  flags: expertFlags,
+  run: (flags) => expert(flags),
+});
+
+/** `world generate`, `world stats` and `world expert`. */
+export const worldCommands = [generateCommand, statsCommand, expertCommand];
+
+async function generate(flags: z.infer<typeof generateFlags>): Promise<number> {
+  const out = await newFile(flags.out);
   const sizes = { train: flags.train, dev: flags.dev, test: flags.test };
   const world = generateWorld({ seed: flags.seed, sizes, families: flags.families });
   await writeFileAtomic(out, serializeWorld(world));
@@ -98,9 +136,8 @@ async function stats(path: string): Promise<number> {
   return 0;
 }
 
-async function expert(flags: WorldFlags): Promise<number> {
-  if (flags.world === undefined) throw new UserError("world expert needs --world FILE");
-  const out = await newFile(flags.out, "expert");
+async function expert(flags: z.infer<typeof expertFlags>): Promise<number> {
+  const out = await newFile(flags.out);
   const world = await loadWorld(flags.world);
   const writer = await TrajectoryWriter.open(out);
   const bar = new ProgressBar(`expert ${flags.split}`);
@@ -117,9 +154,8 @@ async function expert(flags: WorldFlags): Promise<number> {
   return 0;
 }
 
-/** A path to write a new file at: required, and never one that exists (nothing is overwritten). */
-async function newFile(path: string | undefined, verb: string): Promise<string> {
-  if (path === undefined) throw new UserError(`world ${verb} needs --out FILE`);
+/** A path to write a new file at, never one that exists (nothing is overwritten). */
+async function newFile(path: string): Promise<string> {
   const exists = await stat(path).then(() => true, () => false);
   if (exists) throw new UserError(`${path} already exists; remove it or choose another --out`);
   return path;

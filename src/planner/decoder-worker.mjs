@@ -1,4 +1,5 @@
-// A decoder's worker thread. Like bin/react-rl.mjs it compiles TypeScript on load.
+// A decoder's worker thread, run from the TypeScript sources: it registers tsx, then loads the
+// worker (compiled into dist/, startWorker runs decoder-worker.js directly).
 import { register } from "tsx/esm/api";
 
 register();

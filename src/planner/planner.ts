@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import {
   createModel,
@@ -12,9 +11,10 @@ import {
   type ModelConfig,
   type TokenizerJson,
 } from "../lm/index.ts";
+import { packagePath } from "../package-files.ts";
 
 /** The committed base checkpoint: pretrained on hopworld pages, then fine-tuned on 3,000 expert episodes (every training question of world 1). */
-export const BASE_PLANNER = fileURLToPath(new URL("../../models/hopworld-base", import.meta.url));
+export const BASE_PLANNER = packagePath("models/hopworld-base");
 
 /** The embedded planner: a tiny language model and its tokenizer, as a checkpoint holds them. */
 export interface Planner {

@@ -24,7 +24,7 @@ export class DecoderLane {
   load = 0;
 
   constructor(backend: BackendName) {
-    this.worker = startWorker(new URL("./decoder-worker.mjs", import.meta.url), { workerData: { backend } }, "decoder");
+    this.worker = startWorker(new URL("./decoder-worker.ts", import.meta.url), { workerData: { backend } }, "decoder");
     this.worker.then((worker) => {
       worker.on("message", (reply: DecoderWorkerReply) => this.settle(reply));
       worker.on("exit", (code) => {

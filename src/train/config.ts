@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
 import { ADVANTAGE_ESTIMATORS } from "./losses.ts";
@@ -133,8 +134,11 @@ export type RewardModelConfig = z.infer<typeof RewardModelConfig>;
  */
 export async function loadConfig<S extends z.ZodType>(schema: S, file: string | undefined, overrides: Record<string, unknown>): Promise<z.infer<S>> {
   const fromFile = file === undefined ? {} : await readJsonObject(file);
-  const parsed = schema.safeParse({ ...fromFile, ...overrides });
-  if (!parsed.success) throw new UserError(`bad config${file ? ` (${file} and flags)` : ""}: ${z.prettifyError(parsed.error)}`);
+  const parsed = schema.safeParse({ ...fromFile, ...overrides }, { error: inWords });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`bad config${file ? ` (${file} and flags)` : ""}: ${issue.path.join(".")}: ${issue.message}`);
+  }
   const known = new Set(Object.keys(objectShape(schema)));
   const unknown = Object.keys(fromFile).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new UserError(`${file}: unknown config key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);

@@ -38,7 +38,7 @@ export class CodeInterpreter {
     this.limits = CodeLimitsSchema.parse(limits);
     const workerData: WorkerData = { memoryBytes: this.limits.memoryBytes };
     const options = { workerData, resourceLimits: { stackSizeMb: WORKER_STACK_MB } };
-    this.worker = new WorkerSlot(() => startWorker(new URL("./worker.mjs", import.meta.url), options, "code interpreter"));
+    this.worker = new WorkerSlot(() => startWorker(new URL("./worker.ts", import.meta.url), options, "code interpreter"));
   }
 
   /** Runs a program in a fresh context. */

@@ -86,17 +86,23 @@ export class WorkerSlot {
   }
 }
 
+/** Whether this code runs from its TypeScript sources (under tsx or vitest) rather than compiled into dist/. */
+const fromSources = import.meta.url.endsWith(".ts");
+
 /**
- * Starts a worker and waits for its `{ type: "ready" }` message, which it hands
- * to `onReady`. `name` says whose worker it is in the error when it dies first.
+ * Starts the worker whose TypeScript module is `module` (`./worker.ts`) and waits for
+ * its `{ type: "ready" }` message, which it hands to `onReady`. `name` says whose
+ * worker it is in the error when it dies first. Compiled, the worker runs the module's
+ * .js; from the sources, its .mjs twin, which registers tsx first (a worker thread does
+ * not inherit its parent's loader).
  */
 export function startWorker<Ready extends { type: string }>(
-  script: URL,
+  module: URL,
   options: WorkerOptions,
   name: string,
   onReady: (reply: Ready) => void = () => {},
 ): Promise<Worker> {
-  const worker = new Worker(script, options);
+  const worker = new Worker(new URL(module.href.replace(/\.ts$/, fromSources ? ".mjs" : ".js")), options);
   // A worker that dies reports through "exit"; without a listener its "error" would crash the host.
   let failure = "";
   worker.on("error", (error) => (failure = `: ${error.message}`));

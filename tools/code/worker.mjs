@@ -1,5 +1,5 @@
-// The code interpreter's worker thread. Like bin/react-rl.mjs it compiles TypeScript on load,
-// so the worker works the same under the CLI, tests and scripts.
+// The code interpreter's worker thread, run from the TypeScript sources: it registers tsx, then loads the
+// worker (compiled into dist/, startWorker runs worker.js directly).
 import { register } from "tsx/esm/api";
 
 register();

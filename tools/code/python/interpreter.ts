@@ -54,7 +54,7 @@ export class PythonInterpreter {
       const workerData: PythonWorkerData = { memoryBytes: this.limits.memoryBytes, interrupt: this.interrupt.buffer as SharedArrayBuffer, snapshot };
       // An empty environment: nothing of the host's variables is copied into the worker.
       const options = { workerData, env: {} };
-      return startWorker(new URL("./worker.mjs", import.meta.url), options, "Python interpreter", keepSnapshot);
+      return startWorker(new URL("./worker.ts", import.meta.url), options, "Python interpreter", keepSnapshot);
     });
   }
 

@@ -1,0 +1,64 @@
+// User mistakes in words: what a setting allows, and what a misspelt name was likely meant to be.
+import { z } from "zod";
+import { levenshteinRatio } from "../tools/wiki/index.ts";
+
+/** In words, the numbers a schema allows: `a whole number from 1 to 20`, `a number above 0 and at most 1`. */
+export function numberRange(schema: z.ZodNumber): string {
+  const json = z.toJSONSchema(schema) as { type: string; minimum?: number; maximum?: number; exclusiveMinimum?: number; exclusiveMaximum?: number };
+  const whole = json.type === "integer";
+  // A whole number's implicit bounds, those of the safe integers, go unsaid
+  const said = (value: number | undefined) => (value === undefined || Math.abs(value) >= Number.MAX_SAFE_INTEGER ? undefined : value);
+  let [low, high, above, below] = [said(json.minimum), said(json.maximum), said(json.exclusiveMinimum), said(json.exclusiveMaximum)];
+  if (whole) {
+    // A whole number above 0 is one of at least 1
+    if (above !== undefined) [low, above] = [above + 1, undefined];
+    if (below !== undefined) [high, below] = [below - 1, undefined];
+  }
+  const kind = whole ? "a whole number" : "a number";
+  if (low !== undefined && high !== undefined) return `${kind} from ${low} to ${high}`;
+  const lower = low !== undefined ? `at least ${low}` : above !== undefined ? `above ${above}` : undefined;
+  const upper = high !== undefined ? `at most ${high}` : below !== undefined ? `below ${below}` : undefined;
+  const limits = [lower, upper].filter((part) => part !== undefined);
+  if (limits.length === 0) return kind;
+  return `${kind} ${limits[0]!.startsWith("at ") ? "of " : ""}${limits.join(" and ")}`;
+}
+
+/**
+ * A zod error map for settings a user typed (flags, config files): says what a value
+ * must be, in words, instead of zod's `expected number, received NaN`. Messages a
+ * schema sets itself win over these.
+ */
+export const inWords: z.core.$ZodErrorMap = (issue) => {
+  if (issue.input === undefined) return "required";
+  const schema = issue.schema;
+  if (schema instanceof z.ZodNumber) return `expected ${numberRange(schema)}`;
+  if (issue.code === "invalid_value") {
+    const allowed = issue.values.map(String);
+    return `expected ${oneOf(allowed)}${didYouMean(String(issue.input), allowed)}`;
+  }
+  if (schema instanceof z.ZodString) return "expected text";
+  if (schema instanceof z.ZodBoolean) return "expected true or false";
+  return undefined;
+};
+
+/** `a, b or c`. */
+export function oneOf(names: readonly string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
+}
+
+/**
+ * ` (did you mean X?)`, naming the known names that `given` is likely a slip for (those it
+ * begins, or that differ from it by a letter or two), or nothing when none is close.
+ * Leading dashes are left out of the comparison, so flags compare by their names.
+ */
+export function didYouMean(given: string, known: readonly string[]): string {
+  const bare = (name: string) => name.replace(/^-+/, "").toLowerCase();
+  const typed = bare(given);
+  const close = known
+    .map((name) => ({ name, likeness: typed.length >= 2 && bare(name).startsWith(typed) ? 1 : levenshteinRatio(typed, bare(name)) }))
+    .filter(({ likeness }) => likeness >= 0.75)
+    .sort((a, b) => b.likeness - a.likeness)
+    .slice(0, 3)
+    .map(({ name }) => name);
+  return close.length === 0 ? "" : ` (did you mean ${oneOf(close)}?)`;
+}
