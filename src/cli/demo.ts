@@ -27,7 +27,7 @@ const demoFlags = z.object({
   "test-world": numberFlag(z.number().int().min(0)).optional(),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
-  "pg-updates": numberFlag(z.number().int().positive()).default(8),
+  "pg-updates": numberFlag(z.number().int().positive()).default(36),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
   backend: z.enum(BACKENDS).optional(),
 });
@@ -50,7 +50,7 @@ export const demoCommand = defineCommand({
   --test-world N       the seed of the world whose test questions are evaluated (default: the
                        base's, 1); another keeps world 1's test split untouched while tuning a recipe
   --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
-  --pg-updates N       policy-gradient updates (default 8), --pg-questions N per update (default 8)
+  --pg-updates N       policy-gradient updates (default 36), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
 
 Writes OUT/summary.json (before.em, after.em, per family, the gain and its paired standard
