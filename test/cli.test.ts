@@ -32,7 +32,7 @@ describe("react-rl CLI", () => {
 
   it("answers a misspelt command, option or argument in one line, with what exists and the likely one", async () => {
     const cases: [string[], number, string][] = [
-      [["trian", "sft"], 2, "react-rl: unknown command 'trian' (did you mean train?); the commands: demo, bench, collect, score, tool, trajectories, export, finetune, fewshot, world, train, serve"],
+      [["trian", "sft"], 2, "react-rl: unknown command 'trian' (did you mean train?); the commands: demo, bench, collect, score, tool, trajectories, export, finetune, fewshot, world, train, serve, view"],
       [["--verison"], 2, "react-rl: unknown option --verison (did you mean --version?); see react-rl --help"],
       [["train", "foo"], 2, "react-rl train: unknown command 'foo'; the train commands: pretrain, sft, rs, rl, dpo, rm"],
       [["train", "sf", "--help"], 2, "react-rl train: unknown command 'sf' (did you mean sft?); the train commands: pretrain, sft, rs, rl, dpo, rm"],
