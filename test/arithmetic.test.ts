@@ -17,7 +17,7 @@ import { cli, lastJson } from "./helpers/cli.ts";
 const tasks = arithmeticTasks({ seed: 1, split: "test", count: 60 });
 
 async function run(policy: Policy<QaTask>, task: QaTask) {
-  return runEpisode(policy, arithmeticEnvironment(), { task, prompt: await loadPrompt(ARITHMETIC_PROMPT) });
+  return runEpisode(policy, arithmeticEnvironment(task), { task, prompt: await loadPrompt(ARITHMETIC_PROMPT) });
 }
 
 describe("arithmetic questions", () => {

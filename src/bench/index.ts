@@ -2,7 +2,6 @@ export {
   ARITHMETIC_PROMPT,
   ARITHMETIC_SIZES,
   arithmeticEnvironment,
-  arithmeticExpertEpisodes,
   ArithmeticOptionsSchema,
   arithmeticTasks,
   type ArithmeticOptions,

@@ -11,6 +11,7 @@ export {
   RewardModelConfig,
   RewardModelSettings,
   RM_OBJECTIVES,
+  TRAINING_WORLD_SEED,
 } from "./config.ts";
 export { dpo, dpoLoss, preferencePairs, type DpoLoss, type DpoOptions, type PreferencePair } from "./dpo.ts";
 export { adaptKlCoefficient, ADVANTAGE_ESTIMATORS, groupAdvantages, klK3, type AdvantageEstimator, type KlControl } from "./losses.ts";

@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
@@ -35,7 +35,7 @@ export interface PolicyGradientOptions<T extends Task> extends z.input<typeof Po
   planner: Planner;
   /** Training questions, taken `questions` at a time, in turn. */
   tasks: readonly T[];
-  environment: (task: T) => Environment<T>;
+  environment: EnvironmentFactory<T>;
   template: PromptTemplate;
   /** The run folder; a rerun with the same folder and settings continues where it stopped. */
   out: string;

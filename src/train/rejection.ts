@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
@@ -29,7 +29,7 @@ export interface RejectionOptions<T extends Task> extends z.input<typeof Rejecti
   planner: Planner;
   /** Training questions, taken `questions` at a time, in turn. */
   tasks: readonly T[];
-  environment: (task: T) => Environment<T>;
+  environment: EnvironmentFactory<T>;
   template: PromptTemplate;
   /** The run folder; a rerun with the same folder and settings continues where it stopped. */
   out: string;
