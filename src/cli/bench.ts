@@ -3,26 +3,21 @@ import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
 import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../bench/run.ts";
-import { ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
-import { openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { SplitSchema } from "../world/index.ts";
-import { DEFAULT_WORLD_SEED, worldFlags } from "./world.ts";
 import { UserError } from "../errors.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
+import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
 
 
 const benchFlags = policyFlags.extend({
-  dataset: z.enum(SUITE_NAMES).default("hotpotqa"),
-  file: z.string().optional(),
-  ...worldFlags.shape,
+  ...suiteFlags.shape,
   split: SplitSchema.default("test"),
-  "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
   limit: numberFlag(z.number().int().positive()).optional(),
   shard: ShardSchema.optional(),
   prompt: z.string().optional(),
@@ -59,15 +54,8 @@ function questionsCommand(kind: RunKind) {
     summary: kind.summary,
     usage: `react-rl ${kind.name} [options]
 
-  --dataset NAME       ${SUITE_NAMES.join(" | ")} (default hotpotqa)
-  --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
-  --world FILE         for --dataset hopworld: a world from react-rl world generate; its episodes
-                       run with prompts/hopworld.txt unless --prompt names another
-  --world-seed N       for --dataset hopworld, instead of --world: generate the world of seed N
-                       in memory, as train does (default 1)
+${suiteUsage}
   --split NAME         for --dataset hopworld or arithmetic: train | dev | test (default test)
-  --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1);
-                       they run with prompts/arithmetic.txt and the Code tool, over an empty wiki
   --limit N            only the first N questions (for arithmetic: how many to generate; default
                        3000 train, 300 dev, 300 test)
   --shard i/n          only shard i of n (1-based; by a stable hash of the question id), to spread
@@ -88,7 +76,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     flags: benchFlags,
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };
-      const suite = await suiteOf(flags);
+      const suite = await suiteFrom(flags);
       const limited = suite.tasks(flags.split, flags.limit);
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
       const template = await loadNamedPrompt(flags.prompt ?? suite.prompt);
@@ -132,11 +120,6 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       return result.failed.length > 0 ? 1 : 0;
     },
   });
-}
-
-/** The suite `--dataset` and its flags name; bench's world is world 1 unless told another. */
-function suiteOf(flags: z.infer<typeof benchFlags>): Promise<Suite> {
-  return openSuite({ dataset: flags.dataset, file: flags.file, world: flags.world, worldSeed: flags["world-seed"], dataSeed: flags["data-seed"] }, DEFAULT_WORLD_SEED);
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */

@@ -242,7 +242,10 @@ function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: 
 export function untriedTasks(suite: Suite, planner: Planner, skip = 0): QaTask[] {
   const demonstrated = demonstratedTasks(planner.meta, suite);
   const tasks = suite.tasks("train").slice(demonstrated + skip);
-  if (tasks.length === 0) throw new UserError(`${suite.label} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another${suite.name === "hopworld" ? " world" : " suite"}`);
+  if (tasks.length === 0) {
+    const [what, other] = suite.name === "hopworld" ? [`world ${suite.identity.worldSeed}`, "world"] : [suite.label, "suite"];
+    throw new UserError(`${what} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another ${other}`);
+  }
   return tasks;
 }
 
