@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
-import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "../src/bench/arithmetic.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "../src/suites/arithmetic.ts";
 import { demonstrations } from "../src/cli/train.ts";
 import { BASE_PLANNER, loadPlanner, type TokenSequence } from "../src/planner/index.ts";
 import { trainingRows } from "../src/train/rollouts.ts";

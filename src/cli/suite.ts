@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
+import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
 import { openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { numberFlag } from "./command.ts";
 import { DEFAULT_WORLD_SEED, worldFlags } from "./world.ts";

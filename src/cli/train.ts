@@ -3,7 +3,7 @@ import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
-import { ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
+import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
 import { expertEpisodes, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
