@@ -61,7 +61,7 @@ export const POLICY_GRADIENT_CHARTS: readonly MetricChart[] = [
 ];
 
 /** Placeholders for the string settings that name files and folders. */
-const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", world: "FILE", trajectories: "FILE" };
+const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", file: "PATH", world: "FILE", trajectories: "FILE" };
 
 /** What a method needs from the command line besides its config: where to write, how to report. */
 interface MethodRun<C> {
