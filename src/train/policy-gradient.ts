@@ -19,10 +19,11 @@ import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
-import type { Planner, TokenSequence } from "../planner/index.ts";
+import type { Planner } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
 import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, perTarget, targetMask } from "./losses.ts";
 import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
+import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
@@ -206,10 +207,6 @@ export function rowLogprobs(model: LanguageModel, rows: number[][]): Float32Arra
   const values = packed.dataSync() as Float32Array;
   packed.dispose();
   return splitRows(values, rows);
-}
-
-function tokenBatch(rows: readonly TokenSequence[]): TokenBatch {
-  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
 }
 
 /** Packed per-target values cut back into rows (n-1 values for a row of n tokens). */
