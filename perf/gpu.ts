@@ -24,8 +24,8 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import type { QaTask } from "../tools/wiki/index.ts";
-import { loadDataset } from "../src/bench/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../src/bench/sample.ts";
+import { loadDataset } from "../src/suites/datasets.ts";
+import { HOTPOTQA_SAMPLE } from "../src/suites/sample.ts";
 import {
   AdamW,
   BACKENDS,

@@ -18,7 +18,8 @@ import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
 import { runBenchmark } from "../src/bench/index.ts";
-import { untriedQuestions } from "../src/cli/train-methods.ts";
+import { untriedTasks } from "../src/cli/train-methods.ts";
+import { hopworldSuite } from "../src/suites/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, type SamplingInput } from "../src/planner/index.ts";
 import { markdownTable } from "../src/report/table.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../src/world/index.ts";
@@ -34,7 +35,7 @@ const template = await loadPrompt(HOPWORLD_PROMPT);
 const testWorld = generateWorld({ seed: 1 });
 const trainWorld = generateWorld({ seed: 2 });
 const workloads = [
-  { name: "RS round", tasks: untriedQuestions(trainWorld, planner).slice(0, flags.questions), world: trainWorld, samples: 4, temperature: 0.7 },
+  { name: "RS round", tasks: untriedTasks(hopworldSuite(trainWorld), planner).slice(0, flags.questions), world: trainWorld, samples: 4, temperature: 0.7 },
   { name: "evaluation", tasks: worldTasks(testWorld, "test").slice(0, flags.eval), world: testWorld, samples: 1, temperature: 0 },
 ];
 const engines: { name: string; sampling: SamplingInput }[] = [

@@ -1,3 +1,5 @@
+import type { z } from "zod";
+
 /** A mistake the user can fix (bad flag, bad file, missing key): the CLI prints its message, never a stack. */
 export class UserError extends Error {
   override name = "UserError";
@@ -10,4 +12,11 @@ export class UserError extends Error {
  */
 export class PolicyError extends Error {
   override name = "PolicyError";
+}
+
+/** The first problem zod found, on one line: `context.0.1: Invalid input: ...`. */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid";
+  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
 }

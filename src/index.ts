@@ -3,6 +3,7 @@ export * from "./agent/index.ts";
 export * from "./policies/index.ts";
 export * from "./planner/index.ts";
 export * from "./bench/index.ts";
+export * from "./suites/index.ts";
 export * from "./world/index.ts";
 export * from "./train/index.ts";
 export * from "./lm/index.ts";

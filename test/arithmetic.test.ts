@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
-import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "../src/bench/arithmetic.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "../src/suites/arithmetic.ts";
 import { demonstrations } from "../src/cli/train.ts";
 import { BASE_PLANNER, loadPlanner, type TokenSequence } from "../src/planner/index.ts";
 import { trainingRows } from "../src/train/rollouts.ts";
@@ -17,7 +17,7 @@ import { cli, lastJson } from "./helpers/cli.ts";
 const tasks = arithmeticTasks({ seed: 1, split: "test", count: 60 });
 
 async function run(policy: Policy<QaTask>, task: QaTask) {
-  return runEpisode(policy, arithmeticEnvironment(), { task, prompt: await loadPrompt(ARITHMETIC_PROMPT) });
+  return runEpisode(policy, arithmeticEnvironment(task), { task, prompt: await loadPrompt(ARITHMETIC_PROMPT) });
 }
 
 describe("arithmetic questions", () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadDataset, splitSentences, tasksById } from "../src/bench/datasets.ts";
+import { loadDataset, splitSentences, tasksById } from "../src/suites/datasets.ts";
 import { scorePredictions } from "../src/bench/score.ts";
 import { UserError } from "../src/errors.ts";
 import type { QaTask } from "../tools/wiki/index.ts";

@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
-import { BASE_PLANNER, demonstratedQuestions, loadPlanner, transcriptTokens } from "../src/planner/index.ts";
+import { BASE_PLANNER, loadPlanner, transcriptTokens } from "../src/planner/index.ts";
+import { demonstratedTasks, hopworldSuite } from "../src/suites/index.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldTasks } from "../src/world/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 
@@ -46,8 +47,8 @@ describe("react-rl demo", () => {
       expect(episode.steps[0]!.usage?.promptTokens).toBe(prompt.ids.length);
     }
     // The base was fine-tuned on all of world 1's training questions; trial and error samples world 2's.
-    expect(demonstratedQuestions(planner, 1)).toBe(worldTasks(generateWorld({ seed: 1 }), "train").length);
-    expect(demonstratedQuestions(planner, 2)).toBe(0);
+    expect(demonstratedTasks(planner.meta, hopworldSuite(generateWorld({ seed: 1 })))).toBe(worldTasks(generateWorld({ seed: 1 }), "train").length);
+    expect(demonstratedTasks(planner.meta, hopworldSuite(generateWorld({ seed: 2 })))).toBe(0);
     const train = worldTasks(generateWorld({ seed: 2 }), "train");
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
     expect(new Set(sampled.map((t) => t.question))).toEqual(new Set(train.slice(0, 2).map((t) => t.question)));

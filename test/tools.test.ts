@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import { runEpisode, withToolList } from "../src/agent/index.ts";
-import { ARITHMETIC_PROMPT } from "../src/bench/arithmetic.ts";
+import { ARITHMETIC_PROMPT } from "../src/suites/arithmetic.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { HOPWORLD_PROMPT, worldEnvironment } from "../src/world/views.ts";
 import { callWithText, defineTool, toolEntry } from "../tools/tool.ts";

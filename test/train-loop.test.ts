@@ -17,6 +17,7 @@ import {
   type TrainingProgress,
 } from "../src/train/index.ts";
 import { frozenCopy } from "../src/train/runs.ts";
+import { arithmeticSuite } from "../src/suites/index.ts";
 import { generateWorld, serializeWorld, worldTasks } from "../src/world/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
@@ -210,5 +211,28 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "4", "--updates", "2", "--world", other])).toBe(1);
     expect(JSON.parse(await readFile(join(dir, "cli-skip", "config.json"), "utf8")).trainingQuestions).toMatch(/^2 from /);
     expect(await main([...rl, "--name", "cli-skip-all", "--skip-questions", "6"])).toBe(1); // no training questions left
+  });
+});
+
+describe("react-rl train rs on any suite", () => {
+  it("trains one round on arithmetic and on hopworld through the same command, each on its own training questions", async () => {
+    const world = join(dir, "suite-world.json");
+    await writeFile(world, serializeWorld(generateWorld({ seed: 3, sizes: { train: 4, dev: 1, test: 1 } })));
+    const model = join(dir, "suite-tiny");
+    await saveCheckpoint(model, { model: base.model, tokenizer: base.tokenizer });
+    const rs = ["train", "rs", "--model", model, "--runs", dir, "--rounds", "1", "--questions", "2", "--samples", "1", "--max-steps", "2", "--epochs", "1"];
+    const suites = [
+      { name: "arithmetic", flags: ["--dataset", "arithmetic", "--data-seed", "5"], tasks: arithmeticSuite(5).tasks("train", 2) },
+      { name: "hopworld", flags: ["--world", world], tasks: worldTasks(generateWorld({ seed: 3, sizes: { train: 4, dev: 1, test: 1 } }), "train").slice(0, 2) },
+    ];
+    for (const suite of suites) {
+      expect(await main([...rs, ...suite.flags, "--name", `suite-${suite.name}`])).toBe(0);
+      const { trajectories } = await readTrajectories(join(dir, `suite-${suite.name}`, "rollouts", "0001", "trajectories.jsonl"));
+      // in the order episodes ended
+      expect(trajectories.map((t) => `${t.id} ${t.question}`).sort()).toEqual(suite.tasks.map((t) => `${t.id} ${t.question}`).sort());
+    }
+    // a suite's flags that do not go with it are one-line errors
+    expect(await main([...rs, "--dataset", "arithmetic", "--world", world, "--name", "suite-bad"])).toBe(1);
+    expect(await main([...rs, "--data-seed", "5", "--name", "suite-bad"])).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { loadDataset } from "../src/bench/datasets.ts";
+import { loadDataset } from "../src/suites/datasets.ts";
 import { defineTool } from "../tools/tool.ts";
 import {
   Bm25Index,

@@ -43,6 +43,12 @@ export interface Environment<T extends Task = Task> {
   step(action: Action): Promise<StepResult>;
 }
 
+/**
+ * A fresh environment for one episode of `task` (environments hold per-episode
+ * state), with `tools` more among its own: the `Recall` tool of episodic memory.
+ */
+export type EnvironmentFactory<T extends Task = Task> = (task: T, tools?: readonly Tool[]) => Environment<T>;
+
 /** The action that ends every episode (the runtime reads its argument to the line's last `]`), listed after the tools. */
 export const FINISH_ENTRY: ToolEntry = { form: "Finish[answer]", description: "Gives the answer and ends the task." };
 

@@ -1,6 +1,5 @@
 import { recallTool, type EpisodicMemory } from "../../memory/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
-import type { Tool } from "../../tools/tool.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import type { Policy } from "../agent/policy.ts";
 import { RecallingPolicy, type RecallingOptions } from "../policies/recalling.ts";
 import { runBenchmark, type BenchmarkOptions, type BenchmarkResult } from "./run.ts";
@@ -12,7 +11,7 @@ export interface MemoryBenchmarkOptions<T extends Task>
   /** The episodes recalled from; each episode of the run is added as it ends. */
   memory: EpisodicMemory;
   /** A fresh environment for each episode, with `tools` (the `Recall` tool) among its own. */
-  environment: (task: T, tools: readonly Tool[]) => Environment<T>;
+  environment: EnvironmentFactory<T>;
 }
 
 /**

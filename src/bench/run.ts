@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
   readTrajectoriesIfAny,
   summarize,
@@ -18,7 +18,7 @@ export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
   policy: Policy<T>;
   /** A fresh environment for each episode: environments hold per-episode state. */
-  environment: (task: T) => Environment<T>;
+  environment: EnvironmentFactory<T>;
   /** Output folder: `trajectories.jsonl` (appended, resumable) and `summary.json`. */
   out: string;
   concurrency?: number;

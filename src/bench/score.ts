@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { exactMatch, f1Score, type QaTask } from "../../tools/wiki/index.ts";
-import { UserError } from "../errors.ts";
-import { describeZodError } from "./datasets.ts";
+import { describeZodError, UserError } from "../errors.ts";
 
 /** HotpotQA's official prediction file: `answer` maps ids to texts; other keys (`sp`) are ignored. */
 const PredictionsSchema = z.object({ answer: z.record(z.string(), z.string()) });

@@ -1,33 +1,23 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
-import type { Environment } from "../../tools/environment.ts";
-import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
-import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
-import { loadDataset } from "../bench/datasets.ts";
 import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../bench/run.ts";
-import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
+import type { QaTask } from "../../tools/wiki/index.ts";
+import { SplitSchema } from "../world/index.ts";
 import { UserError } from "../errors.ts";
-import { HOPWORLD_PROMPT, SplitSchema, worldEnvironments, worldTasks } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
-import { worldFlags, worldFrom } from "./world.ts";
+import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
 
-const DATASETS = ["hotpotqa", "2wiki", "musique", "hopworld", "arithmetic"] as const;
-/** Datasets with train, dev and test splits (`--split`). */
-const SPLIT_DATASETS: readonly string[] = ["hopworld", "arithmetic"];
 
 const benchFlags = policyFlags.extend({
-  dataset: z.enum(DATASETS).default("hotpotqa"),
-  file: z.string().optional(),
-  ...worldFlags.shape,
+  ...suiteFlags.shape,
   split: SplitSchema.default("test"),
-  "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
   limit: numberFlag(z.number().int().positive()).optional(),
   shard: ShardSchema.optional(),
   prompt: z.string().optional(),
@@ -64,15 +54,8 @@ function questionsCommand(kind: RunKind) {
     summary: kind.summary,
     usage: `react-rl ${kind.name} [options]
 
-  --dataset NAME       ${DATASETS.join(" | ")} (default hotpotqa)
-  --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
-  --world FILE         for --dataset hopworld: a world from react-rl world generate; its episodes
-                       run with prompts/hopworld.txt unless --prompt names another
-  --world-seed N       for --dataset hopworld, instead of --world: generate the world of seed N
-                       in memory, as train does (default 1)
+${suiteUsage}
   --split NAME         for --dataset hopworld or arithmetic: train | dev | test (default test)
-  --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1);
-                       they run with prompts/arithmetic.txt and the Code tool, over an empty wiki
   --limit N            only the first N questions (for arithmetic: how many to generate; default
                        3000 train, 300 dev, 300 test)
   --shard i/n          only shard i of n (1-based; by a stable hash of the question id), to spread
@@ -93,14 +76,14 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     flags: benchFlags,
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };
-      const { tasks: all, environment, prompt, label } = await loadQuestions(flags);
-      const limited = all.slice(0, flags.limit);
+      const suite = await suiteFrom(flags);
+      const limited = suite.tasks(flags.split, flags.limit);
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
-      const template = await loadNamedPrompt(flags.prompt ?? prompt);
+      const template = await loadNamedPrompt(flags.prompt ?? suite.prompt);
       if (flags.shots !== undefined && flags.memory === undefined) throw new UserError("--shots needs --memory DIR");
       const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-      const splitSuffix = SPLIT_DATASETS.includes(flags.dataset) ? `-${flags.split}` : "";
-      const out = flags.out ?? `runs/${kind.name}-${label}${splitSuffix}-${flags.policy}${shardSuffix}`;
+      const splitSuffix = suite.splits ? `-${flags.split}` : "";
+      const out = flags.out ?? `runs/${kind.name}-${suite.label}${splitSuffix}-${flags.policy}${shardSuffix}`;
       await checkFolder("--out", out);
       if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
@@ -115,14 +98,14 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         runBenchmark<QaTask>({
           tasks,
           policy,
-          environment,
+          environment: suite.environment,
           out,
           samples: flags.samples ?? (kind.samples > 1 ? kind.samples : undefined),
           concurrency: flags.concurrency,
           maxSteps: flags["max-steps"],
           prompt: promptFor,
           typeOf: (task) => task.type,
-          dataset: flags.dataset,
+          dataset: suite.name,
           signal,
           onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
         }),
@@ -137,39 +120,6 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       return result.failed.length > 0 ? 1 : 0;
     },
   });
-}
-
-/** What a run's questions are asked in: a fresh environment per episode, and the prompt unless --prompt names another. */
-interface Questions {
-  tasks: QaTask[];
-  environment: () => Environment<QaTask>;
-  prompt: string;
-  /** The questions' name in the default --out: the dataset's, and for hopworld the world's seed (its ids repeat across worlds). */
-  label: string;
-}
-
-/** A run's questions, the environment its agent acts in, and the prompt they run with unless --prompt names another. */
-async function loadQuestions(flags: z.infer<typeof benchFlags>): Promise<Questions> {
-  const namesWorld = flags.world !== undefined || flags["world-seed"] !== undefined;
-  if (flags.dataset === "arithmetic") {
-    if (flags.file !== undefined || namesWorld) throw new UserError("--dataset arithmetic is generated: it takes no --file, --world or --world-seed");
-    const tasks = arithmeticTasks({ seed: flags["data-seed"], split: flags.split, count: flags.limit });
-    return { tasks, environment: arithmeticEnvironment, prompt: ARITHMETIC_PROMPT, label: flags.dataset };
-  }
-  if (flags["data-seed"] !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
-  if (flags.dataset === "hopworld") {
-    if (flags.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE or --world-seed N, not --file");
-    const world = await worldFrom(flags);
-    // The agent searches every split's pages: test names are unseen in training, not missing from the wiki.
-    return { tasks: worldTasks(world, flags.split), environment: worldEnvironments(world), prompt: HOPWORLD_PROMPT, label: `hopworld-w${world.seed}` };
-  }
-  if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
-  const file = flags.file ?? (flags.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
-  if (!file) throw new UserError(`--dataset ${flags.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
-  const tasks = await loadDataset(file);
-  // The corpus is every paragraph of the file, so --limit does not shrink the search space.
-  const docstore = Docstore.fromTasks(tasks);
-  return { tasks, environment: () => new WikiEnvironment(docstore), prompt: "hotpotqa", label: flags.dataset };
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */

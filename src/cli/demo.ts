@@ -2,7 +2,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
-import { WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import type { EnvironmentFactory } from "../../tools/environment.ts";
+import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BACKENDS } from "../lm/index.ts";
@@ -16,7 +17,8 @@ import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
-import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedQuestions } from "./train-methods.ts";
+import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
+import { hopworldSuite } from "../suites/index.ts";
 import { ProgressBar } from "./progress.ts";
 
 const demoFlags = z.object({
@@ -66,7 +68,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     const testWorld = generateWorld({ seed: flags["test-world"] ?? Number(planner.meta.worldSeed ?? 1) });
     const test = worldTasks(testWorld, "test").slice(0, flags.eval);
     const trainWorld = flags["train-world"] === testWorld.seed ? testWorld : generateWorld({ seed: flags["train-world"] });
-    const train = untriedQuestions(trainWorld, planner);
+    const train = untriedTasks(hopworldSuite(trainWorld), planner);
     const environment = worldEnvironments(testWorld);
     const trainingEnvironment = worldEnvironments(trainWorld);
 
@@ -108,7 +110,7 @@ interface Evaluation {
 
 interface EvaluationSet {
   tasks: QaTask[];
-  environment: () => WikiEnvironment;
+  environment: EnvironmentFactory<QaTask>;
   /** The prompt the planner was trained with (runBenchmark's default is HotpotQA's few-shot one). */
   template: PromptTemplate;
   signal: AbortSignal;

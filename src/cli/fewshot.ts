@@ -1,10 +1,8 @@
 import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { formatPromptFile } from "../../prompts/index.ts";
-import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import type { QaTask } from "../../tools/wiki/index.ts";
 import { writeFileAtomic } from "../../trajectories/index.ts";
-import { loadDataset } from "../bench/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../bench/sample.ts";
 import { UserError } from "../errors.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
@@ -12,6 +10,8 @@ import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
+import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
+import type { Suite } from "../suites/index.ts";
 
 export const fewshotCommand = defineCommand({
   name: "fewshot bootstrap",
@@ -25,10 +25,12 @@ and saves the best as prompts/NAME.txt, for react-rl bench --prompt NAME.
   --name NAME          the prompt to write: prompts/NAME.txt (letters, digits, - and _)
   --force              replace prompts/NAME.txt if it exists
 ${promptUsage}
-                       the prompt to start from: its instruction is kept
-  --file PATH          questions, official JSON or JSONL (default: the bundled HotpotQA sample)
-  --train N            the first N questions collect exemplars (default 50)
-  --dev N              the next N questions score each candidate (default 50)
+                       the prompt to start from: its instruction is kept (default: the suite's)
+${suiteUsage}
+  --train N            the first N questions collect exemplars (default 50): of the training
+                       split for hopworld and arithmetic, else of the file
+  --dev N              the next N questions score each candidate (default 50): the first of the
+                       dev split for hopworld and arithmetic
   --k K                exemplars per candidate (default 3)
   --candidates C       random exemplar sets to try (default 8)
   --draw-seed S        seed for drawing the sets (default 0)
@@ -41,8 +43,8 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
   flags: policyFlags.extend({
     name: z.string({ error: "required" }),
     force: z.boolean().default(false),
-    prompt: z.string().default("hotpotqa"),
-    file: z.string().default(HOTPOTQA_SAMPLE),
+    ...suiteFlags.shape,
+    prompt: z.string().optional(),
     train: numberFlag(z.number().int().positive()).default(50),
     dev: numberFlag(z.number().int().positive()).default(50),
     k: numberFlag(z.number().int().positive().max(20)).default(3),
@@ -59,20 +61,17 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
     }
     const out = flags.out ?? `runs/fewshot-${flags.name}`;
     await checkFolder("--out", out);
-    const base = await loadNamedPrompt(flags.prompt);
-    const all = await loadDataset(flags.file);
-    if (all.length < flags.train + flags.dev) {
-      throw new UserError(`${flags.file} has ${all.length} questions; --train ${flags.train} and --dev ${flags.dev} need ${flags.train + flags.dev}`);
-    }
-    const docstore = Docstore.fromTasks(all);
+    const suite = await suiteFrom(flags);
+    const base = await loadNamedPrompt(flags.prompt ?? suite.prompt);
+    const { train, dev } = trainAndDev(suite, flags.train, flags.dev);
     const policy = await createPolicy(flags);
     let bar: { label: string; progress: ProgressBar } | undefined;
     const result = await untilInterrupted((signal) =>
       bootstrapFewShot<QaTask>({
         policy,
-        environment: () => new WikiEnvironment(docstore),
-        train: all.slice(0, flags.train),
-        dev: all.slice(flags.train, flags.train + flags.dev),
+        environment: suite.environment,
+        train,
+        dev,
         base,
         k: flags.k,
         candidates: flags.candidates,
@@ -106,6 +105,14 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
     return 0;
   },
 });
+
+/** The questions that collect exemplars and those that score candidates: the suite's splits, or a file's first and next questions. */
+function trainAndDev(suite: Suite, train: number, dev: number): { train: QaTask[]; dev: QaTask[] } {
+  if (suite.splits) return { train: suite.tasks("train", train), dev: suite.tasks("dev", dev) };
+  const all = suite.tasks("train", train + dev);
+  if (all.length < train + dev) throw new UserError(`${suite.label} has ${all.length} questions; --train ${train} and --dev ${dev} need ${train + dev}`);
+  return { train: all.slice(0, train), dev: all.slice(train) };
+}
 
 function formatCandidates(candidates: readonly CandidateScore[], best: number): string {
   return candidates

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { loadDataset } from "../bench/datasets.ts";
+import { loadDataset } from "../suites/datasets.ts";
 import { scorePredictions } from "../bench/score.ts";
 import { UserError } from "../errors.ts";
 import { defineCommand } from "./command.ts";

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import { demonstratedQuestions, ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
+import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
+import { demonstratedTasks, openSuite, type Suite, type SuiteSource } from "../suites/index.ts";
 import {
   dpo,
   DpoConfig,
@@ -20,13 +21,14 @@ import {
   RewardModel,
   RewardModelConfig,
   trainRewardModel,
+  TRAINING_WORLD_SEED,
   type MetricsRecord,
   type TrainingProgress,
   type TrainingResult,
 } from "../train/index.ts";
 import { UserError } from "../errors.ts";
 import { metricCharts, writeReport, type MetricChart, type Table } from "../report/report.ts";
-import { generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
+import { HOPWORLD_PROMPT } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
@@ -59,13 +61,16 @@ export const POLICY_GRADIENT_CHARTS: readonly MetricChart[] = [
 ];
 
 /** Placeholders for the string settings that name files and folders. */
-const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", world: "FILE", trajectories: "FILE" };
+const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", file: "PATH", world: "FILE", trajectories: "FILE" };
 
 /** What a method needs from the command line besides its config: where to write, how to report. */
 interface MethodRun<C> {
   config: C;
   out: string;
   planner: Planner;
+  /** The suite the method samples (rs, rl): the config's `dataset` and its settings. */
+  suite?: Suite;
+  /** The suite's prompt; hopworld's for a method that learns from logs (dpo, rm). */
   template: PromptTemplate;
   signal: AbortSignal;
   onProgress: (progress: TrainingProgress) => void;
@@ -80,7 +85,7 @@ the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
   counter: "round",
   charts: REJECTION_CHARTS,
   async train(run) {
-    return rejectionSampling({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run });
+    return rejectionSampling({ ...run.config, ...run, ...trainingQuestions(run) });
   },
 });
 
@@ -95,7 +100,7 @@ on the planner's own tokens.`,
   charts: POLICY_GRADIENT_CHARTS,
   async train(run) {
     const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
-    return policyGradient({ ...run.config, ...(await worldQuestions(run.config, run.planner)), ...run, rewardModel });
+    return policyGradient({ ...run.config, ...run, ...trainingQuestions(run), rewardModel });
   },
 });
 
@@ -203,10 +208,11 @@ the same command resumes at the next ${spec.counter}.`,
       const choice = await ensureBackend(config.backend);
       console.error(`tfjs backend: ${choice.name}`);
       const planner = await loadPlanner(config.model, config.backend);
-      const template = await loadPrompt(HOPWORLD_PROMPT);
+      const suite = "dataset" in spec.schema.shape ? await openSuite(config as unknown as SuiteSource, TRAINING_WORLD_SEED) : undefined;
+      const template = await loadPrompt(suite?.prompt ?? HOPWORLD_PROMPT);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
-        spec.train({ config, out, planner, template, signal, onProgress: (p) => bars.update(p) }),
+        spec.train({ config, out, planner, suite, template, signal, onProgress: (p) => bars.update(p) }),
       );
       bars.finish();
       const last = result.metrics.at(-1);
@@ -226,20 +232,20 @@ the same command resumes at the next ${spec.counter}.`,
   });
 }
 
-/**
- * Training questions after those the planner was fine-tuned on (and `skipQuestions` more),
- * and a fresh wiki environment per episode over the world's pages.
- */
-async function worldQuestions(config: { world?: string; worldSeed: number; skipQuestions: number }, planner: Planner) {
-  const world = config.world === undefined ? generateWorld({ seed: config.worldSeed }) : await loadWorld(config.world);
-  return { tasks: untriedQuestions(world, planner, config.skipQuestions), environment: worldEnvironments(world) } satisfies { tasks: QaTask[]; environment: unknown };
+/** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), and its environment. */
+function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"] } {
+  const suite = run.suite!; // rs and rl have a dataset setting
+  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment };
 }
 
-/** A world's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */
-export function untriedQuestions(world: World, planner: Planner, skip = 0): QaTask[] {
-  const demonstrated = demonstratedQuestions(planner, world.seed);
-  const tasks = worldTasks(world, "train").slice(demonstrated + skip);
-  if (tasks.length === 0) throw new UserError(`world ${world.seed} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another world`);
+/** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */
+export function untriedTasks(suite: Suite, planner: Planner, skip = 0): QaTask[] {
+  const demonstrated = demonstratedTasks(planner.meta, suite);
+  const tasks = suite.tasks("train").slice(demonstrated + skip);
+  if (tasks.length === 0) {
+    const [what, other] = suite.name === "hopworld" ? [`world ${suite.identity.worldSeed}`, "world"] : [suite.label, "suite"];
+    throw new UserError(`${what} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another ${other}`);
+  }
   return tasks;
 }
 

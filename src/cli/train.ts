@@ -3,7 +3,8 @@ import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
-import { ARITHMETIC_PROMPT, arithmeticExpertEpisodes, ArithmeticOptionsSchema } from "../bench/arithmetic.ts";
+import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
+import { expertEpisodes, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
@@ -14,7 +15,7 @@ import { trainSupervised } from "../train/supervised.ts";
 import { expertTrajectories, HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
-import { worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
+import { DEFAULT_WORLD_SEED, worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
 
 /** Flags every training stage shares: the world it learns, the backend, the optimizer schedule. */
 const commonFlags = worldFlags.extend({
@@ -70,13 +71,11 @@ ${commonUsage}
   },
 });
 
-const SFT_DATASETS = ["hopworld", "arithmetic"] as const;
-
 const sftFlags = commonFlags.extend({
   from: z.string({ error: "required" }),
   steps: numberFlag(z.number().int().positive()).default(300),
   examples: numberFlag(z.number().int().positive()).default(64),
-  dataset: z.enum(SFT_DATASETS).default("hopworld"),
+  dataset: z.enum(SUITE_NAMES).default("hopworld"),
   "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
 });
 type SftFlags = z.infer<typeof sftFlags>;
@@ -87,8 +86,8 @@ export const sftCommand = defineCommand({
   usage: `react-rl train sft --from DIR --out DIR [options]
 
   --from DIR           the checkpoint to start from (a pretrained one)
-  --dataset NAME       ${SFT_DATASETS.join(" | ")} (default hopworld): whose training questions the
-                       expert episodes answer, rendered with the prompt bench gives the dataset
+  --dataset NAME       hopworld | arithmetic (default hopworld): the suite whose training questions
+                       its expert's episodes answer, rendered with the prompt bench gives the suite
                        (prompts/hopworld.txt or prompts/arithmetic.txt); arithmetic's expert runs
                        each question's program with Code[...], then finishes
   --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1)
@@ -97,35 +96,30 @@ ${commonUsage}
   (--world and --world-seed are for --dataset hopworld)`,
   flags: sftFlags,
   async run(flags) {
-    const { episodes, template } = await demonstrations(flags);
+    const { episodes, template, suite } = await demonstrations(flags);
     const resumed = await resume(flags, "sft", { dataset: flags.dataset });
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));
     const rows = trainingRows(episodes, template, planner);
     const about = `fine-tuning ${flags.from} on ${rows.length} expert episodes of ${flags.dataset}`;
     console.error(about);
-    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: flags.dataset, examples: rows.length } });
+    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length } });
     return 0;
   },
 });
 
-/** Expert episodes to imitate, and the prompt they are rendered with: the one `bench` runs the dataset with. */
+/** Expert episodes to imitate, the prompt they are rendered with (the one `bench` runs the suite with), and the suite. */
 export interface Demonstrations {
   episodes: Trajectory[];
   template: PromptTemplate;
+  suite: Suite;
 }
 
 /** The first `--examples` training questions of `--dataset`, answered by its expert. */
 export async function demonstrations(flags: Pick<SftFlags, "dataset" | "examples" | "data-seed" | "world" | "world-seed">): Promise<Demonstrations> {
-  if (flags.dataset === "arithmetic") {
-    if (flags.world !== undefined || flags["world-seed"] !== undefined) {
-      throw new UserError("--dataset arithmetic is generated: it takes --data-seed, not --world or --world-seed");
-    }
-    const episodes = await arithmeticExpertEpisodes({ seed: flags["data-seed"], split: "train", count: flags.examples });
-    return { episodes, template: await loadPrompt(ARITHMETIC_PROMPT) };
-  }
-  if (flags["data-seed"] !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
-  const episodes = await expertTrajectories(await worldFrom(flags), "train", { limit: flags.examples });
-  return { episodes, template: await loadPrompt(HOPWORLD_PROMPT) };
+  const source = { dataset: flags.dataset, world: flags.world, worldSeed: flags["world-seed"], dataSeed: flags["data-seed"] };
+  const suite = await openSuite(source, DEFAULT_WORLD_SEED);
+  if (!suite.expert) throw new UserError(`--dataset ${suite.name} has no expert to demonstrate it: train sft takes hopworld or arithmetic`);
+  return { episodes: await expertEpisodes(suite, "train", flags.examples), template: await loadPrompt(suite.prompt), suite };
 }
 
 type CommonFlags = z.infer<typeof commonFlags> & { steps: number };

@@ -21,7 +21,7 @@ import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** The world that train and bench work on unless told another, and that world generate writes. */
-const DEFAULT_WORLD_SEED = 1;
+export const DEFAULT_WORLD_SEED = 1;
 
 /** The hopworld a command works on: a file, or the seed of one generated in memory (as `world generate` would). */
 export const worldFlags = z.object({

@@ -1,4 +1,4 @@
-export { BASE_PLANNER, demonstratedQuestions, ensureBackend, loadPlanner, type Planner } from "./planner.ts";
+export { BASE_PLANNER, ensureBackend, loadPlanner, type Planner } from "./planner.ts";
 export { LocalPolicy, SamplingSchema, WORKERS_PER_MACHINE, type Sampling, type SamplingInput } from "./policy.ts";
 export { episodeText, episodeTokens, promptTokens, transcriptTokens, type TokenSequence } from "./transcript.ts";
 export { REACT_ACTIONS, turnConstraint, type ActionArguments } from "./grammar.ts";

@@ -25,17 +25,6 @@ export interface Planner {
   meta: Record<string, unknown>;
 }
 
-/**
- * How many of the training questions of the hopworld of `worldSeed`, from the first,
- * the planner was fine-tuned on (`train sft` records them); trial and error starts
- * after them, on questions it was never shown the answer to. Another world's
- * questions were never demonstrated.
- */
-export function demonstratedQuestions(planner: Planner, worldSeed: number): number {
-  const { dataset = "hopworld", examples, worldSeed: demonstrated = worldSeed } = planner.meta;
-  return dataset === "hopworld" && demonstrated === worldSeed && typeof examples === "number" ? examples : 0;
-}
-
 /** Picks the tfjs backend (once per process), then loads a checkpoint. */
 export async function loadPlanner(dir = BASE_PLANNER, backend?: BackendName): Promise<Planner> {
   await ensureBackend(backend);

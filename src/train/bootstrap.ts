@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { exemplarText, readTrajectoriesIfAny, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
@@ -10,7 +10,7 @@ import { Random } from "../random.ts";
 export interface BootstrapOptions<T extends Task> {
   policy: Policy<T>;
   /** A fresh environment for each episode. */
-  environment: (task: T) => Environment<T>;
+  environment: EnvironmentFactory<T>;
   /** Questions whose rewarded episodes become the exemplars to choose from. */
   train: readonly T[];
   /** Questions every candidate prompt is scored on; keep them apart from `train`. */

@@ -9,7 +9,11 @@ import { UserError } from "../errors.ts";
 import { inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
+import { SUITE_NAMES } from "../suites/builtin.ts";
 import { ADVANTAGE_ESTIMATORS } from "./losses.ts";
+
+/** The hopworld the trainers sample unless told another: the committed base was fine-tuned on world 1's training questions. */
+export const TRAINING_WORLD_SEED = 2;
 
 const count = z.number().int().positive();
 const rate = z.number().positive();
@@ -93,15 +97,18 @@ const RunSettings = z.object({
   backend: z.enum(BACKENDS).optional().describe("tfjs backend (default: the fastest present)"),
 });
 
-/** A hopworld to sample questions from. */
-const WorldSettings = z.object({
-  world: z.string().optional().describe("hopworld file (default: the world of the seed below, generated in memory)"),
+/** The suite to sample training questions from: the flags bench names its suite with. */
+const SuiteSettings = z.object({
+  dataset: z.enum(SUITE_NAMES).default("hopworld").describe("the suite whose training questions are sampled"),
+  file: z.string().optional().describe("for hotpotqa, 2wiki, musique: the dataset file (default: the bundled HotpotQA sample)"),
+  world: z.string().optional().describe("for hopworld: a world file (default: the world of the seed below, generated in memory)"),
   worldSeed: z
     .number()
     .int()
     .min(0)
-    .default(2)
-    .describe("seed of the generated world (default 2: the committed base was fine-tuned on every training question of world 1)"),
+    .optional()
+    .describe(`for hopworld: the seed of the generated world (default ${TRAINING_WORLD_SEED}: the committed base was fine-tuned on every training question of world 1)`),
+  dataSeed: z.number().int().min(0).optional().describe("for arithmetic: the seed its questions are generated from (default 1)"),
   skipQuestions: z
     .number()
     .int()
@@ -115,8 +122,8 @@ const LogSettings = z.object({
   trajectories: z.array(z.string()).min(1, "name at least one trajectory log").describe("a trajectory log to learn from (JSONL, or a folder holding trajectories.jsonl); repeat the flag for more"),
 });
 
-export const RejectionConfig = RunSettings.extend(WorldSettings.shape).extend(RejectionSettings.shape);
-export const PolicyGradientConfig = RunSettings.extend(WorldSettings.shape)
+export const RejectionConfig = RunSettings.extend(SuiteSettings.shape).extend(RejectionSettings.shape);
+export const PolicyGradientConfig = RunSettings.extend(SuiteSettings.shape)
   .extend(PolicyGradientSettings.shape)
   .extend({ rewardModel: z.string().optional().describe("reward model checkpoint (from react-rl train rm), for reward rm") })
   .refine((c) => c.reward !== "rm" || c.rewardModel !== undefined, { message: "reward rm needs a reward model (rewardModel, or --reward-model DIR)", path: ["rewardModel"] });

@@ -18,6 +18,7 @@ import { DpoSettings } from "./config.ts";
 import { maskedRowSums } from "./losses.ts";
 import { rowLogprobs } from "./policy-gradient.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
+import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
 
 export interface PreferencePair {
@@ -128,8 +129,7 @@ function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[], 
 
 /** The chosen rows, then the rejected ones, as one batch. */
 function pairBatch(chosen: readonly TokenSequence[], rejected: readonly TokenSequence[]): TokenBatch {
-  const rows = [...chosen, ...rejected];
-  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
+  return tokenBatch([...chosen, ...rejected]);
 }
 
 function splitPairs(values: tf.Tensor1D): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {

@@ -11,6 +11,7 @@ export {
   RewardModelConfig,
   RewardModelSettings,
   RM_OBJECTIVES,
+  TRAINING_WORLD_SEED,
 } from "./config.ts";
 export { dpo, dpoLoss, preferencePairs, type DpoLoss, type DpoOptions, type PreferencePair } from "./dpo.ts";
 export { adaptKlCoefficient, ADVANTAGE_ESTIMATORS, groupAdvantages, klK3, type AdvantageEstimator, type KlControl } from "./losses.ts";
@@ -26,7 +27,7 @@ export {
   type RewardModelOptions,
 } from "./reward-model.ts";
 export { questionsFor, sampleRollouts, trainingRows, type RolloutOptions, type Rollouts } from "./rollouts.ts";
-export { frozenCopy, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+export { frozenCopy, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 export { corpusRows } from "./pretrain.ts";
 export { shuffledBatches, trainSupervised, type SupervisedOptions } from "./supervised.ts";
 export { klToReference } from "./kl.ts";

@@ -5,6 +5,7 @@ import { tokenLogprobs, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { klK3, targetMask } from "./losses.ts";
 import { trainingRows } from "./rollouts.ts";
+import { tokenBatch } from "./supervised.ts";
 
 /** Episodes per forward pass: bounds memory whatever the number of episodes. */
 const CHUNK = 16;
@@ -18,8 +19,7 @@ export function klToReference(planner: Planner, reference: LanguageModel, episod
   let total = 0;
   let tokens = 0;
   for (let at = 0; at < rows.length; at += CHUNK) {
-    const chunk = rows.slice(at, at + CHUNK);
-    const batch = { ids: chunk.map((r) => r.ids), mask: chunk.map((r) => r.mask) };
+    const batch = tokenBatch(rows.slice(at, at + CHUNK));
     const mask = targetMask(batch);
     total += tf.tidy(() => {
       const kl = klK3(tokenLogprobs(planner.model, batch.ids), tokenLogprobs(reference, batch.ids));

@@ -14,35 +14,25 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
-import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { Task } from "../../tools/environment.ts";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
-import type { Planner, TokenSequence } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
 import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, perTarget, targetMask } from "./losses.ts";
 import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { tokenBatch } from "./supervised.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
   score(episodes: readonly Trajectory[]): number[];
 }
 
-export interface PolicyGradientOptions<T extends Task> extends z.input<typeof PolicyGradientSettings> {
-  /** The policy to improve, in place; as it is at the start, it is also the frozen reference. */
-  planner: Planner;
-  /** Training questions, taken `questions` at a time, in turn. */
-  tasks: readonly T[];
-  environment: (task: T) => Environment<T>;
-  template: PromptTemplate;
-  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
-  out: string;
+/** The planner, as it is at the start, is also the frozen reference of the KL penalty. */
+export interface PolicyGradientOptions<T extends Task> extends z.input<typeof PolicyGradientSettings>, SamplingTrainingOptions<T> {
   /** The reward for `reward: "rm"`. */
   rewardModel?: EpisodeScorer;
-  signal?: AbortSignal;
-  onProgress?: (progress: TrainingProgress) => void;
 }
 
 /** What one optimizer step's loss also measured, averaged over the policy's tokens. */
@@ -206,10 +196,6 @@ export function rowLogprobs(model: LanguageModel, rows: number[][]): Float32Arra
   const values = packed.dataSync() as Float32Array;
   packed.dispose();
   return splitRows(values, rows);
-}
-
-function tokenBatch(rows: readonly TokenSequence[]): TokenBatch {
-  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
 }
 
 /** Packed per-target values cut back into rows (n-1 values for a row of n tokens). */

@@ -13,29 +13,16 @@
  */
 import { join } from "node:path";
 import type { z } from "zod";
-import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { Task } from "../../tools/environment.ts";
 import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import type { Planner } from "../planner/index.ts";
 import { RejectionSettings } from "./config.ts";
 import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
-import { questionsDigest, TrainingRun, type MetricsRecord, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
-export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings> {
-  /** The policy to improve, in place. */
-  planner: Planner;
-  /** Training questions, taken `questions` at a time, in turn. */
-  tasks: readonly T[];
-  environment: (task: T) => Environment<T>;
-  template: PromptTemplate;
-  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
-  out: string;
-  signal?: AbortSignal;
-  onProgress?: (progress: TrainingProgress) => void;
-}
+export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings>, SamplingTrainingOptions<T> {}
 
 export async function rejectionSampling<T extends Task>(options: RejectionOptions<T>): Promise<TrainingResult> {
   const o = RejectionSettings.parse(options);

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Environment, Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark, type BenchmarkProgress } from "../bench/index.ts";
 import { episodeTokens, LocalPolicy, WORKERS_PER_MACHINE, type Planner, type TokenSequence } from "../planner/index.ts";
@@ -19,7 +19,7 @@ export interface RolloutOptions<T extends Task> {
   topP: number;
   seed: number;
   /** A fresh environment for each episode. */
-  environment: (task: T) => Environment<T>;
+  environment: EnvironmentFactory<T>;
   template: PromptTemplate;
   /** Folder of the episodes' log (`trajectories.jsonl`, resumable) and `summary.json`. */
   out: string;

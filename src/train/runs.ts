@@ -16,7 +16,7 @@ import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import type { Task } from "../../tools/environment.ts";
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
@@ -42,6 +42,20 @@ export interface TrainingResult {
   metrics: MetricsRecord[];
   /** True when the signal stopped the run early: rerun with the same settings to continue. */
   interrupted: boolean;
+}
+
+/** What a trainer that samples its own episodes (rejection sampling, policy gradient) is given besides its settings. */
+export interface SamplingTrainingOptions<T extends Task> {
+  /** The policy to improve, in place. */
+  planner: Planner;
+  /** Training questions, taken `questions` at a time, in turn. */
+  tasks: readonly T[];
+  environment: EnvironmentFactory<T>;
+  template: PromptTemplate;
+  /** The run folder; a rerun with the same folder and settings continues where it stopped. */
+  out: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: TrainingProgress) => void;
 }
 
 /** What a trainer on logged episodes (DPO, the reward model) is given besides its settings. */

@@ -61,8 +61,12 @@ export function* shuffledBatches(rows: readonly TokenSequence[], batchSize: numb
     const order = random.shuffle(rows);
     for (let b = 0; b < perEpoch; b++, n++) {
       if (n < skip) continue;
-      const batch = order.slice(b * batchSize, (b + 1) * batchSize);
-      yield { ids: batch.map((r) => r.ids), mask: batch.map((r) => r.mask) };
+      yield tokenBatch(order.slice(b * batchSize, (b + 1) * batchSize));
     }
   }
+}
+
+/** Rows as the language model's batch: each row's token ids and which of its tokens carry loss. */
+export function tokenBatch(rows: readonly TokenSequence[]): TokenBatch {
+  return { ids: rows.map((r) => r.ids), mask: rows.map((r) => r.mask) };
 }

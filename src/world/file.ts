@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { describeZodError } from "../bench/datasets.ts";
-import { UserError } from "../errors.ts";
+import { describeZodError, UserError } from "../errors.ts";
 import { WORLD_VERSION, WorldSchema, type World } from "./schema.ts";
 
 /** Reads and checks a world file written by `react-rl world generate`; any problem is a UserError naming the file. */

@@ -1,4 +1,5 @@
 import { codeTool } from "../../tools/code/index.ts";
+import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { Tool } from "../../tools/tool.ts";
 import { Docstore, titleKey, WikiEnvironment, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
 import { planComputation } from "./computation.ts";
@@ -33,9 +34,9 @@ export function worldEnvironment(docstore: Docstore, tools: readonly Tool[] = []
 }
 
 /** A fresh environment per episode over one docstore of the world's pages (built once). */
-export function worldEnvironments(world: World): () => WikiEnvironment {
+export function worldEnvironments(world: World): EnvironmentFactory<QaTask> {
   const docstore = worldDocstore(world);
-  return () => worldEnvironment(docstore);
+  return (_task, tools) => worldEnvironment(docstore, tools);
 }
 
 /** Every page of every split: the agent searches the whole world, whatever split it is tested on. */

@@ -1,10 +1,7 @@
 import { z } from "zod";
-import { loadPrompt } from "../../prompts/index.ts";
 import { codeTool } from "../../tools/code/index.ts";
+import type { EnvironmentFactory } from "../../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import type { Trajectory } from "../../trajectories/index.ts";
-import { runEpisode } from "../agent/episode.ts";
-import { OraclePolicy } from "../policies/oracle.ts";
 import { Random } from "../random.ts";
 import { SPLITS, SplitSchema, type Split } from "../world/schema.ts";
 
@@ -149,25 +146,7 @@ export function arithmeticTasks(options: ArithmeticOptions = {}): QaTask[] {
 }
 
 /** The environment arithmetic episodes run in: `Code[...]` and Finish (Search finds nothing: the wiki is empty). */
-export function arithmeticEnvironment(): WikiEnvironment {
-  return new WikiEnvironment(new Docstore([]), [codeTool()]);
-}
-
-/**
- * Demonstrations for the planner: the oracle's episodes on arithmetic questions
- * (`Code[...]` with the gold program, then Finish), run with the prompt and
- * environment `bench --dataset arithmetic` gives them, so a planner trained on
- * them is evaluated on the very transcripts it learnt from.
- */
-export async function arithmeticExpertEpisodes(options: ArithmeticOptions): Promise<Trajectory[]> {
-  const prompt = await loadPrompt(ARITHMETIC_PROMPT);
-  const policy = new OraclePolicy();
-  const episodes: Trajectory[] = [];
-  for (const task of arithmeticTasks(options)) {
-    episodes.push(await runEpisode(policy, arithmeticEnvironment(), { task, prompt, meta: { dataset: "arithmetic" } }));
-  }
-  return episodes;
-}
+export const arithmeticEnvironment: EnvironmentFactory<QaTask> = (_task, tools = []) => new WikiEnvironment(new Docstore([]), [codeTool(), ...tools]);
 
 /** JavaScript for the expression, with parentheses only where precedence needs them: `(12 + 30) / 3`. */
 function programOf(expression: Expression, outer = 0, rightOperand = false): string {

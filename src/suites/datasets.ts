@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { QaTaskSchema, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
-import { UserError } from "../errors.ts";
+import { describeZodError, UserError } from "../errors.ts";
 
 type QaTaskInput = z.input<typeof QaTaskSchema>;
 
@@ -96,13 +96,6 @@ export async function loadDataset(path: string, format: DatasetFormat | "auto" =
 
 export function tasksById(tasks: readonly QaTask[]): Map<string, QaTask> {
   return new Map(tasks.map((task) => [task.id, task]));
-}
-
-/** The first problem zod found, on one line: `context.0.1: Invalid input: ...`. */
-export function describeZodError(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid";
-  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
 }
 
 async function readText(path: string): Promise<string> {

@@ -1,0 +1,83 @@
+import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "./arithmetic.ts";
+import { loadDataset } from "./datasets.ts";
+import { HOTPOTQA_SAMPLE } from "./sample.ts";
+import { UserError } from "../errors.ts";
+import { OraclePolicy } from "../policies/oracle.ts";
+import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
+import type { Suite } from "./suite.ts";
+
+/** The suites the command line knows by name; a user's own plugs in from TypeScript. */
+export const SUITE_NAMES = ["hotpotqa", "2wiki", "musique", "hopworld", "arithmetic"] as const;
+export type SuiteName = (typeof SUITE_NAMES)[number];
+
+/** A hopworld's questions by split; the agent searches every split's pages (test names are unseen in training, not missing). */
+export function hopworldSuite(world: World): Suite {
+  return {
+    name: "hopworld",
+    identity: { worldSeed: world.seed },
+    label: `hopworld-w${world.seed}`,
+    splits: true,
+    tasks: (split, limit) => worldTasks(world, split).slice(0, limit),
+    environment: worldEnvironments(world),
+    prompt: HOPWORLD_PROMPT,
+    expert: new ExpertPolicy(world),
+  };
+}
+
+/** Generated arithmetic word problems, answered with the Code tool over an empty wiki; the oracle runs each one's program. */
+export function arithmeticSuite(seed = 1): Suite {
+  return {
+    name: "arithmetic",
+    identity: { dataSeed: seed },
+    label: "arithmetic",
+    splits: true,
+    tasks: (split, count) => arithmeticTasks({ seed, split, count }),
+    environment: arithmeticEnvironment,
+    prompt: ARITHMETIC_PROMPT,
+    expert: new OraclePolicy(),
+  };
+}
+
+/** A multi-hop QA file's questions (the same for every split), searched over every paragraph of the file. */
+export function fileSuite(name: string, tasks: readonly QaTask[]): Suite {
+  // The corpus is the whole file, so taking fewer questions does not shrink the search space.
+  const docstore = Docstore.fromTasks(tasks);
+  return {
+    name,
+    identity: {},
+    label: name,
+    splits: false,
+    tasks: (_split, limit) => tasks.slice(0, limit),
+    environment: (_task, tools) => new WikiEnvironment(docstore, tools),
+    prompt: "hotpotqa",
+  };
+}
+
+/** Where a named suite comes from: the command line's `--dataset`, `--file`, `--world`, `--world-seed` and `--data-seed`. */
+export interface SuiteSource {
+  dataset: SuiteName;
+  file?: string;
+  world?: string;
+  worldSeed?: number;
+  dataSeed?: number;
+}
+
+/** The suite a source names; a one-line user error for flags that do not go with its dataset. */
+export async function openSuite(source: SuiteSource, defaultWorldSeed: number): Promise<Suite> {
+  const namesWorld = source.world !== undefined || source.worldSeed !== undefined;
+  if (source.dataset === "arithmetic") {
+    if (source.file !== undefined || namesWorld) throw new UserError(`--dataset arithmetic is generated: it takes --data-seed, not ${source.file !== undefined ? "--file" : "--world or --world-seed"}`);
+    return arithmeticSuite(source.dataSeed);
+  }
+  if (source.dataSeed !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
+  if (source.dataset === "hopworld") {
+    if (source.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE or --world-seed N, not --file");
+    if (source.world !== undefined && source.worldSeed !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
+    return hopworldSuite(source.world !== undefined ? await loadWorld(source.world) : generateWorld({ seed: source.worldSeed ?? defaultWorldSeed }));
+  }
+  if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
+  const file = source.file ?? (source.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
+  if (!file) throw new UserError(`--dataset ${source.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
+  return fileSuite(source.dataset, await loadDataset(file));
+}

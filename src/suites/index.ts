@@ -1,0 +1,13 @@
+// Suites: a task set with its environment, prompt and expert, behind one interface.
+export { arithmeticSuite, fileSuite, hopworldSuite, openSuite, SUITE_NAMES, type SuiteName, type SuiteSource } from "./builtin.ts";
+export { demonstratedTasks, expertEpisodes, type Suite } from "./suite.ts";
+export {
+  ARITHMETIC_PROMPT,
+  ARITHMETIC_SIZES,
+  arithmeticEnvironment,
+  ArithmeticOptionsSchema,
+  arithmeticTasks,
+  type ArithmeticOptions,
+} from "./arithmetic.ts";
+export { loadDataset, tasksById, type DatasetFormat } from "./datasets.ts";
+export { HOTPOTQA_SAMPLE } from "./sample.ts";

@@ -1,0 +1,54 @@
+import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
+import type { QaTask } from "../../tools/wiki/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
+import { loadPrompt } from "../../prompts/index.ts";
+import { runEpisode } from "../agent/episode.ts";
+import type { Policy } from "../agent/policy.ts";
+import type { Split } from "../world/schema.ts";
+
+/**
+ * A task set and everything its episodes need: what bench, the trainers, demo
+ * and fewshot take, whichever dataset it is, as they take any `Policy`.
+ */
+export interface Suite<T extends Task = QaTask> {
+  /** The dataset's name, logged with each episode: `hotpotqa`, `hopworld`, `arithmetic`. */
+  readonly name: string;
+  /**
+   * What tells this suite apart from others of its name, as checkpoint meta keys: a
+   * planner fine-tuned on the suite records them, so training later skips the tasks it saw.
+   */
+  readonly identity: Readonly<Record<string, number>>;
+  /** Its name in default run folders: `hopworld-w1` (hopworld's ids repeat across worlds). */
+  readonly label: string;
+  /** Whether its tasks differ by split; a file's are the same whatever split is asked for. */
+  readonly splits: boolean;
+  /** A split's tasks, the first `limit` of them (a generated suite makes just that many). */
+  tasks(split: Split, limit?: number): T[];
+  readonly environment: EnvironmentFactory<T>;
+  /** The prompt its episodes run with: a name in prompts/ or a file. */
+  readonly prompt: string;
+  /** A policy that solves its tasks, whose episodes are demonstrations to fine-tune on. */
+  readonly expert?: Policy<T>;
+}
+
+/** The expert's episodes on the first `limit` tasks of a split, run as bench runs the suite. */
+export async function expertEpisodes<T extends Task>(suite: Suite<T>, split: Split, limit?: number): Promise<Trajectory[]> {
+  const { expert } = suite;
+  if (!expert) throw new Error(`suite ${suite.name} has no expert`);
+  const prompt = await loadPrompt(suite.prompt);
+  const episodes: Trajectory[] = [];
+  for (const task of suite.tasks(split, limit)) {
+    episodes.push(await runEpisode(expert, suite.environment(task), { task, prompt, meta: { dataset: suite.name } }));
+  }
+  return episodes;
+}
+
+/**
+ * How many of the suite's training tasks a checkpoint was fine-tuned on (its meta's
+ * `examples`): those of the same dataset and identity; a meta without a dataset is hopworld's.
+ */
+export function demonstratedTasks(meta: Readonly<Record<string, unknown>>, suite: Pick<Suite<Task>, "name" | "identity">): number {
+  const { dataset = "hopworld", examples } = meta;
+  const same = dataset === suite.name && Object.entries(suite.identity).every(([key, value]) => (meta[key] ?? value) === value);
+  return same && typeof examples === "number" ? examples : 0;
+}
