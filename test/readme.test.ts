@@ -25,7 +25,8 @@ export function shellCommands(markdown: string): string[] {
 
 /** Commands this test does not run, each with the reason; every other command of the pages runs below. */
 const notRun: Array<[RegExp, string]> = [
-  [/^npm ci && npm run demo$/, "the demo trains for about 6 minutes (test/demo.test.ts runs it small)"],
+  [/^npm ci && npm run demo$/, "the demo trains for about 7 minutes (test/demo.test.ts runs it small)"],
+  [/^npm (pack|install \/path\/to\/react-rl)/, "packs and installs the package: test/package.test.ts does both, in a temporary project"],
   [/^npm test$/, "the whole suite, this test included"],
   [/^npm run train:base$/, "remakes the base checkpoint: about 50 minutes"],
   [/--policy openai|npx react-rl finetune /, "needs an OpenAI-compatible server, and a key for OpenAI's"],
