@@ -217,7 +217,7 @@ describe("react-rl view", () => {
     const original = console.error;
     console.error = (line: string) => errors.push(line);
     try {
-      expect(await main(["view"])).toBe(1);
+      expect(await main(["view"])).toBe(2);
       expect(await main(["view", join(dir, "nowhere")])).toBe(1);
       expect(await main(["view", dir, "--port", port])).toBe(1);
       expect(await main(["view", dir, "--port", "70000"])).toBe(1);
@@ -225,7 +225,7 @@ describe("react-rl view", () => {
       console.error = original;
     }
     expect(errors).toEqual([
-      "react-rl view: name one run folder: react-rl view RUN_DIR",
+      "react-rl view: missing RUN_DIR; see react-rl view --help",
       `react-rl view: ${join(dir, "nowhere")} is not a folder: name a run folder (the --out of bench, train or demo)`,
       `react-rl view: port ${port} is in use: pick another with --port N (0 picks a free one)`,
       "react-rl view: invalid --port: expected a whole number from 0 to 65535",

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { serveViewer } from "../report/viewer.ts";
-import { UserError } from "../errors.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { shutdownSignal } from "./interrupt.ts";
 
@@ -17,9 +16,9 @@ before and after are compared by default). To compare two runs, view a folder ho
   --port N             port (default 8765; 0 picks a free one)
 
 Ctrl-C stops it.`,
+  args: ["RUN_DIR"],
   flags: z.object({ port: numberFlag(z.number().int().min(0).max(65535)).default(8765) }),
   async run(flags, positionals) {
-    if (positionals.length !== 1) throw new UserError("name one run folder: react-rl view RUN_DIR");
     const viewer = await serveViewer(positionals[0]!, flags.port);
     console.log(`viewing ${positionals[0]} at ${viewer.url} (Ctrl-C stops it)`);
     await shutdownSignal();
