@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { attendAfterPrefix, attendCached, causalSelfAttention, leftPaddedCache, paddingBias, promptCache, type LayerCache, type SequenceKv } from "./attention.ts";
-import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, tokensBackAfter, type CopyCache } from "./copy.ts";
+import { cachedValues, copyMixtureCached, copyProjections, leftPadded, tokensBack, tokensBackAfter, type CopyCache } from "./copy-head.ts";
 import { outputHead, pack, transformer, type Attend, type LanguageModel, type ModelConfig } from "./model.ts";
 import { ContinuousBatch } from "./continuous.ts";
 import { InferenceModel, type KvSequence } from "./inference.ts";

@@ -32,7 +32,7 @@ const KERNELS = new WebAssembly.Module(readFileSync(new URL("./kernels/kernels.w
 const PAGE = 65536;
 /** Rows (new tokens over all sequences) one pass computes at most; longer feeds are split by sequence. */
 const MAX_ROWS = 1024;
-/** Floor under a probability before its log, as in copy.ts. */
+/** Floor under a probability before its log, as in copy-head.ts. */
 const TINY = 1e-30;
 
 /** A sequence the model has read: its tokens, whose keys and values fill the start of its slot. */
@@ -268,7 +268,7 @@ export class InferenceModel {
     out.set(this.f32.subarray(s.logits / 4, (s.logits / 4) + batch * vocab));
   }
 
-  /** Each feed's logits row becomes log(a_sink · softmax(logits) + Σ pointer mass per token), as copy.ts mixes them. */
+  /** Each feed's logits row becomes log(a_sink · softmax(logits) + Σ pointer mass per token), as copy-head.ts mixes them. */
   private mixCopies(feeds: Feed[], copy: NonNullable<InferenceModel["weights"]["copy"]>): void {
     const { k, d, vocab } = this;
     const s = this.scratch;

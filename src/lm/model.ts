@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { causalSelfAttention } from "./attention.ts";
-import { copyMixturePacked, copyParameters, createCopyWeights, type CopyWeights } from "./copy.ts";
+import { copyMixturePacked, copyParameters, createCopyWeights, type CopyWeights } from "./copy-head.ts";
 import { embed, gelu, layerNorm, matMul, pickTargets, variableFrom } from "./ops.ts";
 
 export const ModelConfig = z
@@ -23,7 +23,7 @@ export const ModelConfig = z
     nHeads: z.number().int().positive(),
     mlpRatio: z.number().int().positive().default(4),
     tieEmbeddings: z.boolean().default(true),
-    /** A pointer over the context mixed into the output (copy.ts); absent from older checkpoints. */
+    /** A pointer over the context mixed into the output (copy-head.ts); absent from older checkpoints. */
     copyHead: z.boolean().default(false),
   })
   .refine((c) => c.dModel % c.nHeads === 0, { message: "dModel must be a multiple of nHeads", path: ["dModel"] });
