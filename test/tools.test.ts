@@ -4,7 +4,7 @@ import { loadPrompt } from "../prompts/index.ts";
 import { runEpisode, withToolList } from "../src/agent/index.ts";
 import { ARITHMETIC_PROMPT } from "../src/suites/arithmetic.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
-import { HOPWORLD_PROMPT, worldEnvironment } from "../src/world/views.ts";
+import { HOPWORLD_PROMPT, worldEnvironment } from "../src/world/tasks.ts";
 import { callWithText, defineTool, toolEntry } from "../tools/tool.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 

@@ -171,7 +171,7 @@ describe("hopworld generation", () => {
   });
 });
 
-describe("hopworld views", () => {
+describe("hopworld as tasks and as a corpus", () => {
   it("gives tasks with their supporting pages, the whole world as the docstore, and training pages as the corpus", () => {
     const tasks = worldTasks(world, "test");
     expect(tasks).toHaveLength(300);

@@ -7,7 +7,7 @@ import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { planComputation } from "./computation.ts";
 import { RELATION_SPECS } from "./relations.ts";
 import type { Hop, Plan, Split, World } from "./schema.ts";
-import { HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "./views.ts";
+import { HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "./tasks.ts";
 
 /** One step the expert means to take, and what its observation must show for the plan to go on. */
 interface Move {

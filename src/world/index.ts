@@ -25,4 +25,5 @@ export {
 } from "./schema.ts";
 export { RECURRENCES, recurringQuestions, StreamOptionsSchema, type Recurrence, type StreamItem, type StreamOptions } from "./recurring.ts";
 export { worldStats, type SplitCounts, type WorldStats } from "./stats.ts";
-export { HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, worldDocstore, worldEnvironment, worldEnvironments, worldTasks } from "./views.ts";
+export { HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldEnvironments, worldTasks } from "./tasks.ts";
+export { pretrainingCorpus, worldCorpus } from "./corpus.ts";
