@@ -25,7 +25,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import type { QaTask } from "../tools/wiki/index.ts";
 import { loadDataset } from "../src/suites/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../src/suites/sample.ts";
+import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import {
   AdamW,
   BACKENDS,

@@ -17,7 +17,7 @@ import type { Environment } from "../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
 import { loadDataset } from "../src/suites/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../src/suites/sample.ts";
+import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { OraclePolicy } from "../src/policies/oracle.ts";
 
 const { values } = parseArgs({ options: { episodes: { type: "string", default: "300" } } });

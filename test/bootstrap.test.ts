@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { formatPromptFile, loadPrompt, parsePromptFile, promptFile, type PromptTemplate } from "../prompts/index.ts";
 import type { Policy, PolicyRequest } from "../src/agent/policy.ts";
 import { loadDataset } from "../src/suites/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../src/suites/sample.ts";
+import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { PolicyError, UserError } from "../src/errors.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { bootstrapFewShot } from "../src/train/index.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { HOTPOTQA_SAMPLE } from "../src/suites/sample.ts";
+import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { numberFlag } from "../src/cli/command.ts";
 import { numberRange } from "../src/issues.ts";
 import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";

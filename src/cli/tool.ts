@@ -5,7 +5,7 @@ import { codeTool, pythonTool } from "../../tools/code/index.ts";
 import { callWithText, type Tool } from "../../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { loadDataset } from "../suites/datasets.ts";
-import { HOTPOTQA_SAMPLE } from "../suites/sample.ts";
+import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
 import { didYouMean } from "../issues.ts";
 import { defineCommand } from "./command.ts";

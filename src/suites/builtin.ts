@@ -1,7 +1,7 @@
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "./arithmetic.ts";
 import { loadDataset } from "./datasets.ts";
-import { HOTPOTQA_SAMPLE } from "./sample.ts";
+import { HOTPOTQA_SAMPLE } from "./bundled.ts";
 import { UserError } from "../errors.ts";
 import { OraclePolicy } from "../policies/oracle.ts";
 import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
