@@ -8,7 +8,7 @@ import type { QaTask } from "../../tools/wiki/index.ts";
 import { SplitSchema } from "../world/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
+import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyUsage } from "./policy.ts";
+import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
 import { untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";

@@ -7,7 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Generation, GenerationStats } from "../lm/index.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
 import { ensureBackend, plannerFromSnapshot, type PlannerSnapshot } from "./planner.ts";
-import type { Sampling } from "./policy.ts";
+import type { Sampling } from "./local-policy.ts";
 
 export type DecoderWorkerRequest =
   | { type: "load"; id: number; session: number; snapshot: PlannerSnapshot; sampling: Sampling }

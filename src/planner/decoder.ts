@@ -13,7 +13,7 @@ import {
 } from "../lm/index.ts";
 import { copySource, rawTokenStrings, TurnGrammar } from "./grammar.ts";
 import type { Planner } from "./planner.ts";
-import type { Sampling } from "./policy.ts";
+import type { Sampling } from "./local-policy.ts";
 import { transcriptTokens } from "./transcript.ts";
 
 /** One episode's request for its next turn, as a decoder takes it. */

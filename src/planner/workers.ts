@@ -10,7 +10,7 @@ import type { BackendName, Generation, GenerationStats } from "../lm/index.ts";
 import type { TurnRequest } from "./decoder.ts";
 import type { DecoderWorkerReply, DecoderWorkerRequest } from "./decoder-worker.ts";
 import type { PlannerSnapshot } from "./planner.ts";
-import type { Sampling } from "./policy.ts";
+import type { Sampling } from "./local-policy.ts";
 
 type Pending = { resolve: (reply: DecoderWorkerReply) => void; reject: (error: Error) => void };
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
