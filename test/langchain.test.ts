@@ -11,8 +11,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { z as z3 } from "zod/v3";
 import type { PolicyRequest } from "../src/agent/policy.ts";
-import { LangChainPolicy } from "../src/policies/langchain.ts";
-import { fromLangChainTool, toLangChainTool } from "../tools/langchain.ts";
+import { LangChainPolicy } from "../src/policies/langchain-chat.ts";
+import { fromLangChainTool, toLangChainTool } from "../tools/langchain-tools.ts";
 import { callWithText, defineTool } from "../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
 

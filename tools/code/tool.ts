@@ -1,6 +1,6 @@
 import type { StructuredTool } from "@langchain/core/tools";
 import { z } from "zod";
-import { toLangChainTool } from "../langchain.ts";
+import { toLangChainTool } from "../langchain-tools.ts";
 import { defineTool, type Tool } from "../tool.ts";
 import { sharedInterpreter, type CodeInterpreter, type CodeSession } from "./interpreter.ts";
 import type { CallLimits, PythonCallLimits } from "./limits.ts";
