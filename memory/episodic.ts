@@ -5,8 +5,11 @@ import { HashingEmbedder, type Embedder } from "./embedder.ts";
 import { HnswIndex, IndexFileError, type SavedDocument } from "./hnsw.ts";
 import type { VectorIndex } from "./vector-index.ts";
 
-/** A past episode as the agent recalls it: what was asked, how it went, and the path taken. */
-export interface Episode {
+/**
+ * What the memory keeps of one trajectory, compact, for recall to show: what was
+ * asked, how it went, and the path taken. The whole `Trajectory` is kept beside it.
+ */
+export interface MemoryRecord {
   /** Unique per run of a task: `taskId@startedAt`. */
   id: string;
   taskId: string;
@@ -21,7 +24,8 @@ export interface Episode {
 }
 
 export interface Recollection {
-  episode: Episode;
+  /** The memory's record of the episode. */
+  episode: MemoryRecord;
   /** The whole trajectory, for rendering it as an exemplar. */
   trajectory: Trajectory;
   /** Similarity of its question to the query, in [-1, 1]. */
@@ -32,7 +36,7 @@ export interface RecallOptions {
   /** Only episodes that earned a reward. */
   successOnly?: boolean;
   /** Episodes to leave out, e.g. those of the question being asked. */
-  exclude?: (episode: Episode) => boolean;
+  exclude?: (episode: MemoryRecord) => boolean;
 }
 
 export interface MemoryOptions {
@@ -58,7 +62,7 @@ const INDEX_DIR = "index";
  * again on open, so nothing remembered is lost.
  */
 export class EpisodicMemory {
-  private readonly episodes = new Map<string, { episode: Episode; trajectory: Trajectory }>();
+  private readonly episodes = new Map<string, { episode: MemoryRecord; trajectory: Trajectory }>();
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -74,7 +78,7 @@ export class EpisodicMemory {
     const { trajectories } = await readTrajectoriesIfAny(join(dir, TRAJECTORIES_FILE));
     const memory = new EpisodicMemory(dir, embedder, index, await openWriter(dir));
     for (const trajectory of trajectories) {
-      const episode = toEpisode(trajectory);
+      const episode = toMemoryRecord(trajectory);
       memory.episodes.set(episode.id, { episode, trajectory });
     }
     await memory.indexMissing([...memory.episodes.values()].map((e) => e.episode));
@@ -95,7 +99,7 @@ export class EpisodicMemory {
       }
       for (const trajectory of fresh.values()) await this.writer.append(trajectory);
       const episodes = [...fresh.values()].map((trajectory) => {
-        const episode = toEpisode(trajectory);
+        const episode = toMemoryRecord(trajectory);
         this.episodes.set(episode.id, { episode, trajectory });
         return episode;
       });
@@ -152,7 +156,7 @@ export class EpisodicMemory {
     await this.index.save(join(this.dir, INDEX_DIR), document);
   }
 
-  private async indexMissing(episodes: readonly Episode[]): Promise<void> {
+  private async indexMissing(episodes: readonly MemoryRecord[]): Promise<void> {
     const missing = episodes.filter((episode) => !this.index.has(episode.id));
     if (missing.length === 0) return;
     const vectors = await this.embedder.embedDocuments(missing.map((episode) => episode.question));
@@ -164,7 +168,7 @@ export class EpisodicMemory {
 }
 
 /** The compact record of a trajectory that recall shows. */
-export function toEpisode(trajectory: Trajectory): Episode {
+export function toMemoryRecord(trajectory: Trajectory): MemoryRecord {
   return {
     id: episodeId(trajectory),
     taskId: trajectory.id,
@@ -177,7 +181,7 @@ export function toEpisode(trajectory: Trajectory): Episode {
   };
 }
 
-function episodeDocument({ id, taskId, question, outcome, reward, answer }: Episode): SavedDocument {
+function episodeDocument({ id, taskId, question, outcome, reward, answer }: MemoryRecord): SavedDocument {
   return { pageContent: question, metadata: { id, taskId, outcome, reward, answer } };
 }
 

@@ -1,11 +1,11 @@
 import { exemplarText, type PromptHead } from "../trajectories/index.ts";
-import type { Episode, EpisodicMemory } from "./episodic.ts";
+import type { EpisodicMemory, MemoryRecord } from "./episodic.ts";
 
 export interface FewShotOptions {
   /** Exemplars in the prompt (default 3). */
   k?: number;
   /** Episodes never to show, e.g. the question's own earlier runs (its answer would leak). */
-  exclude?: (episode: Episode) => boolean;
+  exclude?: (episode: MemoryRecord) => boolean;
 }
 
 /**

@@ -7,9 +7,9 @@ export {
 } from "./embedder.ts";
 export {
   EpisodicMemory,
-  toEpisode,
-  type Episode,
+  toMemoryRecord,
   type MemoryOptions,
+  type MemoryRecord,
   type RecallOptions,
   type Recollection,
 } from "./episodic.ts";
