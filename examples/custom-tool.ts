@@ -3,7 +3,7 @@
 //
 //   npx tsx examples/custom-tool.ts
 //
-// The planner here is scripted, so the example runs offline and shows the
+// The policy here is scripted, so the example runs offline and shows the
 // plumbing; put `new OpenAIPolicy({ model: "gpt-4o-mini" })` in its place for a real one.
 import { Calculator } from "@langchain/community/tools/calculator";
 import { Docstore, fromLangChainTool, loadPrompt, runEpisode, ScriptedPolicy, WikiEnvironment, withToolList, type QaTask } from "react-rl";

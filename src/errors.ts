@@ -6,7 +6,7 @@ export class UserError extends Error {
 }
 
 /**
- * A planner's backend failed one request after its retries (an overloaded or
+ * A policy's backend failed one request after its retries (an overloaded or
  * erroring server, a malformed reply, a timeout): that episode failed, but
  * others may still succeed. A one-line message, printed without a stack.
  */

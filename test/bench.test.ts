@@ -97,7 +97,7 @@ describe("runBenchmark", () => {
     expect(result.summary.n).toBe(12);
   });
 
-  it("records an episode whose planner failed as failed, runs the rest, and retries it on resume", async () => {
+  it("records an episode whose policy failed as failed, runs the rest, and retries it on resume", async () => {
     const out = await tempDir();
     const inner = answeringPolicy();
     const flaky: Policy = {

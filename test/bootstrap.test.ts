@@ -25,7 +25,7 @@ const base: PromptTemplate = { instruction: "Answer with Finish[answer].", exemp
 const shows = (request: PolicyRequest<QaTask>, i: number) => request.prompt.includes(`Question: train question ${i}?\n`);
 
 /**
- * A planner that solves the even training questions (so t0, t2, t4 become exemplars), and
+ * A policy that solves the even training questions (so t0, t2, t4 become exemplars), and
  * solves dev questions only when its prompt shows t4's episode and not t0's: the best sets
  * are exactly those with t4 and without t0.
  */
@@ -79,7 +79,7 @@ describe("bootstrapFewShot", () => {
     expect(resumed.candidates[resumed.best]!.exemplarIds).toEqual(["t2", "t4"]);
   });
 
-  it("stops when the planner fails an episode, rather than score a candidate on fewer questions, and a rerun retries it", async () => {
+  it("stops when the policy fails an episode, rather than score a candidate on fewer questions, and a rerun retries it", async () => {
     const out = await mkdtemp(join(tmpdir(), "react-rl-bootstrap-"));
     const options = { environment, train, dev, base, k: 2, candidates: 10, seed: 7, out };
     const inner = policy();

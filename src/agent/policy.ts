@@ -21,7 +21,7 @@ export interface Completion {
   usage?: Usage;
 }
 
-/** A planner: any source of ReAct continuations. */
+/** A policy: any source of ReAct continuations (a hosted LLM, a LangChain chat model, the embedded planner, a script). */
 export interface Policy<T extends Task = Task> {
   readonly name: string;
   readonly model?: string;

@@ -48,7 +48,7 @@ export interface BenchmarkProgress {
   em: number;
 }
 
-/** An episode the planner's backend failed (a PolicyError): not logged, so a rerun tries it again. */
+/** An episode the policy's backend failed (a PolicyError): not logged, so a rerun tries it again. */
 export interface FailedEpisode {
   id: string;
   sample: number;
@@ -60,7 +60,7 @@ export interface BenchmarkResult {
   resumed: number;
   /** True when the run stopped early on its signal; what finished is on disk. */
   interrupted: boolean;
-  /** Episodes whose planner failed (also in summary.json when any): a rerun retries them. */
+  /** Episodes whose policy failed (also in summary.json when any): a rerun retries them. */
   failed: FailedEpisode[];
 }
 
@@ -70,7 +70,7 @@ export function failedEpisodesMessage(failed: readonly FailedEpisode[], total: n
 }
 
 /**
- * The episodes a run's planner failed. One failure is bad luck, but `limit` in a
+ * The episodes a run's policy failed. One failure is bad luck, but `limit` in a
  * row with none finished between (at least a whole round of lanes) is a broken
  * server: that stops the run.
  */
@@ -100,7 +100,7 @@ class FailureLog {
 /**
  * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
  * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
- * An episode whose planner fails with a PolicyError is recorded as failed and the
+ * An episode whose policy fails with a PolicyError is recorded as failed and the
  * run goes on, unless episodes keep failing: then it stops with a UserError.
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {

@@ -32,7 +32,7 @@ export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (
   --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
-/** Builds the planner a command line names. */
+/** Builds the policy a command line names. */
 export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
   switch (flags.policy) {
     case "baseline":

@@ -153,7 +153,7 @@ function answer(episode: Episode): string {
 }
 
 /**
- * An honest, non-learning planner for HotpotQA-like questions: it searches the
+ * An honest, non-learning policy for HotpotQA-like questions: it searches the
  * question's title-like spans (following a miss's first suggestion), then
  * answers by simple rules from what it has read. It never sees the gold answer.
  */

@@ -22,7 +22,7 @@ function usageOf(message: AIMessageChunk): Usage | undefined {
   return usage && { promptTokens: usage.input_tokens, completionTokens: usage.output_tokens };
 }
 
-/** A planner backed by any LangChain chat model: the prompt goes as one human message. */
+/** A policy backed by any LangChain chat model: the prompt goes as one human message. */
 export class LangChainPolicy implements Policy {
   readonly name = "langchain";
   readonly model: string;

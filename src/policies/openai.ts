@@ -210,7 +210,7 @@ function toCompletions(response: ChatReply): Completion[] {
   });
 }
 
-/** A planner behind any OpenAI-compatible chat-completions API (OpenAI, vLLM, llama.cpp, Ollama, ...). */
+/** A policy behind any OpenAI-compatible chat-completions API (OpenAI, vLLM, llama.cpp, Ollama, ...). */
 export class OpenAIPolicy implements Policy {
   readonly name = "openai";
   readonly model: string;

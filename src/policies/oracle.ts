@@ -7,7 +7,7 @@ function supportingTitles(task: QaTask): string[] {
 }
 
 /**
- * A planner that cheats: it searches the gold supporting pages in order, runs
+ * A policy that cheats: it searches the gold supporting pages in order, runs
  * the task's gold program with `Code[...]` when it has one, then finishes with
  * the gold answer. An upper bound for tests and for measuring the runtime's own
  * overhead; never an evaluation result.

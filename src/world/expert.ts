@@ -24,7 +24,7 @@ interface Move {
 export const UNKNOWN_ANSWER = "unknown";
 
 /**
- * A planner that solves hopworld questions from their plans: it searches each
+ * A policy that solves hopworld questions from their plans: it searches each
  * page in turn and writes short thoughts naming what it needs and what it found.
  * It checks every observation for the fact it expects (and, after a missed
  * search, for the page it means in the Similar list); when one is not there it
