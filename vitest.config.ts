@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { include: ["test/**/*.test.ts"], testTimeout: 30_000, globalSetup: ["test/helpers/temp-root.ts"] },
+  test: { include: ["test/**/*.test.ts"], testTimeout: 30_000, hookTimeout: 60_000, globalSetup: ["test/helpers/temp-root.ts"] },
 });
