@@ -4,7 +4,7 @@ import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
-import { expertEpisodes, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
+import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
@@ -12,7 +12,7 @@ import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { trainSupervised } from "../train/supervised.ts";
-import { expertTrajectories, HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
+import { HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 import { DEFAULT_WORLD_SEED, worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
@@ -161,7 +161,7 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
 async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; "d-model": number; layers: number; heads: number; context: number }): Promise<Planner> {
   await announceBackend(flags.backend);
   // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
-  const episodes = await expertTrajectories(world, "train", { limit: 300 });
+  const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
   const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });
