@@ -16,7 +16,7 @@ import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
 import { hopworldSuite } from "../suites/index.ts";
 import { ProgressBar } from "./progress.ts";
@@ -90,10 +90,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       });
       pgBars.finish();
       const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
-      if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) {
-        console.error("interrupted: rerun the same command to resume");
-        return 130;
-      }
+      if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) return stopped();
       const kl = klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
       await writeOutputs(flags, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });

@@ -31,7 +31,7 @@ import { metricCharts, writeReport, type MetricChart, type Table } from "../repo
 import { HOPWORLD_PROMPT } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -225,9 +225,8 @@ the same command resumes at the next ${spec.counter}.`,
         files: ["config.json", "metrics.jsonl"],
       });
       console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")}, report ${report})`);
-      if (result.interrupted) console.error("interrupted: rerun the same command to resume");
       console.log(JSON.stringify({ run: out, ...last }));
-      return result.interrupted ? 130 : 0;
+      return result.interrupted ? stopped() : 0;
     },
   });
 }
