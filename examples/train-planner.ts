@@ -12,8 +12,9 @@ import {
   ensureBackend,
   episodeText,
   episodeTokens,
-  expertTrajectories,
+  expertEpisodes,
   generateWorld,
+  hopworldSuite,
   loadPrompt,
   LocalPolicy,
   runBenchmark,
@@ -31,7 +32,7 @@ console.log(`tfjs backend: ${backend.name}`);
 
 const world = generateWorld({ seed: 7, sizes: { train: 200, dev: 20, test: 20 } });
 const template = await loadPrompt("hopworld");
-const experts = await expertTrajectories(world, "train", { limit: 64 });
+const experts = await expertEpisodes(hopworldSuite(world), "train", 64);
 
 // The tokenizer learns the world's own text; the model is much smaller than the default, but
 // keeps its copy head: test questions name entities never seen in training, and without a way

@@ -3,13 +3,16 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
+import { main } from "../src/cli/main.ts";
+import { saveCheckpoint, selectBackend } from "../src/lm/index.ts";
 import { BASE_PLANNER, loadPlanner, transcriptTokens } from "../src/planner/index.ts";
-import { demonstratedTasks, hopworldSuite } from "../src/suites/index.ts";
+import { arithmeticSuite, demonstratedTasks, hopworldSuite } from "../src/suites/index.ts";
 import { generateWorld, HOPWORLD_PROMPT, worldTasks } from "../src/world/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
+import { toyPlanner } from "./helpers/toy-task.ts";
 
 const run = promisify(execFile);
 const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
@@ -60,5 +63,44 @@ describe("react-rl demo", () => {
   it("says in one line when the training world has no question left to try", async () => {
     const failed = await run(process.execPath, [bin, "demo", "--out", join(tmpdir(), "react-rl-demo-none"), "--train-world", "1"]).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^react-rl demo: world 1 has no training question left after the 3000 the planner was fine-tuned on: pick another world\n$/) });
+  }, 60_000);
+});
+
+describe("react-rl demo on another suite", () => {
+  it("runs arithmetic through the same loop: its test split evaluated, its training split sampled", async () => {
+    await selectBackend();
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-demo-arithmetic-"));
+    const model = join(dir, "tiny");
+    const { model: weights, tokenizer } = await toyPlanner(); // fine-tuned on no suite: sampling starts at the first training question
+    await saveCheckpoint(model, { model: weights, tokenizer });
+    const out = join(dir, "demo");
+    const args = ["demo", "--dataset", "arithmetic", "--data-seed", "3", "--model", model, "--out", out, "--eval", "2", "--rs-rounds", "1", "--rs-questions", "2", "--pg-updates", "1", "--pg-questions", "1"];
+    expect(await main(args)).toBe(0);
+
+    const suite = arithmeticSuite(3);
+    const questions = async (log: string) => (await readTrajectories(join(out, log, "trajectories.jsonl"))).trajectories.map((t) => `${t.id} ${t.question}`).sort();
+    const { trajectories: evaluated } = await readTrajectories(join(out, "before", "trajectories.jsonl"));
+    expect(evaluated.map((t) => t.id).sort()).toEqual(suite.tasks("test", 2).map((t) => t.id).sort());
+    expect(new Set(evaluated.map((t) => t.meta.dataset))).toEqual(new Set(["arithmetic-test"]));
+    const train = suite.tasks("train", 3).map((t) => `${t.id} ${t.question}`);
+    expect(new Set(await questions("rs/rollouts/0001"))).toEqual(new Set(train.slice(0, 2)));
+    expect(new Set(await questions("pg/rollouts/0001"))).toEqual(new Set(train.slice(2, 3)));
+    expect(JSON.parse(await readFile(join(out, "summary.json"), "utf8")).before.n).toBe(2);
+    expect(await readFile(join(out, "report.md"), "utf8")).toContain("| arithmetic test | before (base) | after |");
+  }, 120_000);
+
+  it("says in one line that a file's questions have no test split, and which flags are hopworld's", async () => {
+    const said = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const out = join(tmpdir(), "react-rl-demo-refused");
+      expect(await main(["demo", "--dataset", "hotpotqa", "--out", out])).toBe(1);
+      expect(await main(["demo", "--dataset", "arithmetic", "--train-world", "3", "--out", out])).toBe(1);
+      expect(said.mock.calls.map((call) => String(call[0])).filter((line) => line.startsWith("react-rl demo:"))).toEqual([
+        "react-rl demo: hotpotqa has no test split (a file's questions are the same whatever the split): the demo takes hopworld or arithmetic",
+        "react-rl demo: --train-world and --test-world are for --dataset hopworld",
+      ]);
+    } finally {
+      said.mockRestore();
+    }
   }, 60_000);
 });

@@ -17,9 +17,10 @@ import {
   type TrainingProgress,
 } from "../src/train/index.ts";
 import { frozenCopy } from "../src/train/runs.ts";
-import { arithmeticSuite } from "../src/suites/index.ts";
+import { ScriptedPolicy } from "../src/policies/index.ts";
+import { arithmeticSuite, expertEpisodes, hopworldSuite, type Suite } from "../src/suites/index.ts";
 import { generateWorld, serializeWorld, worldTasks } from "../src/world/index.ts";
-import { readTrajectories } from "../trajectories/index.ts";
+import { readTrajectories, type Trajectory } from "../trajectories/index.ts";
 import { TOY_ROLLOUTS, TOY_TASKS, TOY_TEMPLATE, TOY_WORDS, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
 
 let base: Planner;
@@ -234,5 +235,39 @@ describe("react-rl train rs on any suite", () => {
     // a suite's flags that do not go with it are one-line errors
     expect(await main([...rs, "--dataset", "arithmetic", "--world", world, "--name", "suite-bad"])).toBe(1);
     expect(await main([...rs, "--data-seed", "5", "--name", "suite-bad"])).toBe(1);
+  });
+});
+
+describe("react-rl train dpo and rm on any suite", () => {
+  /** A success (the expert's) and a failure (a wrong guess) for each of the first `count` training questions. */
+  async function successesAndFailures(suite: Suite, count: number): Promise<Trajectory[]> {
+    const guesser = new ScriptedPolicy(({ step }) => ` I guess.\nAction ${step}: Finish[nothing]`);
+    return [...(await expertEpisodes(suite, "train", count)), ...(await expertEpisodes({ ...suite, expert: guesser }, "train", count))];
+  }
+
+  it("learn from logs of arithmetic and of hopworld through the same commands and suite flags", async () => {
+    const generated = generateWorld({ seed: 3, sizes: { train: 4, dev: 1, test: 1 } });
+    const world = join(dir, "logs-world.json");
+    await writeFile(world, serializeWorld(generated));
+    const model = join(dir, "logs-tiny");
+    await saveCheckpoint(model, { model: base.model, tokenizer: base.tokenizer });
+    const suites = [
+      { name: "arithmetic", flags: ["--dataset", "arithmetic", "--data-seed", "5"], suite: arithmeticSuite(5) },
+      { name: "hopworld", flags: ["--world", world], suite: hopworldSuite(generated) },
+    ];
+    for (const { name, flags, suite } of suites) {
+      const episodes = await successesAndFailures(suite, 3);
+      expect(episodes.map((e) => e.reward)).toEqual([1, 1, 1, 0, 0, 0]);
+      const log = join(dir, `logs-${name}.jsonl`);
+      await writeFile(log, episodes.map((e) => `${JSON.stringify(e)}\n`).join(""));
+      const common = ["--model", model, "--trajectories", log, "--runs", dir, "--epochs", "1", ...flags];
+      expect(await main(["train", "dpo", ...common, "--name", `dpo-${name}`, "--batch-size", "2"])).toBe(0);
+      // one pair per question, two pairs a step
+      expect((await readFile(join(dir, `dpo-${name}`, "metrics.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line).step)).toEqual([1, 2]);
+      expect(await main(["train", "rm", ...common, "--name", `rm-${name}`, "--held-out", "0.34"])).toBe(0);
+      expect(JSON.parse(await readFile(join(dir, `rm-${name}`, "evaluation.json"), "utf8"))).toMatchObject({ questions: 1, episodes: 2 });
+    }
+    // a suite's flags that do not go with it are one-line errors here too
+    expect(await main(["train", "dpo", "--model", model, "--trajectories", join(dir, "logs-arithmetic.jsonl"), "--dataset", "arithmetic", "--world", world, "--runs", dir, "--name", "dpo-bad"])).toBe(1);
   });
 });

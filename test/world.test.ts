@@ -7,9 +7,7 @@ import { loadPrompt } from "../prompts/index.ts";
 import { UserError } from "../src/errors.ts";
 import {
   DEFAULT_FAMILIES,
-  expertEpisodeLengths,
   ExpertPolicy,
-  expertTrajectories,
   generateWorld,
   HOPWORLD_PROMPT,
   loadWorld,
@@ -26,6 +24,7 @@ import {
   type World,
 } from "../src/world/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
+import { expertEpisodeLengths, expertEpisodes, hopworldSuite } from "../src/suites/index.ts";
 import { OraclePolicy } from "../src/policies/index.ts";
 import { titleKey, tokenize, WikiEnvironment } from "../tools/wiki/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
@@ -35,11 +34,11 @@ const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-world-"));
 const SMALL = { train: 200, dev: 60, test: 60 };
 /** A world of the default sizes: what users and the trainer get. */
 const world = generateWorld({ seed: 7 });
-const expertRuns = { dev: await expertTrajectories(world, "dev"), test: await expertTrajectories(world, "test") };
+const expertRuns = { dev: await expertEpisodes(hopworldSuite(world), "dev"), test: await expertEpisodes(hopworldSuite(world), "test") };
 
 /** The same options with every family, `compute` included. */
 const computeWorld = generateWorld({ seed: 7, sizes: SMALL, families: QUESTION_TYPES });
-const computeExpertRuns = [...(await expertTrajectories(computeWorld, "dev")), ...(await expertTrajectories(computeWorld, "test"))];
+const computeExpertRuns = [...(await expertEpisodes(hopworldSuite(computeWorld), "dev")), ...(await expertEpisodes(hopworldSuite(computeWorld), "test"))];
 
 /** A page title without its `(qualifier)`: the entity's name. */
 const nameOf = (title: string) => title.replace(/ \([^)]*\)$/, "");
@@ -273,7 +272,7 @@ describe("the expert", () => {
 
   it("keeps episodes short enough for a small model's context", async () => {
     expect((await loadPrompt(HOPWORLD_PROMPT)).exemplars).toEqual([]);
-    const lengths = await expertEpisodeLengths(world, "dev");
+    const lengths = await expertEpisodeLengths(hopworldSuite(world), "dev");
     expect(lengths).toHaveLength(300);
     // Each counts the question, every thought and every observation the model reads.
     expertRuns.dev.forEach((t, i) => {

@@ -10,7 +10,7 @@ import { UserError } from "../errors.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
 
@@ -116,7 +116,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
         await memory.save();
       }
       printResult(result, out, memory);
-      if (result.interrupted) return 130;
+      if (result.interrupted) return stopped();
       return result.failed.length > 0 ? 1 : 0;
     },
   });
@@ -133,7 +133,6 @@ function printResult(result: BenchmarkResult, out: string, memory: EpisodicMemor
   };
   console.log(formatSummary(summary, extra));
   console.log(`trajectories: ${out}/trajectories.jsonl`);
-  if (result.interrupted) console.error(`interrupted: rerun the same command to resume`);
   if (result.failed.length > 0) console.error(failedEpisodesMessage(result.failed, summary.n + result.failed.length));
   console.log(JSON.stringify({ n: summary.n, em: summary.em, f1: summary.f1 }));
 }

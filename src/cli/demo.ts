@@ -13,19 +13,23 @@ import { metricCharts, writeReport, type Table } from "../report/report.ts";
 import { markdownTable } from "../report/table.ts";
 import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
-import { policyGradient, rejectionSampling, type MetricsRecord } from "../train/index.ts";
-import { generateWorld, HOPWORLD_PROMPT, worldEnvironments, worldTasks } from "../world/index.ts";
+import { policyGradient, rejectionSampling, TRAINING_WORLD_SEED, type MetricsRecord } from "../train/index.ts";
+import { UserError } from "../errors.ts";
+import { openSuite, type Suite } from "../suites/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
-import { hopworldSuite } from "../suites/index.ts";
 import { ProgressBar } from "./progress.ts";
+import { suiteFlags } from "./suite.ts";
+import { DEFAULT_WORLD_SEED } from "./world.ts";
 
-const demoFlags = z.object({
+/** The suite flags bench and train take, less --world and --world-seed: the demo's hopworld is two worlds, named below. */
+const demoFlags = suiteFlags.omit({ world: true, "world-seed": true }).extend({
+  dataset: suiteFlags.shape.dataset.removeDefault().default("hopworld"),
   model: z.string().default(BASE_PLANNER),
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
-  "train-world": numberFlag(z.number().int().min(0)).default(2),
+  "train-world": numberFlag(z.number().int().min(0)).optional(),
   "test-world": numberFlag(z.number().int().min(0)).optional(),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
@@ -44,13 +48,18 @@ export const demoCommand = defineCommand({
   summary: "the whole loop on the embedded planner: evaluate, collect, rejection sampling, policy gradient, evaluate",
   usage: `react-rl demo [options]
 
-  --model DIR          the planner to start from (default: the committed base checkpoint)
+  --dataset NAME       the suite whose test questions are evaluated and whose training questions
+                       trial and error samples: hopworld (default) or arithmetic; a file's questions
+                       (hotpotqa, 2wiki, musique) are the same whatever the split, so it has no test split
+  --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1)
+  --model DIR          the planner to start from (default: the committed base checkpoint, hopworld's;
+                       for arithmetic, one from react-rl train sft --dataset arithmetic)
   --out DIR            where everything goes (default runs/demo; rerun to resume)
-  --eval N             hopworld test questions evaluated before and after (default 300, the whole split)
-  --train-world N      the seed of the world whose training questions trial and error samples
-                       (default 2: the base was fine-tuned on every training question of world 1)
-  --test-world N       the seed of the world whose test questions are evaluated (default: the
-                       base's, 1); another keeps world 1's test split untouched while tuning a recipe
+  --eval N             test questions evaluated before and after (default 300, hopworld's whole split)
+  --train-world N      for hopworld: the seed of the world whose training questions trial and error
+                       samples (default ${TRAINING_WORLD_SEED}: the base was fine-tuned on every training question of world 1)
+  --test-world N       for hopworld: the seed of the world whose test questions are evaluated (default:
+                       the base's, 1); another keeps world 1's test split untouched while tuning a recipe
   --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
   --pg-updates N       policy-gradient updates (default 36), --pg-questions N per update (default 8)
   --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
@@ -61,19 +70,17 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
   flags: demoFlags,
   async run(flags) {
     await checkFolder("--out", flags.out);
-    await mkdir(flags.out, { recursive: true });
     const planner = await loadPlanner(flags.model, flags.backend);
+    const suites = await demoSuites(flags, planner);
+    const test = suites.test.tasks("test", flags.eval);
+    const train = untriedTasks(suites.train, planner);
+    const trainingEnvironment = suites.train.environment;
+    await mkdir(flags.out, { recursive: true });
     const reference = frozenCopy(planner.model);
-    const template = await loadPrompt(HOPWORLD_PROMPT);
-    const testWorld = generateWorld({ seed: flags["test-world"] ?? Number(planner.meta.worldSeed ?? 1) });
-    const test = worldTasks(testWorld, "test").slice(0, flags.eval);
-    const trainWorld = flags["train-world"] === testWorld.seed ? testWorld : generateWorld({ seed: flags["train-world"] });
-    const train = untriedTasks(hopworldSuite(trainWorld), planner);
-    const environment = worldEnvironments(testWorld);
-    const trainingEnvironment = worldEnvironments(trainWorld);
+    const template = await loadPrompt(suites.test.prompt);
 
     return untilInterrupted(async (signal) => {
-      const evaluation = { tasks: test, environment, template, signal };
+      const evaluation = { tasks: test, environment: suites.test.environment, template, dataset: `${suites.test.name}-test`, signal };
       const before = await evaluate("before", planner, evaluation, join(flags.out, "before"));
       const rsBars = trainingProgressBars("rejection sampling round");
       const pgBars = trainingProgressBars("policy gradient update");
@@ -90,17 +97,42 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       });
       pgBars.finish();
       const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
-      if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) {
-        console.error("interrupted: rerun the same command to resume");
-        return 130;
-      }
+      if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) return stopped();
       const kl = klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
-      await writeOutputs(flags, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });
+      await writeOutputs(flags, suites, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });
       return 0;
     });
   },
 });
+
+/** The suite the demo measures on, the one it trains on, and the report's words for their questions. */
+interface DemoSuites {
+  test: Suite;
+  train: Suite;
+  tested: string;
+  trained: string;
+}
+
+/**
+ * The suites the flags name. Hopworld's are two worlds: the test world's names are the
+ * base's, and the training world's questions are ones the base was never shown answered.
+ * Another suite trains on its training split and measures on its test split, which a
+ * file's questions do not have.
+ */
+async function demoSuites(flags: DemoFlags, planner: Planner): Promise<DemoSuites> {
+  const source = { dataset: flags.dataset, file: flags.file, dataSeed: flags["data-seed"] };
+  if (flags.dataset !== "hopworld") {
+    if (flags["train-world"] !== undefined || flags["test-world"] !== undefined) throw new UserError("--train-world and --test-world are for --dataset hopworld");
+    const suite = await openSuite(source, DEFAULT_WORLD_SEED);
+    if (!suite.splits) throw new UserError(`${suite.label} has no test split (a file's questions are the same whatever the split): the demo takes hopworld or arithmetic`);
+    return { test: suite, train: suite, tested: `${suite.label} test questions`, trained: "its training questions" };
+  }
+  const test = await openSuite({ ...source, worldSeed: flags["test-world"] ?? Number(planner.meta.worldSeed ?? DEFAULT_WORLD_SEED) }, DEFAULT_WORLD_SEED);
+  const trainSeed = flags["train-world"] ?? TRAINING_WORLD_SEED;
+  const train = trainSeed === test.identity.worldSeed ? test : await openSuite({ ...source, worldSeed: trainSeed }, DEFAULT_WORLD_SEED);
+  return { test, train, tested: "hopworld test questions whose entity names never occur in training", trained: "training questions of another world" };
+}
 
 interface Evaluation {
   summary: Summary & { byType?: Record<string, Summary> };
@@ -113,10 +145,12 @@ interface EvaluationSet {
   environment: EnvironmentFactory<QaTask>;
   /** The prompt the planner was trained with (runBenchmark's default is HotpotQA's few-shot one). */
   template: PromptTemplate;
+  /** What the episodes' log calls the set: `hopworld-test`. */
+  dataset: string;
   signal: AbortSignal;
 }
 
-async function evaluate(label: string, planner: Planner, { tasks, environment, template, signal }: EvaluationSet, out: string): Promise<Evaluation> {
+async function evaluate(label: string, planner: Planner, { tasks, environment, template, dataset, signal }: EvaluationSet, out: string): Promise<Evaluation> {
   const bar = new ProgressBar(`evaluate ${label}`);
   const policy = new LocalPolicy(planner, { temperature: 0, workers: WORKERS_PER_MACHINE });
   const result = await runBenchmark<QaTask>({
@@ -125,7 +159,7 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
     policy,
     concurrency: 64,
     typeOf: (task) => task.type,
-    dataset: "hopworld-test",
+    dataset,
     onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
   }).finally(() => policy.close());
   bar.finish();
@@ -143,31 +177,31 @@ interface Outcome {
 }
 
 /** summary.json, the metrics log, the learning curves and the reports. */
-async function writeOutputs(flags: DemoFlags, outcome: Outcome): Promise<void> {
+async function writeOutputs(flags: DemoFlags, suites: DemoSuites, outcome: Outcome): Promise<void> {
   const { before, after, gain, kl } = outcome;
   const summary = { before, after, klToBase: kl, gain: gain.em, gainStandardError: gain.standardError };
   await writeFileAtomic(join(flags.out, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
   const metrics = [...outcome.rs.map((m) => ({ method: "rs", ...m })), ...outcome.pg.map((m) => ({ method: "rl", ...m }))];
   await writeFileAtomic(join(flags.out, "metrics.jsonl"), metrics.map((m) => `${JSON.stringify(m)}\n`).join(""));
-  const comparison = comparisonTable(before, after, gain, kl);
+  const comparison = comparisonTable(suites.test, before, after, gain, kl);
   await writeReport(flags.out, {
     title: "react-rl demo",
-    about: [about(flags), "Rejection-sampling rounds, then policy-gradient updates, on training questions of another world; the test questions are evaluated before and after."],
+    about: [about(flags, suites), `Rejection-sampling rounds, then policy-gradient updates, on ${suites.trained}; the test questions are evaluated before and after.`],
     tables: [comparison],
     charts: curves(outcome),
     files: ["summary.json", "metrics.jsonl", "before/trajectories.jsonl", "after/trajectories.jsonl", "report.md"],
   });
   const table = markdownTable(comparison.header, comparison.rows);
-  await writeFileAtomic(join(flags.out, "report.md"), report(flags, table));
+  await writeFileAtomic(join(flags.out, "report.md"), report(flags, suites, table));
   console.log(table);
   console.log(JSON.stringify({ before: { em: before.em }, after: { em: after.em }, gain: gain.em, gainStandardError: gain.standardError, klToBase: kl }));
 }
 
-function comparisonTable(before: Evaluation["summary"], after: Evaluation["summary"], gain: Gain, kl: number): Table {
+function comparisonTable(test: Suite, before: Evaluation["summary"], after: Evaluation["summary"], gain: Gain, kl: number): Table {
   const families = Object.keys({ ...before.byType, ...after.byType });
   const row = (name: string, b: string, a: string) => [name, b, a];
   const em = (s?: Summary) => (s ? `${s.em.toFixed(3)} (${s.n})` : "-");
-  return { header: ["hopworld test", "before (base)", "after"], rows: [
+  return { header: [`${test.name} test`, "before (base)", "after"], rows: [
     row("EM", before.em.toFixed(3), after.em.toFixed(3)),
     row("EM gain ± standard error (paired)", "", `${signed(gain.em)} ± ${gain.standardError.toFixed(3)}`),
     ...families.map((f) => row(`EM ${f}`, em(before.byType?.[f]), em(after.byType?.[f]))),
@@ -200,14 +234,14 @@ function curves(outcome: Outcome): string[] {
   return [overview, ...metricCharts(outcome.rs, "round", REJECTION_CHARTS), ...metricCharts(outcome.pg, "update", POLICY_GRADIENT_CHARTS)];
 }
 
-function about(flags: DemoFlags): string {
-  return `The embedded planner (${flags.model}) before and after trial-and-error training, on hopworld test questions whose entity names never occur in training.`;
+function about(flags: DemoFlags, suites: DemoSuites): string {
+  return `The embedded planner (${flags.model}) before and after trial-and-error training, on ${suites.tested}.`;
 }
 
-function report(flags: DemoFlags, table: string): string {
+function report(flags: DemoFlags, suites: DemoSuites, table: string): string {
   return `# react-rl demo
 
-${about(flags)}
+${about(flags, suites)}
 
 ${table}
 

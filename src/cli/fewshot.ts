@@ -7,7 +7,7 @@ import { UserError } from "../errors.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
 import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
@@ -90,10 +90,7 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
       }),
     );
     bar?.progress.finish();
-    if (result.interrupted) {
-      console.error("interrupted: rerun the same command to resume");
-      return 130;
-    }
+    if (result.interrupted) return stopped();
     console.log(formatCandidates(result.candidates, result.best));
     if (result.pool === 0) console.error("no training episode was rewarded: nothing to choose from, so the starting prompt is kept");
     await writeFileAtomic(target, formatPromptFile(result.template));

@@ -10,6 +10,12 @@ export async function untilInterrupted<R>(work: (signal: AbortSignal) => Promise
   }
 }
 
+/** What a run that Ctrl-C stopped says, and its exit code: the same command resumes it. */
+export function stopped(): number {
+  console.error("interrupted: rerun the same command to resume");
+  return 130;
+}
+
 /** Resolves on the first SIGINT or SIGTERM: how a server is told to stop. */
 export function shutdownSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {

@@ -28,10 +28,9 @@ import {
 } from "../train/index.ts";
 import { UserError } from "../errors.ts";
 import { metricCharts, writeReport, type MetricChart, type Table } from "../report/report.ts";
-import { HOPWORLD_PROMPT } from "../world/index.ts";
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
-import { untilInterrupted } from "./interrupt.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { readLogs } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -68,9 +67,9 @@ interface MethodRun<C> {
   config: C;
   out: string;
   planner: Planner;
-  /** The suite the method samples (rs, rl): the config's `dataset` and its settings. */
-  suite?: Suite;
-  /** The suite's prompt; hopworld's for a method that learns from logs (dpo, rm). */
+  /** The config's suite (`dataset` and its settings): rs and rl sample its training questions, dpo and rm read their logs as its episodes. */
+  suite: Suite;
+  /** The suite's prompt, which renders every episode the method trains on. */
   template: PromptTemplate;
   signal: AbortSignal;
   onProgress: (progress: TrainingProgress) => void;
@@ -109,7 +108,8 @@ const dpoCommand = methodCommand({
   summary: "direct preference optimisation on success/failure pairs of logged episodes",
   about: `Pairs a successful and a failed episode of the same question (from --trajectories logs, e.g.
 a run's rollouts or react-rl collect) and trains the planner to prefer the success, relative to
-the frozen starting planner.`,
+the frozen starting planner. It reads them with the prompt of their suite (--dataset, default
+hopworld), as they ran.`,
   schema: DpoConfig,
   counter: "step",
   charts: [
@@ -127,7 +127,8 @@ const rmCommand = methodCommand({
   summary: "train a reward model on logged episodes; reports held-out accuracy and best-of-n",
   about: `Starts from --model's weights and learns P(success) of a whole episode from --trajectories logs.
 Questions held out (--held-out) measure its accuracy, and best-of-n ranked by it against one
-sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR).`,
+sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR, on the
+same suite). It reads the logs with the prompt of their suite (--dataset, default hopworld).`,
   schema: RewardModelConfig,
   counter: "step",
   charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
@@ -208,8 +209,8 @@ the same command resumes at the next ${spec.counter}.`,
       const choice = await ensureBackend(config.backend);
       console.error(`tfjs backend: ${choice.name}`);
       const planner = await loadPlanner(config.model, config.backend);
-      const suite = "dataset" in spec.schema.shape ? await openSuite(config as unknown as SuiteSource, TRAINING_WORLD_SEED) : undefined;
-      const template = await loadPrompt(suite?.prompt ?? HOPWORLD_PROMPT);
+      const suite = await openSuite(config as unknown as SuiteSource, TRAINING_WORLD_SEED);
+      const template = await loadPrompt(suite.prompt);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
         spec.train({ config, out, planner, suite, template, signal, onProgress: (p) => bars.update(p) }),
@@ -225,16 +226,15 @@ the same command resumes at the next ${spec.counter}.`,
         files: ["config.json", "metrics.jsonl"],
       });
       console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")}, report ${report})`);
-      if (result.interrupted) console.error("interrupted: rerun the same command to resume");
       console.log(JSON.stringify({ run: out, ...last }));
-      return result.interrupted ? 130 : 0;
+      return result.interrupted ? stopped() : 0;
     },
   });
 }
 
 /** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), and its environment. */
 function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"] } {
-  const suite = run.suite!; // rs and rl have a dataset setting
+  const { suite } = run;
   return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment };
 }
 

@@ -1,18 +1,18 @@
-import { readdir } from "node:fs/promises";
 import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
-import { expertEpisodes, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
+import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, recoverCheckpoint, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
 import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
+import { resumedOptimizer, savedCheckpoint } from "../train/runs.ts";
 import { trainSupervised } from "../train/supervised.ts";
-import { expertTrajectories, HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
+import { HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 import { DEFAULT_WORLD_SEED, worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
@@ -138,10 +138,8 @@ async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promis
 async function resume(flags: CommonFlags, stage: string, same: Record<string, unknown> = {}) {
   const { out } = flags;
   await checkFolder("--out", out); // a file there would read as an empty folder, and be replaced
-  await recoverCheckpoint(out);
-  if ((await readdir(out).catch(() => [])).length === 0) return undefined;
-  const previous = await loadCheckpoint(out).catch(() => undefined);
-  if (!previous) throw new UserError(`${out} exists and is not a checkpoint: choose another --out`);
+  const previous = await savedCheckpoint(out, "choose another --out");
+  if (!previous) return undefined;
   const { meta, optimizerMoments } = previous;
   const mismatch = Object.keys(same).find((key) => meta[key] !== same[key]);
   const resumable = meta.stage === stage && !meta.done && optimizerMoments !== undefined && !mismatch;
@@ -152,16 +150,14 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
     throw new UserError(`${out} holds ${held}${why}: choose another --out, or pass --force to train a new one in its place`);
   }
   await announceBackend(flags.backend);
-  const optimizer = new AdamW(previous.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
-  optimizer.restore(previous.step, optimizerMoments);
   console.error(`resuming ${out} at step ${previous.step}`);
-  return { planner: { ...previous, source: out } as Planner, optimizer };
+  return { planner: { ...previous, source: out } as Planner, optimizer: resumedOptimizer(previous.model, previous) };
 }
 
 async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; "d-model": number; layers: number; heads: number; context: number }): Promise<Planner> {
   await announceBackend(flags.backend);
   // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
-  const episodes = await expertTrajectories(world, "train", { limit: 300 });
+  const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
   const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });

@@ -4,8 +4,6 @@ import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../
 import { UserError } from "../errors.ts";
 import {
   DEFAULT_FAMILIES,
-  expertTrajectories,
-  expertEpisodeLengths,
   FamiliesSchema,
   generateWorld,
   loadWorld,
@@ -17,6 +15,7 @@ import {
   WorldSizesSchema,
   type World,
 } from "../world/index.ts";
+import { expertEpisodeLengths, expertEpisodes, hopworldSuite } from "../suites/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -119,7 +118,7 @@ async function generate(flags: z.infer<typeof generateFlags>): Promise<number> {
 
 async function stats(path: string): Promise<number> {
   const world = await loadWorld(path);
-  const lengths = await expertEpisodeLengths(world, "dev");
+  const lengths = await expertEpisodeLengths(hopworldSuite(world), "dev");
   const expertEpisodeChars = { mean: lengths.reduce((sum, n) => sum + n, 0) / lengths.length, max: Math.max(...lengths) };
   const figures = { ...worldStats(world), expertEpisodeChars };
   const columns = ["pages", "questions", ...QUESTION_TYPES] as const;
@@ -141,12 +140,9 @@ async function expert(flags: z.infer<typeof expertFlags>): Promise<number> {
   const world = await loadWorld(flags.world);
   const writer = await TrajectoryWriter.open(out);
   const bar = new ProgressBar(`expert ${flags.split}`);
-  const trajectories = await expertTrajectories(world, flags.split, {
-    limit: flags.limit,
-    onTrajectory: async (trajectory, done, total) => {
-      await writer.append(trajectory);
-      bar.update(done, total);
-    },
+  const trajectories = await expertEpisodes(hopworldSuite(world), flags.split, flags.limit, async (trajectory, done, total) => {
+    await writer.append(trajectory);
+    bar.update(done, total);
   });
   bar.finish();
   console.log(formatSummary(summarize(trajectories)));

@@ -3,6 +3,7 @@ import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { loadPrompt } from "../../prompts/index.ts";
 import { runEpisode } from "../agent/episode.ts";
+import { renderPrompt } from "../agent/prompt.ts";
 import type { Policy } from "../agent/policy.ts";
 import type { Split } from "../world/schema.ts";
 
@@ -31,16 +32,32 @@ export interface Suite<T extends Task = QaTask> {
   readonly expert?: Policy<T>;
 }
 
+/** What `expertEpisodes` calls as each episode ends: the episode, how many are done, and of how many. */
+export type OnEpisode = (episode: Trajectory, done: number, total: number) => Promise<void> | void;
+
 /** The expert's episodes on the first `limit` tasks of a split, run as bench runs the suite. */
-export async function expertEpisodes<T extends Task>(suite: Suite<T>, split: Split, limit?: number): Promise<Trajectory[]> {
+export async function expertEpisodes<T extends Task>(suite: Suite<T>, split: Split, limit?: number, onEpisode?: OnEpisode): Promise<Trajectory[]> {
   const { expert } = suite;
   if (!expert) throw new Error(`suite ${suite.name} has no expert`);
   const prompt = await loadPrompt(suite.prompt);
+  const tasks = suite.tasks(split, limit);
   const episodes: Trajectory[] = [];
-  for (const task of suite.tasks(split, limit)) {
-    episodes.push(await runEpisode(expert, suite.environment(task), { task, prompt, meta: { dataset: suite.name } }));
+  for (const task of tasks) {
+    const episode = await runEpisode(expert, suite.environment(task), { task, prompt, meta: { dataset: suite.name } });
+    episodes.push(episode);
+    await onEpisode?.(episode, episodes.length, tasks.length);
   }
   return episodes;
+}
+
+/**
+ * The length in characters of each expert episode on a split as a model reads and
+ * writes it: the prompt at the last step (instruction, question, steps), then the final
+ * thought and action. What a planner's context must hold.
+ */
+export async function expertEpisodeLengths<T extends Task>(suite: Suite<T>, split: Split): Promise<number[]> {
+  const prompt = await loadPrompt(suite.prompt);
+  return (await expertEpisodes(suite, split)).map(({ question, steps }) => renderPrompt(prompt, question, steps.slice(0, -1), steps.length).length + steps.at(-1)!.raw.length);
 }
 
 /**

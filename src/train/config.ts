@@ -97,7 +97,7 @@ const RunSettings = z.object({
   backend: z.enum(BACKENDS).optional().describe("tfjs backend (default: the fastest present)"),
 });
 
-/** The suite to sample training questions from: the flags bench names its suite with. */
+/** The suite a method works on: the flags bench names its suite with. */
 const SuiteSettings = z.object({
   dataset: z.enum(SUITE_NAMES).default("hopworld").describe("the suite whose training questions are sampled"),
   file: z.string().optional().describe("for hotpotqa, 2wiki, musique: the dataset file (default: the bundled HotpotQA sample)"),
@@ -109,6 +109,10 @@ const SuiteSettings = z.object({
     .optional()
     .describe(`for hopworld: the seed of the generated world (default ${TRAINING_WORLD_SEED}: the committed base was fine-tuned on every training question of world 1)`),
   dataSeed: z.number().int().min(0).optional().describe("for arithmetic: the seed its questions are generated from (default 1)"),
+});
+
+/** The suite whose training questions a sampler draws, and where among them it starts. */
+const SamplingSuiteSettings = SuiteSettings.extend({
   skipQuestions: z
     .number()
     .int()
@@ -117,13 +121,14 @@ const SuiteSettings = z.object({
     .describe("training questions to pass over after those the planner was fine-tuned on (those an earlier run sampled)"),
 });
 
-/** Logged episodes to learn from. */
-const LogSettings = z.object({
+/** Logged episodes to learn from, and the suite they are episodes of: they are read as its prompt renders them. */
+const LogSettings = SuiteSettings.extend({
+  dataset: SuiteSettings.shape.dataset.describe("the suite the logged episodes are of, whose prompt renders them"),
   trajectories: z.array(z.string()).min(1, "name at least one trajectory log").describe("a trajectory log to learn from (JSONL, or a folder holding trajectories.jsonl); repeat the flag for more"),
 });
 
-export const RejectionConfig = RunSettings.extend(SuiteSettings.shape).extend(RejectionSettings.shape);
-export const PolicyGradientConfig = RunSettings.extend(SuiteSettings.shape)
+export const RejectionConfig = RunSettings.extend(SamplingSuiteSettings.shape).extend(RejectionSettings.shape);
+export const PolicyGradientConfig = RunSettings.extend(SamplingSuiteSettings.shape)
   .extend(PolicyGradientSettings.shape)
   .extend({ rewardModel: z.string().optional().describe("reward model checkpoint (from react-rl train rm), for reward rm") })
   .refine((c) => c.reward !== "rm" || c.rewardModel !== undefined, { message: "reward rm needs a reward model (rewardModel, or --reward-model DIR)", path: ["rewardModel"] });

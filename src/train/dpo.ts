@@ -51,8 +51,8 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   const run = await TrainingRun.open(options.out, { method: "dpo", config: { model: planner.source, pairs: pairs.length, ...o }, counter: "step", mutable: ["epochs"] });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(pairs.length, o.batchSize, o.epochs, o.seed);
-  for (let step = run.completed + 1; step <= plan.length; step++) {
-    const { epoch, indices } = plan[step - 1]!;
+  const { checkpointEvery, signal, onProgress } = options;
+  return run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, (indices) => {
     const batch = pairBatch(indices.map((i) => chosen[i]!), indices.map((i) => rejected[i]!));
     const refs = { chosen: indices.map((i) => refChosen[i]!), rejected: indices.map((i) => refRejected[i]!) };
     let margins: Float32Array = new Float32Array();
@@ -64,21 +64,15 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
       rewards = { chosen: tf.mean(out.chosenRewards).dataSync()[0]!, rejected: tf.mean(out.rejectedRewards).dataSync()[0]! };
       return out.loss;
     });
-    await run.log(step, {
-      epoch: epoch + 1,
+    return {
       loss: result.loss,
       accuracy: mean([...margins].map((m) => (m > 0 ? 1 : 0))),
       margin: mean([...margins]),
       chosenReward: rewards.chosen,
       rejectedReward: rewards.rejected,
       gradNorm: result.gradNorm,
-    });
-    options.onProgress?.({ phase: "train", index: epoch + 1, done: step, total: plan.length, status: `loss ${result.loss.toFixed(3)}` });
-    const last = step === plan.length || options.signal?.aborted;
-    if (last || step % (options.checkpointEvery ?? 50) === 0) await run.save({ completed: step, planner, optimizer });
-    if (options.signal?.aborted && step < plan.length) return { metrics: run.metrics, interrupted: true };
-  }
-  return { metrics: run.metrics, interrupted: false };
+    };
+  });
 }
 
 export interface DpoLoss {

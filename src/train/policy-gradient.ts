@@ -56,7 +56,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
     const { optimizer, state } = run.restore(planner);
     let klCoefficient = typeof state.klCoefficient === "number" ? state.klCoefficient : o.klCoefficient;
 
-    for (let update = run.completed + 1; update <= o.updates; update++) {
+    return await run.resume(o.updates, { planner, optimizer, signal: options.signal }, async (update) => {
       const started = performance.now();
       const seed = o.seed * 100_003 + update;
       // 1. Rollouts: G episodes of each of this update's questions, with the current policy.
@@ -77,7 +77,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ phase: "sample", index: update, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
       });
-      if (rollouts.interrupted) return { metrics: run.metrics, interrupted: true };
+      if (rollouts.interrupted) return undefined;
       const episodes = rollouts.groups.flat();
 
       // 2. Rewards, and advantages relative to each question's group.
@@ -135,10 +135,8 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         seconds: (performance.now() - started) / 1000,
       };
       if (o.klTarget > 0 && steps.length > 0) klCoefficient = adaptKlCoefficient(klCoefficient, kl, rows.length, { target: o.klTarget, horizon: o.klHorizon });
-      await run.complete({ completed: update, planner, optimizer, state: { klCoefficient } }, record);
-      if (options.signal?.aborted) return { metrics: run.metrics, interrupted: update < o.updates };
-    }
-    return { metrics: run.metrics, interrupted: false };
+      return { record, state: { klCoefficient } };
+    });
   } finally {
     disposeWeights(reference);
   }

@@ -31,7 +31,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
   const run = await TrainingRun.open(options.out, { method: "rs", config: { model: planner.source, trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"] });
   const { optimizer } = run.restore(planner);
 
-  for (let round = run.completed + 1; round <= o.rounds; round++) {
+  return run.resume(o.rounds, { planner, optimizer, signal: options.signal }, async (round) => {
     const started = performance.now();
     const seed = o.seed * 100_003 + round;
     const sample = (tasks: readonly T[], out: string, phase: TrainingProgress["phase"]) =>
@@ -55,7 +55,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     // 1. K episodes of each of this round's questions, with the current policy.
     const tasks = questionsFor(options.tasks, round, o.questions);
     const rollouts = await sample(tasks, run.rolloutDir(round), "sample");
-    if (rollouts.interrupted) return { metrics: run.metrics, interrupted: true };
+    if (rollouts.interrupted) return undefined;
 
     // 2. The rewarded episodes (with no invalid action), one per distinct action sequence of each question.
     const kept = rollouts.groups.map((group) => distinctRewarded(group, o.keepInvalid));
@@ -65,7 +65,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     if (o.rationalize) {
       const unsolved = tasks.flatMap((task, i) => (kept[i]!.length === 0 && task.answer ? [{ task, i }] : []));
       const hinted = await sample(unsolved.map(({ task }) => withHint(task)), join(run.rolloutDir(round), "hinted"), "rationalize");
-      if (hinted.interrupted) return { metrics: run.metrics, interrupted: true };
+      if (hinted.interrupted) return undefined;
       hinted.groups.forEach((group, j) => {
         const { task, i } = unsolved[j]!;
         const own = group.filter((episode) => broughtBack(episode, task.answer!)).map((episode) => ({ ...episode, question: task.question }));
@@ -103,10 +103,8 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
       optimizerSteps: steps,
       seconds: (performance.now() - started) / 1000,
     };
-    await run.complete({ completed: round, planner, optimizer }, record);
-    if (options.signal?.aborted) return { metrics: run.metrics, interrupted: round < o.rounds };
-  }
-  return { metrics: run.metrics, interrupted: false };
+    return { record };
+  });
 }
 
 /**

@@ -125,13 +125,13 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const run = await TrainingRun.open(options.out, { method: "rm", config: { model: planner.source, episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"] });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
-  for (let step = run.completed + 1; step <= plan.length; step++) {
-    const { epoch, indices } = plan[step - 1]!;
+  const { checkpointEvery, signal, onProgress } = options;
+  const result = await run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, (indices) => {
     // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
     const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
     const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
     let correct = 0;
-    const result = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+    const trained = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
       const logp = verdictLogprobs(model, b.ids, verdict);
       const p = logp.dataSync();
       if (o.objective === "outcome") {
@@ -142,15 +142,12 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
       correct = mean(indices.map((_, k) => (p[k]! > p[half + k]! ? 1 : 0)));
       return preferenceLoss(logp.slice(0, half), logp.slice(half, half));
     });
-    await run.log(step, { epoch: epoch + 1, loss: result.loss, accuracy: correct, gradNorm: result.gradNorm });
-    options.onProgress?.({ phase: "train", index: epoch + 1, done: step, total: plan.length, status: `loss ${result.loss.toFixed(3)}` });
-    const last = step === plan.length || options.signal?.aborted;
-    if (last || step % (options.checkpointEvery ?? 50) === 0) await run.save({ completed: step, planner, optimizer });
-    if (options.signal?.aborted && step < plan.length) return { metrics: run.metrics, interrupted: true };
-  }
+    return { loss: trained.loss, accuracy: correct, gradNorm: trained.gradNorm };
+  });
+  if (result.interrupted) return result;
   const evaluation = evaluateRewardModel(new RewardModel(planner, template), heldOut, options.onProgress);
   await writeFileAtomic(join(options.out, "evaluation.json"), `${JSON.stringify(evaluation, null, 2)}\n`);
-  return { metrics: run.metrics, interrupted: false, evaluation };
+  return { ...result, evaluation };
 }
 
 /** The reward model's accuracy on held-out episodes, and how well it picks the best of each question's samples. */

@@ -10,9 +10,13 @@
  * A round is logged, then checkpointed. A kill in between leaves a metrics line past
  * the checkpoint: the round runs again and logs again, and the later line of a round
  * is the one that counts. The log is never cut, so a kill loses no line of it.
+ *
+ * Resuming is here and nowhere else: every trainer goes through `TrainingRun.resume`,
+ * and `train pretrain|sft`, whose run is the checkpoint itself, through `savedCheckpoint`
+ * and `resumedOptimizer`.
  */
 import { createHash } from "node:crypto";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { PromptTemplate } from "../../prompts/index.ts";
@@ -67,7 +71,7 @@ export interface EpisodeTrainingOptions {
   template: PromptTemplate;
   /** The run folder; a rerun with the same folder and settings continues where it stopped. */
   out: string;
-  /** Steps between checkpoints (the last step is always saved). */
+  /** Steps between checkpoints (default 50; the last step is always saved). */
   checkpointEvery?: number;
   signal?: AbortSignal;
   onProgress?: (progress: TrainingProgress) => void;
@@ -82,6 +86,22 @@ export interface RunOptions {
   counter: string;
   /** Config keys a resumed run may change: how it runs (concurrency), or how long (more rounds). */
   mutable?: readonly string[];
+}
+
+/** What a finished round (update, step) leaves: its metrics, and the trainer's state to keep with its checkpoint. */
+export interface Completed {
+  record: MetricsRecord;
+  /** Trainer state besides the weights (a KL coefficient), kept in the checkpoint's meta. */
+  state?: Record<string, unknown>;
+}
+
+/** What `TrainingRun.resume` checkpoints, and when it stops. */
+export interface ResumeOptions {
+  planner: Planner;
+  optimizer: AdamW;
+  signal?: AbortSignal;
+  /** Rounds between checkpoints (default 1: every one); the last, and the one the signal stopped after, are always saved. */
+  checkpointEvery?: number;
 }
 
 /** What a finished round leaves to resume from. */
@@ -110,8 +130,7 @@ export class TrainingRun {
     await mkdir(dir, { recursive: true });
     await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config }, options.mutable ?? []);
     const checkpoint = join(dir, "checkpoint");
-    await recoverCheckpoint(checkpoint);
-    const saved = (await exists(checkpoint)) ? await loadCheckpoint(checkpoint) : undefined;
+    const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
     const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
     return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved);
@@ -131,17 +150,48 @@ export class TrainingRun {
    * the saved weights copied into `planner.model`, and the trainer's saved state.
    */
   restore(planner: Planner): { optimizer: AdamW; state: Record<string, unknown> } {
-    const optimizer = new AdamW(planner.model, TrainOptions.parse({ steps: 1 }));
     const { saved } = this;
-    if (!saved) return { optimizer, state: {} };
+    if (!saved) return { optimizer: resumedOptimizer(planner.model), state: {} };
     this.saved = undefined;
     try {
       copyWeights(saved.model, planner.model);
-      if (saved.optimizerMoments) optimizer.restore(saved.step, saved.optimizerMoments);
     } finally {
       disposeWeights(saved.model);
     }
-    return { optimizer, state: (saved.meta.state as Record<string, unknown> | undefined) ?? {} };
+    return { optimizer: resumedOptimizer(planner.model, saved), state: (saved.meta.state as Record<string, unknown> | undefined) ?? {} };
+  }
+
+  /**
+   * Runs what is left of the run: rounds (updates, steps) `completed + 1` to `total`.
+   * `round` returns what a finished one leaves, or undefined when the signal cut it short
+   * (it logs nothing, and the rerun runs it again). Each finished one is logged, then
+   * checkpointed; after one the signal stopped, the run stops, saved.
+   */
+  async resume(total: number, options: ResumeOptions, round: (index: number) => Promise<Completed | undefined>): Promise<TrainingResult> {
+    const { planner, optimizer, signal, checkpointEvery = 1 } = options;
+    for (let index = this.completed + 1; index <= total; index++) {
+      const completed = await round(index);
+      if (!completed) return { metrics: this.metrics, interrupted: true };
+      await this.log(index, completed.record);
+      const stopping = signal?.aborted === true;
+      if (index === total || stopping || index % checkpointEvery === 0) await this.save({ completed: index, planner, optimizer, state: completed.state });
+      if (stopping && index < total) return { metrics: this.metrics, interrupted: true };
+    }
+    return { metrics: this.metrics, interrupted: false };
+  }
+
+  /**
+   * `resume` for a trainer on logged episodes: one optimizer step per minibatch of `plan`,
+   * `step` training on its indices and giving its figures; checkpointed every
+   * `checkpointEvery` steps (default 50), progress reported after each.
+   */
+  steps(plan: ReturnType<typeof minibatchPlan>, options: ResumeOptions & Pick<EpisodeTrainingOptions, "onProgress">, step: (indices: number[]) => MetricsRecord & { loss: number }): Promise<TrainingResult> {
+    return this.resume(plan.length, { ...options, checkpointEvery: options.checkpointEvery ?? 50 }, async (index) => {
+      const { epoch, indices } = plan[index - 1]!;
+      const figures = step(indices);
+      options.onProgress?.({ phase: "train", index: epoch + 1, done: index, total: plan.length, status: `loss ${figures.loss.toFixed(3)}` });
+      return { record: { epoch: epoch + 1, ...figures } };
+    });
   }
 
   /** Appends the metrics of round (update, step) `index`. */
@@ -163,6 +213,25 @@ export class TrainingRun {
     await this.log(progress.completed, record);
     await this.save(progress);
   }
+}
+
+/**
+ * The checkpoint at `dir`, once a save a kill cut short is undone; undefined when there is
+ * none (no folder, or an empty one). Anything else there is a user error ending in `advice`.
+ */
+export async function savedCheckpoint(dir: string, advice: string): Promise<Checkpoint | undefined> {
+  await recoverCheckpoint(dir);
+  if ((await readdir(dir).catch(() => [])).length === 0) return undefined;
+  return loadCheckpoint(dir).catch(() => {
+    throw new UserError(`${dir} exists and is not a checkpoint: ${advice}`);
+  });
+}
+
+/** The trainers' optimizer for `model`: fresh, or going on from the step and moments a checkpoint saved. */
+export function resumedOptimizer(model: LanguageModel, saved?: Pick<Checkpoint, "step" | "optimizerMoments">): AdamW {
+  const optimizer = new AdamW(model, TrainOptions.parse({ steps: 1 }));
+  if (saved?.optimizerMoments) optimizer.restore(saved.step, saved.optimizerMoments);
+  return optimizer;
 }
 
 /**
@@ -235,10 +304,6 @@ function completedOf(saved: Checkpoint, dir: string): number {
   const { completed } = saved.meta;
   if (typeof completed !== "number") throw new UserError(`${dir} is not a training run's checkpoint: its meta has no 'completed'`);
   return completed;
-}
-
-function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 /**

@@ -1,13 +1,8 @@
-import { loadPrompt } from "../../prompts/index.ts";
 import { pythonListRepr, type QaTask } from "../../tools/wiki/index.ts";
-import type { Trajectory } from "../../trajectories/index.ts";
-import { runEpisode } from "../agent/episode.ts";
-import { renderPrompt } from "../agent/prompt.ts";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { planComputation } from "./computation.ts";
 import { RELATION_SPECS } from "./relations.ts";
-import type { Hop, Plan, Split, World } from "./schema.ts";
-import { HOPWORLD_PROMPT, worldDocstore, worldEnvironment, worldTasks } from "./tasks.ts";
+import type { Hop, Plan, World } from "./schema.ts";
 
 /** One step the expert means to take, and what its observation must show for the plan to go on. */
 interface Move {
@@ -51,38 +46,6 @@ export class ExpertPolicy implements Policy<QaTask> {
     if (!move) throw new Error(`ExpertPolicy: step ${request.step} is past the plan of ${request.task.id}`);
     return { text: ` ${move.thought}\nAction ${request.step}: ${move.action}` };
   }
-}
-
-/** Runs the expert through the real environment on a split's questions (the first `limit`), one episode each. */
-export async function expertTrajectories(
-  world: World,
-  split: Split,
-  options: { limit?: number; onTrajectory?: (trajectory: Trajectory, done: number, total: number) => Promise<void> | void } = {},
-): Promise<Trajectory[]> {
-  const prompt = await loadPrompt(HOPWORLD_PROMPT);
-  const docstore = worldDocstore(world);
-  const policy = new ExpertPolicy(world);
-  const tasks = worldTasks(world, split).slice(0, options.limit);
-  const trajectories: Trajectory[] = [];
-  for (const task of tasks) {
-    const trajectory = await runEpisode(policy, worldEnvironment(docstore), { task, prompt, meta: { dataset: "hopworld" } });
-    trajectories.push(trajectory);
-    await options.onTrajectory?.(trajectory, trajectories.length, tasks.length);
-  }
-  return trajectories;
-}
-
-/**
- * The length in characters of each expert episode on a split as a model reads and
- * writes it: the prompt at the last step (instruction, question, steps), then the final
- * thought and action. What a planner's context must hold.
- */
-export async function expertEpisodeLengths(world: World, split: Split): Promise<number[]> {
-  const prompt = await loadPrompt(HOPWORLD_PROMPT);
-  return (await expertTrajectories(world, split)).map((trajectory) => {
-    const { question, steps } = trajectory;
-    return renderPrompt(prompt, question, steps.slice(0, -1), steps.length).length + steps.at(-1)!.raw.length;
-  });
 }
 
 /** The whole episode as the expert plans it: a search per hop (two for an ambiguous name), `Code[...]` where the answer needs it, then Finish. */

@@ -1,5 +1,5 @@
 // hopworld: a seeded fictional encyclopedia with multi-hop questions a small model can learn, and an expert that solves them.
-export { expertEpisodeLengths, ExpertPolicy, expertTrajectories, UNKNOWN_ANSWER } from "./expert.ts";
+export { ExpertPolicy, UNKNOWN_ANSWER } from "./expert.ts";
 export { loadWorld, serializeWorld } from "./file.ts";
 export { generateWorld, type WorldOptions } from "./generate.ts";
 export { planComputation, type Computation } from "./computation.ts";
