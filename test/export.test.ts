@@ -230,6 +230,19 @@ describe("react-rl export", () => {
     expect(written[0]!.messages[0]!.content).toContain("Here are some examples.");
   });
 
+  it("renders the prompt of the suite named, with the tools its episodes had", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const out = join(dir, "sft.jsonl");
+    const instruction = async (...flags: string[]) => {
+      await run(process.execPath, [bin, "export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out, ...flags]);
+      return (jsonl(await readFile(out, "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content;
+    };
+    expect(await instruction("--dataset", "arithmetic")).toContain("Code[program] runs a JavaScript program");
+    // hotpotqa's prompt lists the tools: the wiki's by default; arithmetic's episodes had Code too
+    expect(await instruction("--prompt", "hotpotqa")).toMatch(/\(2\) Lookup\[.*\n\(3\) Finish\[/);
+    expect(await instruction("--dataset", "arithmetic", "--prompt", "hotpotqa")).toMatch(/\(2\) Lookup\[.*\n\(3\) Code\[.*\n\(4\) Finish\[/);
+  }, 30_000);
+
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const out = join(dir, "tokens.jsonl");

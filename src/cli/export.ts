@@ -1,14 +1,14 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, type TokenEncoder } from "../../trajectories/index.ts";
 import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { readLogs } from "./logs.ts";
-import { loadNamedPrompt, promptUsage } from "./prompt.ts";
+import { loadNamedPrompt } from "./prompt.ts";
+import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
 
 /** OpenAI refuses fine-tuning files with fewer examples. */
 const OPENAI_MIN_EXAMPLES = 10;
@@ -30,9 +30,10 @@ export const exportCommand = defineCommand({
   --tokenizer PATH     for tokens: the ids of this tokenizer, no special tokens added: a model
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
-${promptUsage}
-                       the prompt the trajectories were collected with; a {tools} in it lists
-                       the wiki's tools (Search, Lookup), as bench gave them
+  The suite the trajectories were collected on gives their prompt, and the tools that a
+  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them:
+${suiteUsage}
+  --prompt NAME        another prompt than the suite's: prompts/NAME.txt or a file
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
                        instruction alone)
   --min-reward R       only trajectories with reward >= R
@@ -42,11 +43,11 @@ ${promptUsage}
                        (for openai-dpo the filters choose the preferred side)
 
 Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last line.`,
-  flags: z.object({
+  flags: suiteFlags.extend({
     format: z.enum(EXPORT_FORMATS, { error: `expected one of ${EXPORT_FORMATS.join(", ")}` }),
     in: z.array(z.string(), { error: "required" }).min(1),
     out: z.string({ error: "required" }),
-    prompt: z.string().default("hotpotqa"),
+    prompt: z.string().optional(),
     "no-exemplars": z.boolean().default(false),
     "min-reward": numberFlag(z.number()).optional(),
     "success-only": z.boolean().default(false),
@@ -57,8 +58,10 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
   async run(flags) {
     if (flags.tokenizer !== undefined && flags.format !== "tokens") throw new UserError("--tokenizer applies to --format tokens only");
     const tokenizer = flags.tokenizer === undefined ? undefined : await loadTokenEncoder(flags.tokenizer);
-    // The tools `bench` gives a named prompt's episodes: the wiki's (the pages do not matter here).
-    const template = withToolList(await loadNamedPrompt(flags.prompt), new WikiEnvironment(new Docstore([])).tools);
+    const suite = await suiteFrom(flags);
+    // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)
+    const [task] = suite.tasks("train", 1);
+    const template = withToolList(await loadNamedPrompt(flags.prompt ?? suite.prompt), task ? suite.environment(task).tools : []);
     const trajectories = (await readLogs(flags.in)).flat();
     const result = exportTrajectories(trajectories, {
       format: flags.format,
