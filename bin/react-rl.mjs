@@ -17,16 +17,16 @@ function buildIsCurrent() {
   return sources.every((path) => (statSync(new URL(path, root), { throwIfNoEntry: false })?.mtimeMs ?? Infinity) <= built);
 }
 
-async function loadMain() {
-  if (buildIsCurrent()) return (await import("../dist/src/cli/main.js")).main;
+async function loadCli() {
+  if (buildIsCurrent()) return import("../dist/src/cli/main.js");
   const { register } = await import("tsx/esm/api");
   register();
-  return (await import("../src/cli/main.ts")).main;
+  return import("../src/cli/main.ts");
 }
 
-const main = await loadMain();
+const cli = await loadCli();
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await cli.main(process.argv.slice(2));
 } catch (error) {
   // A bug, not a user mistake: say so briefly. (Node's default would print the
   // offending source line, which for the tfjs WASM glue is a whole minified file.)
@@ -34,3 +34,5 @@ try {
   console.error(`react-rl: unexpected error (please report it):\n${stack.split("\n").slice(0, 8).join("\n")}`);
   process.exitCode = 1;
 }
+// Dawn, once started, keeps Node running after the command is done
+if (cli.dawnStarted()) process.exit();

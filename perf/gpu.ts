@@ -13,8 +13,8 @@
  *   npm run bench:gpu [-- --backend webgpu --steps 5 --shapes 4x512,8x256,64x512 --matmul 512
  *                         --batches 32,128 --singles 8 --new-tokens 48 --json result.json]
  *
- * On webgpu a step reads its gradient norm and loss with data() (readBackStep): tfjs's
- * WebGPU backend cannot read synchronously in Node. perf/gpu-device.sh bundles this
+ * A step is the trainers' own trainStep, which reads back only with data() (tfjs's
+ * WebGPU backend cannot read synchronously in Node). perf/gpu-device.sh bundles this
  * script to run on a GPU machine that has no node_modules. The timing pieces below are
  * shared with perf/lm.ts.
  */
@@ -29,13 +29,10 @@ import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import {
   AdamW,
   BACKENDS,
-  batchLoss,
-  clipScale,
   createModel,
   DEFAULT_MODEL_CONFIG,
   disposeModel,
   generate,
-  globalNorm,
   parameterCount,
   selectBackend,
   TrainOptions,
@@ -44,7 +41,6 @@ import {
   type BackendName,
   type LanguageModel,
   type ModelConfig,
-  type TokenBatch,
   type Tokenizer,
 } from "../src/lm/index.ts";
 
@@ -87,38 +83,17 @@ export function flopsPerToken(config: ModelConfig, T: number): number {
   return 6 * (L * (4 + 2 * mlpRatio) * d * d + d * V) + 12 * L * T * d;
 }
 
-/** One optimizer step on a batch; returns its loss. */
-export type Step = (model: LanguageModel, optimizer: AdamW, batch: TokenBatch) => number | Promise<number>;
-
-/** The trainers' own step, at a fixed learning rate and clip norm. */
-export const syncStep: Step = (model, optimizer, batch) => trainStep(model, optimizer, batch, 1e-4, 1).loss;
-
-/**
- * trainStep's work (masked loss, gradients, global norm, clipped AdamW update) with its
- * two reads, the norm and the loss, made with data(): the only read tfjs's WebGPU
- * backend has in Node.
- */
-export const readBackStep: Step = async (model, optimizer, batch) => {
-  tf.engine().startScope(); // a tidy() that can await
-  const { value, grads } = tf.variableGrads(() => batchLoss(model, batch), optimizer.variables);
-  const [norm] = await globalNorm(grads).data();
-  optimizer.update(grads, 1e-4, clipScale(norm, 1));
-  const [loss] = await value.data();
-  tf.engine().endScope();
-  return loss;
-};
-
 /**
  * Median time of `steps` optimizer steps on token rows `ids` (all of one length), as
  * rates, with the first and last losses. The first shape's first loss comes from the
  * new model's weights, so it should agree across backends: a fast one that computes
  * something else shows there.
  */
-export async function trainingRate(model: LanguageModel, ids: number[][], steps: number, step: Step = syncStep) {
+export async function trainingRate(model: LanguageModel, ids: number[][], steps: number) {
   const optimizer = new AdamW(model, TrainOptions.parse({ steps: 1 }));
   const batch = { ids, mask: ids.map((row) => row.map(() => 1)) };
   const losses: number[] = [];
-  const t = await timed(steps, async () => losses.push(await step(model, optimizer, batch)));
+  const t = await timed(steps, async () => losses.push((await trainStep(model, optimizer, batch, 1e-4, 1)).loss));
   optimizer.dispose();
   const [rows, length] = [ids.length, ids[0].length - 1];
   const tokens = rows * length;
@@ -207,7 +182,6 @@ async function main() {
   console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
   const adapter = choice.name === "webgpu" ? await adapterInfo() : undefined;
   if (adapter) console.error(`adapter: ${JSON.stringify(adapter)}`);
-  const step = choice.name === "webgpu" ? readBackStep : syncStep;
   const { tasks, tokenizer } = await hotpotSample();
   const model = createModel({ ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize });
   const V = model.config.vocabSize;
@@ -215,7 +189,6 @@ async function main() {
     bench: "gpu",
     backend: choice.name,
     adapter,
-    step: step === syncStep ? "trainStep" : "readBackStep",
     params: parameterCount(model),
     config: model.config,
     matmulGflops: { size: Number(values.matmul), ...(await matmulGflops(Number(values.matmul))) },
@@ -236,7 +209,7 @@ async function main() {
   }
   for (const [rows, length] of shapes) {
     const ids = Array.from({ length: rows }, (_, r) => Array.from({ length: length + 1 }, (_, i) => (r * 131 + i * 7919) % V));
-    const r = await trainingRate(model, ids, steps, step);
+    const r = await trainingRate(model, ids, steps);
     result.training.push(r);
     console.error(`${rows} x ${length}: ${r.wallMs.toFixed(1)} ms/step wall, ${r.cpuMs.toFixed(1)} ms cpu, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.wall.toFixed(2)} GFLOP/s, loss ${r.losses.map((l) => l?.toFixed(4)).join(" -> ")}`);
     await save();

@@ -172,7 +172,7 @@ async function runArm(arm: Arm, base: Planner, seed: number, before: number, out
   const trainSeconds = (performance.now() - started) / 1000;
   bar.finish();
   const episodes = await heldOutEpisodes(planner, seed, join(out, "after"), `${arm.name}, seed ${seed}: held out after`);
-  const klToStart = klToReference(planner, base.model, episodes, TOY_TEMPLATE);
+  const klToStart = await klToReference(planner, base.model, episodes, TOY_TEMPLATE);
   disposeWeights(planner.model);
   const lastRoundSuccess = Number(metrics.at(-1)!.success);
   return { arm: arm.name, seed, rollouts, optimizerSteps, lastRoundSuccess, before, after: success(episodes), klToStart, trainSeconds };
@@ -204,7 +204,7 @@ async function runRanking(base: Planner, seed: number, out: string): Promise<Ran
   // Another seed than the logged episodes': fresh draws.
   const fresh = await sampled(base, heldOutTasks, RANKED_SAMPLES, seed + 1, join(out, "fresh"), `reward model, seed ${seed}: fresh samples`);
   const all = fresh.flat();
-  const scores = new RewardModel(rewardPlanner, TOY_TEMPLATE).score(all);
+  const scores = await new RewardModel(rewardPlanner, TOY_TEMPLATE).score(all);
   const scoreOf = new Map(all.map((episode, i) => [episode, scores[i]!]));
   disposeWeights(rewardPlanner.model);
   return {

@@ -2,12 +2,14 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { loadCheckpoint, parameters, saveCheckpoint, selectBackend } from "../src/lm/index.ts";
-import type { Planner } from "../src/planner/index.ts";
+import { LocalPolicy, type Planner } from "../src/planner/index.ts";
 import {
   dpo,
+  klToReference,
   policyGradient,
   rejectionSampling,
   RewardModel,
@@ -111,13 +113,46 @@ describe("the reward model", () => {
     expect(JSON.parse(await readFile(join(out, "evaluation.json"), "utf8"))).toEqual(evaluation);
 
     const rewardModel = await RewardModel.load(join(out, "checkpoint"), TOY_TEMPLATE);
-    const scores = rewardModel.score(episodes.slice(0, 4));
+    const scores = await rewardModel.score(episodes.slice(0, 4));
     expect(scores.every((s) => s > 0 && s < 1)).toBe(true);
     await expect(RewardModel.load(join(dir, "rs", "checkpoint"), TOY_TEMPLATE)).rejects.toThrow(/not a reward model/);
 
     const { metrics: rl } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl-rm"), updates: 1, groupSize: 4, reward: "rm", rewardModel });
     expect(Number(rl[0]!.reward)).toBeGreaterThan(0);
     expect(Number(rl[0]!.reward)).toBeLessThan(1);
+  });
+});
+
+describe("the reward model's accuracy", () => {
+  it("is how often P(success) > 1/2 calls an episode right", async () => {
+    // Every episode a success: a model that learns to say so is right every time, one that never does never is
+    const successes = TOY_TASKS.map((task) => toyEpisode(task, task.answer!));
+    const { metrics } = await trainRewardModel({ planner: planner(), episodes: [...successes, ...successes], template: TOY_TEMPLATE, out: join(dir, "rm-all"), heldOut: 0.25, epochs: 8, batchSize: 4, learningRate: 1e-2 });
+    expect(Number(metrics.at(-1)!.accuracy)).toBe(1);
+  });
+});
+
+describe("on a backend that cannot read tensors synchronously, as tfjs's WebGPU in Node", () => {
+  it("every trainer, the KL measure, checkpoints and generation on tfjs read back with data() alone", async () => {
+    const dataSync = vi.spyOn(tf.Tensor.prototype, "dataSync").mockImplementation(() => {
+      throw new Error("dataSync() on a backend that has none");
+    });
+    try {
+      const episodes = TOY_TASKS.flatMap((task) => TOY_WORDS.map((word) => toyEpisode(task, word)));
+      const trained = planner();
+      await rejectionSampling({ ...toy, planner: trained, out: join(dir, "async-rs"), rounds: 1, samples: 2, epochs: 1, batchSize: 8 });
+      await policyGradient({ ...toy, planner: trained, out: join(dir, "async-pg"), updates: 1, groupSize: 4, ppoEpochs: 2 });
+      await dpo({ planner: trained, episodes, template: TOY_TEMPLATE, out: join(dir, "async-dpo"), epochs: 1, batchSize: 8 });
+      const { evaluation } = await trainRewardModel({ planner: planner(), episodes, template: TOY_TEMPLATE, out: join(dir, "async-rm"), heldOut: 0.25, epochs: 1, batchSize: 8 });
+      expect(evaluation!.episodes).toBe(8);
+      expect(await klToReference(trained, base.model, episodes, TOY_TEMPLATE)).toBeGreaterThan(0);
+      const policy = new LocalPolicy(trained, { engine: "tfjs", temperature: 1, maxNewTokens: 8 });
+      const completion = await policy.act({ task: TOY_TASKS[0]!, prompt: "Answer.\n\nQuestion: apple?\nThought 1:", step: 1, stop: ["\nObservation"] });
+      expect(completion.tokens!.length).toBeGreaterThan(0);
+      expect(dataSync).not.toHaveBeenCalled();
+    } finally {
+      dataSync.mockRestore();
+    }
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
-import { batchLoss, createModel, disposeModel, parameters, selectBackend, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
+import { batchLoss, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
 import {
   adaptKlCoefficient,
   bestOfN,
@@ -24,7 +24,6 @@ import {
   type LossTerms,
 } from "../src/train/index.ts";
 import { maskedRowSums, perTarget, targetMask } from "../src/train/losses.ts";
-import { rowLogprobs } from "../src/train/policy-gradient.ts";
 import { outcomeLoss, preferenceLoss, splitByQuestion } from "../src/train/reward-model.ts";
 import { frozenCopy, minibatchPlan } from "../src/train/runs.ts";
 import { TOY_TASKS, toyEpisode } from "./helpers/toy-task.ts";
@@ -77,7 +76,7 @@ describe("the KL estimate", () => {
     const batch = policyBatch();
     const terms = (reference: LanguageModel): LossTerms => ({
       advantages: perTarget(batch, [1, -1]),
-      refLogprobs: concat(rowLogprobs(reference, batch.ids)),
+      refLogprobs: packedLogprobs(reference, batch.ids),
       klCoefficient: 0.1,
       clipRatio: 0.2,
     });
@@ -86,8 +85,8 @@ describe("the KL estimate", () => {
 
     const other = createModel(model.config, 99);
     const measured = tf.tidy(() => scalar(policyGradientLoss(model, batch, terms(other)).kl));
-    const mine = concat(rowLogprobs(model, batch.ids));
-    const theirs = concat(rowLogprobs(other, batch.ids));
+    const mine = packedLogprobs(model, batch.ids);
+    const theirs = packedLogprobs(other, batch.ids);
     const mask = targetMask(batch);
     let total = 0;
     mask.forEach((m, i) => (total += m * (Math.exp(theirs[i]! - mine[i]!) - (theirs[i]! - mine[i]!) - 1)));
@@ -128,7 +127,7 @@ function withToken(batch: TokenBatch, row: number, at: number, id: number): Toke
 
 describe("masks: observation tokens give no loss and no gradient", () => {
   // π_old and π_ref fixed from the unchanged batch, so the surrogate and the KL both see a changed token
-  const fixed = () => concat(rowLogprobs(model, policyBatch().ids));
+  const fixed = () => packedLogprobs(model, policyBatch().ids);
   const losses = (batch: TokenBatch) =>
     tf.tidy(() => {
       const terms: LossTerms = {
@@ -176,17 +175,18 @@ describe("masks: observation tokens give no loss and no gradient", () => {
 });
 
 function tokenLogprobsOf(batch: TokenBatch): tf.Tensor1D {
-  return values([...concat(rowLogprobs(model, batch.ids))]);
+  return values([...packedLogprobs(model, batch.ids)]);
 }
 
-function concat(parts: readonly Float32Array[]): Float32Array {
-  return Float32Array.from(parts.flatMap((p) => [...p]));
+/** log π of every target of `ids`, rows end to end (read synchronously: tests run on a CPU backend). */
+function packedLogprobs(m: LanguageModel, ids: number[][]): Float32Array {
+  return tf.tidy(() => tokenLogprobs(m, ids).dataSync() as Float32Array);
 }
 
 describe("the policy-gradient surrogate", () => {
   it("clips the ratio where it would reward a move past 1 + ε", () => {
     const batch = policyBatch();
-    const current = concat(rowLogprobs(model, batch.ids));
+    const current = packedLogprobs(model, batch.ids);
     const terms = (advantage: number): LossTerms => ({
       advantages: perTarget(batch, [advantage, advantage]),
       refLogprobs: current,
@@ -212,7 +212,7 @@ describe("the policy-gradient surrogate", () => {
 
   it("without π_old the ratio is 1: the loss is -mean(A) plus the KL term, and entropy is -mean log π", () => {
     const batch = policyBatch();
-    const current = concat(rowLogprobs(model, batch.ids));
+    const current = packedLogprobs(model, batch.ids);
     const mask = targetMask(batch);
     const advantages = perTarget(batch, [2, -1]);
     const out = tf.tidy(() => {

@@ -1,13 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
-import { BACKENDS } from "../lm/index.ts";
-import { BASE_PLANNER, LocalPolicy, loadPlanner, WORKERS_PER_MACHINE, type Planner } from "../planner/index.ts";
+import { BASE_PLANNER, decodingOn, ensureBackend, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { metricCharts, writeReport, type Table } from "../report/report.ts";
 import { markdownTable } from "../report/table.ts";
@@ -35,7 +35,7 @@ const demoFlags = suiteFlags.omit({ world: true, "world-seed": true }).extend({
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
   "pg-updates": numberFlag(z.number().int().positive()).default(36),
   "pg-questions": numberFlag(z.number().int().positive()).default(8),
-  backend: z.enum(BACKENDS).optional(),
+  backend: backendFlag,
 });
 type DemoFlags = z.infer<typeof demoFlags>;
 
@@ -62,7 +62,7 @@ export const demoCommand = defineCommand({
                        the base's, 1); another keeps world 1's test split untouched while tuning a recipe
   --rs-rounds N        rejection-sampling rounds (default 4), --rs-questions N per round (default 64)
   --pg-updates N       policy-gradient updates (default 36), --pg-questions N per update (default 8)
-  --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
+${backendUsage}
 
 Writes OUT/summary.json (before.em, after.em, per family, the gain and its paired standard
 error, KL to the base), OUT/report.html and OUT/report.md with OUT/curves.svg, each stage's
@@ -74,6 +74,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     const suites = await demoSuites(flags, planner);
     const test = suites.test.tasks("test", flags.eval);
     const train = untriedTasks(suites.train, planner);
+    await announceBackend(flags.backend); // after the checks, which a mistake fails in one line
     const trainingEnvironment = suites.train.environment;
     await mkdir(flags.out, { recursive: true });
     const reference = frozenCopy(planner.model);
@@ -98,7 +99,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       pgBars.finish();
       const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
       if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) return stopped();
-      const kl = klToReference(planner, reference, after.trajectories, template);
+      const kl = await klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
       await writeOutputs(flags, suites, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });
       return 0;
@@ -152,7 +153,7 @@ interface EvaluationSet {
 
 async function evaluate(label: string, planner: Planner, { tasks, environment, template, dataset, signal }: EvaluationSet, out: string): Promise<Evaluation> {
   const bar = new ProgressBar(`evaluate ${label}`);
-  const policy = new LocalPolicy(planner, { temperature: 0, workers: WORKERS_PER_MACHINE });
+  const policy = new LocalPolicy(planner, { temperature: 0, ...decodingOn((await ensureBackend()).name) });
   const result = await runBenchmark<QaTask>({
     tasks, environment, out, signal,
     prompt: () => template,

@@ -18,6 +18,9 @@ import { viewCommand } from "./view.ts";
 import { worldCommands } from "./world.ts";
 import { VERSION as version } from "../version.ts";
 
+/** For bin/react-rl.mjs: once Dawn (the WebGPU backend's GPU) has started, Node does not exit on its own. */
+export { dawnStarted } from "../lm/index.ts";
+
 const commands: Command[] = [
   demoCommand,
   benchCommand,

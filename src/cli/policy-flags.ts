@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { announceBackend, backendFlag } from "./backend.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
-import { BASE_PLANNER, LocalPolicy, loadPlanner, WORKERS_PER_MACHINE } from "../planner/index.ts";
+import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/index.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { numberFlag } from "./command.ts";
 
@@ -16,7 +17,7 @@ export const policyFlags = z.object({
   retries: numberFlag(z.number().int().min(0).max(20)).optional(),
   temperature: numberFlag(z.number().min(0).max(2)).optional(),
   seed: numberFlag(z.number().int()).optional(),
-  backend: z.enum(BACKENDS).optional(),
+  backend: backendFlag,
   "free-decoding": z.boolean().default(false),
 });
 
@@ -29,7 +30,7 @@ export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (
                        whose request still fails is recorded as failed, and a rerun retries it
   --temperature T      sampling temperature (default 0)
   --seed N             sampling seed, where the server supports one
-  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present)
+  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present, GPUs first)
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
 /** Builds the policy a command line names. */
@@ -53,7 +54,7 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<
         temperature: flags.temperature ?? 0,
         seed: flags.seed ?? 0,
         grammar: !flags["free-decoding"],
-        workers: WORKERS_PER_MACHINE,
+        ...decodingOn((await announceBackend(flags.backend)).name),
       });
   }
 }

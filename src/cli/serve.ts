@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BACKENDS } from "../lm/index.ts";
+import { backendFlag, backendUsage } from "./backend.ts";
 import { BASE_PLANNER, ensureBackend, loadPlanner } from "../planner/index.ts";
 import { servePlanner } from "../serve/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
@@ -17,7 +17,7 @@ export const serveCommand = defineCommand({
   --port N             port (default 8000; 0 picks a free one)
   --host ADDR          address to listen on (default 127.0.0.1; the server has no
                        authentication, so only name another address on purpose)
-  --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)
+${backendUsage}
   --max-batch N        most sequences decoded together (default 64)
   --free-decoding      decode without the ReAct turn grammar (by default a prompt ending in an
                        open "Thought k:" gets a thought and one well-formed action, as with
@@ -30,7 +30,7 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
     model: z.string().default(BASE_PLANNER),
     port: numberFlag(z.number().int().min(0).max(65535)).default(8000),
     host: z.string().min(1).default("127.0.0.1"),
-    backend: z.enum(BACKENDS).optional(),
+    backend: backendFlag,
     "max-batch": numberFlag(z.number().int().min(1).max(4096)).default(64),
     "free-decoding": z.boolean().default(false),
   }),

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
+import { loadPlanner, type Planner } from "../planner/index.ts";
+import type { BackendName } from "../lm/index.ts";
+import { announceBackend } from "./backend.ts";
 import { demonstratedTasks, openSuite, type Suite, type SuiteSource } from "../suites/index.ts";
 import {
   dpo,
@@ -159,7 +161,7 @@ interface RunSettings {
   name?: string;
   runs: string;
   model: string;
-  backend?: Parameters<typeof ensureBackend>[0];
+  backend?: BackendName;
 }
 
 /** A `train METHOD` command whose flags are its config schema's keys. */
@@ -206,8 +208,7 @@ the same command resumes at the next ${spec.counter}.`,
       const config = (await loadConfig(spec.schema, flags.config, overrides)) as z.infer<S> & RunSettings;
       const out = join(config.runs, config.name ?? spec.method);
       await checkFolder("run folder", out);
-      const choice = await ensureBackend(config.backend);
-      console.error(`tfjs backend: ${choice.name}`);
+      await announceBackend(config.backend);
       const planner = await loadPlanner(config.model, config.backend);
       const suite = await openSuite(config as unknown as SuiteSource, TRAINING_WORLD_SEED);
       const template = await loadPrompt(suite.prompt);

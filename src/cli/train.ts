@@ -5,14 +5,15 @@ import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
 import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, BACKENDS, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
-import { ensureBackend, episodeText, type Planner } from "../planner/index.ts";
+import { AdamW, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import { episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { resumedOptimizer, savedCheckpoint } from "../train/runs.ts";
 import { trainSupervised } from "../train/supervised.ts";
 import { HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
+import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 import { DEFAULT_WORLD_SEED, worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
@@ -23,7 +24,7 @@ const commonFlags = worldFlags.extend({
   "batch-size": numberFlag(z.number().int().positive()).default(16),
   lr: numberFlag(z.number().positive()).optional(),
   seed: numberFlag(z.number().int()).default(0),
-  backend: z.enum(BACKENDS).optional(),
+  backend: backendFlag,
   force: z.boolean().default(false),
 });
 
@@ -36,7 +37,7 @@ const commonUsage = `${worldFlagsUsage}
   --batch-size B       sequences per step (default 16)
   --lr RATE            peak learning rate
   --seed N             data order and initialisation (default 0)
-  --backend NAME       ${BACKENDS.join(" | ")} (default: the fastest present)`;
+${backendUsage}`;
 
 export const pretrainCommand = defineCommand({
   name: "train pretrain",
@@ -197,9 +198,4 @@ async function train(
     tables: last ? [{ header: ["last step", "value"], rows: [["step", String(last.step)], ["loss", last.loss.toFixed(4)], ["tokens/s", Math.round(last.tokensPerSecond).toString()]] }] : [],
     charts: metricCharts(records, "step", [{ title: "Next-token loss", yLabel: "loss", y2Label: "learning rate", curves: [{ key: "loss", name: "loss" }, { key: "learningRate", name: "learning rate", axis: "right" }] }]),
   });
-}
-
-async function announceBackend(preferred: CommonFlags["backend"]): Promise<void> {
-  const choice = await ensureBackend(preferred);
-  console.error(`tfjs backend: ${choice.name}${choice.skipped.length ? ` (not available: ${choice.skipped.map((s) => s.name).join(", ")})` : ""}`);
 }

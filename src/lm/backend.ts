@@ -1,18 +1,21 @@
 /**
- * Picks the fastest TensorFlow.js backend that is present: CUDA (`tfjs-node-gpu`),
- * native CPU (`tfjs-node`), WebAssembly, then plain JavaScript. The native packages
- * download a binary at install time, so they are optional and found at run time.
+ * Picks the fastest TensorFlow.js backend that is present, GPUs first: CUDA
+ * (`tfjs-node-gpu`), WebGPU (Dawn's `webgpu` package with
+ * `@tensorflow/tfjs-backend-webgpu`), then native CPU (`tfjs-node`), WebAssembly and
+ * plain JavaScript. All but the last two are optional, found at run time: the native
+ * packages download a binary at install time, and Dawn is a native addon per platform.
  *
- * WebGPU (Dawn's `webgpu` package with `@tensorflow/tfjs-backend-webgpu`, both optional
- * too) starts only when named, and is not in BACKENDS: in Node its tensors can be read
- * back only with data(), as its dataSync() needs a browser's OffscreenCanvas, and the
- * trainers and generation read with dataSync(). perf/gpu.ts times training on it.
+ * In Node, WebGPU tensors can be read back only with data() (its dataSync() needs a
+ * browser's OffscreenCanvas): the trainers and generation read with data() alone.
  */
 import * as tf from "@tensorflow/tfjs";
 import { UserError } from "../errors.ts";
 
-export const BACKENDS = ["tfjs-node-gpu", "tfjs-node", "wasm", "cpu"] as const;
-export type BackendName = (typeof BACKENDS)[number] | "webgpu";
+export const BACKENDS = ["tfjs-node-gpu", "webgpu", "tfjs-node", "wasm", "cpu"] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** The backends that run on a GPU: generation there runs on tfjs, on this thread, not on the CPU kernels. */
+export const GPU_BACKENDS: readonly BackendName[] = ["tfjs-node-gpu", "webgpu"];
 
 export interface BackendChoice {
   name: BackendName;
@@ -86,16 +89,21 @@ interface Dawn {
   globals: object;
 }
 
-/**
- * Installs Dawn as navigator.gpu, as a browser has it; returns why it could not. While
- * it is installed Node does not exit on its own (Dawn keeps running): callers exit.
- */
+let dawn = false;
+
+/** Whether Dawn was started: once it is, Node does not exit on its own, and the CLI exits when done. */
+export function dawnStarted(): boolean {
+  return dawn;
+}
+
+/** Installs Dawn as navigator.gpu, as a browser has it; returns why it could not. */
 async function provideWebGPU(): Promise<string | undefined> {
-  const dawn = await load("webgpu");
-  if (typeof dawn === "string") return dawn;
-  const { create, globals } = dawn as Dawn;
+  const loaded = await load("webgpu");
+  if (typeof loaded === "string") return loaded;
+  const { create, globals } = loaded as Dawn;
   // Dawn's own options (backend=vulkan, adapter=NAME, ...), comma-separated, read as dawn.node's own loader reads them
   const gpu = create(process.env.DAWN_FLAGS?.split(",") ?? []);
+  dawn = true;
   // Asked here too, so that a machine without a GPU says so instead of failing inside tfjs
   if (!(await gpu.requestAdapter({ powerPreference: "high-performance" }))) {
     return "Dawn found no GPU adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; its warnings above say which was missing)";

@@ -64,8 +64,8 @@ export interface Checkpoint {
 }
 
 export async function saveCheckpoint(dir: string, input: CheckpointInput): Promise<void> {
-  const weights = packTensors(parameters(input.model));
-  const moments = input.optimizer && packTensors(input.optimizer.moments());
+  // Both reads start before either is awaited: weights and moments of the same step
+  const [weights, moments] = await Promise.all([packTensors(parameters(input.model)), input.optimizer && packTensors(input.optimizer.moments())]);
   const manifest: z.input<typeof Manifest> = {
     format: "react-rl-lm-checkpoint",
     version: 1,
@@ -151,12 +151,12 @@ async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {
 }
 
 /** Tensors end to end as float32 bytes, with where each one lies. */
-function packTensors(tensors: [string, tf.Tensor][]): { entries: TensorEntry[]; bytes: Uint8Array } {
-  const total = tensors.reduce((n, [, t]) => n + t.size, 0);
-  const values = new Float32Array(total);
+async function packTensors(tensors: [string, tf.Tensor][]): Promise<{ entries: TensorEntry[]; bytes: Uint8Array }> {
+  const read = await Promise.all(tensors.map(([, tensor]) => tensor.data()));
+  const values = new Float32Array(read.reduce((n, r) => n + r.length, 0));
   let offset = 0;
-  const entries = tensors.map(([name, tensor]) => {
-    values.set(tensor.dataSync(), offset);
+  const entries = tensors.map(([name, tensor], i) => {
+    values.set(read[i]!, offset);
     offset += tensor.size;
     return { name, shape: tensor.shape, offset: offset - tensor.size };
   });

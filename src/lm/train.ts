@@ -63,7 +63,7 @@ export async function trainLM(
   const metrics: StepMetrics[] = [];
   if (optimizer.step >= o.steps) return { metrics, optimizer };
   for await (const batch of batches) {
-    const step = trainStep(model, optimizer, batch, learningRateAt(optimizer.step, o), o.clipNorm);
+    const { outputs: _, ...step } = await trainStep(model, optimizer, batch, learningRateAt(optimizer.step, o), o.clipNorm);
     metrics.push(step);
     hooks.onStep?.(step);
     if (optimizer.step >= o.steps) break;
@@ -72,28 +72,49 @@ export async function trainLM(
   return { metrics, optimizer };
 }
 
-/** The objective of one step: the masked next-token loss for (pre)training, a trainer's own for RL and preferences. */
-export type LossFunction = (model: LanguageModel, batch: TokenBatch) => tf.Scalar;
+/**
+ * The objective of one step: the masked next-token loss for (pre)training, a trainer's
+ * own for RL and preferences. `outputs` are tensors computed with the loss that the
+ * caller wants back as numbers (read after the update, like the loss).
+ */
+export type LossFunction<K extends string = never> = (model: LanguageModel, batch: TokenBatch) => { loss: tf.Scalar; outputs?: Record<K, tf.Tensor> };
 
-/** One optimizer step on one batch, minimising `loss` (default: the masked next-token loss). */
-export function trainStep(
+const nextTokenLoss: LossFunction = (model, batch) => ({ loss: batchLoss(model, batch) });
+
+/**
+ * One optimizer step on one batch, minimising `loss` (default: the masked next-token
+ * loss). Nothing is read back until the update is queued, and then only with data():
+ * a GPU backend runs the whole step without waiting on the host (and tfjs's WebGPU
+ * backend in Node has no synchronous read at all).
+ */
+export async function trainStep<K extends string = never>(
   model: LanguageModel,
   optimizer: AdamW,
   batch: TokenBatch,
   learningRate: number,
   clipNorm: number,
-  loss: LossFunction = batchLoss,
-): StepMetrics {
+  loss: LossFunction<K> = nextTokenLoss as LossFunction<K>,
+): Promise<StepMetrics & { outputs: Record<K, Float32Array> }> {
   const start = performance.now();
-  const { value: lossValue, gradNorm } = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => loss(model, batch), optimizer.variables);
-    const norm = globalNorm(grads).dataSync()[0];
+  let names: K[] = [];
+  const [value, norm, ...kept] = tf.tidy(() => {
+    let outputs: tf.Tensor[] = [];
+    const { value, grads } = tf.variableGrads(() => {
+      const out = loss(model, batch);
+      names = Object.keys(out.outputs ?? {}) as K[];
+      outputs = names.map((name) => tf.keep(out.outputs![name]));
+      return out.loss;
+    }, optimizer.variables);
+    const norm = globalNorm(grads);
     optimizer.update(grads, learningRate, clipScale(norm, clipNorm));
-    return { value: value.dataSync()[0], gradNorm: norm };
+    return [value, norm, ...outputs];
   });
+  const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...kept].map((t) => t!.data() as Promise<Float32Array>));
+  tf.dispose([value!, norm!, ...kept]);
   const ms = performance.now() - start;
   const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
-  return { step: optimizer.step, loss: lossValue, learningRate, gradNorm, tokens, tokensPerSecond: (1000 * tokens) / ms, ms };
+  const outputs = Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array>;
+  return { step: optimizer.step, loss: lossValue![0]!, learningRate, gradNorm: gradNorm![0]!, tokens, tokensPerSecond: (1000 * tokens) / ms, ms, outputs };
 }
 
 /**
@@ -104,9 +125,9 @@ export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((sum, x) => tf.add(sum, x))) as tf.Scalar;
 }
 
-/** What gradients are multiplied by so that their global norm is at most `clipNorm`. */
-export function clipScale(norm: number, clipNorm: number): number {
-  return Math.min(1, clipNorm / (norm + 1e-6));
+/** What gradients are multiplied by so that their global norm is at most `clipNorm`: a tensor, so that nothing waits to read the norm. */
+export function clipScale(norm: tf.Scalar, clipNorm: number): tf.Scalar {
+  return tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)));
 }
 
 /** The masked next-token loss of a batch. */
@@ -153,7 +174,7 @@ export class AdamW {
   }
 
   /** Applies gradients (keyed by variable name, as tf.variableGrads gives them), first scaled by `gradScale`. */
-  update(grads: tf.NamedTensorMap, learningRate: number, gradScale: number): void {
+  update(grads: tf.NamedTensorMap, learningRate: number, gradScale: number | tf.Scalar): void {
     const { beta1, beta2, epsilon, weightDecay } = this.options;
     this.step += 1;
     const correction1 = 1 - beta1 ** this.step;

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { addStats, emptyGenerationStats, type Generation, type GenerationStats } from "../lm/index.ts";
+import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
 import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
@@ -39,8 +39,16 @@ export const SamplingSchema = z.object({
 export type Sampling = z.infer<typeof SamplingSchema>;
 export type SamplingInput = z.input<typeof SamplingSchema>;
 
-/** Decoding workers for long runs (rollouts, evaluations): one per core, since tfjs's WASM backend uses one. */
+/** Decoding workers for long runs (rollouts, evaluations): one per core, since each decodes on one. */
 export const WORKERS_PER_MACHINE = availableParallelism();
+
+/**
+ * How long runs decode on `backend`: on a CPU, the kernels with a worker per core; on a
+ * GPU, tfjs on this thread, where the GPU backend was started.
+ */
+export function decodingOn(backend: BackendName): Pick<Sampling, "engine" | "workers"> {
+  return GPU_BACKENDS.includes(backend) ? { engine: "tfjs", workers: 0 } : { engine: "kernels", workers: WORKERS_PER_MACHINE };
+}
 
 /**
  * The embedded planner as a Policy. Concurrent episodes' requests are decoded
@@ -147,9 +155,9 @@ let sessions = 0;
 
 function workerLanes(planner: Planner, sampling: Sampling): Lane[] {
   const session = ++sessions;
-  // Taken now: the trainer may change the weights while this policy is still in use.
+  // Read now: the trainer may change the weights while this policy is still in use.
   const snapshot = snapshotPlanner(planner);
-  const load = () => ({ snapshot, sampling });
+  const load = async () => ({ snapshot: await snapshot, sampling });
   const workers = ensureBackend().then((backend) => decoderLanes(sampling.workers, backend.name));
   return Array.from({ length: sampling.workers }, (_, w) => {
     let stats = emptyGenerationStats();

@@ -50,9 +50,14 @@ export interface PlannerSnapshot {
   meta: Record<string, unknown>;
 }
 
-/** The planner's weights as they are now: later training does not change the snapshot. */
-export function snapshotPlanner(planner: Planner): PlannerSnapshot {
-  const weights = parameters(planner.model).map(([name, v]) => [name, v.dataSync() as Float32Array] as [string, Float32Array]);
+/**
+ * The planner's weights as they are now: every read starts before this returns, so
+ * later training does not change the snapshot.
+ */
+export async function snapshotPlanner(planner: Planner): Promise<PlannerSnapshot> {
+  const params = parameters(planner.model);
+  const values = await Promise.all(params.map(([, v]) => v.data() as Promise<Float32Array>));
+  const weights = params.map(([name], i) => [name, values[i]!] as [string, Float32Array]);
   return { config: planner.model.config, weights, tokenizer: planner.tokenizer.toJSON(), source: planner.source, meta: planner.meta };
 }
 

@@ -36,12 +36,12 @@ export class DecoderLane {
   }
 
   /** Decodes a batch with the session's weights, loading them first when the worker lacks them. */
-  async decode(session: number, load: () => { snapshot: PlannerSnapshot; sampling: Sampling }, requests: TurnRequest[]): Promise<{ generations: Generation[]; stats: GenerationStats }> {
+  async decode(session: number, load: () => Promise<{ snapshot: PlannerSnapshot; sampling: Sampling }>, requests: TurnRequest[]): Promise<{ generations: Generation[]; stats: GenerationStats }> {
     this.load += requests.length;
     try {
       let reply = await this.send({ type: "decode", session, requests });
       if (reply.type === "missing") {
-        await this.send({ type: "load", session, ...load() });
+        await this.send({ type: "load", session, ...(await load()) });
         reply = await this.send({ type: "decode", session, requests });
       }
       if (reply.type !== "decoded") throw new Error(reply.type === "failed" ? reply.message : `a decoder worker answered ${reply.type}`);

@@ -94,7 +94,7 @@ const RunSettings = z.object({
     .describe("run folder runs/NAME; rerun to resume"),
   runs: z.string().default("runs").describe("folder of run folders"),
   model: z.string().default(BASE_PLANNER).describe("checkpoint to start from (default: the committed base planner)"),
-  backend: z.enum(BACKENDS).optional().describe("tfjs backend (default: the fastest present)"),
+  backend: z.enum(BACKENDS).optional().describe("tfjs backend (default: the fastest present, GPUs first)"),
 });
 
 /** The suite a method works on: the flags bench names its suite with. */

@@ -42,8 +42,8 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   let refChosen: number[];
   let refRejected: number[];
   try {
-    refChosen = sequenceLogprobs(reference, chosen);
-    refRejected = sequenceLogprobs(reference, rejected);
+    refChosen = await sequenceLogprobs(reference, chosen);
+    refRejected = await sequenceLogprobs(reference, rejected);
   } finally {
     disposeWeights(reference);
   }
@@ -52,24 +52,21 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;
-  return run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, (indices) => {
+  return run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, async (indices) => {
     const batch = pairBatch(indices.map((i) => chosen[i]!), indices.map((i) => rejected[i]!));
     const refs = { chosen: indices.map((i) => refChosen[i]!), rejected: indices.map((i) => refRejected[i]!) };
-    let margins: Float32Array = new Float32Array();
-    let rewards = { chosen: 0, rejected: 0 };
-    const result = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+    const result = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
       const { chosen: policyChosen, rejected: policyRejected } = splitPairs(maskedRowSums(tokenLogprobs(model, b.ids), b));
       const out = dpoLoss(policyChosen, policyRejected, tf.tensor1d(refs.chosen), tf.tensor1d(refs.rejected), o.beta);
-      margins = out.margins.dataSync() as Float32Array;
-      rewards = { chosen: tf.mean(out.chosenRewards).dataSync()[0]!, rejected: tf.mean(out.rejectedRewards).dataSync()[0]! };
-      return out.loss;
+      return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
     });
+    const { margins, chosenReward, rejectedReward } = result.outputs;
     return {
       loss: result.loss,
       accuracy: mean([...margins].map((m) => (m > 0 ? 1 : 0))),
       margin: mean([...margins]),
-      chosenReward: rewards.chosen,
-      rejectedReward: rewards.rejected,
+      chosenReward: chosenReward[0]!,
+      rejectedReward: rejectedReward[0]!,
       gradNorm: result.gradNorm,
     };
   });
@@ -112,11 +109,11 @@ export function preferencePairs(episodes: readonly Trajectory[], perQuestion: nu
 }
 
 /** Sum of log π over each row's policy tokens, without a gradient. */
-function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[], batchSize = 16): number[] {
+async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[], batchSize = 16): Promise<number[]> {
   const sums: number[] = [];
   for (let at = 0; at < rows.length; at += batchSize) {
     const chunk = rows.slice(at, at + batchSize);
-    rowLogprobs(model, chunk.map((r) => r.ids)).forEach((lp, k) => sums.push(lp.reduce((total, v, i) => total + v * chunk[k]!.mask[i + 1]!, 0)));
+    (await rowLogprobs(model, chunk.map((r) => r.ids))).forEach((lp, k) => sums.push(lp.reduce((total, v, i) => total + v * chunk[k]!.mask[i + 1]!, 0)));
   }
   return sums;
 }

@@ -14,17 +14,16 @@ const CHUNK = 16;
  * How far the planner has moved from a reference: the mean k3 estimate of
  * KL(planner ‖ reference) per policy token, over episodes the planner wrote.
  */
-export function klToReference(planner: Planner, reference: LanguageModel, episodes: readonly Trajectory[], template: PromptTemplate): number {
+export async function klToReference(planner: Planner, reference: LanguageModel, episodes: readonly Trajectory[], template: PromptTemplate): Promise<number> {
   const rows = trainingRows(episodes, template, planner);
   let total = 0;
   let tokens = 0;
   for (let at = 0; at < rows.length; at += CHUNK) {
     const batch = tokenBatch(rows.slice(at, at + CHUNK));
     const mask = targetMask(batch);
-    total += tf.tidy(() => {
-      const kl = klK3(tokenLogprobs(planner.model, batch.ids), tokenLogprobs(reference, batch.ids));
-      return tf.sum(tf.mul(kl, tf.tensor1d(mask))).dataSync()[0]!;
-    });
+    const sum = tf.tidy(() => tf.sum(tf.mul(klK3(tokenLogprobs(planner.model, batch.ids), tokenLogprobs(reference, batch.ids)), tf.tensor1d(mask))));
+    total += (await sum.data())[0]!;
+    sum.dispose();
     tokens += mask.reduce((n, m) => n + m, 0);
   }
   return tokens === 0 ? 0 : total / tokens;

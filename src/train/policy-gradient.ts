@@ -26,7 +26,7 @@ import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
-  score(episodes: readonly Trajectory[]): number[];
+  score(episodes: readonly Trajectory[]): Promise<number[]>;
 }
 
 /** The planner, as it is at the start, is also the frozen reference of the KL penalty. */
@@ -81,7 +81,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const episodes = rollouts.groups.flat();
 
       // 2. Rewards, and advantages relative to each question's group.
-      const scored = o.reward === "rm" ? options.rewardModel!.score(episodes) : episodes.map((e) => (o.reward === "f1" ? e.metrics.f1 : e.metrics.em));
+      const scored = o.reward === "rm" ? await options.rewardModel!.score(episodes) : episodes.map((e) => (o.reward === "f1" ? e.metrics.f1 : e.metrics.em));
       const rewards = scored.map((score, i) => score - o.invalidPenalty * episodes[i]!.metrics.invalid);
       let at = 0;
       const allAdvantages = rollouts.groups.flatMap((group) => groupAdvantages(rewards.slice(at, (at += group.length)), o.advantage));
@@ -97,7 +97,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const plan = minibatchPlan(rows.length, o.minibatch, o.ppoEpochs, seed);
       for (const { epoch, indices } of plan) {
         const batch = tokenBatch(indices.map((i) => rows[i]!));
-        if (epoch === 0) rowLogprobs(reference, batch.ids).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
+        if (epoch === 0) (await rowLogprobs(reference, batch.ids)).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
         const terms: LossTerms = {
           advantages: perTarget(batch, indices.map((i) => advantages[i]!)),
           refLogprobs: concat(indices.map((i) => refLogprobs.get(i)!)),
@@ -105,14 +105,13 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
           klCoefficient,
           clipRatio: o.clipRatio,
         };
-        let measured: Omit<StepStats, "gradNorm"> | undefined;
-        const step = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
-          const out = policyGradientLoss(model, b, terms);
-          measured = { loss: out.loss.dataSync()[0]!, kl: out.kl.dataSync()[0]!, entropy: out.entropy.dataSync()[0]!, clipFraction: out.clipFraction.dataSync()[0]! };
-          if (epoch === 0) splitRows(out.logprobs.dataSync() as Float32Array, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
-          return out.loss;
+        const step = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+          const { loss, ...outputs } = policyGradientLoss(model, b, terms);
+          return { loss, outputs };
         });
-        steps.push({ ...measured!, gradNorm: step.gradNorm });
+        const { kl, entropy, clipFraction, logprobs } = step.outputs;
+        if (epoch === 0) splitRows(logprobs, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
+        steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm });
         options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
       }
 
@@ -170,8 +169,8 @@ export interface PolicyGradientLoss {
 export function policyGradientLoss(model: LanguageModel, batch: TokenBatch, terms: LossTerms): PolicyGradientLoss {
   const mask = tf.tensor1d(targetMask(batch));
   const logprobs = tokenLogprobs(model, batch.ids);
-  // A copy of the values, not the tensor: π_old is a constant, no gradient flows through it.
-  const old = terms.oldLogprobs ? tf.tensor1d(terms.oldLogprobs) : tf.tensor1d(logprobs.dataSync());
+  // π_old is a constant: no gradient flows through it.
+  const old = terms.oldLogprobs ? tf.tensor1d(terms.oldLogprobs) : stopGradient(logprobs);
   const advantages = tf.tensor1d(terms.advantages);
   const ratio = tf.exp(tf.sub(logprobs, old));
   const unclipped = tf.mul(ratio, advantages);
@@ -188,10 +187,13 @@ export function policyGradientLoss(model: LanguageModel, batch: TokenBatch, term
   };
 }
 
+/** x's values, through which no gradient flows. */
+const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy) => tf.zerosLike(dy as tf.Tensor) }));
+
 /** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient. */
-export function rowLogprobs(model: LanguageModel, rows: number[][]): Float32Array[] {
+export async function rowLogprobs(model: LanguageModel, rows: number[][]): Promise<Float32Array[]> {
   const packed = tf.tidy(() => tokenLogprobs(model, rows));
-  const values = packed.dataSync() as Float32Array;
+  const values = (await packed.data()) as Float32Array;
   packed.dispose();
   return splitRows(values, rows);
 }

@@ -71,12 +71,12 @@ export class RewardModel implements EpisodeScorer {
     return new RewardModel({ model, tokenizer, meta, source: dir }, template);
   }
 
-  score(episodes: readonly Trajectory[], batchSize = 16): number[] {
+  async score(episodes: readonly Trajectory[], batchSize = 16): Promise<number[]> {
     const rows = trainingRows(episodes, this.template, this.planner, 1);
     const scores: number[] = [];
     for (let at = 0; at < rows.length; at += batchSize) {
       const logp = tf.tidy(() => tf.exp(verdictLogprobs(this.planner.model, rows.slice(at, at + batchSize).map((r) => r.ids), this.planner.tokenizer.bos)));
-      scores.push(...logp.dataSync());
+      scores.push(...(await logp.data()));
       logp.dispose();
     }
     return scores;
@@ -126,34 +126,33 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;
-  const result = await run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, (indices) => {
+  const result = await run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, async (indices) => {
     // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
     const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
     const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
-    let correct = 0;
-    const trained = trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
+    const trained = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
       const logp = verdictLogprobs(model, b.ids, verdict);
-      const p = logp.dataSync();
-      if (o.objective === "outcome") {
-        correct = mean(picked.map((i, k) => (p[k]! > 0.5 ? 1 : 0) === labels[i] ? 1 : 0));
-        return outcomeLoss(logp, picked.map((i) => labels[i]!));
-      }
       const half = indices.length;
-      correct = mean(indices.map((_, k) => (p[k]! > p[half + k]! ? 1 : 0)));
-      return preferenceLoss(logp.slice(0, half), logp.slice(half, half));
+      const loss = o.objective === "outcome" ? outcomeLoss(logp, picked.map((i) => labels[i]!)) : preferenceLoss(logp.slice(0, half), logp.slice(half, half));
+      return { loss, outputs: { logp } };
     });
+    const { logp } = trained.outputs;
+    const half = indices.length;
+    // Outcome: P(success) > 1/2 calls a success; preference: the chosen episode scores higher.
+    const correct =
+      o.objective === "outcome" ? mean(picked.map((i, k) => ((logp[k]! > Math.log(0.5) ? 1 : 0) === labels[i] ? 1 : 0))) : mean(indices.map((_, k) => (logp[k]! > logp[half + k]! ? 1 : 0)));
     return { loss: trained.loss, accuracy: correct, gradNorm: trained.gradNorm };
   });
   if (result.interrupted) return result;
-  const evaluation = evaluateRewardModel(new RewardModel(planner, template), heldOut, options.onProgress);
+  const evaluation = await evaluateRewardModel(new RewardModel(planner, template), heldOut, options.onProgress);
   await writeFileAtomic(join(options.out, "evaluation.json"), `${JSON.stringify(evaluation, null, 2)}\n`);
   return { ...result, evaluation };
 }
 
 /** The reward model's accuracy on held-out episodes, and how well it picks the best of each question's samples. */
-export function evaluateRewardModel(model: EpisodeScorer, episodes: readonly Trajectory[], onProgress?: (progress: TrainingProgress) => void): RewardModelEvaluation {
+export async function evaluateRewardModel(model: EpisodeScorer, episodes: readonly Trajectory[], onProgress?: (progress: TrainingProgress) => void): Promise<RewardModelEvaluation> {
   onProgress?.({ phase: "score", index: 1, done: 0, total: episodes.length });
-  const scores = model.score(episodes);
+  const scores = await model.score(episodes);
   onProgress?.({ phase: "score", index: 1, done: episodes.length, total: episodes.length });
   const scoreOf = new Map(episodes.map((episode, i) => [episode, scores[i]!]));
   const groups = [...byQuestion(episodes).values()];

@@ -185,10 +185,10 @@ export class TrainingRun {
    * `step` training on its indices and giving its figures; checkpointed every
    * `checkpointEvery` steps (default 50), progress reported after each.
    */
-  steps(plan: ReturnType<typeof minibatchPlan>, options: ResumeOptions & Pick<EpisodeTrainingOptions, "onProgress">, step: (indices: number[]) => MetricsRecord & { loss: number }): Promise<TrainingResult> {
+  steps(plan: ReturnType<typeof minibatchPlan>, options: ResumeOptions & Pick<EpisodeTrainingOptions, "onProgress">, step: (indices: number[]) => Promise<MetricsRecord & { loss: number }>): Promise<TrainingResult> {
     return this.resume(plan.length, { ...options, checkpointEvery: options.checkpointEvery ?? 50 }, async (index) => {
       const { epoch, indices } = plan[index - 1]!;
-      const figures = step(indices);
+      const figures = await step(indices);
       options.onProgress?.({ phase: "train", index: epoch + 1, done: index, total: plan.length, status: `loss ${figures.loss.toFixed(3)}` });
       return { record: { epoch: epoch + 1, ...figures } };
     });

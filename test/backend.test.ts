@@ -1,0 +1,61 @@
+// Which tfjs backend runs, how the choice is told, and where generation then runs.
+import { createRequire } from "node:module";
+import * as tf from "@tensorflow/tfjs";
+import { describe, expect, it } from "vitest";
+import { describeBackend } from "../src/cli/backend.ts";
+import { UserError } from "../src/errors.ts";
+import { BACKENDS, GPU_BACKENDS, selectBackend } from "../src/lm/index.ts";
+import { decodingOn, WORKERS_PER_MACHINE } from "../src/planner/index.ts";
+
+const installed = (pkg: string) => {
+  try {
+    createRequire(import.meta.url).resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("selecting a backend", () => {
+  it("tries the GPUs first, then the CPUs, and activates the first that starts", async () => {
+    expect(BACKENDS.slice(0, 2)).toEqual([...GPU_BACKENDS]);
+    const choice = await selectBackend();
+    // Every faster backend was tried, in order, before the chosen one
+    expect(choice.skipped.map((s) => s.name)).toEqual(BACKENDS.slice(0, BACKENDS.indexOf(choice.name)));
+    expect(tf.getBackend()).toBe({ "tfjs-node-gpu": "tensorflow", webgpu: "webgpu", "tfjs-node": "tensorflow", wasm: "wasm", cpu: "cpu" }[choice.name]);
+    if (!installed("webgpu")) expect(choice.skipped.find((s) => s.name === "webgpu")?.reason).toBe("webgpu is not installed");
+  });
+
+  it("refuses an explicit backend that is not installed, as a UserError naming the package", async () => {
+    if (installed("@tensorflow/tfjs-node-gpu") || installed("webgpu")) return; // nothing to refuse on this machine
+    await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(UserError);
+    await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(/not installed/);
+    await expect(selectBackend("webgpu")).rejects.toThrow(/tfjs backend 'webgpu' is not available: webgpu is not installed/);
+    expect(["tensorflow", "webgpu"]).not.toContain(tf.getBackend());
+    await selectBackend("wasm");
+  });
+});
+
+describe("the line that says which backend runs", () => {
+  it("names the chosen one and, briefly, the faster ones passed over", () => {
+    expect(describeBackend({ name: "tfjs-node-gpu", skipped: [] })).toBe("tfjs backend: tfjs-node-gpu");
+    const missing = (name: "tfjs-node-gpu" | "webgpu" | "tfjs-node", pkg: string) => ({ name, reason: `${pkg} is not installed` });
+    expect(describeBackend({ name: "wasm", skipped: [missing("tfjs-node-gpu", "@tensorflow/tfjs-node-gpu"), missing("webgpu", "webgpu"), missing("tfjs-node", "@tensorflow/tfjs-node")] })).toBe(
+      "tfjs backend: wasm (not installed: tfjs-node-gpu, webgpu, tfjs-node)",
+    );
+  });
+
+  it("gives the reason of a backend that is installed but did not start", () => {
+    const noAdapter = { name: "webgpu" as const, reason: "Dawn found no GPU adapter" };
+    expect(describeBackend({ name: "wasm", skipped: [{ name: "tfjs-node-gpu", reason: "@tensorflow/tfjs-node-gpu is not installed" }, noAdapter] })).toBe(
+      "tfjs backend: wasm (not installed: tfjs-node-gpu; webgpu failed: Dawn found no GPU adapter)",
+    );
+  });
+});
+
+describe("where long runs decode", () => {
+  it("on a GPU, on tfjs on this thread; on a CPU, on the kernels with a worker per core", () => {
+    for (const gpu of GPU_BACKENDS) expect(decodingOn(gpu)).toEqual({ engine: "tfjs", workers: 0 });
+    for (const cpu of ["tfjs-node", "wasm", "cpu"] as const) expect(decodingOn(cpu)).toEqual({ engine: "kernels", workers: WORKERS_PER_MACHINE });
+  });
+});
