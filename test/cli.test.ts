@@ -7,7 +7,9 @@ import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { numberFlag } from "../src/cli/command.ts";
 import { numberRange } from "../src/issues.ts";
-import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";
+import { pretrainConfig } from "../src/cli/train.ts";
+import { UserError } from "../src/errors.ts";
+import { AdamW, DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint, MODEL_PRESETS, saveCheckpoint } from "../src/lm/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
@@ -182,6 +184,28 @@ describe("number flags", () => {
       expect(limit.safeParse(given).error?.issues.map((issue) => issue.message)).toEqual(["expected a whole number of at least 1"]);
     }
   });
+});
+
+describe("train pretrain --preset", () => {
+  it("gives the preset's shape, each shape flag in place of its field", () => {
+    expect(pretrainConfig({ preset: "small" })).toEqual(DEFAULT_MODEL_CONFIG);
+    expect(pretrainConfig({ preset: "large" })).toEqual({ ...DEFAULT_MODEL_CONFIG, dModel: 512, nLayers: 8, nHeads: 8, contextLength: 1024, vocabSize: 1024 });
+    expect(pretrainConfig({ preset: "large", layers: 4, context: 512, vocab: undefined })).toEqual({ ...MODEL_PRESETS.large, nLayers: 4, contextLength: 512 });
+    expect(pretrainConfig({ preset: "small", "d-model": 64, heads: 2, vocab: 300 })).toEqual({ ...DEFAULT_MODEL_CONFIG, dModel: 64, nHeads: 2, vocabSize: 300 });
+    expect(() => pretrainConfig({ preset: "large", heads: 7 })).toThrow(UserError);
+  });
+
+  it("refuses an unknown preset, or a shape that does not hold, in one line before any work", async () => {
+    const out = join(await tempDir(), "pt");
+    const cases: [string[], string][] = [
+      [["--preset", "huge"], "react-rl train pretrain: invalid --preset: expected small or large"],
+      [["--preset", "larg"], "react-rl train pretrain: invalid --preset: expected small or large (did you mean large?)"],
+      [["--preset", "large", "--heads", "7"], "react-rl train pretrain: invalid model shape (d512, 8 layers, 7 heads, context 1024, vocab 1024): dModel: must be a multiple of nHeads"],
+    ];
+    const answers = await Promise.all(cases.map(([args]) => cli(["train", "pretrain", "--out", out, ...args])));
+    expect(answers.map(({ code, stderr }) => [code, stderr.trim()])).toEqual(cases.map(([, line]) => [1, line]));
+    await expect(readdir(out)).rejects.toThrow(); // nothing written
+  }, 60_000);
 });
 
 describe("train pretrain and sft --out", () => {
