@@ -1,7 +1,9 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
@@ -13,6 +15,8 @@ import { AdamW, DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint, MODEL_PRESET
 import { cli, lastJson } from "./helpers/cli.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
+const run = promisify(execFile);
+const RECIPE = new URL("../scripts/train-large.mjs", import.meta.url).pathname;
 
 describe("react-rl CLI", () => {
   it("lists its commands", async () => {
@@ -205,6 +209,18 @@ describe("train pretrain --preset", () => {
     const answers = await Promise.all(cases.map(([args]) => cli(["train", "pretrain", "--out", out, ...args])));
     expect(answers.map(({ code, stderr }) => [code, stderr.trim()])).toEqual(cases.map(([, line]) => [1, line]));
     await expect(readdir(out)).rejects.toThrow(); // nothing written
+  }, 60_000);
+
+  it("npm run train:large passes its flags to both stages, and stops at the first that fails", async () => {
+    const recipe = (args: string[]) => run(process.execPath, [RECIPE, ...args]).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (e: { code: number; stdout: string; stderr: string }) => e);
+    const [help, bad] = await Promise.all([recipe(["--help"]), recipe(["--bogus"])]);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toContain("> react-rl train pretrain --force --preset large --out runs/large/pretrain");
+    expect(help.stdout).toContain("usage: react-rl train pretrain --out DIR");
+    expect(help.stdout).toContain("usage: react-rl train sft --from DIR --out DIR");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("react-rl train pretrain: unknown option --bogus");
+    expect(bad.stderr).not.toContain("train sft");
   }, 60_000);
 });
 
