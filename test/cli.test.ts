@@ -1,16 +1,22 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { numberFlag } from "../src/cli/command.ts";
 import { numberRange } from "../src/issues.ts";
-import { AdamW, disposeModel, loadCheckpoint, saveCheckpoint } from "../src/lm/index.ts";
+import { pretrainConfig } from "../src/cli/train.ts";
+import { UserError } from "../src/errors.ts";
+import { AdamW, DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint, MODEL_PRESETS, saveCheckpoint } from "../src/lm/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
+const run = promisify(execFile);
+const RECIPE = new URL("../scripts/train-large.mjs", import.meta.url).pathname;
 
 describe("react-rl CLI", () => {
   it("lists its commands", async () => {
@@ -182,6 +188,40 @@ describe("number flags", () => {
       expect(limit.safeParse(given).error?.issues.map((issue) => issue.message)).toEqual(["expected a whole number of at least 1"]);
     }
   });
+});
+
+describe("train pretrain --preset", () => {
+  it("gives the preset's shape, each shape flag in place of its field", () => {
+    expect(pretrainConfig({ preset: "small" })).toEqual(DEFAULT_MODEL_CONFIG);
+    expect(pretrainConfig({ preset: "large" })).toEqual({ ...DEFAULT_MODEL_CONFIG, dModel: 512, nLayers: 8, nHeads: 8, contextLength: 1024, vocabSize: 1024 });
+    expect(pretrainConfig({ preset: "large", layers: 4, context: 512, vocab: undefined })).toEqual({ ...MODEL_PRESETS.large, nLayers: 4, contextLength: 512 });
+    expect(pretrainConfig({ preset: "small", "d-model": 64, heads: 2, vocab: 300 })).toEqual({ ...DEFAULT_MODEL_CONFIG, dModel: 64, nHeads: 2, vocabSize: 300 });
+    expect(() => pretrainConfig({ preset: "large", heads: 7 })).toThrow(UserError);
+  });
+
+  it("refuses an unknown preset, or a shape that does not hold, in one line before any work", async () => {
+    const out = join(await tempDir(), "pt");
+    const cases: [string[], string][] = [
+      [["--preset", "huge"], "react-rl train pretrain: invalid --preset: expected small or large"],
+      [["--preset", "larg"], "react-rl train pretrain: invalid --preset: expected small or large (did you mean large?)"],
+      [["--preset", "large", "--heads", "7"], "react-rl train pretrain: invalid model shape (d512, 8 layers, 7 heads, context 1024, vocab 1024): dModel: must be a multiple of nHeads"],
+    ];
+    const answers = await Promise.all(cases.map(([args]) => cli(["train", "pretrain", "--out", out, ...args])));
+    expect(answers.map(({ code, stderr }) => [code, stderr.trim()])).toEqual(cases.map(([, line]) => [1, line]));
+    await expect(readdir(out)).rejects.toThrow(); // nothing written
+  }, 60_000);
+
+  it("npm run train:large passes its flags to both stages, and stops at the first that fails", async () => {
+    const recipe = (args: string[]) => run(process.execPath, [RECIPE, ...args]).then(({ stdout, stderr }) => ({ code: 0, stdout, stderr }), (e: { code: number; stdout: string; stderr: string }) => e);
+    const [help, bad] = await Promise.all([recipe(["--help"]), recipe(["--bogus"])]);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toContain("> react-rl train pretrain --force --preset large --out runs/large/pretrain");
+    expect(help.stdout).toContain("usage: react-rl train pretrain --out DIR");
+    expect(help.stdout).toContain("usage: react-rl train sft --from DIR --out DIR");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("react-rl train pretrain: unknown option --bogus");
+    expect(bad.stderr).not.toContain("train sft");
+  }, 60_000);
 });
 
 describe("train pretrain and sft --out", () => {

@@ -29,6 +29,7 @@ const notRun: Array<[RegExp, string]> = [
   [/^npm (pack|install \/path\/to\/react-rl)/, "packs and installs the package: test/package.test.ts does both, in a temporary project"],
   [/^npm test$/, "the whole suite, this test included"],
   [/^npm run train:base$/, "remakes the base checkpoint: about 50 minutes"],
+  [/^npm run train:large/, "trains the large preset: about two days on this CPU (docs/planner.md)"],
   [/--policy openai|npx react-rl finetune /, "needs an OpenAI-compatible server, and a key for OpenAI's"],
   [/--policy local/, "decodes with the embedded planner: a minute or more per run"],
   [/^npx react-rl train /, "trains the embedded planner: minutes to hours"],

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { duration, ProgressBar } from "../src/cli/progress.ts";
-import { loadCheckpoint } from "../src/lm/index.ts";
+import { DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint } from "../src/lm/index.ts";
 import { metricCharts, writeReport, type MetricsRecord } from "../src/report/report.ts";
 
 /** A page that opens offline: it refers to no address, and loads no file (scripts, styles, images). */
@@ -53,7 +53,11 @@ describe("react-rl train pretrain", () => {
     expect(html).toContain("<svg");
     expect(html).toContain("3 steps.");
     expectSelfContained(html);
-    expect((await loadCheckpoint(out)).meta).toMatchObject({ stage: "pretrain", done: true });
+    const { meta, model } = await loadCheckpoint(out);
+    expect(meta).toMatchObject({ stage: "pretrain", done: true, preset: "small" });
+    // The shape flags in place of the preset's fields; the rest is the preset's
+    expect(model.config).toMatchObject({ dModel: 16, nLayers: 1, nHeads: 1, contextLength: 160, copyHead: DEFAULT_MODEL_CONFIG.copyHead });
+    disposeModel(model);
   }, 60_000);
 });
 

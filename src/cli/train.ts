@@ -5,7 +5,19 @@ import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
 import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import {
+  AdamW,
+  createModel,
+  describeShape,
+  loadCheckpoint,
+  MODEL_PRESET_NAMES,
+  MODEL_PRESETS,
+  parameterCount,
+  presetConfig,
+  trainTokenizer,
+  type ModelConfig,
+  type StepMetrics,
+} from "../lm/index.ts";
 import { episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
@@ -39,6 +51,19 @@ const commonUsage = `${worldFlagsUsage}
   --seed N             data order and initialisation (default 0)
 ${backendUsage}`;
 
+const pretrainFlags = commonFlags.extend({
+  steps: numberFlag(z.number().int().positive()).default(600),
+  "extra-worlds": numberFlag(z.number().int().min(0)).default(0),
+  preset: z.enum(MODEL_PRESET_NAMES).default("small"),
+  vocab: numberFlag(z.number().int().min(258).max(8192)).optional(),
+  "d-model": numberFlag(z.number().int().positive()).optional(),
+  layers: numberFlag(z.number().int().positive()).optional(),
+  heads: numberFlag(z.number().int().positive()).optional(),
+  context: numberFlag(z.number().int().min(16)).optional(),
+});
+/** The shape flags of `train pretrain`: a preset, and any of its fields given in place of its own. */
+export type ShapeFlags = Pick<z.infer<typeof pretrainFlags>, "preset" | "vocab" | "d-model" | "layers" | "heads" | "context">;
+
 export const pretrainCommand = defineCommand({
   name: "train pretrain",
   summary: "pretrain the embedded planner's language model on hopworld's training pages",
@@ -48,21 +73,16 @@ ${commonUsage}
   --extra-worlds N     also pretrain on the pages of N other worlds (seeds after the world's),
                        leaving out any page with a word of the world's dev or test pages
                        (default 0)
-  --vocab N            tokenizer vocabulary (default 1024)
-  --d-model N, --layers N, --heads N, --context N   model shape (default 128, 4, 4, 512)`,
-  flags: commonFlags.extend({
-    steps: numberFlag(z.number().int().positive()).default(600),
-    "extra-worlds": numberFlag(z.number().int().min(0)).default(0),
-    vocab: numberFlag(z.number().int().min(258).max(8192)).default(DEFAULT_MODEL_CONFIG.vocabSize),
-    "d-model": numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.dModel),
-    layers: numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.nLayers),
-    heads: numberFlag(z.number().int().positive()).default(DEFAULT_MODEL_CONFIG.nHeads),
-    context: numberFlag(z.number().int().min(16)).default(DEFAULT_MODEL_CONFIG.contextLength),
-  }),
+  --preset NAME        the model's shape (default small):
+${MODEL_PRESET_NAMES.map((name) => `                         ${name}: ${describeShape(MODEL_PRESETS[name])}`).join("\n")}
+  --vocab N            tokenizer vocabulary, in place of the preset's
+  --d-model N, --layers N, --heads N, --context N   model shape, each in place of the preset's`,
+  flags: pretrainFlags,
   async run(flags) {
+    const config = pretrainConfig(flags);
     const world = await worldFrom(flags);
     const resumed = await resume(flags, "pretrain");
-    const planner = resumed?.planner ?? (await freshPlanner(world, flags));
+    const planner = resumed?.planner ?? (await freshPlanner(world, config, flags));
     const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer);
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
     const about = `pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`;
@@ -155,15 +175,20 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
   return { planner: { ...previous, source: out } as Planner, optimizer: resumedOptimizer(previous.model, previous) };
 }
 
-async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; "d-model": number; layers: number; heads: number; context: number }): Promise<Planner> {
+/** The model `train pretrain` makes: the preset's shape, with each shape flag given in place of its field. */
+export function pretrainConfig(flags: ShapeFlags): ModelConfig {
+  return presetConfig(flags.preset, { vocabSize: flags.vocab, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads, contextLength: flags.context });
+}
+
+async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlags & ShapeFlags): Promise<Planner> {
   await announceBackend(flags.backend);
   // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
   const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
-  const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });
-  const config = { ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
-  return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
+  const tokenizer = trainTokenizer(texts, { vocabSize: config.vocabSize });
+  const model = createModel({ ...config, vocabSize: tokenizer.vocabSize }, flags.seed);
+  return { model, tokenizer, meta: { worldSeed: world.seed, preset: flags.preset }, source: flags.out };
 }
 
 /** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */

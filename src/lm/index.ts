@@ -3,16 +3,21 @@ export { Tokenizer, TextStream, TokenizerJson, trainTokenizer, type TrainTokeniz
 export {
   createModel,
   DEFAULT_MODEL_CONFIG,
+  describeShape,
   disposeModel,
   forward,
   maskedLoss,
+  MODEL_PRESET_NAMES,
+  MODEL_PRESETS,
   ModelConfig,
   pack,
   parameterCount,
   parameters,
+  presetConfig,
   tokenLogprobs,
   type LanguageModel,
   type ModelConfigInput,
+  type ModelPreset,
   type PackedSequences,
 } from "./model.ts";
 export {

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { UserError } from "../errors.ts";
+import { describeZodError, UserError } from "../errors.ts";
 import { causalSelfAttention } from "./attention.ts";
 import { copyMixturePacked, copyParameters, createCopyWeights, type CopyWeights } from "./copy-head.ts";
 import { embed, gelu, layerNorm, matMul, pickTargets, variableFrom } from "./ops.ts";
@@ -26,7 +26,7 @@ export const ModelConfig = z
     /** A pointer over the context mixed into the output (copy-head.ts); absent from older checkpoints. */
     copyHead: z.boolean().default(false),
   })
-  .refine((c) => c.dModel % c.nHeads === 0, { message: "dModel must be a multiple of nHeads", path: ["dModel"] });
+  .refine((c) => c.dModel % c.nHeads === 0, { message: "must be a multiple of nHeads", path: ["dModel"] });
 export type ModelConfig = z.infer<typeof ModelConfig>;
 export type ModelConfigInput = z.input<typeof ModelConfig>;
 
@@ -41,6 +41,36 @@ export const DEFAULT_MODEL_CONFIG = {
   tieEmbeddings: true,
   copyHead: true,
 } as const satisfies ModelConfig;
+
+/**
+ * Named shapes for `train pretrain --preset`: `small` is the default planner; `large`
+ * (27.8M parameters, context 1024) is sized for a GPU: one CPU core would take about two
+ * days over its recipe, `npm run train:large` (BENCHMARKS.md).
+ */
+export const MODEL_PRESETS = {
+  small: DEFAULT_MODEL_CONFIG,
+  large: { ...DEFAULT_MODEL_CONFIG, contextLength: 1024, dModel: 512, nLayers: 8, nHeads: 8 },
+} as const satisfies Record<string, ModelConfig>;
+export type ModelPreset = keyof typeof MODEL_PRESETS;
+export const MODEL_PRESET_NAMES = Object.keys(MODEL_PRESETS) as [ModelPreset, ...ModelPreset[]];
+
+/**
+ * A preset's config with `overrides` in place of its fields (an undefined one keeps the
+ * preset's). A shape that does not hold together (heads that do not divide the width)
+ * is a UserError.
+ */
+export function presetConfig(preset: ModelPreset, overrides: Partial<ModelConfigInput> = {}): ModelConfig {
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const shape = { ...MODEL_PRESETS[preset], ...given };
+  const result = ModelConfig.safeParse(shape);
+  if (!result.success) throw new UserError(`invalid model shape (${describeShape(shape)}): ${describeZodError(result.error)}`);
+  return result.data;
+}
+
+/** `d128, 4 layers, 4 heads, context 512, vocab 1024`. */
+export function describeShape(config: ModelConfigInput): string {
+  return `d${config.dModel}, ${config.nLayers} layers, ${config.nHeads} heads, context ${config.contextLength}, vocab ${config.vocabSize}`;
+}
 
 interface LayerNormWeights {
   gain: tf.Variable<tf.Rank.R1>;
