@@ -246,7 +246,7 @@ describe("train pretrain and sft --out", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("is not a checkpoint");
     expect(await readFile(join(notes, "keep.txt"), "utf8")).toBe("mine");
-  });
+  }, 120_000); // five training runs, each a CLI process
 
   it("resumes an unfinished sft run only on the dataset it started with", async () => {
     const root = await tempDir();
