@@ -250,6 +250,22 @@ describe("model and loss", () => {
     disposeModel(model);
   });
 
+  it("turns the WASM backend running out of memory into a mistake the user can fix", async () => {
+    const model = createModel(tiny(tokenizer.vocabSize), 2);
+    const optimizer = new AdamW(model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
+    const abort = () => {
+      throw new WebAssembly.RuntimeError("Aborted(). Build with -sASSERTIONS for more info.");
+    };
+    await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, abort)).rejects.toThrow(UserError);
+    await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, abort)).rejects.toThrow(/^out of memory: a training step on \d+ rows/);
+    const bug = () => {
+      throw new TypeError("a bug");
+    };
+    await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, bug)).rejects.toThrow(TypeError);
+    optimizer.dispose();
+    disposeModel(model);
+  });
+
   it("steps on any loss, and leaks no tensors across training steps and log-probability queries", async () => {
     const model = createModel(tiny(tokenizer.vocabSize), 2);
     const optimizer = new AdamW(model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
