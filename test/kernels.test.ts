@@ -63,6 +63,53 @@ describe("the WebAssembly kernels", () => {
     disposeModel(model);
   });
 
+  it("move a sequence to a larger slot as it outgrows its room, a fork's too, and still compute what tfjs's forward computes", async () => {
+    const model = createModel({ vocabSize: 50, contextLength: 512, dModel: 16, nLayers: 2, nHeads: 2, copyHead: true }, 5);
+    const inference = await InferenceModel.create(model);
+    const [row, tail] = randomRows([500, 300], 50);
+    const forked = [...row.slice(0, 100), ...tail];
+    const [expected, expectedForked] = [row, forked].map((r) => tf.tidy(() => forward(model, pack(model.config, [r])).arraySync()));
+    // 100 tokens read at once, then one at a time past 128 and 256 positions
+    const sequence = inference.sequence();
+    expectRowsClose(inference.forward([{ sequence, tokens: row.slice(0, 100) }]), [expected[99]]);
+    expect(sequence.slot.room).toBe(128);
+    for (let t = 100; t < 300; t++) expectRowsClose(inference.forward([{ sequence, tokens: [row[t]] }]), [expected[t]]);
+    expect(sequence.slot.room).toBe(512);
+    // A fork of its first 100 tokens grows while reading 100 more, then while decoding beside it
+    const fork = inference.fork(sequence, 100);
+    expect(fork.slot.room).toBe(128);
+    expectRowsClose(inference.forward([{ sequence: fork, tokens: forked.slice(100, 200) }]), [expectedForked[199]]);
+    expect(fork.slot.room).toBe(256);
+    for (let t = 200; t < 400; t++) {
+      expectRowsClose(inference.forward([{ sequence: fork, tokens: [forked[t]] }, { sequence, tokens: [row[t + 100]] }]), [expectedForked[t], expected[t + 100]]);
+    }
+    expect(fork.slot.room).toBe(512);
+    expect(fork.ids).toEqual(forked);
+    expect(sequence.ids).toEqual(row);
+    disposeModel(model);
+  });
+
+  it("take memory as sequences need it: 64 short sequences of a large-context model hold a fraction of 64 whole-context slots, and freed slots are reused", async () => {
+    // Context 1024 as the planned large preset's (where 64 whole-context slots would take 2.3 GB), narrower to stay quick
+    const config = { vocabSize: 256, contextLength: 1024, dModel: 128, nLayers: 4, nHeads: 4, copyHead: true };
+    const model = createModel(config, 1);
+    const inference = await InferenceModel.create(model);
+    disposeModel(model);
+    const slotBytes = (positions: number) => (2 * config.nLayers + 1) * positions * config.dModel * 4;
+    const before = inference.memoryBytes;
+    const short = (n: number) => Array.from({ length: 64 }, (_, i) => ({ sequence: inference.sequence(), tokens: Array.from({ length: n }, (_, t) => (i + t) % 256) }));
+    const feeds = short(4);
+    inference.forward(feeds);
+    const after = inference.memoryBytes;
+    // 64 slots of 128 positions and some slack (the memory grows by an eighth at the least); weights and all, under a quarter of the whole-context slots
+    expect(after - before).toBeGreaterThanOrEqual(64 * slotBytes(128) - before / 8);
+    expect(after - before).toBeLessThan(64 * slotBytes(256));
+    expect(after).toBeLessThan((64 * slotBytes(1024)) / 4);
+    for (const { sequence } of feeds) inference.release(sequence);
+    inference.forward(short(2));
+    expect(inference.memoryBytes).toBe(after);
+  });
+
   it("refuse a sequence longer than the context", async () => {
     const model = createModel({ vocabSize: 10, contextLength: 8, dModel: 8, nLayers: 1, nHeads: 2 }, 1);
     const inference = await InferenceModel.create(model);

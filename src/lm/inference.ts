@@ -1,10 +1,14 @@
 /**
  * The language model for generation only, on hand-written WebAssembly SIMD kernels
  * (kernels/kernels.as.ts) instead of tfjs: no per-op overhead, and each sequence
- * keeps its keys and values in a slot of its own, preallocated for the whole
- * context, so a step appends in place and attention reads exactly the sequence's
- * own positions (no padding, no copies). Sequences live as long as their owner
- * keeps them, so an episode's next turn reads only its new tokens.
+ * keeps its keys and values in a slot of its own, so a step appends in place and
+ * attention reads exactly the sequence's own positions (no padding, no copies).
+ * A slot has room for 128 positions, or the next power of two the sequence
+ * needs, up to the context; a sequence that outgrows it moves to a larger one:
+ * a whole-context slot per sequence would take gigabytes at large sizes, and most
+ * sequences are short. A freed slot is reused by the next sequence it fits
+ * before the memory grows. Sequences live as long as their owner keeps them, so
+ * an episode's next turn reads only its new tokens.
  *
  * The weights are copied in once: an InferenceModel is a snapshot, taken when it
  * is made. It computes what `forward` computes (same shapes, same order of the
@@ -34,10 +38,19 @@ const PAGE = 65536;
 const MAX_ROWS = 1024;
 /** Floor under a probability before its log, as in copy-head.ts. */
 const TINY = 1e-30;
+/** Positions a new slot has room for at the least: smaller ones would only move again soon. */
+const MIN_ROOM = 128;
+
+/** Room for `room` positions from byte `at` (laid out as cacheRow says); room 0: none yet. */
+interface Slot {
+  at: number;
+  room: number;
+}
 
 /** A sequence the model has read: its tokens, whose keys and values fill the start of its slot. */
 export interface KvSequence {
-  readonly slot: number;
+  /** The model's to move: it changes when the sequence outgrows it. */
+  readonly slot: Slot;
   readonly ids: number[];
 }
 
@@ -67,10 +80,10 @@ export class InferenceModel {
     copy?: { normalised: number; query: number; key: number; sink: number; sinkBias: number };
   };
   private readonly scratch: Record<"x" | "h" | "qkv" | "att" | "up" | "copyIn" | "copyKeys" | "last" | "queryIn" | "query" | "sink" | "logits" | "scores", number>;
-  private readonly slotFloats: number;
-  private readonly slotsBase: number;
-  private slots = 0;
-  private readonly free: number[] = [];
+  /** Floats per position of a slot: every layer's key and value rows, then the copy head's key row. */
+  private readonly positionFloats: number;
+  /** Freed slots' addresses, by room. */
+  private readonly free = new Map<number, number[]>();
 
   /** Copies the model's weights (as they are now) into a new kernel instance. */
   static async create(model: LanguageModel): Promise<InferenceModel> {
@@ -162,42 +175,31 @@ export class InferenceModel {
       logits: rows(vocab),
       scores: this.reserve(contextLength + 4),
     };
-    // Per slot: every layer's keys and values, then the copy head's keys (see cacheRow)
-    this.slotFloats = (2 * config.nLayers + (w.copy ? 1 : 0)) * contextLength * d;
-    this.slotsBase = this.top;
+    this.positionFloats = (2 * config.nLayers + (w.copy ? 1 : 0)) * d;
   }
 
-  /** A new, empty sequence. */
+  /** A new, empty sequence (its slot is taken when it reads its first tokens). */
   sequence(): KvSequence {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.slots++;
-      this.top = this.slotsBase + this.slots * this.slotFloats * 4;
-      this.grow();
-    }
-    return { slot, ids: [] };
+    return { slot: { at: 0, room: 0 }, ids: [] };
   }
 
   /** A new sequence holding the first `length` tokens of `from` (their keys and values copied). */
   fork(from: KvSequence, length = from.ids.length): KvSequence {
     const copy = this.sequence();
-    const { nLayers, nHeads, contextLength } = this.config;
-    const headDim = this.d / nHeads;
-    const move = (part: number, offset: number, floats: number) => {
-      const source = (this.cacheRow(from, part, 0) + offset) / 4;
-      this.f32.copyWithin((this.cacheRow(copy, part, 0) + offset) / 4, source, source + floats);
-    };
-    for (let part = 0; part < 2 * nLayers; part++) {
-      for (let h = 0; h < nHeads; h++) move(part, h * contextLength * headDim * 4, length * headDim);
-    }
-    if (this.weights.copy) move(2 * nLayers, 0, length * this.d);
+    this.makeRoom(copy, length);
+    this.copyRows(from.slot, copy.slot, length);
     copy.ids.push(...from.ids.slice(0, length));
     return copy;
   }
 
   /** Frees a sequence's slot for another. */
   release(sequence: KvSequence): void {
-    this.free.push(sequence.slot);
+    this.freeSlot(sequence.slot);
+  }
+
+  /** Bytes of memory the kernels hold: weights, scratch and slots (it grows, never shrinks). */
+  get memoryBytes(): number {
+    return this.k.memory.buffer.byteLength;
   }
 
   /**
@@ -226,6 +228,7 @@ export class InferenceModel {
     const rows = feeds.flatMap(({ sequence, tokens }) => {
       if (tokens.length === 0) throw new RangeError("a feed needs at least one token");
       if (sequence.ids.length + tokens.length > contextLength) throw new RangeError(`a sequence of ${sequence.ids.length + tokens.length} tokens does not fit the context of ${contextLength}`);
+      this.makeRoom(sequence, sequence.ids.length + tokens.length);
       const start = sequence.ids.length;
       sequence.ids.push(...tokens);
       return tokens.map((_, i) => ({ sequence, position: start + i }));
@@ -243,8 +246,8 @@ export class InferenceModel {
       k.matmul(s.h, block.qkv, s.qkv, n, d, 3 * d, false);
       rows.forEach(({ sequence, position }, r) => {
         const qkv = s.qkv + r * 3 * d * 4;
-        const keys = this.cacheRow(sequence, 2 * layer, 0);
-        k.attend(qkv, qkv + d * 4, qkv + 2 * d * 4, keys, this.cacheRow(sequence, 2 * layer + 1, 0), position + 1, nHeads, headDim, contextLength * headDim, s.scores, s.att + r * d * 4);
+        const keys = this.cacheRow(sequence.slot, 2 * layer, 0);
+        k.attend(qkv, qkv + d * 4, qkv + 2 * d * 4, keys, this.cacheRow(sequence.slot, 2 * layer + 1, 0), position + 1, nHeads, headDim, sequence.slot.room * headDim, s.scores, s.att + r * d * 4);
       });
       k.matmul(s.att, block.proj, s.x, n, d, d, true);
       k.layerNorm(s.x, block.ln2[0], block.ln2[1], s.h, n, d);
@@ -257,7 +260,7 @@ export class InferenceModel {
       // Each new position's copy key, from its hidden state and the two tokens before it
       rows.forEach(({ sequence, position }, r) => this.copyInput(s.copyIn, r, s.h + r * d * 4, sequence.ids, position - 1));
       k.matmul(s.copyIn, w.copy.key, s.copyKeys, n, 3 * d, d, false);
-      rows.forEach(({ sequence, position }, r) => f.copyWithin(this.cacheRow(sequence, 2 * this.config.nLayers, position) / 4, (s.copyKeys / 4) + r * d, (s.copyKeys / 4) + (r + 1) * d));
+      rows.forEach(({ sequence, position }, r) => f.copyWithin(this.cacheRow(sequence.slot, 2 * this.config.nLayers, position) / 4, (s.copyKeys / 4) + r * d, (s.copyKeys / 4) + (r + 1) * d));
     }
     let end = 0;
     const lastRows = feeds.map(({ tokens }) => (end += tokens.length) - 1);
@@ -281,7 +284,7 @@ export class InferenceModel {
       const length = sequence.ids.length;
       const scores = s.scores / 4;
       f[scores] = f[(s.sink / 4) + b] + copy.sinkBias;
-      k.dots(s.query + b * d * 4, this.cacheRow(sequence, 2 * this.config.nLayers, 0), length, d, d, s.scores + 4);
+      k.dots(s.query + b * d * 4, this.cacheRow(sequence.slot, 2 * this.config.nLayers, 0), length, d, d, s.scores + 4);
       k.softmax(s.scores, length + 1);
       const row = s.logits + b * vocab * 4;
       k.softmax(row, vocab);
@@ -308,15 +311,55 @@ export class InferenceModel {
 
   /**
    * Byte address of row `position` of part `part` of a sequence's slot: 2l is layer
-   * l's keys, 2l+1 its values (each head-major: [heads, context, head dim]), 2L the
-   * copy head's keys ([context, d]).
+   * l's keys, 2l+1 its values (each head-major: [heads, room, head dim]), 2L the
+   * copy head's keys ([room, d]).
    */
-  private cacheRow(sequence: KvSequence, part: number, position: number): number {
-    return this.slotAt(sequence.slot) + ((part * this.config.contextLength + position) * this.d) * 4;
+  private cacheRow(slot: Slot, part: number, position: number): number {
+    return slot.at + (part * slot.room + position) * this.d * 4;
   }
 
-  private slotAt(slot: number): number {
-    return this.slotsBase + slot * this.slotFloats * 4;
+  /**
+   * Moves the sequence, if its slot has less room than `positions`, to one with room
+   * for the next power of two (MIN_ROOM at the least, the context at the most).
+   */
+  private makeRoom(sequence: KvSequence, positions: number): void {
+    const { slot } = sequence;
+    if (positions <= slot.room) return;
+    const moved = this.take(Math.min(this.config.contextLength, Math.max(MIN_ROOM, 2 ** Math.ceil(Math.log2(positions)))));
+    this.copyRows(slot, moved, sequence.ids.length);
+    this.freeSlot(slot);
+    Object.assign(slot, moved);
+  }
+
+  /** Copies the keys and values of the first `length` positions from one slot to another (of any rooms). */
+  private copyRows(from: Slot, to: Slot, length: number): void {
+    const { nLayers, nHeads } = this.config;
+    const headDim = this.d / nHeads;
+    const move = (source: number, target: number, floats: number) => this.f32.copyWithin(target / 4, source / 4, source / 4 + floats);
+    for (let part = 0; part < 2 * nLayers; part++) {
+      // Head-major: each head's rows start `room` rows of head dim after the last's
+      const head = (slot: Slot, h: number) => this.cacheRow(slot, part, 0) + h * slot.room * headDim * 4;
+      for (let h = 0; h < nHeads; h++) move(head(from, h), head(to, h), length * headDim);
+    }
+    if (this.weights.copy) move(this.cacheRow(from, 2 * nLayers, 0), this.cacheRow(to, 2 * nLayers, 0), length * this.d);
+  }
+
+  /**
+   * A freed slot with room for `room` positions or more (the smallest), else a new
+   * one: reusing memory already written is cheaper than touching new memory.
+   */
+  private take(room: number): Slot {
+    let best: number | undefined;
+    for (const [size, free] of this.free) if (size >= room && free.length > 0 && (best === undefined || size < best)) best = size;
+    if (best !== undefined) return { at: this.free.get(best)!.pop()!, room: best };
+    return { at: this.reserve(room * this.positionFloats), room };
+  }
+
+  private freeSlot(slot: Slot): void {
+    if (slot.room === 0) return;
+    const free = this.free.get(slot.room);
+    if (free) free.push(slot.at);
+    else this.free.set(slot.room, [slot.at]);
   }
 
   /** Byte address of `floats` floats laid out next. */
@@ -327,9 +370,11 @@ export class InferenceModel {
     return at;
   }
 
+  /** Grows the memory to hold `top`: by an eighth at the least, as slots come one at a time and each grow may cost V8 a full garbage collection. */
   private grow(): void {
     const { memory } = this.k;
-    if (this.top > memory.buffer.byteLength) memory.grow(Math.ceil((this.top - memory.buffer.byteLength) / PAGE));
+    const size = memory.buffer.byteLength;
+    if (this.top > size) memory.grow(Math.ceil(Math.max(this.top - size, size / 8) / PAGE));
     this.refresh();
   }
 
