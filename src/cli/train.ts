@@ -5,7 +5,7 @@ import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
 import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
-import { AdamW, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics } from "../lm/index.ts";
+import { AdamW, createModel, DEFAULT_MODEL_CONFIG, loadCheckpoint, parameterCount, trainTokenizer, type StepMetrics, type Tokenizer } from "../lm/index.ts";
 import { episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows } from "../train/pretrain.ts";
@@ -157,13 +157,17 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
 
 async function freshPlanner(world: World, flags: CommonFlags & { vocab: number; "d-model": number; layers: number; heads: number; context: number }): Promise<Planner> {
   await announceBackend(flags.backend);
-  // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
+  const tokenizer = await worldTokenizer(world, flags.vocab);
+  const config = { ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
+  return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
+}
+
+/** A new planner's tokenizer: it learns the world's text (pages, questions) and the expert's phrasing of thoughts and actions. */
+export async function worldTokenizer(world: World, vocabSize: number): Promise<Tokenizer> {
   const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
-  const tokenizer = trainTokenizer(texts, { vocabSize: flags.vocab });
-  const config = { ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize, contextLength: flags.context, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads };
-  return { model: createModel(config, flags.seed), tokenizer, meta: { worldSeed: world.seed }, source: flags.out };
+  return trainTokenizer(texts, { vocabSize });
 }
 
 /** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */
