@@ -33,6 +33,7 @@ import {
   DEFAULT_MODEL_CONFIG,
   disposeModel,
   generate,
+  gpuAdapter,
   parameterCount,
   selectBackend,
   TrainOptions,
@@ -151,14 +152,6 @@ export async function generationRate(
   };
 }
 
-/** What Dawn says the GPU is: a software adapter here would make the figures meaningless. */
-async function adapterInfo(): Promise<Record<string, string> | undefined> {
-  type Gpu = { requestAdapter(options: object): Promise<{ info: Record<string, string> } | null> };
-  const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
-  const info = (await gpu?.requestAdapter({ powerPreference: "high-performance" }))?.info;
-  return info && { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
-}
-
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -180,7 +173,7 @@ async function main() {
 
   const choice = await selectBackend(backend);
   console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
-  const adapter = choice.name === "webgpu" ? await adapterInfo() : undefined;
+  const adapter = await gpuAdapter();
   if (adapter) console.error(`adapter: ${JSON.stringify(adapter)}`);
   const { tasks, tokenizer } = await hotpotSample();
   const model = createModel({ ...DEFAULT_MODEL_CONFIG, vocabSize: tokenizer.vocabSize });

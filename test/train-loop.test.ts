@@ -50,6 +50,9 @@ describe("trainers improve a toy task", () => {
     const success = successOf(metrics);
     expect(mean(success.slice(-2))).toBeGreaterThan(success[0]! + 0.25);
     expect(metrics.every((m) => Number(m.kept) > 0 && Number(m.optimizerSteps) > 0)).toBe(true);
+    // Where the time went: sampling, and the fine-tune with the tokens it read
+    expect(metrics.every((m) => Number(m.sampleSeconds) > 0 && Number(m.trainTokens) > 0 && Number(m.trainSeconds) > 0)).toBe(true);
+    expect(metrics.every((m) => Number(m.sampleSeconds) + Number(m.trainSeconds) <= Number(m.seconds))).toBe(true);
   });
 
   it("rationalisation retries unsolved questions with the answer as a hint, keeping only what the episode found itself", async () => {
@@ -68,7 +71,7 @@ describe("trainers improve a toy task", () => {
     const { metrics } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl"), updates: 12, groupSize: 8, minibatch: 32, ppoEpochs: 2, learningRate: 3e-3 });
     const success = successOf(metrics);
     expect(mean(success.slice(-3))).toBeGreaterThan(mean(success.slice(0, 3)) + 0.25);
-    for (const key of ["reward", "success", "kl", "klCoefficient", "entropy", "clipFraction", "invalidRate", "loss"]) {
+    for (const key of ["reward", "success", "kl", "klCoefficient", "entropy", "clipFraction", "invalidRate", "loss", "sampleSeconds", "trainTokens", "trainSeconds"]) {
       expect(metrics.every((m) => Number.isFinite(m[key]))).toBe(true);
     }
     expect(Number(metrics[0]!.kl)).toBeLessThan(0.05); // the first rollouts come from the reference itself
@@ -87,6 +90,7 @@ describe("trainers improve a toy task", () => {
     expect(sameWeights(skipped, base.model)).toBe(true);
     const [kept] = (await policyGradient({ ...greedy, planner: planner(), out: join(dir, "rl-keep"), keepZeroAdvantage: true })).metrics;
     expect(kept).toMatchObject({ trainedEpisodes: 32 });
+    expect(Number(kept!.trainTokens)).toBeGreaterThan(Number(left!.trainTokens)); // 0: no step, no token
     expect(Number(kept!.kl)).toBeLessThan(1e-6); // at the reference the KL term has no gradient: nothing moves
   });
 

@@ -17,6 +17,7 @@ import {
   trainTokenizer,
   type ModelConfig,
   type StepMetrics,
+  type Tokenizer,
 } from "../lm/index.ts";
 import { episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
@@ -182,13 +183,17 @@ export function pretrainConfig(flags: ShapeFlags): ModelConfig {
 
 async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlags & ShapeFlags): Promise<Planner> {
   await announceBackend(flags.backend);
-  // The tokenizer learns the world's text: pages, questions, and the expert's phrasing of thoughts and actions.
+  const tokenizer = await worldTokenizer(world, config.vocabSize);
+  const model = createModel({ ...config, vocabSize: tokenizer.vocabSize }, flags.seed);
+  return { model, tokenizer, meta: { worldSeed: world.seed, preset: flags.preset }, source: flags.out };
+}
+
+/** A new planner's tokenizer: it learns the world's text (pages, questions) and the expert's phrasing of thoughts and actions. */
+export async function worldTokenizer(world: World, vocabSize: number): Promise<Tokenizer> {
   const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
-  const tokenizer = trainTokenizer(texts, { vocabSize: config.vocabSize });
-  const model = createModel({ ...config, vocabSize: tokenizer.vocabSize }, flags.seed);
-  return { model, tokenizer, meta: { worldSeed: world.seed, preset: flags.preset }, source: flags.out };
+  return trainTokenizer(texts, { vocabSize });
 }
 
 /** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */

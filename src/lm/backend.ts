@@ -96,6 +96,15 @@ export function dawnStarted(): boolean {
   return dawn;
 }
 
+/** What Dawn says the GPU is, once the webgpu backend runs (undefined otherwise): a software adapter would make timings meaningless. */
+export async function gpuAdapter(): Promise<Record<string, string> | undefined> {
+  if (tf.getBackend() !== TFJS_NAMES.webgpu) return undefined;
+  type Gpu = { requestAdapter(options: object): Promise<{ info: Record<string, string> } | null> };
+  const gpu = (globalThis as { navigator?: { gpu?: Gpu } }).navigator?.gpu;
+  const info = (await gpu?.requestAdapter({ powerPreference: "high-performance" }))?.info;
+  return info && { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+}
+
 /** Installs Dawn as navigator.gpu, as a browser has it; returns why it could not. */
 async function provideWebGPU(): Promise<string | undefined> {
   const loaded = await load("webgpu");

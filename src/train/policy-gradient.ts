@@ -15,7 +15,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
-import { mean, type Trajectory } from "../../trajectories/index.ts";
+import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
@@ -43,6 +43,8 @@ interface StepStats {
   entropy: number;
   clipFraction: number;
   gradNorm: number;
+  /** Tokens the step read. */
+  tokens: number;
 }
 
 export async function policyGradient<T extends Task>(options: PolicyGradientOptions<T>): Promise<TrainingResult> {
@@ -78,6 +80,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         onProgress: (p) => options.onProgress?.({ phase: "sample", index: update, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
       });
       if (rollouts.interrupted) return undefined;
+      const sampleSeconds = (performance.now() - started) / 1000;
       const episodes = rollouts.groups.flat();
 
       // 2. Rewards, and advantages relative to each question's group.
@@ -94,6 +97,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const refLogprobs = new Map<number, Float32Array>(); // log π_ref per row, computed once
       const oldLogprobs = new Map<number, Float32Array>(); // log π_old per row: the policy just before the row's first step
       const steps: StepStats[] = [];
+      const trainStarted = performance.now();
       const plan = minibatchPlan(rows.length, o.minibatch, o.ppoEpochs, seed);
       for (const { epoch, indices } of plan) {
         const batch = tokenBatch(indices.map((i) => rows[i]!));
@@ -111,9 +115,11 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         });
         const { kl, entropy, clipFraction, logprobs } = step.outputs;
         if (epoch === 0) splitRows(logprobs, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
-        steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm });
+        steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm, tokens: step.tokens });
         options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
       }
+
+      const trainSeconds = (performance.now() - trainStarted) / 1000;
 
       // 4. The KL measured in the first pass (from the policy that sampled, as it starts to move) steers the coefficient.
       const firstPass = steps.filter((_, k) => plan[k]!.epoch === 0);
@@ -131,6 +137,10 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
           loss: mean(steps.map((s) => s.loss)),
           gradNorm: mean(steps.map((s) => s.gradNorm)),
         }),
+        // Where the time went: sampling, and the optimisation (reference log-probabilities included) with the tokens its steps read
+        sampleSeconds,
+        trainTokens: sum(steps.map((s) => s.tokens)),
+        trainSeconds,
         seconds: (performance.now() - started) / 1000,
       };
       if (o.klTarget > 0 && steps.length > 0) klCoefficient = adaptKlCoefficient(klCoefficient, kl, rows.length, { target: o.klTarget, horizon: o.klHorizon });

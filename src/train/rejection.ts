@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
 import { normalizeAnswer } from "../../tools/wiki/index.ts";
-import { mean, type Trajectory } from "../../trajectories/index.ts";
+import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
 import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
@@ -56,6 +56,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const tasks = questionsFor(options.tasks, round, o.questions);
     const rollouts = await sample(tasks, run.rolloutDir(round), "sample");
     if (rollouts.interrupted) return undefined;
+    let sampleSeconds = (performance.now() - started) / 1000;
 
     // 2. The rewarded episodes (with no invalid action), one per distinct action sequence of each question.
     const kept = rollouts.groups.map((group) => distinctRewarded(group, o.keepInvalid));
@@ -64,8 +65,10 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     let rationalized = 0;
     if (o.rationalize) {
       const unsolved = tasks.flatMap((task, i) => (kept[i]!.length === 0 && task.answer ? [{ task, i }] : []));
+      const hintedStarted = performance.now();
       const hinted = await sample(unsolved.map(({ task }) => withHint(task)), join(run.rolloutDir(round), "hinted"), "rationalize");
       if (hinted.interrupted) return undefined;
+      sampleSeconds += (performance.now() - hintedStarted) / 1000;
       hinted.groups.forEach((group, j) => {
         const { task, i } = unsolved[j]!;
         const own = group.filter((episode) => broughtBack(episode, task.answer!)).map((episode) => ({ ...episode, question: task.question }));
@@ -78,6 +81,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const rows = trainingRows(kept.flat(), template, planner);
     const steps = rows.length === 0 ? 0 : o.epochs * Math.ceil(rows.length / o.batchSize);
     const first = optimizer.step;
+    const trainStarted = performance.now();
     const trained =
       steps === 0
         ? []
@@ -101,6 +105,10 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
       rationalized,
       loss: mean(trained.map((m) => m.loss)),
       optimizerSteps: steps,
+      // Where the time went: sampling (and rationalising), and the fine-tune with the tokens it read
+      sampleSeconds,
+      trainTokens: sum(trained.map((m) => m.tokens)),
+      trainSeconds: (performance.now() - trainStarted) / 1000,
       seconds: (performance.now() - started) / 1000,
     };
     return { record };

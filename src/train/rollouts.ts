@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
-import { runBenchmark, type BenchmarkProgress } from "../bench/index.ts";
+import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
 import { decodingOn, ensureBackend, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 
 export interface RolloutOptions<T extends Task> {
