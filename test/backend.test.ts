@@ -30,7 +30,7 @@ describe("selecting a backend", () => {
     if (installed("@tensorflow/tfjs-node-gpu") || installed("webgpu")) return; // nothing to refuse on this machine
     await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(UserError);
     await expect(selectBackend("tfjs-node-gpu")).rejects.toThrow(/not installed/);
-    await expect(selectBackend("webgpu")).rejects.toThrow(/tfjs backend 'webgpu' is not available: webgpu is not installed/);
+    await expect(selectBackend("webgpu")).rejects.toThrow(/^tfjs backend 'webgpu' is not available: webgpu is not installed \(npm install --no-save webgpu @tensorflow\/tfjs-backend-webgpu@4.22.0\)$/);
     expect(["tensorflow", "webgpu"]).not.toContain(tf.getBackend());
     await selectBackend("wasm");
   });

@@ -31,6 +31,15 @@ const PACKAGES: Record<BackendName, string | undefined> = {
   cpu: undefined,
 };
 
+/** How to install a backend that is not a dependency. */
+const INSTALL: Record<BackendName, string> = {
+  "tfjs-node-gpu": "npm install @tensorflow/tfjs-node-gpu@4.22.0, which downloads CUDA's TensorFlow as it installs",
+  webgpu: "npm install --no-save webgpu @tensorflow/tfjs-backend-webgpu@4.22.0",
+  "tfjs-node": "npm install @tensorflow/tfjs-node@4.22.0, which downloads TensorFlow as it installs",
+  wasm: "npm ci",
+  cpu: "npm ci",
+};
+
 /** The name each package registers its backend under inside tfjs. */
 const TFJS_NAMES: Record<BackendName, string> = {
   "tfjs-node-gpu": "tensorflow",
@@ -47,7 +56,7 @@ const TFJS_NAMES: Record<BackendName, string> = {
 export async function selectBackend(preferred?: BackendName): Promise<BackendChoice> {
   if (preferred) {
     const reason = await activate(preferred);
-    if (reason) throw new UserError(`tfjs backend '${preferred}' is not available: ${reason}`);
+    if (reason) throw new UserError(`tfjs backend '${preferred}' is not available: ${reason}${reason.endsWith("is not installed") ? ` (${INSTALL[preferred]})` : ""}`);
     return { name: preferred, skipped: [] };
   }
   const skipped: BackendChoice["skipped"] = [];
