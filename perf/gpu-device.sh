@@ -124,8 +124,7 @@ device() {
 # episodes, 2 questions x 2 samples of rejection sampling, 1 x 4 of policy gradient, 4 test
 # questions, 8 episodes at once), the CPU with 2 SFT steps rather than 3: about 1,000 tokens a step
 # take 15 CPU seconds on M1 and about 1.6 times that on this machine's cores (BENCHMARKS.md). The
-# CPU's rollouts decode on the kernels, a worker per core, each sequence with a KV slot of the whole
-# context (36 MB): few at once keep them inside WebAssembly's memory.
+# CPU's rollouts decode on the kernels, a worker per core.
 device_trainers() {
   setup
   timed_run trainers-webgpu 240 $run/dist/src/gpu-trainers.mjs --backend webgpu

@@ -31,6 +31,7 @@ import {
   BACKENDS,
   createModel,
   DEFAULT_MODEL_CONFIG,
+  describeBackend,
   disposeModel,
   generate,
   gpuAdapter,
@@ -165,14 +166,13 @@ async function main() {
       json: { type: "string" },
     },
   });
-  const names: BackendName[] = [...BACKENDS, "webgpu"];
   const backend = values.backend as BackendName | undefined;
-  if (backend && !names.includes(backend)) throw new Error(`--backend must be one of ${names.join(", ")}`);
+  if (backend && !BACKENDS.includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}`);
   const shapes = values.shapes.split(",").map((s) => s.split("x").map(Number) as [number, number]);
   const steps = Number(values.steps);
 
   const choice = await selectBackend(backend);
-  console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
+  console.error(describeBackend(choice));
   const adapter = await gpuAdapter();
   if (adapter) console.error(`adapter: ${JSON.stringify(adapter)}`);
   const { tasks, tokenizer } = await hotpotSample();

@@ -17,7 +17,7 @@
  *   npm run bench:lm [-- --steps 5 --backend wasm --new-tokens 48]
  */
 import { parseArgs } from "node:util";
-import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, disposeModel, parameterCount, selectBackend } from "../src/lm/index.ts";
+import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, describeBackend, disposeModel, parameterCount, selectBackend } from "../src/lm/index.ts";
 import { generationRate, hotpotSample, matmulGflops, questionPrompts, trainingRate } from "./gpu.ts";
 
 const { values } = parseArgs({
@@ -33,7 +33,7 @@ const backend = values.backend as (typeof BACKENDS)[number] | undefined;
 if (backend && !BACKENDS.includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(", ")}`);
 
 const choice = await selectBackend(backend);
-console.error(`backend: ${choice.name}${choice.skipped.length ? ` (skipped: ${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")})` : ""}`);
+console.error(describeBackend(choice));
 
 const { tasks, paragraphs, tokenizer, tokenizerMs } = await hotpotSample();
 const corpus = tokenizer.encode(paragraphs.join("\n\n"));

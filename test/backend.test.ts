@@ -2,9 +2,8 @@
 import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import { describeBackend } from "../src/cli/backend.ts";
 import { UserError } from "../src/errors.ts";
-import { BACKENDS, GPU_BACKENDS, selectBackend } from "../src/lm/index.ts";
+import { BACKENDS, describeBackend, GPU_BACKENDS, selectBackend } from "../src/lm/index.ts";
 import { decodingOn, WORKERS_PER_MACHINE } from "../src/planner/index.ts";
 
 const installed = (pkg: string) => {
@@ -23,7 +22,7 @@ describe("selecting a backend", () => {
     // Every faster backend was tried, in order, before the chosen one
     expect(choice.skipped.map((s) => s.name)).toEqual(BACKENDS.slice(0, BACKENDS.indexOf(choice.name)));
     expect(tf.getBackend()).toBe({ "tfjs-node-gpu": "tensorflow", webgpu: "webgpu", "tfjs-node": "tensorflow", wasm: "wasm", cpu: "cpu" }[choice.name]);
-    if (!installed("webgpu")) expect(choice.skipped.find((s) => s.name === "webgpu")?.reason).toBe("webgpu is not installed");
+    if (!installed("webgpu")) expect(choice.skipped.find((s) => s.name === "webgpu")).toMatchObject({ reason: "webgpu is not installed", missing: true });
   });
 
   it("refuses an explicit backend that is not installed, as a UserError naming the package", async () => {
@@ -39,15 +38,15 @@ describe("selecting a backend", () => {
 describe("the line that says which backend runs", () => {
   it("names the chosen one and, briefly, the faster ones passed over", () => {
     expect(describeBackend({ name: "tfjs-node-gpu", skipped: [] })).toBe("tfjs backend: tfjs-node-gpu");
-    const missing = (name: "tfjs-node-gpu" | "webgpu" | "tfjs-node", pkg: string) => ({ name, reason: `${pkg} is not installed` });
+    const missing = (name: "tfjs-node-gpu" | "webgpu" | "tfjs-node", pkg: string) => ({ name, reason: `${pkg} is not installed`, missing: true });
     expect(describeBackend({ name: "wasm", skipped: [missing("tfjs-node-gpu", "@tensorflow/tfjs-node-gpu"), missing("webgpu", "webgpu"), missing("tfjs-node", "@tensorflow/tfjs-node")] })).toBe(
       "tfjs backend: wasm (not installed: tfjs-node-gpu, webgpu, tfjs-node)",
     );
   });
 
   it("gives the reason of a backend that is installed but did not start", () => {
-    const noAdapter = { name: "webgpu" as const, reason: "Dawn found no GPU adapter" };
-    expect(describeBackend({ name: "wasm", skipped: [{ name: "tfjs-node-gpu", reason: "@tensorflow/tfjs-node-gpu is not installed" }, noAdapter] })).toBe(
+    const noAdapter = { name: "webgpu" as const, reason: "Dawn found no GPU adapter", missing: false };
+    expect(describeBackend({ name: "wasm", skipped: [{ name: "tfjs-node-gpu", reason: "@tensorflow/tfjs-node-gpu is not installed", missing: true }, noAdapter] })).toBe(
       "tfjs backend: wasm (not installed: tfjs-node-gpu; webgpu failed: Dawn found no GPU adapter)",
     );
   });

@@ -1,10 +1,9 @@
 import { z } from "zod";
-import { announceBackend, backendFlag } from "./backend.ts";
+import { announceBackend, backendChoices, backendFlag } from "./backend.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
 import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/index.ts";
-import { BACKENDS } from "../lm/index.ts";
 import { numberFlag } from "./command.ts";
 
 export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
@@ -30,7 +29,7 @@ export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (
                        whose request still fails is recorded as failed, and a rerun retries it
   --temperature T      sampling temperature (default 0)
   --seed N             sampling seed, where the server supports one
-  --backend NAME       --policy local: ${BACKENDS.join(" | ")} (default: the fastest present, GPUs first)
+  --backend NAME       --policy local: ${backendChoices}
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
 /** Builds the policy a command line names. */

@@ -17,7 +17,6 @@ import {
   trainTokenizer,
   type ModelConfig,
   type StepMetrics,
-  type Tokenizer,
 } from "../lm/index.ts";
 import { episodeText, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
@@ -183,17 +182,19 @@ export function pretrainConfig(flags: ShapeFlags): ModelConfig {
 
 async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlags & ShapeFlags): Promise<Planner> {
   await announceBackend(flags.backend);
-  const tokenizer = await worldTokenizer(world, config.vocabSize);
-  const model = createModel({ ...config, vocabSize: tokenizer.vocabSize }, flags.seed);
-  return { model, tokenizer, meta: { worldSeed: world.seed, preset: flags.preset }, source: flags.out };
+  return newPlanner(world, config, flags.seed, { source: flags.out, meta: { worldSeed: world.seed, preset: flags.preset } });
 }
 
-/** A new planner's tokenizer: it learns the world's text (pages, questions) and the expert's phrasing of thoughts and actions. */
-export async function worldTokenizer(world: World, vocabSize: number): Promise<Tokenizer> {
+/**
+ * A new, untrained planner of `config`'s shape. Its tokenizer learns the world's text (pages,
+ * questions) and the expert's phrasing of thoughts and actions; the vocabulary is what it reaches.
+ */
+export async function newPlanner(world: World, config: ModelConfig, seed: number, about: Pick<Planner, "source" | "meta">): Promise<Planner> {
   const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
   const template = await loadPrompt(HOPWORLD_PROMPT);
   const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
-  return trainTokenizer(texts, { vocabSize });
+  const tokenizer = trainTokenizer(texts, { vocabSize: config.vocabSize });
+  return { model: createModel({ ...config, vocabSize: tokenizer.vocabSize }, seed), tokenizer, ...about };
 }
 
 /** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */

@@ -17,10 +17,16 @@ export type BackendName = (typeof BACKENDS)[number];
 /** The backends that run on a GPU: generation there runs on tfjs, on this thread, not on the CPU kernels. */
 export const GPU_BACKENDS: readonly BackendName[] = ["tfjs-node-gpu", "webgpu"];
 
+/** Why a backend could not start; `missing` when its package is not installed. */
+export interface Unavailable {
+  reason: string;
+  missing: boolean;
+}
+
 export interface BackendChoice {
   name: BackendName;
   /** Faster backends that were tried first, and why each was passed over. */
-  skipped: { name: BackendName; reason: string }[];
+  skipped: ({ name: BackendName } & Unavailable)[];
 }
 
 const PACKAGES: Record<BackendName, string | undefined> = {
@@ -55,40 +61,48 @@ const TFJS_NAMES: Record<BackendName, string> = {
  */
 export async function selectBackend(preferred?: BackendName): Promise<BackendChoice> {
   if (preferred) {
-    const reason = await activate(preferred);
-    if (reason) throw new UserError(`tfjs backend '${preferred}' is not available: ${reason}${reason.endsWith("is not installed") ? ` (${INSTALL[preferred]})` : ""}`);
+    const failed = await activate(preferred);
+    if (failed) throw new UserError(`tfjs backend '${preferred}' is not available: ${failed.reason}${failed.missing ? ` (${INSTALL[preferred]})` : ""}`);
     return { name: preferred, skipped: [] };
   }
   const skipped: BackendChoice["skipped"] = [];
   for (const name of BACKENDS) {
-    const reason = await activate(name);
-    if (!reason) return { name, skipped };
-    skipped.push({ name, reason });
+    const failed = await activate(name);
+    if (!failed) return { name, skipped };
+    skipped.push({ name, ...failed });
   }
   throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`);
 }
 
+/** `tfjs backend: wasm (not installed: tfjs-node-gpu, webgpu, tfjs-node)`, with the reason of any that is installed but failed. */
+export function describeBackend(choice: BackendChoice): string {
+  const missing = choice.skipped.filter((s) => s.missing).map((s) => s.name);
+  const failed = choice.skipped.filter((s) => !s.missing).map((s) => `${s.name} failed: ${s.reason}`);
+  const notes = [...(missing.length > 0 ? [`not installed: ${missing.join(", ")}`] : []), ...failed];
+  return `tfjs backend: ${choice.name}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}`;
+}
+
 /** Loads and activates one backend; returns why it could not, or undefined on success. */
-async function activate(name: BackendName): Promise<string | undefined> {
+async function activate(name: BackendName): Promise<Unavailable | undefined> {
   // Dawn first: the tfjs WebGPU backend registers itself only if navigator.gpu exists when it loads
   const noGpu = name === "webgpu" ? await provideWebGPU() : undefined;
   if (noGpu) return noGpu;
   const loaded = await load(PACKAGES[name]);
-  if (typeof loaded === "string") return loaded;
+  if (loaded.failed) return loaded.failed;
   const started = await tf.setBackend(TFJS_NAMES[name]).catch(() => false);
-  if (!started) return `tfjs could not start the '${TFJS_NAMES[name]}' backend`;
+  if (!started) return { reason: `tfjs could not start the '${TFJS_NAMES[name]}' backend`, missing: false };
   await tf.ready();
   return undefined;
 }
 
 /** Imports an optional package: its module, or why it could not be loaded. */
-async function load(pkg: string | undefined): Promise<unknown> {
-  if (!pkg) return undefined;
+async function load(pkg: string | undefined): Promise<{ module?: unknown; failed?: Unavailable }> {
+  if (!pkg) return {};
   try {
-    return await importOptional(pkg);
+    return { module: await importOptional(pkg) };
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    return code === "ERR_MODULE_NOT_FOUND" ? `${pkg} is not installed` : `${pkg} failed to load: ${String(error)}`;
+    const missing = (error as { code?: string }).code === "ERR_MODULE_NOT_FOUND";
+    return { failed: { reason: missing ? `${pkg} is not installed` : `${pkg} failed to load: ${String(error)}`, missing } };
   }
 }
 
@@ -115,16 +129,16 @@ export async function gpuAdapter(): Promise<Record<string, string> | undefined> 
 }
 
 /** Installs Dawn as navigator.gpu, as a browser has it; returns why it could not. */
-async function provideWebGPU(): Promise<string | undefined> {
+async function provideWebGPU(): Promise<Unavailable | undefined> {
   const loaded = await load("webgpu");
-  if (typeof loaded === "string") return loaded;
-  const { create, globals } = loaded as Dawn;
+  if (loaded.failed) return loaded.failed;
+  const { create, globals } = loaded.module as Dawn;
   // Dawn's own options (backend=vulkan, adapter=NAME, ...), comma-separated, read as dawn.node's own loader reads them
   const gpu = create(process.env.DAWN_FLAGS?.split(",") ?? []);
   dawn = true;
   // Asked here too, so that a machine without a GPU says so instead of failing inside tfjs
   if (!(await gpu.requestAdapter({ powerPreference: "high-performance" }))) {
-    return "Dawn found no GPU adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; its warnings above say which was missing)";
+    return { reason: "Dawn found no GPU adapter (on Linux it needs libvulkan.so.1 and a Vulkan driver; its warnings above say which was missing)", missing: false };
   }
   Object.assign(globalThis, globals);
   const navigator = (globalThis as { navigator?: object }).navigator;

@@ -1,4 +1,4 @@
-export { dawnStarted, gpuAdapter, selectBackend, BACKENDS, GPU_BACKENDS, type BackendChoice, type BackendName } from "./backend.ts";
+export { dawnStarted, describeBackend, gpuAdapter, selectBackend, BACKENDS, GPU_BACKENDS, type BackendChoice, type BackendName } from "./backend.ts";
 export { Tokenizer, TextStream, TokenizerJson, trainTokenizer, type TrainTokenizerOptions } from "./tokenizer.ts";
 export {
   createModel,

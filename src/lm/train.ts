@@ -97,8 +97,9 @@ export async function trainStep<K extends string = never>(
   loss: LossFunction<K> = nextTokenLoss as LossFunction<K>,
 ): Promise<StepMetrics & { outputs: Record<K, Float32Array> }> {
   const start = performance.now();
+  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
   let names: K[] = [];
-  const [value, norm, ...kept] = outOfMemoryAsUserError(batch, () => tf.tidy(() => {
+  const [value, norm, ...kept] = outOfMemoryAsUserError(batch.ids.length, tokens, () => tf.tidy(() => {
     let outputs: tf.Tensor[] = [];
     const { value, grads } = tf.variableGrads(() => {
       const out = loss(model, batch);
@@ -113,20 +114,18 @@ export async function trainStep<K extends string = never>(
   const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...kept].map((t) => t!.data() as Promise<Float32Array>));
   tf.dispose([value!, norm!, ...kept]);
   const ms = performance.now() - start;
-  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
   const outputs = Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array>;
   return { step: optimizer.step, loss: lossValue![0]!, learningRate, gradNorm: gradNorm![0]!, tokens, tokensPerSecond: (1000 * tokens) / ms, ms, outputs };
 }
 
 /** Runs `step`; tfjs's WASM backend aborting (its heap stops at 4 GiB) becomes a mistake the user can fix. */
-function outOfMemoryAsUserError<T>(batch: TokenBatch, step: () => T): T {
+function outOfMemoryAsUserError<T>(rows: number, tokens: number, step: () => T): T {
   try {
     return step();
   } catch (error) {
     if (!(error instanceof WebAssembly.RuntimeError && error.message.startsWith("Aborted("))) throw error;
-    const tokens = batch.ids.reduce((n, row) => n + row.length, 0);
     throw new UserError(
-      `out of memory: a training step on ${batch.ids.length} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (--batch-size), or a GPU backend`,
+      `out of memory: a training step on ${rows} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (--batch-size), or a GPU backend`,
     );
   }
 }

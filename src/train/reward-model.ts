@@ -130,14 +130,13 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
     // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
     const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
     const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
+    const half = indices.length;
     const trained = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
       const logp = verdictLogprobs(model, b.ids, verdict);
-      const half = indices.length;
       const loss = o.objective === "outcome" ? outcomeLoss(logp, picked.map((i) => labels[i]!)) : preferenceLoss(logp.slice(0, half), logp.slice(half, half));
       return { loss, outputs: { logp } };
     });
     const { logp } = trained.outputs;
-    const half = indices.length;
     // Outcome: P(success) > 1/2 calls a success; preference: the chosen episode scores higher.
     const correct =
       o.objective === "outcome" ? mean(picked.map((i, k) => ((logp[k]! > Math.log(0.5) ? 1 : 0) === labels[i] ? 1 : 0))) : mean(indices.map((_, k) => (logp[k]! > logp[half + k]! ? 1 : 0)));
