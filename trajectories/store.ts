@@ -69,6 +69,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   const tmp = `${path}.${process.pid}.tmp`;
   await writeDurably(tmp, text);
   await rename(tmp, path);
+  await syncPath(dirname(path)); // the rename itself, or a power cut could bring back the old file
 }
 
 /** Flushes a file, or a folder's entries (so renames in it last), to disk. */
