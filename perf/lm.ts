@@ -48,7 +48,8 @@ function training(rows: number, length: number) {
 }
 
 const reference = await matmulGflops();
-const trainRows = [await training(4, 512), await training(8, 256)];
+// The last is shaped like the trainers' batches: many episodes of a few hundred tokens
+const trainRows = [await training(4, 512), await training(8, 256), await training(16, 384)];
 const questions = questionPrompts(tasks, 32);
 const withContext = tasks.slice(0, 32).map((t, i) => `${paragraphs.slice(i * 3, i * 3 + 3).join("\n").slice(0, 1000)}\nQuestion: ${t.question}\nThought 1:`);
 const generation = (name: string, prompts: string[]) => generationRate(model, tokenizer, name, prompts, { newTokens });

@@ -29,7 +29,7 @@ import {
   type TokenBatch,
 } from "../src/lm/index.ts";
 import { shiftRows } from "../src/lm/model.ts";
-import { embed, layerNorm, matMul, scatterAdd } from "../src/lm/ops.ts";
+import { concatRows, embed, layerNorm, matMul, scatterAdd } from "../src/lm/ops.ts";
 import { Random } from "../src/random.ts";
 
 const CORPUS = [
@@ -185,6 +185,11 @@ describe("hand-written gradients match tfjs autodiff", () => {
     const indices = Int32Array.from([4, 0, 4, 2, 4]);
     const reference = (u: tf.Tensor) => tf.reshape(tf.matMul(tf.reshape(u, [1, 5]), tf.oneHot(tf.tensor1d(indices, "int32"), 6).toFloat()), [6]);
     expectSameGradients((u) => scatterAdd(u as tf.Tensor1D, indices, 6), reference, [random([5], 7)]);
+  });
+
+  it("row concatenation (blocks of different lengths)", () => {
+    const reference = (...blocks: tf.Tensor[]) => tf.concat(blocks, 0);
+    expectSameGradients((...blocks) => concatRows(blocks as tf.Tensor2D[]), reference, [random([3, 4], 8), random([1, 4], 9), random([5, 4], 10)]);
   });
 
   it("causal attention over packed sequences of different lengths", () => {

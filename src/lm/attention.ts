@@ -11,7 +11,7 @@
  *   Prefill gathers each prompt's keys and values, left-padded, into that cache.
  */
 import * as tf from "@tensorflow/tfjs";
-import { customOp } from "./ops.ts";
+import { customOp, rowIndices } from "./ops.ts";
 
 /** Added to the score of a key a query must not see; exp() of it is exactly 0. */
 const MASKED = -1e9;
@@ -231,12 +231,6 @@ function mergeBlocks(blocks: Blocks): tf.Tensor2D {
   const columns = Array.from({ length: groups }, (_, g) => tf.concat(blocks.map((seq) => seq[g]), 0));
   const [n, w] = columns[0].shape;
   return tf.reshape(tf.transpose(tf.reshape(tf.concat(columns, 0), [groups, n, w]), [1, 0, 2]), [n, groups * w]);
-}
-
-function rowIndices(start: number, count: number): tf.Tensor2D {
-  const rows = new Int32Array(count);
-  for (let i = 0; i < count; i++) rows[i] = start + i;
-  return tf.tensor2d(rows, [count, 1], "int32");
 }
 
 function offsets(lengths: number[]): number[] {

@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { causalMasks } from "./attention.ts";
-import { embed, layerNorm, matMul, scatterAdd, variableFrom } from "./ops.ts";
+import { concatRows, embed, layerNorm, matMul, scatterAdd, variableFrom } from "./ops.ts";
 
 export interface CopyWeights {
   /** [3d, d]: queries from [hidden, normalised embeddings of the position's token and the one before]. */
@@ -66,7 +66,9 @@ export function copyParameters(weights: CopyWeights): [string, tf.Variable][] {
 export function copyProjections(weights: CopyWeights, tokenEmbedding: tf.Tensor2D, hidden: tf.Tensor2D, back: [Int32Array, Int32Array, Int32Array]) {
   const d = hidden.shape[1];
   const normalised = (ids: Int32Array) => layerNorm(embed(tokenEmbedding, tf.tensor1d(ids, "int32")), tf.ones([d]), tf.zeros([d]));
-  const read = (a: Int32Array, b: Int32Array, w: tf.Tensor2D) => matMul(tf.concat([hidden, normalised(a), normalised(b)], 1) as tf.Tensor2D, w);
+  // [hidden, a, b] @ w as a sum over w's row blocks: the gradient of a concat along columns is slow on WASM
+  const read = (a: Int32Array, b: Int32Array, w: tf.Tensor2D) =>
+    [hidden, normalised(a), normalised(b)].map((x, i) => matMul(x, tf.slice(w, [i * d, 0], [d, -1]))).reduce((sum, x) => tf.add(sum, x));
   return {
     queries: tf.mul(read(back[0], back[1], weights.query), 1 / Math.sqrt(d)) as tf.Tensor2D,
     keys: read(back[1], back[2], weights.key),
@@ -105,10 +107,8 @@ export function copyMixturePacked(weights: CopyWeights, tokenEmbedding: tf.Tenso
   const vocab = logits.shape[1];
   const { queries, keys, sink } = copyProjections(weights, tokenEmbedding, hidden, tokensBack(tokens, lengths));
   const sinkProbs: tf.Tensor2D[] = [];
-  const copyProbs: tf.Tensor1D[] = [];
-  // Where each pointer probability lands in the flattened [N, vocab] output
-  const indices = new Int32Array(lengths.reduce((n, length) => n + length * length, 0));
-  let k = 0;
+  // Each sequence's pointer probabilities summed into its own [T, vocab] rows
+  const copied: tf.Tensor2D[] = [];
   const masks = causalMasks(lengths);
   let start = 0;
   for (const length of lengths) {
@@ -116,14 +116,15 @@ export function copyMixturePacked(weights: CopyWeights, tokenEmbedding: tf.Tenso
     const scores = tf.add(matMul(embed(queries, rows), tf.transpose(embed(keys, rows))), masks.get(length)!);
     const probs = tf.softmax(tf.concat([embed(sink, rows), scores], 1)) as tf.Tensor2D;
     sinkProbs.push(tf.slice(probs, [0, 0], [length, 1]));
-    copyProbs.push(tf.reshape(tf.slice(probs, [0, 1], [length, length]), [-1]));
-    for (let t = 0; t < length; t++) {
-      for (let j = 0; j < length; j++) indices[k++] = (start + t) * vocab + tokens[start + j];
+    const indices = new Int32Array(length * length);
+    for (let t = 0, k = 0; t < length; t++) {
+      for (let j = 0; j < length; j++) indices[k++] = t * vocab + tokens[start + j];
     }
+    const scattered = scatterAdd(tf.reshape(tf.slice(probs, [0, 1], [length, length]), [-1]), indices, length * vocab);
+    copied.push(tf.reshape(scattered, [length, vocab]));
     start += length;
   }
-  const copied = scatterAdd(tf.concat(copyProbs), indices, logits.shape[0] * vocab);
-  return mix(tf.concat(sinkProbs), tf.reshape(copied, logits.shape) as tf.Tensor2D, logits);
+  return mix(concatRows(sinkProbs), concatRows(copied), logits);
 }
 
 /** A copy-head cache: keys of the prompt positions, left-padded, and of generated ones. */

@@ -66,6 +66,33 @@ export function scatterAdd(updates: tf.Tensor1D, indices: Int32Array, size: numb
   return op(updates) as tf.Tensor1D;
 }
 
+/**
+ * Blocks [n_i, w] stacked into [Σ n_i, w]. Backward cuts each block's rows out of the
+ * gradient with gatherND: tf.concat's own gradient slices, and on WASM every slice
+ * copies its whole input (a concat of B blocks copied the gradient B times over).
+ */
+export function concatRows(blocks: tf.Tensor2D[]): tf.Tensor2D {
+  const op = customOp((inputs) => ({
+    value: tf.concat(inputs, 0),
+    gradFunc: (dy) => {
+      let start = 0;
+      return inputs.map((block) => {
+        const rows = rowIndices(start, block.shape[0]);
+        start += block.shape[0];
+        return tf.gatherND(dy, rows);
+      });
+    },
+  }));
+  return op(...blocks) as tf.Tensor2D;
+}
+
+/** [[start], [start + 1], ..., [end - 1]]: gatherND's indices for a run of rows. */
+export function rowIndices(start: number, count: number): tf.Tensor2D {
+  const rows = new Int32Array(count);
+  for (let i = 0; i < count; i++) rows[i] = start + i;
+  return tf.tensor2d(rows, [count, 1], "int32");
+}
+
 const EPSILON = 1e-5;
 
 const layerNormOp = customOp(([x, gain, bias], save) => {
