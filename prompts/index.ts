@@ -1,5 +1,8 @@
 // A prompt file `<name>.txt` holds the instruction, then each exemplar, separated by lines holding only `---`.
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The fixed head of a ReAct prompt: what the agent is told, and the worked examples it imitates. */
 export interface PromptTemplate {
@@ -7,32 +10,50 @@ export interface PromptTemplate {
   exemplars: string[];
 }
 
+/** Where prompts are looked for: the working folder (default `process.cwd()`), the user's project. */
+export interface PromptLookup {
+  cwd?: string;
+}
+
 const SECTION_SEPARATOR = /^---$/m;
-/** Prompt names are file stems: no paths, so a name can only reach this folder. */
+/** Prompt names are file stems: no paths, so a name can only reach a prompts/ folder. */
 const PROMPT_NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 
 /**
- * The prompts folder: this module's, in the sources; compiled into dist/prompts/, the same
- * folder at the package root, so prompts written later (react-rl fewshot) live with the others.
+ * The bundled prompts: this module's folder, in the sources; compiled into dist/prompts/, the
+ * package root's prompts/, which the package ships.
  */
-const PROMPTS = new URL(import.meta.url.endsWith(".ts") ? "./" : "../../prompts/", import.meta.url);
+const BUNDLED_PROMPTS = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./" : "../../prompts/", import.meta.url));
 
-/** The file of the prompt named `name`: `prompts/<name>.txt`. */
-export function promptFile(name: string): URL {
-  if (!PROMPT_NAME.test(name)) throw new Error(`Invalid prompt name "${name}": use letters, digits, "-" or "_".`);
-  return new URL(`./${name}.txt`, PROMPTS);
+/** A prompt file's path, not a prompt's name: it holds "/" or ends in ".txt". */
+const isPromptPath = (nameOrPath: string) => nameOrPath.includes("/") || nameOrPath.endsWith(".txt");
+
+/** The file of the user's prompt named `name`: `prompts/<name>.txt` in the working folder, where react-rl fewshot writes. */
+export function promptFile(name: string, { cwd = process.cwd() }: PromptLookup = {}): string {
+  if (!PROMPT_NAME.test(name)) throw new Error(`Invalid prompt name "${name}": a name is letters, digits, "-" and "_".`);
+  return join(resolve(cwd), "prompts", `${name}.txt`);
 }
 
-/** Reads `prompts/<name>.txt` into its instruction and exemplars. */
-export async function loadPrompt(name = "hotpotqa"): Promise<PromptTemplate> {
-  const file = promptFile(name);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new Error(`No prompt named "${name}" (looked for ${file.pathname}).`, { cause: error });
+/**
+ * The file `loadPrompt` reads: a path as given, from the working folder; a name, the working
+ * folder's `prompts/<name>.txt`, else the bundled one (so a project's prompt shadows a bundled
+ * one of its name).
+ */
+export function resolvePrompt(nameOrPath: string, lookup: PromptLookup = {}): string {
+  if (isPromptPath(nameOrPath)) {
+    const file = resolve(lookup.cwd ?? process.cwd(), nameOrPath);
+    if (!existsSync(file)) throw new Error(`No prompt file ${nameOrPath} (${file} does not exist).`);
+    return file;
   }
-  return parsePromptFile(text, name);
+  const candidates = [...new Set([promptFile(nameOrPath, lookup), join(BUNDLED_PROMPTS, `${nameOrPath}.txt`)])];
+  const file = candidates.find((candidate) => existsSync(candidate));
+  if (!file) throw new Error(`No prompt named "${nameOrPath}" (looked for ${candidates.join(" and ")}).`);
+  return file;
+}
+
+/** Reads the prompt `nameOrPath` names (see `resolvePrompt`) into its instruction and exemplars. */
+export async function loadPrompt(nameOrPath = "hotpotqa", lookup: PromptLookup = {}): Promise<PromptTemplate> {
+  return parsePromptFile(await readFile(resolvePrompt(nameOrPath, lookup), "utf8"), nameOrPath);
 }
 
 /** Splits a prompt file's text; an empty instruction or an empty exemplar is a broken file. No exemplar is a zero-shot prompt. */

@@ -1,7 +1,7 @@
 // The second half of `npm run build`, after tsc: copies the files that compiled modules read
 // beside themselves into dist/, then writes dist/.built, the list of the build's sources, by
 // which bin/react-rl.mjs tells a current build from a stale one. (Prompts are not copied:
-// they are read from the package's prompts/ folder, where react-rl fewshot adds new ones.)
+// the bundled ones are read from the package's own prompts/ folder.)
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 

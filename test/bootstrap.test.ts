@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, realpath } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { formatPromptFile, loadPrompt, parsePromptFile, promptFile, type PromptTemplate } from "../prompts/index.ts";
+import { formatPromptFile, loadPrompt, parsePromptFile, type PromptTemplate } from "../prompts/index.ts";
 import type { Policy, PolicyRequest } from "../src/agent/policy.ts";
 import { loadDataset } from "../src/suites/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
@@ -110,7 +111,7 @@ describe("bootstrapFewShot", () => {
 });
 
 describe("react-rl fewshot bootstrap", () => {
-  it("saves the chosen prompt where loadPrompt and bench --prompt find it, and will not overwrite it unasked", async () => {
+  it("saves the chosen prompt in the working folder's prompts/, where loadPrompt and bench --prompt find it, and will not overwrite it unasked", async () => {
     const questions = (await loadDataset(HOTPOTQA_SAMPLE)).slice(0, 18);
     const [trainSet, devSet] = [questions.slice(0, 12), questions.slice(12)];
     const key = trainSet[4]!;
@@ -125,32 +126,37 @@ describe("react-rl fewshot bootstrap", () => {
     const server = await startFakeOpenAIServer({ reply });
     const run = promisify(execFile);
     const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
-    const name = `test-bootstrap-${process.pid}`;
+    const name = "mine";
     const out = await mkdtemp(join(tmpdir(), "react-rl-fewshot-"));
+    // a user's project, run from: the prompt goes to its prompts/ (made), never the package's
+    const project = await realpath(await mkdtemp(join(tmpdir(), "react-rl-project-")));
+    const saved = join(project, "prompts", `${name}.txt`);
     const policy = ["--policy", "openai", "--model", "fake", "--base-url", server.baseURL];
     const fewshot = ["fewshot", "bootstrap", "--name", name, "--train", "12", "--dev", "6", "--k", "5", "--candidates", "6", ...policy, "--out", out];
     try {
-      const { stdout } = await run(process.execPath, [bin, ...fewshot]);
+      const { stdout } = await run(process.execPath, [bin, ...fewshot], { cwd: project });
+      expect(stdout).toContain(`saved ${saved}: `);
+      expect(existsSync(fileURLToPath(new URL(`../prompts/${name}.txt`, import.meta.url)))).toBe(false);
       const summary = JSON.parse(stdout.trim().split("\n").at(-1)!);
-      expect(summary).toMatchObject({ name, score: 1, baseScore: 0, pool: 6 });
+      expect(summary).toMatchObject({ name, file: saved, score: 1, baseScore: 0, pool: 6 });
       expect(summary.best).toBeGreaterThan(0);
 
-      const saved = await loadPrompt(name);
-      expect(saved.instruction).toBe((await loadPrompt("hotpotqa")).instruction);
-      expect(saved.exemplars).toHaveLength(5);
-      expect(saved.exemplars).toContain(`Question: ${key.question.trim()}\nThought 1: I know it.\nAction 1: Finish[${key.answer}]`);
+      const prompt = await loadPrompt(name, { cwd: project });
+      expect(prompt).toEqual(await loadPrompt(saved));
+      expect(prompt.instruction).toBe((await loadPrompt("hotpotqa")).instruction);
+      expect(prompt.exemplars).toHaveLength(5);
+      expect(prompt.exemplars).toContain(`Question: ${key.question.trim()}\nThought 1: I know it.\nAction 1: Finish[${key.answer}]`);
 
       const benchArgs = ["bench", "--prompt", name, "--file", HOTPOTQA_SAMPLE, "--limit", "18", ...policy, "--out", join(out, "bench")];
-      const bench = await run(process.execPath, [bin, ...benchArgs]);
+      const bench = await run(process.execPath, [bin, ...benchArgs], { cwd: project });
       const devIds = new Set(devSet.map((q) => q.id));
       const { trajectories } = await readTrajectories(join(out, "bench", "trajectories.jsonl"));
       expect(trajectories.filter((t) => devIds.has(t.id)).every((t) => t.reward === 1)).toBe(true);
       expect(JSON.parse(bench.stdout.trim().split("\n").at(-1)!)).toMatchObject({ n: 18 });
 
-      const again = await run(process.execPath, [bin, ...fewshot]).catch((e: { code: number; stderr: string }) => e);
+      const again = await run(process.execPath, [bin, ...fewshot], { cwd: project }).catch((e: { code: number; stderr: string }) => e);
       expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining("--force") });
     } finally {
-      await rm(fileURLToPath(promptFile(name)), { force: true });
       await server.close();
     }
   });

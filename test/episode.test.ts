@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { loadPrompt, parsePromptFile, type PromptTemplate } from "../prompts/index.ts";
+import { loadPrompt, parsePromptFile, promptFile, resolvePrompt, type PromptTemplate } from "../prompts/index.ts";
 import { DEFAULT_MAX_STEPS, renderPrompt, runEpisode, type Policy } from "../src/agent/index.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { invalidAction, type Action, type Environment, type StepResult, type Task } from "../tools/environment.ts";
@@ -272,12 +276,53 @@ describe("prompt files", () => {
     });
   });
 
-  it("read an instruction alone as a zero-shot prompt, and reject empty sections and names that are paths", async () => {
+  it("read an instruction alone as a zero-shot prompt, and reject empty sections", () => {
     expect(parsePromptFile("Only an instruction.\n")).toEqual({ instruction: "Only an instruction.", exemplars: [] });
     expect(() => parsePromptFile("\n---\nQuestion: A")).toThrow(/non-empty instruction/);
     expect(() => parsePromptFile("Intro.\n---\n\n---\nQuestion: A")).toThrow(/non-empty exemplars/);
-    await expect(loadPrompt("../package")).rejects.toThrow(/Invalid prompt name/);
-    await expect(loadPrompt("no-such-prompt")).rejects.toThrow(/No prompt named "no-such-prompt"/);
+  });
+
+  describe("found by name or path", () => {
+    const bundled = (name: string) => fileURLToPath(new URL(`../prompts/${name}.txt`, import.meta.url));
+    /** A user's project holding prompts/hotpotqa.txt (shadowing the bundled one) and my-prompts/qa.txt. */
+    const project = async () => {
+      const cwd = await mkdtemp(join(tmpdir(), "react-rl-prompts-"));
+      await mkdir(join(cwd, "prompts"));
+      await mkdir(join(cwd, "my-prompts"));
+      await writeFile(join(cwd, "prompts", "hotpotqa.txt"), "Mine.\n---\nQuestion: A");
+      await writeFile(join(cwd, "my-prompts", "qa.txt"), "From a path.\n");
+      return cwd;
+    };
+
+    it("read a name from the working folder's prompts/ first, then the bundled ones", async () => {
+      const cwd = await project();
+      expect(resolvePrompt("hotpotqa", { cwd })).toBe(join(cwd, "prompts", "hotpotqa.txt"));
+      expect(await loadPrompt("hotpotqa", { cwd })).toEqual({ instruction: "Mine.", exemplars: ["Question: A"] });
+      expect(resolvePrompt("hopworld", { cwd })).toBe(bundled("hopworld"));
+      expect(await loadPrompt("hopworld", { cwd })).toEqual(await loadPrompt("hopworld"));
+      expect(promptFile("mine", { cwd })).toBe(join(cwd, "prompts", "mine.txt"));
+    });
+
+    it("read a path (one holding / or ending in .txt) from the working folder, or as given", async () => {
+      const cwd = await project();
+      const fromPath = { instruction: "From a path.", exemplars: [] };
+      expect(await loadPrompt("./my-prompts/qa.txt", { cwd })).toEqual(fromPath);
+      expect(await loadPrompt(join(cwd, "my-prompts", "qa.txt"))).toEqual(fromPath);
+      expect(resolvePrompt("prompts/hotpotqa.txt", { cwd })).toBe(join(cwd, "prompts", "hotpotqa.txt"));
+      expect(() => resolvePrompt("prompts/hotpotqa", { cwd })).toThrow(/^No prompt file prompts\/hotpotqa \(/); // a path is the file's own, no .txt added
+      expect(() => resolvePrompt("qa.txt", { cwd })).toThrow(`No prompt file qa.txt (${join(cwd, "qa.txt")} does not exist).`);
+    });
+
+    it("say where they looked for an unknown name, and take no path for a name", async () => {
+      const cwd = await project();
+      await expect(loadPrompt("no-such-prompt", { cwd })).rejects.toThrow(
+        `No prompt named "no-such-prompt" (looked for ${join(cwd, "prompts", "no-such-prompt.txt")} and ${bundled("no-such-prompt")}).`,
+      );
+      await expect(loadPrompt("no-such-prompt")).rejects.toThrow(`(looked for ${bundled("no-such-prompt")}).`);
+      for (const name of ["..", ".hidden", "a b", "-x"]) await expect(loadPrompt(name, { cwd })).rejects.toThrow(/Invalid prompt name/);
+      expect(() => promptFile("../package", { cwd })).toThrow(/Invalid prompt name/);
+      await expect(loadPrompt("../package", { cwd })).rejects.toThrow(/No prompt file \.\.\/package/);
+    });
   });
 
   it("bundle six HotpotQA exemplars that use Search, Lookup, a missed search and Finish", async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -45,6 +45,7 @@ await interpreter.close();
 console.log(JSON.stringify({
   code: result.status === "ok" ? result.value : result.error,
   exemplars: (await loadPrompt("hotpotqa")).exemplars.length > 0,
+  projectPrompt: (await loadPrompt("mine")).instruction,
   sample: existsSync(HOTPOTQA_SAMPLE),
   planner: existsSync(join(BASE_PLANNER, "weights.bin")),
 }));
@@ -72,6 +73,9 @@ describe("the packed package", () => {
 
     const project = await userProject(join(packs, filename));
     await writeFile(join(project, "script.mjs"), script);
+    // the user's own prompt, in their project (not in node_modules)
+    await mkdir(join(project, "prompts"));
+    await writeFile(join(project, "prompts", "mine.txt"), "Answer as I say.\n");
     await writeFile(join(project, "typed.ts"), typed);
     const compilerOptions = { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true };
     await writeFile(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["typed.ts"] }));
@@ -81,7 +85,7 @@ describe("the packed package", () => {
       run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: project }),
       run("npx", ["--offline", "react-rl", "--help"], { cwd: project, env: userEnvironment }),
     ]);
-    expect(JSON.parse(plain.stdout)).toEqual({ code: "42", exemplars: true, sample: true, planner: true });
+    expect(JSON.parse(plain.stdout)).toEqual({ code: "42", exemplars: true, projectPrompt: "Answer as I say.", sample: true, planner: true });
     expect(types.stdout).toBe("");
     expect(help.stdout).toContain("usage: react-rl COMMAND");
   }, 180_000);

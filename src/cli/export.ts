@@ -7,7 +7,7 @@ import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { readLogs } from "./logs.ts";
-import { loadNamedPrompt } from "./prompt.ts";
+import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
 
 /** OpenAI refuses fine-tuning files with fewer examples. */
@@ -33,7 +33,7 @@ export const exportCommand = defineCommand({
   The suite the trajectories were collected on gives their prompt, and the tools that a
   {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them:
 ${suiteUsage}
-  --prompt NAME        another prompt than the suite's: prompts/NAME.txt or a file
+${promptUsage}
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
                        instruction alone)
   --min-reward R       only trajectories with reward >= R

@@ -20,12 +20,14 @@ export const fewshotCommand = defineCommand({
 
 Runs the policy on training questions, keeps its rewarded episodes as exemplars,
 scores random sets of K of them (and the starting prompt's own) on dev questions,
-and saves the best as prompts/NAME.txt, for react-rl bench --prompt NAME.
+and saves the best as prompts/NAME.txt in the current folder (your project, never
+the react-rl package), for react-rl bench --prompt NAME run from that folder.
 
-  --name NAME          the prompt to write: prompts/NAME.txt (letters, digits, - and _)
+  --name NAME          the prompt to write: prompts/NAME.txt in the current folder (letters,
+                       digits, - and _); prompts/ is made if missing
   --force              replace prompts/NAME.txt if it exists
 ${promptUsage}
-                       the prompt to start from: its instruction is kept (default: the suite's)
+                       the prompt to start from: its instruction is kept
 ${suiteUsage}
   --train N            the first N questions collect exemplars (default 50): of the training
                        split for hopworld and arithmetic, else of the file
@@ -39,7 +41,7 @@ ${policyUsage}
   --max-steps N        step limit per episode (default 7)
   --out DIR            working folder, resumable (default runs/fewshot-NAME)
 
-Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} on its last line.`,
+Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} on its last line.`,
   flags: policyFlags.extend({
     name: z.string({ error: "required" }),
     force: z.boolean().default(false),
@@ -97,8 +99,8 @@ Prints {"name": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} o
     const score = result.candidates[result.best]!.score;
     const baseScore = result.candidates[0]!.score;
     console.log(`saved ${target}: candidate ${result.best}, dev reward ${score.toFixed(3)} (starting prompt ${baseScore.toFixed(3)})`);
-    console.log(`use it with: react-rl bench --prompt ${flags.name}`);
-    console.log(JSON.stringify({ name: flags.name, best: result.best, score, baseScore, pool: result.pool }));
+    console.log(`use it from this folder with: react-rl bench --prompt ${flags.name}`);
+    console.log(JSON.stringify({ name: flags.name, file: target, best: result.best, score, baseScore, pool: result.pool }));
     return 0;
   },
 });

@@ -1,22 +1,23 @@
-import { fileURLToPath } from "node:url";
 import { loadPrompt, promptFile, type PromptTemplate } from "../../prompts/index.ts";
 import { UserError } from "../errors.ts";
 
-export const promptUsage = `  --prompt NAME        prompt file prompts/NAME.txt: instruction and exemplars (default hotpotqa)`;
+export const promptUsage = `  --prompt NAME|FILE   the prompt (default: the suite's). NAME is prompts/NAME.txt in the current
+                       folder, else the bundled one; FILE a prompt file's path (holding / or
+                       ending in .txt)`;
 
-/** Loads a prompt named on the command line; a bad or unknown name is the user's to fix. */
-export async function loadNamedPrompt(name: string): Promise<PromptTemplate> {
+/** Loads a prompt named on the command line; a bad name, or a missing prompt, is the user's to fix. */
+export async function loadNamedPrompt(nameOrPath: string): Promise<PromptTemplate> {
   try {
-    return await loadPrompt(name);
+    return await loadPrompt(nameOrPath);
   } catch (error) {
     throw new UserError((error as Error).message, { cause: error });
   }
 }
 
-/** Where the prompt named on the command line lives (or would). */
+/** Where the prompt named on the command line is written: prompts/NAME.txt in the current folder. */
 export function promptPath(name: string): string {
   try {
-    return fileURLToPath(promptFile(name));
+    return promptFile(name);
   } catch (error) {
     throw new UserError((error as Error).message, { cause: error });
   }
