@@ -42,9 +42,9 @@ export function rootMessage(error: Error): string {
   return error.cause instanceof Error ? rootMessage(error.cause) : error.message;
 }
 
-/** Error bodies can be whole HTML pages: one short line of them is enough. */
+/** Error bodies can be whole HTML pages: one short line of them is enough, its final period left to the sentence it goes in. */
 export function oneLine(text: string, max = 200): string {
-  const line = text.replace(/\s+/g, " ").trim();
+  const line = text.replace(/\s+/g, " ").trim().replace(/(?<!\.)\.$/, "");
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
 
