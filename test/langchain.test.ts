@@ -10,8 +10,6 @@ import { createAgent } from "langchain";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { z as z3 } from "zod/v3";
-import type { PolicyRequest } from "../src/agent/policy.ts";
-import { LangChainPolicy } from "../src/policies/langchain-chat.ts";
 import { fromLangChainTool, toLangChainTool } from "../tools/langchain-tools.ts";
 import { callWithText, defineTool } from "../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
@@ -132,52 +130,6 @@ describe("toLangChainTool", () => {
   it("lets LangChain reject input that does not fit our schema", async () => {
     const capital = defineTool({ name: "capital", description: "d", schema: z.object({ country: z.string() }), call: () => "x" });
     await expect(toLangChainTool(capital).invoke({ country: 3 })).rejects.toThrow(/did not match expected schema/);
-  });
-});
-
-describe("LangChainPolicy", () => {
-  const request: PolicyRequest = {
-    prompt: "Question: Where is the Eiffel Tower?\nThought 1:",
-    task: { id: "q1", question: "Where is the Eiffel Tower?" },
-    step: 1,
-    stop: ["\nObservation 1:"],
-  };
-
-  it("sends the prompt as one human message with the stop sequences, and reads text and usage", async () => {
-    const model = fakeModel().respond(
-      new AIMessage({
-        content: " I need to search Eiffel Tower.\nAction 1: Search[Eiffel Tower]",
-        usage_metadata: { input_tokens: 11, output_tokens: 13, total_tokens: 24 },
-      }),
-    );
-    const policy = new LangChainPolicy(model, { temperature: 0 });
-
-    const completion = await policy.act(request);
-
-    expect(model.calls).toHaveLength(1);
-    expect(model.calls[0]?.messages.map((m) => [m.type, m.text])).toEqual([["human", request.prompt]]);
-    expect(model.calls[0]?.options.stop).toEqual(["\nObservation 1:"]);
-    expect(completion).toEqual({
-      text: " I need to search Eiffel Tower.\nAction 1: Search[Eiffel Tower]",
-      usage: { promptTokens: 11, completionTokens: 13 },
-    });
-    expect(policy).toMatchObject({ name: "langchain", model: "FakeBuiltModel", temperature: 0 });
-  });
-
-  it("joins the text parts of structured content", async () => {
-    const content = [
-      { type: "text", text: " I should search." },
-      { type: "text", text: "\nAction 1: Search[Paris]" },
-    ];
-    const completion = await new LangChainPolicy(fakeModel().respond(new AIMessage({ content }))).act(request);
-    expect(completion).toEqual({ text: " I should search.\nAction 1: Search[Paris]" });
-  });
-
-  it("hands the request's abort signal to the model", async () => {
-    const model = fakeModel().respond(new AIMessage("Search[Paris]"));
-    const controller = new AbortController();
-    await new LangChainPolicy(model).act({ ...request, signal: controller.signal });
-    expect(model.calls[0]?.options.signal).toBe(controller.signal);
   });
 });
 

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, AuthenticationError, NotFoundError } from "openai";
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { PolicyError, UserError } from "../errors.ts";
+import { UserError } from "../errors.ts";
+import { isTransientStatus, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, timeoutFailure, withRetries, type Failure } from "./retry.ts";
 
 export const OpenAIPolicyOptionsSchema = z.object({
   model: z.string().min(1),
@@ -20,12 +20,8 @@ export const OpenAIPolicyOptionsSchema = z.object({
   seed: z.number().int().optional(),
   maxTokens: z.number().int().positive().optional(),
   logprobs: z.boolean().default(false),
-  /** Retries of a request that got a 408, 409, 429 or 5xx, no connection, no answer in time, or a malformed reply. */
-  maxRetries: z.number().int().nonnegative().default(2),
-  /** Each attempt's limit, reading the reply included: the SDK's own (10 minutes) covers only the wait for headers. */
-  timeoutMs: z.number().int().positive().default(60_000),
-  /** The longest retry-after obeyed: a server asking for more fails the request at once rather than stall the run. */
-  maxRetryAfterMs: z.number().int().nonnegative().default(20_000),
+  // timeoutMs covers reading the reply too: the SDK's own timeout (10 minutes) covers only the wait for headers.
+  ...RetryOptionsSchema.shape,
 });
 
 export type OpenAIPolicyOptions = z.input<typeof OpenAIPolicyOptionsSchema>;
@@ -64,11 +60,6 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
     maxRetries: options.maxRetries,
     timeout: options.timeoutMs,
   });
-}
-
-/** The innermost message of an error chain: fetch's "fetch failed" hides the useful "connect ECONNREFUSED ...". */
-function rootMessage(error: Error): string {
-  return error.cause instanceof Error ? rootMessage(error.cause) : error.message;
 }
 
 /** An unreachable server or a rejected key as a UserError; undefined for any other failure. */
@@ -110,16 +101,6 @@ function parseReply(data: unknown, contentType: string | null): ChatReply {
   throw new MalformedReply(`sent a reply that is not a chat completion: ${where}${issue.message}`);
 }
 
-/** Why one attempt failed, in words that follow "The server at URL", and whether another attempt may do better. */
-interface Failure {
-  reason: string;
-  retryable: boolean;
-  /** What the server asked to wait before the next attempt. */
-  retryAfterMs?: number;
-  /** For failures no retry or other episode would mend (no server, a rejected key, an unknown model): what to tell the user. */
-  userError?: UserError;
-}
-
 /** Where a request went: what failure messages name. */
 interface Target {
   baseURL: string;
@@ -127,15 +108,13 @@ interface Target {
   timeoutMs: number;
 }
 
-/** Statuses that say "not now" rather than "never": timeouts, conflicts, rate limits and server errors. */
-const isTransientStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500;
+/** How a user of the CLI gives each attempt longer. */
+const TIMEOUT_SETTING = "--timeout";
 
-/** What an attempt's error means; `timedOut`: the attempt's own deadline aborted it. */
-function failureOf(error: unknown, timedOut: boolean, { baseURL, model, timeoutMs }: Target): Failure {
+/** What an attempt's error means. */
+function failureOf(error: unknown, { baseURL, model, timeoutMs }: Target): Failure {
   // Before APIConnectionError, which the SDK's own timeout error extends.
-  if (timedOut || error instanceof APIConnectionTimeoutError) {
-    return { reason: `did not answer within ${timeoutMs / 1000} s (see --timeout)`, retryable: true };
-  }
+  if (error instanceof APIConnectionTimeoutError) return timeoutFailure(timeoutMs, TIMEOUT_SETTING);
   if (error instanceof MalformedReply) return { reason: error.message, retryable: true };
   if (error instanceof SyntaxError) return { reason: `sent invalid JSON: ${error.message}`, retryable: true };
   if (error instanceof NotFoundError) {
@@ -144,54 +123,11 @@ function failureOf(error: unknown, timedOut: boolean, { baseURL, model, timeoutM
   }
   const userError = clientUserError(error, baseURL);
   if (error instanceof APIError && error.status !== undefined) {
-    const detail = oneLine(error.message.slice(String(error.status).length));
-    const reason = `answered ${error.status}: ${detail}`;
+    const reason = statusReason(error.status, error.message);
     return { reason, retryable: isTransientStatus(error.status), retryAfterMs: retryAfterMs(error.headers), userError };
   }
   // Refused connections, and replies cut off mid-body.
   return { reason: `failed: ${error instanceof Error ? rootMessage(error) : String(error)}`, retryable: true, userError };
-}
-
-/** Server error bodies can be whole HTML pages: one short line of them is enough. */
-function oneLine(text: string, max = 200): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > max ? `${line.slice(0, max)}...` : line;
-}
-
-/** The wait a failed response asks for: retry-after-ms, else retry-after in seconds or as a date. */
-function retryAfterMs(headers: Headers | undefined): number | undefined {
-  const ms = Number.parseFloat(headers?.get("retry-after-ms") ?? "");
-  if (!Number.isNaN(ms)) return ms;
-  const after = headers?.get("retry-after");
-  if (!after) return undefined;
-  const seconds = Number.parseFloat(after);
-  const wait = Number.isNaN(seconds) ? Date.parse(after) - Date.now() : seconds * 1000;
-  return Number.isNaN(wait) ? undefined : Math.max(0, wait);
-}
-
-/** The SDK's backoff when the server names no wait: 0.5 s doubling to 8 s, with jitter so parallel episodes spread out. */
-function backoffMs(attempt: number): number {
-  return Math.min(500 * 2 ** (attempt - 1), 8_000) * (1 - Math.random() * 0.25);
-}
-
-/**
- * A signal that aborts after `ms` or when `parent` does. `dispose` it after the
- * attempt: unlike AbortSignal.any and AbortSignal.timeout, it then leaves nothing
- * behind on a run-long parent (Node 20 keeps every signal combined with it).
- */
-function deadlineSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  const timer = setTimeout(abort, ms);
-  parent?.addEventListener("abort", abort);
-  if (parent?.aborted) abort();
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener("abort", abort);
-    },
-  };
 }
 
 /** One Completion per choice. Usage is per call, so the first completion carries it and sums over completions stay right. */
@@ -245,36 +181,14 @@ export class OpenAIPolicy implements Policy {
   }
 
   /** Sends one request, retrying what may pass; an abort stops it at once, even mid-wait. */
-  private async create(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<ChatReply> {
-    const { maxRetries, timeoutMs, maxRetryAfterMs } = this.options;
-    const target = { baseURL: this.client.baseURL, model: body.model, timeoutMs };
-    for (let attempt = 1; ; attempt++) {
-      const deadline = deadlineSignal(timeoutMs, signal);
-      try {
-        return await this.attempt(body, deadline.signal);
-      } catch (error) {
-        // An interrupt is the user's doing, not the server's: no retry, no translation.
-        signal?.throwIfAborted();
-        const failure = failureOf(error, deadline.signal.aborted, target);
-        const tooLong = failure.retryAfterMs !== undefined && failure.retryAfterMs > maxRetryAfterMs;
-        if (!failure.retryable || attempt > maxRetries || tooLong) {
-          throw failure.userError ?? new PolicyError(this.describe(failure, attempt, tooLong ? failure.retryAfterMs : undefined), { cause: error });
-        }
-        await sleep(failure.retryAfterMs ?? backoffMs(attempt), undefined, { signal });
-      } finally {
-        deadline.dispose();
-      }
-    }
-  }
-
-  /** The one line a failed request ends in; `refusedWaitMs`: a retry-after longer than `maxRetryAfterMs`. */
-  private describe(failure: Failure, attempts: number, refusedWaitMs: number | undefined): string {
-    const refused =
-      refusedWaitMs === undefined
-        ? ""
-        : `, and asked to retry after ${refusedWaitMs / 1000} s, longer than the ${this.options.maxRetryAfterMs / 1000} s this client waits`;
-    const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
-    return `The server at ${this.client.baseURL} ${failure.reason}${refused}${tries}.`;
+  private create(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal | undefined): Promise<ChatReply> {
+    const target = { baseURL: this.client.baseURL, model: body.model, timeoutMs: this.options.timeoutMs };
+    const backend = {
+      name: `The server at ${target.baseURL}`,
+      timeoutSetting: TIMEOUT_SETTING,
+      failureOf: (error: unknown) => failureOf(error, target),
+    };
+    return withRetries((deadline) => this.attempt(body, deadline), backend, this.options, signal);
   }
 
   private async attempt(body: ChatCompletionCreateParamsNonStreaming, signal: AbortSignal): Promise<ChatReply> {
