@@ -263,6 +263,10 @@ describe("model and loss", () => {
     };
     await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, abort)).rejects.toThrow(UserError);
     await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, abort)).rejects.toThrow(/^out of memory: a training step on \d+ rows/);
+    const outOfBounds = () => {
+      throw new WebAssembly.RuntimeError("memory access out of bounds");
+    };
+    await expect(trainStep(model, optimizer, corpusBatch(tokenizer), 1e-3, 1, outOfBounds)).rejects.toThrow(/^out of memory: a training step on \d+ rows/);
     const bug = () => {
       throw new TypeError("a bug");
     };

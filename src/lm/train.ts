@@ -118,12 +118,17 @@ export async function trainStep<K extends string = never>(
   return { step: optimizer.step, loss: lossValue![0]!, learningRate, gradNorm: gradNorm![0]!, tokens, tokensPerSecond: (1000 * tokens) / ms, ms, outputs };
 }
 
-/** Runs `step`; tfjs's WASM backend aborting (its heap stops at 4 GiB) becomes a mistake the user can fix. */
+/**
+ * Runs `step`; tfjs's WASM backend running out of its 4 GiB heap becomes a mistake the user
+ * can fix. It shows as an abort, or, when an allocation fails as a tensor is registered, as an
+ * access out of bounds.
+ */
 function outOfMemoryAsUserError<T>(rows: number, tokens: number, step: () => T): T {
   try {
     return step();
   } catch (error) {
-    if (!(error instanceof WebAssembly.RuntimeError && error.message.startsWith("Aborted("))) throw error;
+    const outOfMemory = error instanceof WebAssembly.RuntimeError && (error.message.startsWith("Aborted(") || error.message === "memory access out of bounds");
+    if (!outOfMemory) throw error;
     throw new UserError(
       `out of memory: a training step on ${rows} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (--batch-size), or a GPU backend`,
     );
