@@ -8,12 +8,17 @@ import { promisify } from "node:util";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readTrajectories } from "../trajectories/index.ts";
-import { createModel, generateTokens, saveCheckpoint, trainTokenizer } from "../src/lm/index.ts";
+import { createModel, generateTokens, InferenceModel, saveCheckpoint, trainTokenizer } from "../src/lm/index.ts";
 import { parseStep } from "../src/agent/parse.ts";
-import { loadPlanner, promptTokens, REACT_ACTIONS, turnConstraint, type Planner } from "../src/planner/index.ts";
+import { loadPrompt } from "../prompts/index.ts";
+import type { QaTask } from "../tools/wiki/index.ts";
+import type { Policy } from "../src/agent/policy.ts";
+import { runBenchmark } from "../src/bench/index.ts";
+import { BASE_PLANNER, LocalPolicy, loadPlanner, promptTokens, REACT_ACTIONS, turnConstraint, type Planner } from "../src/planner/index.ts";
+import { OpenAIPolicy } from "../src/policies/index.ts";
 import { promptText, servePlanner, type PlannerServer } from "../src/serve/index.ts";
 import { requestedTurn } from "../src/serve/turn.ts";
-import { generateWorld, serializeWorld } from "../src/world/index.ts";
+import { generateWorld, HOPWORLD_PROMPT, serializeWorld, worldEnvironments, worldTasks } from "../src/world/index.ts";
 
 const run = promisify(execFile);
 const bin = new URL("../bin/react-rl.mjs", import.meta.url).pathname;
@@ -27,6 +32,8 @@ const SENTENCES = [
 const PROMPT = "Question: Where was Ana Morel born?\nThought 1:";
 
 let planner: Planner;
+/** The planner on the kernels, which the server decodes on (the test runs on a CPU backend). */
+let kernels: InferenceModel;
 let server: PlannerServer;
 let client: OpenAI;
 let checkpoint: string;
@@ -39,21 +46,26 @@ beforeAll(async () => {
   const model = createModel({ vocabSize: tokenizer.vocabSize, contextLength: 128, dModel: 16, nLayers: 1, nHeads: 2 }, 7);
   await saveCheckpoint(checkpoint, { model, tokenizer });
   planner = await loadPlanner(checkpoint);
+  kernels = await InferenceModel.create(planner.model);
   server = await servePlanner(planner, { port: 0, log: (line) => logs.push(line) });
   client = new OpenAI({ baseURL: server.baseURL, apiKey: "unused", maxRetries: 0 });
 }, 60_000);
 
 afterAll(() => server.close());
 
+type Options = { temperature: number; topP?: number; maxNewTokens: number; seed: number; stop?: string[] };
+
 /**
- * What the library itself generates for the prompt, as LocalPolicy decodes a turn: under
- * the turn grammar of the step its open `Thought k:` names (none with `grammar` false).
+ * What the library itself generates for the prompt on the server's engine, as LocalPolicy
+ * decodes a turn: under the turn grammar of the step its open `Thought k:` names (none
+ * with `grammar` false).
  */
-function expected(prompt: string, n: number, options: { temperature: number; topP?: number; maxNewTokens: number; seed: number; stop?: string[] }, grammar = true) {
+function expected(prompt: string, n: number, options: Options, grammar = true, engine = server.engine) {
   const sequence = promptTokens(prompt, planner.tokenizer, planner.model.config.contextLength - options.maxNewTokens);
   const step = /Thought (\d+):$/.exec(prompt)?.[1];
   const constraints = grammar && step ? Array.from({ length: n }, () => turnConstraint(sequence, planner.tokenizer, Number(step))) : undefined;
-  return generateTokens(planner.model, planner.tokenizer, Array(n).fill(sequence.ids), { ...options, constraints });
+  const model = engine === "kernels" ? kernels : planner.model;
+  return generateTokens(model, planner.tokenizer, Array(n).fill(sequence.ids), { ...options, constraints });
 }
 
 async function post(body: unknown, path = "/chat/completions"): Promise<{ status: number; json: { error: Record<string, unknown> } }> {
@@ -65,11 +77,19 @@ async function post(body: unknown, path = "/chat/completions"): Promise<{ status
   return { status: response.status, json: await response.json() };
 }
 
-describe("react-rl serve, through the real openai SDK", () => {
+describe.each(["kernels", "tfjs"] as const)("react-rl serve decoding on %s, through the real openai SDK", (engine) => {
+  let server: PlannerServer;
+  let client: OpenAI;
+  beforeAll(async () => {
+    server = await servePlanner(planner, { port: 0, engine, log: (line) => logs.push(line) });
+    client = new OpenAI({ baseURL: server.baseURL, apiKey: "unused", maxRetries: 0 });
+  });
+  afterAll(() => server.close());
+
   it("answers n sampled choices with stop, max_tokens, seed and logprobs, as the library generates them", async () => {
     const request = { model: "tiny-planner", messages: [{ role: "user" as const, content: PROMPT }], n: 4, temperature: 0.9, top_p: 0.95 };
     const response = await client.chat.completions.create({ ...request, stop: [" ", "\n"], max_tokens: 12, seed: 3, logprobs: true });
-    const library = await expected(PROMPT, 4, { temperature: 0.9, topP: 0.95, maxNewTokens: 12, seed: 3, stop: [" ", "\n"] });
+    const library = await expected(PROMPT, 4, { temperature: 0.9, topP: 0.95, maxNewTokens: 12, seed: 3, stop: [" ", "\n"] }, true, engine);
 
     expect(response.object).toBe("chat.completion");
     expect(response.model).toBe("tiny-planner");
@@ -89,6 +109,8 @@ describe("react-rl serve, through the real openai SDK", () => {
     const [a, b, c] = await Promise.all([ask(11), ask(11), ask(12)]);
     expect(a.choices[0]!.message.content).toBe(b.choices[0]!.message.content);
     expect(a.choices[0]!.message.content).not.toBe(c.choices[0]!.message.content);
+    const [alone] = await expected(PROMPT, 1, { temperature: 1, maxNewTokens: 16, seed: 11 }, true, engine);
+    expect(a.choices[0]!.message.content).toBe(alone!.text);
   });
 
   it("decodes concurrent greedy requests in shared batches, each as if alone", async () => {
@@ -99,11 +121,12 @@ describe("react-rl serve, through the real openai SDK", () => {
     );
     const after = server.stats();
     for (const [i, response] of responses.entries()) {
-      const [alone] = await expected(prompts[i]!, 1, { temperature: 0, maxNewTokens: 24, seed: 0 });
+      const [alone] = await expected(prompts[i]!, 1, { temperature: 0, maxNewTokens: 24, seed: 0 }, true, engine);
       expect(response.choices[0]!.message.content).toBe(alone!.text);
     }
     expect(after.sequences - before.sequences).toBe(6);
-    expect(after.calls - before.calls).toBeLessThan(6);
+    // More than one sequence per pass on average: the requests shared passes
+    expect(after.passes - before.passes).toBeLessThan(after.generatedTokens - before.generatedTokens);
   });
 
   it("streams chunks that add up to the same reply, then the usage", async () => {
@@ -126,6 +149,9 @@ describe("react-rl serve, through the real openai SDK", () => {
     expect(usage).toEqual(whole.usage);
   });
 
+});
+
+describe("react-rl serve", () => {
   it("lists the model under its checkpoint folder's name", async () => {
     const models = await client.models.list();
     expect(models.data.map((m) => [m.id, m.object])).toEqual([["tiny-planner", "model"]]);
@@ -197,7 +223,8 @@ describe("the turn grammar", () => {
   it("decodes constrained and free requests in one batch, each as if alone", async () => {
     const before = server.stats();
     const texts = await Promise.all([served(STEP_2), served(STEP_2, { turn_grammar: false }), served(PROMPT)]);
-    expect(server.stats().calls - before.calls).toBeLessThan(3);
+    const after = server.stats();
+    expect(after.passes - before.passes).toBeLessThan(after.generatedTokens - before.generatedTokens);
     const alone = await Promise.all([expected(STEP_2, 1, greedy), expected(STEP_2, 1, greedy, false), expected(PROMPT, 1, greedy)]);
     expect(texts).toEqual(alone.map(([generation]) => generation!.text));
   });
@@ -216,6 +243,78 @@ describe("the turn grammar", () => {
     expect(requestedTurn("Question: q\nThought 1: half a thought")).toBeUndefined();
     expect(requestedTurn("Question: q\nAfterThought 1:")).toBeUndefined();
   });
+});
+
+describe("the kernels' memory", () => {
+  /** The server's reply text to `content`, greedy. */
+  async function ask(at: PlannerServer, content: string, maxTokens = 16): Promise<string> {
+    const sdk = new OpenAI({ baseURL: at.baseURL, apiKey: "unused", maxRetries: 0 });
+    const response = await sdk.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content }], temperature: 0, max_tokens: maxTokens });
+    return response.choices[0]!.message.content!;
+  }
+
+  it("keeps at most two sequences per batch row after many requests, and frees them all once idle", async () => {
+    const at = await servePlanner(planner, { port: 0, engine: "kernels", maxBatch: 4, log: () => {} });
+    try {
+      for (let wave = 0; wave < 5; wave++) {
+        await Promise.all(Array.from({ length: 12 }, (_, i) => ask(at, `Question: Who founded Tiren ${wave}-${i}?\nThought 1:`, 40)));
+        expect(at.stats().slotsInUse).toBeGreaterThan(0);
+        expect(at.stats().slotsInUse).toBeLessThanOrEqual(8);
+      }
+      expect(at.stats().sequences).toBe(60);
+      while (at.stats().slotsInUse > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      // Usable again after letting go: the weights are copied anew
+      expect(await ask(at, PROMPT)).toBe((await expected(PROMPT, 1, { temperature: 0, maxNewTokens: 16, seed: 0 }, true, "kernels"))[0]!.text);
+    } finally {
+      await at.close();
+    }
+  }, 30_000);
+
+  it("reads only the new tokens of a conversation's next request, and answers it as if read whole", async () => {
+    const at = await servePlanner(planner, { port: 0, engine: "kernels", log: () => {} });
+    try {
+      // Short enough that the next prompt fits whole in the tiny planner's context
+      const first = await ask(at, PROMPT, 8);
+      const firstPrompt = at.stats().promptTokens;
+      const next = `${PROMPT}${first}\nObservation 1: Tiren.\nThought 2:`;
+      const before = at.stats();
+      const text = await ask(at, next, 8);
+      const after = at.stats();
+      expect(after.promptTokens - before.promptTokens).toBeLessThan(planner.model.config.contextLength - 8);
+      expect(text).toBe((await expected(next, 1, { temperature: 0, maxNewTokens: 8, seed: 0 }, true, "kernels"))[0]!.text);
+      // The first request's prompt at least came from its kept sequence
+      expect(after.readTokens - before.readTokens).toBeLessThanOrEqual(after.promptTokens - before.promptTokens - firstPrompt);
+    } finally {
+      await at.close();
+    }
+  });
+});
+
+describe("the base planner through serve", () => {
+  it("writes the in-process episodes step for step, on either engine", async () => {
+    const base = await loadPlanner(BASE_PLANNER);
+    const world = generateWorld({ seed: 1 });
+    const tasks = worldTasks(world, "test").slice(0, 6);
+    const template = await loadPrompt(HOPWORLD_PROMPT);
+    const episodes = async (policy: Policy<QaTask>) => {
+      const out = await mkdtemp(join(tmpdir(), "react-rl-serve-episodes-"));
+      await runBenchmark<QaTask>({ tasks, policy, environment: worldEnvironments(world), prompt: () => template, out, concurrency: tasks.length });
+      const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
+      return trajectories.map((t) => ({ id: t.id, steps: t.steps.map((s) => [s.thought, s.action, s.observation]) })).sort((a, b) => a.id.localeCompare(b.id));
+    };
+    const local = new LocalPolicy(base, { temperature: 0, maxBatch: tasks.length });
+    const inProcess = await episodes(local);
+    await local.close();
+    expect(inProcess.flatMap((e) => e.steps).length).toBeGreaterThan(tasks.length);
+    for (const engine of ["kernels", "tfjs"] as const) {
+      const at = await servePlanner(base, { port: 0, engine, log: () => {} });
+      try {
+        expect(await episodes(new OpenAIPolicy({ model: at.model, baseURL: at.baseURL, temperature: 0, maxRetries: 0 }))).toEqual(inProcess);
+      } finally {
+        await at.close();
+      }
+    }
+  }, 120_000);
 });
 
 describe("bad requests", () => {
@@ -348,7 +447,7 @@ describe("shutdown", () => {
     const second = await servePlanner(planner, { port: 0, log: () => {} });
     const secondClient = new OpenAI({ baseURL: second.baseURL, apiKey: "unused", maxRetries: 0 });
     const answer = secondClient.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], max_tokens: 100 });
-    while (second.stats().calls === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (second.stats().sequences === 0) await new Promise((resolve) => setTimeout(resolve, 1));
     await second.close();
     expect((await answer).choices[0]!.finish_reason).toMatch(/^(stop|length)$/);
     await expect(fetch(`${second.baseURL}/models`)).rejects.toThrow();

@@ -18,6 +18,8 @@ export const serveCommand = defineCommand({
   --host ADDR          address to listen on (default 127.0.0.1; the server has no
                        authentication, so only name another address on purpose)
 ${backendUsage}
+                       (requests decode on the WebAssembly SIMD kernels on a CPU backend,
+                       on tfjs on a GPU one, as --policy local does)
   --max-batch N        most sequences decoded together (default 64)
   --free-decoding      decode without the ReAct turn grammar (by default a prompt ending in an
                        open "Thought k:" gets a thought and one well-formed action, as with
@@ -39,7 +41,8 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
     const planner = await loadPlanner(flags.model, flags.backend);
     const server = await servePlanner(planner, { host: flags.host, port: flags.port, maxBatch: flags["max-batch"], grammar: !flags["free-decoding"] });
     if (!LOOPBACK.has(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
-    console.log(`serving ${server.model} (tfjs ${backend.name}) at ${server.baseURL}`);
+    const engine = server.engine === "kernels" ? "WebAssembly SIMD kernels" : `tfjs ${backend.name}`;
+    console.log(`serving ${server.model} (decoding on ${engine}) at ${server.baseURL}`);
     await shutdownSignal();
     console.error("stopping: answering the requests in progress");
     await server.close();

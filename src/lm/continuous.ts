@@ -22,7 +22,7 @@ interface Member {
 }
 
 export class ContinuousBatch {
-  /** Tokens and time so far (no `calls`: a batch has passes), the time of each pass split between prefill and decode by their share of its rows. */
+  /** Tokens, passes and time so far (no `calls`: a batch has passes), the time of each pass split between prefill and decode by their share of its rows. */
   readonly stats = emptyGenerationStats();
   private waiting: Member[] = [];
   private active: Member[] = [];
@@ -125,6 +125,7 @@ export class ContinuousBatch {
     const { stats } = this;
     const ms = performance.now() - started;
     stats.readTokens += read;
+    stats.passes += 1;
     stats.prefillMs += (ms * read) / (read + decoded);
     stats.decodeMs += (ms * decoded) / (read + decoded);
   }

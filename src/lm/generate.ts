@@ -147,6 +147,7 @@ async function decodeOnTfjs(model: LanguageModel, promptIds: number[][], sequenc
       // A finished row riding along feeds eos: its output is ignored
       let next = active.map((i, row) => (sequences[i].finishReason ? tokenizer.eos : sequences[i].sample(rows.subarray(row * vocab, (row + 1) * vocab))));
       if (sequences.every((s) => s.done)) {
+        stats.passes += step + 1;
         keep(active.map((_, row) => row), step);
         break;
       }

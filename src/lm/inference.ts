@@ -84,6 +84,7 @@ export class InferenceModel {
   private readonly positionFloats: number;
   /** Freed slots' addresses, by room. */
   private readonly free = new Map<number, number[]>();
+  private taken = 0;
 
   /** Copies the model's weights (as they are now) into a new kernel instance. */
   static async create(model: LanguageModel): Promise<InferenceModel> {
@@ -195,6 +196,11 @@ export class InferenceModel {
   /** Frees a sequence's slot for another. */
   release(sequence: KvSequence): void {
     this.freeSlot(sequence.slot);
+  }
+
+  /** Slots holding a sequence now: taken and not yet released. */
+  get slotsInUse(): number {
+    return this.taken;
   }
 
   /** Bytes of memory the kernels hold: weights, scratch and slots (it grows, never shrinks). */
@@ -349,6 +355,7 @@ export class InferenceModel {
    * one: reusing memory already written is cheaper than touching new memory.
    */
   private take(room: number): Slot {
+    this.taken++;
     let best: number | undefined;
     for (const [size, free] of this.free) if (size >= room && free.length > 0 && (best === undefined || size < best)) best = size;
     if (best !== undefined) return { at: this.free.get(best)!.pop()!, room: best };
@@ -357,6 +364,7 @@ export class InferenceModel {
 
   private freeSlot(slot: Slot): void {
     if (slot.room === 0) return;
+    this.taken--;
     const free = this.free.get(slot.room);
     if (free) free.push(slot.at);
     else this.free.set(slot.room, [slot.at]);

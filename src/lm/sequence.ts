@@ -33,12 +33,14 @@ export interface GenerationStats {
   promptTokens: number;
   readTokens: number;
   generatedTokens: number;
+  /** Forward passes that sampled a token for each sequence in them: generatedTokens / passes is the mean batch. */
+  passes: number;
   prefillMs: number;
   decodeMs: number;
 }
 
 export function emptyGenerationStats(): GenerationStats {
-  return { calls: 0, promptTokens: 0, readTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0 };
+  return { calls: 0, promptTokens: 0, readTokens: 0, generatedTokens: 0, passes: 0, prefillMs: 0, decodeMs: 0 };
 }
 
 /** Adds `call`'s figures into `total`. */

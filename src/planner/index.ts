@@ -3,3 +3,4 @@ export { decodingOn, LocalPolicy, SamplingSchema, WORKERS_PER_MACHINE, type Samp
 export { episodeText, episodeTokens, promptTokens, transcriptTokens, type TokenSequence } from "./transcript.ts";
 export { REACT_ACTIONS, turnConstraint, type ActionArguments } from "./grammar.ts";
 export { MicroBatcher } from "./batcher.ts";
+export { DecodingEngine, ENGINES, type EngineName, type EngineSettings } from "./engine.ts";

@@ -6,6 +6,7 @@ import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Ge
 import { hashString } from "../random.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
+import { ENGINES } from "./engine.ts";
 import { ensureBackend, snapshotPlanner, type Planner } from "./planner.ts";
 import { decoderLanes } from "./workers.ts";
 
@@ -32,7 +33,7 @@ export const SamplingSchema = z.object({
    * What generation runs on: the WebAssembly SIMD kernels (lm/inference.ts, CPU),
    * or tfjs on its selected backend (the one a GPU would use).
    */
-  engine: z.enum(["kernels", "tfjs"]).default("kernels"),
+  engine: z.enum(ENGINES).default("kernels"),
   /** Worker threads that decode (each with a copy of the weights); 0 decodes on this thread. The runners use one per core. */
   workers: z.number().int().min(0).default(0),
 });

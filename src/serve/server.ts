@@ -8,8 +8,8 @@ import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { promptTokens, turnConstraint, type Planner } from "../planner/index.ts";
-import { PlannerDecoder } from "./decoder.ts";
+import { decodingOn, ensureBackend, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
+import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
 import { requestedTurn } from "./turn.ts";
@@ -21,6 +21,8 @@ export interface ServeOptions {
   port?: number;
   /** Most sequences decoded in one batch (default 64). */
   maxBatch?: number;
+  /** What requests decode on; default: as rollouts do on the tfjs backend (`decodingOn`: the kernels on a CPU, tfjs on a GPU). */
+  engine?: EngineName;
   /**
    * Decode a prompt that ends in an open `Thought k:` under the ReAct turn grammar, as
    * LocalPolicy does (default true); a request's `turn_grammar` field overrides it.
@@ -35,8 +37,10 @@ export interface PlannerServer {
   baseURL: string;
   /** The served model's id: its checkpoint folder's name. */
   model: string;
-  /** Generation calls made and sequences decoded so far. */
-  stats(): { calls: number; sequences: number };
+  /** What requests decode on. */
+  engine: EngineName;
+  /** Generation's work so far: mean batch is generatedTokens / passes. */
+  stats(): DecoderStats;
   /** Stops accepting connections and resolves once the requests in progress are answered. */
   close(): Promise<void>;
 }
@@ -67,7 +71,8 @@ class RequestError extends Error {
 }
 
 export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
-  const decoder = new PlannerDecoder(planner, options.maxBatch ?? 64);
+  const engine = options.engine ?? decodingOn((await ensureBackend()).name).engine;
+  const decoder = new PlannerDecoder(planner, { maxBatch: options.maxBatch ?? 64, engine });
   const model = basename(planner.source);
   const created = Math.floor(Date.now() / 1000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -82,6 +87,7 @@ export async function servePlanner(planner: Planner, options: ServeOptions = {})
   return {
     baseURL: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
     model,
+    engine,
     stats: () => decoder.stats(),
     close: () => close(server),
   };
