@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
-import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptTokens, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptActions, promptTokens, REACT_ACTIONS, transcriptTokens, type Planner } from "../src/planner/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
 const TEMPLATE: PromptTemplate = { instruction: "Answer the question.", exemplars: [] };
@@ -118,5 +118,18 @@ describe("LocalPolicy", () => {
     expect(await sample(1, [0, 1, 2, 3, 4])).toEqual(batched);
     expect(await sample(1, [3, 1, 0, 2, 4])).toEqual(batched); // a's askings keep their order among themselves
     expect(new Set([batched[0], batched[2], batched[4]]).size).toBeGreaterThan(1);
+  });
+
+  it("writes, under the turn grammar, any tool the prompt names besides its own (as serve does)", async () => {
+    const template = { instruction: "Use (1) Search[entity] or (2) Calculator[expression].", exemplars: [] };
+    const prompt = (q: string) => renderPrompt(template, q, [], 1);
+    expect(promptActions(prompt("a?"))).toEqual({ ...REACT_ACTIONS, Calculator: "free" });
+    const planner = { ...tinyPlanner(6), model: createModel({ vocabSize: tokenizer.vocabSize, contextLength: 256, dModel: 16, nLayers: 1, nHeads: 2 }, 6) };
+    const policy = new LocalPolicy(planner, { temperature: 2, seed: 3 });
+    const questions = Array.from({ length: 24 }, (_, i) => `q${i}?`);
+    const texts = await Promise.all(questions.map(async (q) => (await policy.act({ ...request(q), prompt: prompt(q) })).text));
+    const names = texts.map((text) => /Action 1: (\w+)\[/.exec(text)?.[1]);
+    expect(names).toContain("Calculator");
+    expect(names.every((name) => name !== undefined && name in promptActions(prompt("a?")))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import type { Generation, GenerationStats } from "../lm/index.ts";
 import { DecodingEngine } from "./engine.ts";
-import { copySource, rawTokenStrings, TurnGrammar } from "./grammar.ts";
+import { copySource, promptActions, rawTokenStrings, TurnGrammar } from "./grammar.ts";
 import type { Planner } from "./planner.ts";
 import type { Sampling } from "./local-policy.ts";
 import { transcriptTokens } from "./transcript.ts";
@@ -40,7 +40,7 @@ export class TurnDecoder {
     const sequences = requests.map((r) => transcriptTokens(r.prompt, tokenizer));
     const vocabulary = rawTokenStrings(tokenizer);
     const constraints = this.sampling.grammar
-      ? sequences.map(({ ids, mask }, i) => new TurnGrammar(vocabulary, copySource(ids, mask, vocabulary), requests[i].step).constraint)
+      ? sequences.map(({ ids, mask }, i) => new TurnGrammar(vocabulary, copySource(ids, mask, vocabulary), requests[i].step, promptActions(requests[i].prompt)).constraint)
       : undefined;
     const options = { ...this.sampling, streamKeys: requests.map((r) => r.streamKey), constraints, stop: ["\nObservation"] };
     return this.engine.generate(sequences.map((s) => s.ids), options);

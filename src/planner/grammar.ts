@@ -17,6 +17,20 @@ export type ActionArguments = Readonly<Record<string, "copied" | "free">>;
 
 export const REACT_ACTIONS: ActionArguments = { Search: "copied", Lookup: "copied", Finish: "copied", Code: "free" };
 
+/** `Name[` at the start of a word: `(1) Search[entity]`, `Action 1: Search[...]`, `Calculator[expression]`. */
+const NAMED_ACTION = /(?<=^|\s)([A-Za-z][\w-]*)\[/gm;
+
+/**
+ * The actions a prompt offers: the planner's own, plus any other tool that its head
+ * (instruction and examples, before the episode's question) names in `Name[...]`
+ * form, with a free argument: the grammar never forbids a tool the agent was given.
+ */
+export function promptActions(prompt: string): ActionArguments {
+  const head = prompt.slice(0, Math.max(0, prompt.lastIndexOf("\nQuestion:")));
+  const named = [...head.matchAll(NAMED_ACTION)].map(([, name]) => [name, "free"] as const);
+  return { ...Object.fromEntries(named), ...REACT_ACTIONS };
+}
+
 /** Tokens after which a thought must end: the expert's take at most 34; the action line then still fits in 64. */
 export const THOUGHT_LIMIT = 36;
 

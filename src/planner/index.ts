@@ -1,6 +1,6 @@
 export { BASE_PLANNER, ensureBackend, loadPlanner, type Planner } from "./planner.ts";
 export { decodingOn, LocalPolicy, SamplingSchema, WORKERS_PER_MACHINE, type Sampling, type SamplingInput } from "./local-policy.ts";
 export { episodeText, episodeTokens, promptTokens, transcriptTokens, type TokenSequence } from "./transcript.ts";
-export { REACT_ACTIONS, turnConstraint, type ActionArguments } from "./grammar.ts";
+export { promptActions, REACT_ACTIONS, turnConstraint, type ActionArguments } from "./grammar.ts";
 export { MicroBatcher } from "./batcher.ts";
 export { DecodingEngine, ENGINES, type EngineName, type EngineSettings } from "./engine.ts";
