@@ -7,7 +7,7 @@ import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
-import { BASE_PLANNER, decodingOn, ensureBackend, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
+import { BASE_PLANNER, defaultDecoding, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { metricCharts, writeReport, type Table } from "../report/report.ts";
 import { markdownTable } from "../report/table.ts";
@@ -153,7 +153,7 @@ interface EvaluationSet {
 
 async function evaluate(label: string, planner: Planner, { tasks, environment, template, dataset, signal }: EvaluationSet, out: string): Promise<Evaluation> {
   const bar = new ProgressBar(`evaluate ${label}`);
-  const policy = new LocalPolicy(planner, { temperature: 0, ...decodingOn((await ensureBackend()).name) });
+  const policy = new LocalPolicy(planner, { temperature: 0, ...(await defaultDecoding()) });
   const result = await runBenchmark<QaTask>({
     tasks, environment, out, signal,
     prompt: () => template,

@@ -51,6 +51,11 @@ export function decodingOn(backend: BackendName): Pick<Sampling, "engine" | "wor
   return GPU_BACKENDS.includes(backend) ? { engine: "tfjs", workers: 0 } : { engine: "kernels", workers: WORKERS_PER_MACHINE };
 }
 
+/** `decodingOn` the backend in use (the fastest present, once selected). */
+export async function defaultDecoding(): Promise<Pick<Sampling, "engine" | "workers">> {
+  return decodingOn((await ensureBackend()).name);
+}
+
 /**
  * The embedded planner as a Policy. Concurrent episodes' requests are decoded
  * together in one batch, so running many episodes at once (bench --concurrency)

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { basename } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { decodingOn, ensureBackend, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
+import { defaultDecoding, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
 import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
@@ -71,7 +71,7 @@ class RequestError extends Error {
 }
 
 export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
-  const engine = options.engine ?? decodingOn((await ensureBackend()).name).engine;
+  const engine = options.engine ?? (await defaultDecoding()).engine;
   const decoder = new PlannerDecoder(planner, { maxBatch: options.maxBatch ?? 64, engine });
   const model = basename(planner.source);
   const created = Math.floor(Date.now() / 1000);

@@ -8,7 +8,7 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
-import { decodingOn, ensureBackend, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
+import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 
 export interface RolloutOptions<T extends Task> {
   planner: Planner;
@@ -41,7 +41,7 @@ export interface Rollouts {
 
 /** Samples `samples` episodes of every task (a resumed collection keeps what it had logged). */
 export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Promise<Rollouts> {
-  const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding, ...decodingOn((await ensureBackend()).name) });
+  const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding, ...(await defaultDecoding()) });
   const { interrupted } = await runBenchmark({
     tasks: o.tasks,
     samples: o.samples,
