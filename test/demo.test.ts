@@ -55,6 +55,7 @@ describe("react-rl demo", () => {
     const train = worldTasks(generateWorld({ seed: 2 }), "train");
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
     expect(new Set(sampled.map((t) => t.question))).toEqual(new Set(train.slice(0, 2).map((t) => t.question)));
+    expect(new Set(sampled.map((t) => t.meta.dataset))).toEqual(new Set(["hopworld-train"]));
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");

@@ -270,6 +270,7 @@ describe("react-rl train rs on any suite", () => {
       const { trajectories } = await readTrajectories(join(dir, `suite-${suite.name}`, "rollouts", "0001", "trajectories.jsonl"));
       // in the order episodes ended
       expect(trajectories.map((t) => `${t.id} ${t.question}`).sort()).toEqual(suite.tasks.map((t) => `${t.id} ${t.question}`).sort());
+      expect(trajectories.map((t) => t.meta.dataset)).toEqual(suite.tasks.map(() => `${suite.name}-train`));
     }
     // a suite's flags that do not go with it are one-line errors
     expect(await main([...rs, "--dataset", "arithmetic", "--world", world, "--name", "suite-bad"])).toBe(1);

@@ -75,7 +75,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     const test = suites.test.tasks("test", flags.eval);
     const train = untriedTasks(suites.train, planner);
     await announceBackend(flags.backend); // after the checks, which a mistake fails in one line
-    const trainingEnvironment = suites.train.environment;
+    const training = { environment: suites.train.environment, dataset: `${suites.train.name}-train` };
     await mkdir(flags.out, { recursive: true });
     const reference = frozenCopy(planner.model);
     const template = await loadPrompt(suites.test.prompt);
@@ -86,13 +86,13 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       const rsBars = trainingProgressBars("rejection sampling round");
       const pgBars = trainingProgressBars("policy gradient update");
       const rs = await rejectionSampling<QaTask>({
-        planner, tasks: train, environment: trainingEnvironment, template, signal,
+        planner, tasks: train, ...training, template, signal,
         out: join(flags.out, "rs"), rounds: flags["rs-rounds"], questions: flags["rs-questions"], samples: 4, temperature: ROLLOUT_TEMPERATURE,
         onProgress: rsBars.update,
       });
       rsBars.finish();
       const pg = await policyGradient<QaTask>({
-        planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), environment: trainingEnvironment, template, signal,
+        planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), ...training, template, signal,
         out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
         onProgress: pgBars.update,
       });

@@ -233,10 +233,10 @@ the same command resumes at the next ${spec.counter}.`,
   });
 }
 
-/** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), and its environment. */
-function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"] } {
+/** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), their environment, and the name their logs record. */
+function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"]; dataset: string } {
   const { suite } = run;
-  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment };
+  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment, dataset: `${suite.name}-train` };
 }
 
 /** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */

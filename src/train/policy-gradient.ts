@@ -72,6 +72,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         seed,
         environment: options.environment,
         template,
+        dataset: options.dataset,
         out: run.rolloutDir(update),
         concurrency: o.concurrency,
         maxSteps: o.maxSteps,

@@ -44,6 +44,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
         seed,
         environment: options.environment,
         template,
+        dataset: options.dataset,
         out,
         concurrency: o.concurrency,
         maxSteps: o.maxSteps,

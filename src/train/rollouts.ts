@@ -21,6 +21,8 @@ export interface RolloutOptions<T extends Task> {
   /** A fresh environment for each episode. */
   environment: EnvironmentFactory<T>;
   template: PromptTemplate;
+  /** The name each episode's log records as its dataset. */
+  dataset?: string;
   /** Folder of the episodes' log (`trajectories.jsonl`, resumable) and `summary.json`. */
   out: string;
   /** Episodes in flight, which the planner decodes as one batch. */
@@ -51,6 +53,7 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
     concurrency: o.concurrency,
     maxSteps: o.maxSteps,
     prompt: () => o.template,
+    dataset: o.dataset,
     signal: o.signal,
     onProgress: o.onProgress,
   }).finally(() => policy.close());

@@ -56,6 +56,8 @@ export interface SamplingTrainingOptions<T extends Task> {
   tasks: readonly T[];
   environment: EnvironmentFactory<T>;
   template: PromptTemplate;
+  /** The name each rollout episode's log records as its dataset (e.g. `hotpotqa-train`). */
+  dataset?: string;
   /** The run folder; a rerun with the same folder and settings continues where it stopped. */
   out: string;
   signal?: AbortSignal;
