@@ -3,12 +3,11 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 
 /** The fixed head of a ReAct prompt: what the agent is told, and the worked examples it imitates. */
-export interface PromptTemplate {
-  instruction: string;
-  exemplars: string[];
-}
+export const PromptTemplateSchema = z.object({ instruction: z.string(), exemplars: z.array(z.string()) });
+export type PromptTemplate = z.infer<typeof PromptTemplateSchema>;
 
 /** Where prompts are looked for: the working folder (default `process.cwd()`), the user's project. */
 export interface PromptLookup {

@@ -1,5 +1,5 @@
 // The trainers end to end on a toy task, with a tiny model: they must improve it, and resume after a kill.
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -120,6 +120,16 @@ describe("the reward model", () => {
     const scores = await rewardModel.score(episodes.slice(0, 4));
     expect(scores.every((s) => s > 0 && s < 1)).toBe(true);
     await expect(RewardModel.load(join(dir, "rs", "checkpoint"), TOY_TEMPLATE)).rejects.toThrow(/not a reward model/);
+    // It reads episodes with the prompt it was trained with, whichever the caller has.
+    const other = { instruction: "Answer with one word.", exemplars: [] };
+    const loaded = await RewardModel.load(join(out, "checkpoint"), other);
+    expect(await loaded.score(episodes.slice(0, 4))).toEqual(scores);
+    expect(await new RewardModel(loaded.planner, other).score(episodes.slice(0, 4))).not.toEqual(scores);
+    const broken = join(dir, "rm-broken");
+    await cp(join(out, "checkpoint"), broken, { recursive: true });
+    const manifest = JSON.parse(await readFile(join(broken, "manifest.json"), "utf8"));
+    await writeFile(join(broken, "manifest.json"), JSON.stringify({ ...manifest, meta: { ...manifest.meta, prompt: { instruction: 3 } } }));
+    await expect(RewardModel.load(broken, TOY_TEMPLATE)).rejects.toThrow(/broken prompt/);
 
     const { metrics: rl } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl-rm"), updates: 1, groupSize: 4, reward: "rm", rewardModel });
     expect(Number(rl[0]!.reward)).toBeGreaterThan(0);

@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
-import type { PromptTemplate } from "../../prompts/index.ts";
+import { PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
 import { mean, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint, tokenLogprobs, trainStep, type LanguageModel } from "../lm/index.ts";
@@ -64,11 +64,17 @@ export class RewardModel implements EpisodeScorer {
     private readonly template: PromptTemplate,
   ) {}
 
-  /** A reward model checkpoint, as `trainRewardModel` saves it. */
+  /**
+   * A reward model checkpoint, as `trainRewardModel` saves it. It reads episodes with the
+   * prompt it was trained with, kept in its meta; `template` serves checkpoints from before
+   * the prompt was kept.
+   */
   static async load(dir: string, template: PromptTemplate): Promise<RewardModel> {
     const { model, tokenizer, meta } = await loadCheckpoint(dir);
     if (meta.stage !== "rm") throw new UserError(`${dir} is not a reward model (made by react-rl train rm) but a '${String(meta.stage)}' checkpoint`);
-    return new RewardModel({ model, tokenizer, meta, source: dir }, template);
+    const saved = PromptTemplateSchema.optional().safeParse(meta.prompt);
+    if (!saved.success) throw new UserError(`${dir}/manifest.json has a broken prompt in its meta: ${saved.error.issues[0]!.message}`);
+    return new RewardModel({ model, tokenizer, meta, source: dir }, saved.data ?? template);
   }
 
   async score(episodes: readonly Trajectory[], batchSize = 16): Promise<number[]> {
@@ -122,7 +128,7 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const pairs = o.objective === "preference" ? preferencePairs(train, o.pairsPerQuestion, o.seed).map((p) => [index.get(p.chosen)!, index.get(p.rejected)!] as const) : [];
   if (o.objective === "preference" && pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: no preference pairs");
 
-  const run = await TrainingRun.open(options.out, { method: "rm", config: { model: planner.source, episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"] });
+  const run = await TrainingRun.open(options.out, { method: "rm", config: { model: planner.source, episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"], meta: { prompt: template } });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;
