@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Planner } from "../src/planner/index.ts";
 import { TrainingRun, type MetricsRecord } from "../src/train/index.ts";
+import type { Progress } from "../src/train/runs.ts";
 import { AdamW, createModel, disposeModel, loadCheckpoint, recoverCheckpoint, saveCheckpoint, selectBackend, trainTokenizer, type LanguageModel } from "../src/lm/index.ts";
 
 // A kill at filesystem step `at` (counted from `steps = 0`): that step and every later one
@@ -99,14 +100,19 @@ describe("a crash at any step of replacing a checkpoint", () => {
 describe("a crash at any step of finishing a training round", () => {
   const options = { method: "rs", config: { rounds: 3 }, counter: "round" };
   const planner = (seed: number): Planner => ({ model: tinyModel(seed), tokenizer, source: "test", meta: {} });
+  /** What `TrainingRun.resume` does when a round finishes: log its metrics, then checkpoint it. */
+  async function complete(run: TrainingRun, progress: Progress, record: MetricsRecord): Promise<void> {
+    await run.log(progress.completed, record);
+    await run.save(progress);
+  }
 
   /** Runs round 1, then round 2 with a crash at step `at`; the run folder and whether round 2 finished. */
   async function crashInRound2(at: number, rounds: Planner[]): Promise<{ out: string; finished: boolean }> {
     const out = join(await mkdtemp(join(tmpdir(), "react-rl-crash-")), "run");
     const run = await TrainingRun.open(out, options);
     const { optimizer } = run.restore(rounds[0]!);
-    await run.complete({ completed: 1, planner: rounds[0]!, optimizer }, { success: 0.25 });
-    const finished = await crashingAt(at, () => run.complete({ completed: 2, planner: rounds[1]!, optimizer }, { success: 0.5 }));
+    await complete(run, { completed: 1, planner: rounds[0]!, optimizer }, { success: 0.25 });
+    const finished = await crashingAt(at, () => complete(run, { completed: 2, planner: rounds[1]!, optimizer }, { success: 0.5 }));
     optimizer.dispose();
     return { out, finished };
   }
@@ -134,7 +140,7 @@ describe("a crash at any step of finishing a training round", () => {
       expect(await readFile(log, "utf8")).toBe(logged); // never cut
       expect(run.metrics).toEqual([record(1, 0.25), record(2, 0.5)].slice(0, run.completed));
       // The run goes on: round 2 again if its save was lost, logged again; the later line counts
-      for (let round = run.completed + 1; round <= 3; round++) await run.complete({ completed: round, planner: rounds[round - 1]!, optimizer }, { success: round === 2 ? 0.75 : 1 });
+      for (let round = run.completed + 1; round <= 3; round++) await complete(run, { completed: round, planner: rounds[round - 1]!, optimizer }, { success: round === 2 ? 0.75 : 1 });
       optimizer.dispose();
       disposeModel(resumed.model);
       const done = await resume(out, rounds);
@@ -147,5 +153,11 @@ describe("a crash at any step of finishing a training round", () => {
     }
     expect([...completedAfterCrash].sort()).toEqual([1, 2]);
     for (const p of rounds) disposeModel(p.model);
+  });
+
+  it("refuses a damaged checkpoint, saying what is wrong with it", async () => {
+    const { out } = await crashInRound2(Infinity, [planner(1), planner(2)]);
+    await writeFile(join(out, "checkpoint", "manifest.json"), "{ cut short");
+    await expect(TrainingRun.open(out, options)).rejects.toThrow(/checkpoint\/manifest.json is not JSON: .*; remove it to start the run over/);
   });
 });

@@ -212,23 +212,19 @@ export class TrainingRun {
     const meta = { ...planner.meta, ...this.meta, stage: this.method, completed: progress.completed, state: progress.state ?? {} };
     await saveCheckpoint(this.checkpointDir, { model: planner.model, tokenizer: planner.tokenizer, optimizer, meta });
   }
-
-  /** Logs a finished round's metrics, then checkpoints it. */
-  async complete(progress: Progress, record: MetricsRecord): Promise<void> {
-    await this.log(progress.completed, record);
-    await this.save(progress);
-  }
 }
 
 /**
  * The checkpoint at `dir`, once a save a kill cut short is undone; undefined when there is
- * none (no folder, or an empty one). Anything else there is a user error ending in `advice`.
+ * none (no folder, or an empty one). Anything else there is a user error saying what is
+ * wrong with it (not a checkpoint, truncated, unreadable), then `advice`.
  */
 export async function savedCheckpoint(dir: string, advice: string): Promise<Checkpoint | undefined> {
   await recoverCheckpoint(dir);
   if ((await readdir(dir).catch(() => [])).length === 0) return undefined;
-  return loadCheckpoint(dir).catch(() => {
-    throw new UserError(`${dir} exists and is not a checkpoint: ${advice}`);
+  return loadCheckpoint(dir).catch((error: unknown) => {
+    const what = error instanceof UserError ? error.message : `${dir} exists and cannot be read as a checkpoint (${(error as Error).message})`;
+    throw new UserError(`${what}; ${advice}`, { cause: error });
   });
 }
 
