@@ -130,7 +130,7 @@ function outOfMemoryAsUserError<T>(rows: number, tokens: number, step: () => T):
     const outOfMemory = error instanceof WebAssembly.RuntimeError && (error.message.startsWith("Aborted(") || error.message === "memory access out of bounds");
     if (!outOfMemory) throw error;
     throw new UserError(
-      `out of memory: a training step on ${rows} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (--batch-size), or a GPU backend`,
+      `out of memory: a training step on ${rows} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (a smaller batch or minibatch), or a GPU backend`,
     );
   }
 }
