@@ -102,12 +102,18 @@ const command = defineCommand({
   usage: "npm run bench:gpu-trainers -- [--backend NAME] [options]",
   flags,
   run: async (f) => {
-    await measure(f);
+    const out = f.out ?? (await mkdtemp(join(tmpdir(), "gpu-trainers-")));
+    try {
+      await measure(f, out);
+    } finally {
+      if (!f.out) await rm(out, { recursive: true, force: true });
+    }
     return 0;
   },
 });
 
-async function measure(f: Flags): Promise<void> {
+/** The phases in turn, their runs written under `out`. */
+async function measure(f: Flags, out: string): Promise<void> {
   const started = clock();
   const choice = await ensureBackend(f.backend);
   console.error(describeBackend(choice));
@@ -121,7 +127,6 @@ async function measure(f: Flags): Promise<void> {
   const shape = () => presetConfig("large", { vocabSize: f.vocab, contextLength: f.context, dModel: f["d-model"], nLayers: f.layers, nHeads: f.heads });
   const planner = f.from ? await loadPlanner(f.from, f.backend) : await newPlanner(world, shape(), f.seed, { source: "new", meta: { worldSeed: world.seed } });
   const { config } = planner.model;
-  const out = f.out ?? (await mkdtemp(join(tmpdir(), "gpu-trainers-")));
   const result: Result = {
     bench: "gpu-trainers",
     backend: choice.name,
@@ -199,7 +204,6 @@ async function measure(f: Flags): Promise<void> {
   result.phases.total = total;
   await save();
   console.error(`total: ${fixed(total.seconds)} s (process CPU time ${fixed(total.cpuSeconds)} s)`);
-  if (!f.out) await rm(out, { recursive: true, force: true });
 }
 
 /** SFT's figures: tokens/s over the steps after the first, whose time includes warming up. */
