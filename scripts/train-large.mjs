@@ -3,7 +3,12 @@
 // episodes into runs/large/sft. FLAGS go to both commands, after the recipe's own, so they win:
 // `-- --backend webgpu` trains on a GPU; `-- --steps 3` is a quick trial of both stages.
 // Each command is printed before it runs; the first to fail stops the recipe with its exit code.
+// A rerun keeps a stage its folder holds finished with the steps asked for (an unfinished one
+// resumes), so an interrupted SFT does not cost the pretraining again; once a stage trains,
+// every later one trains anew.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const cli = fileURLToPath(new URL("../bin/react-rl.mjs", import.meta.url));
@@ -17,8 +22,29 @@ const stages = [
   ["train", "sft", "--force", "--from", "runs/large/pretrain", "--out", "runs/large/sft", "--examples", "3000", "--steps", "600", "--batch-size", "16", "--lr", "5e-4"],
 ];
 
+/** The value of a command's last `flag` (the user's, after the recipe's, wins). */
+const lastValue = (command, flag) => command[command.lastIndexOf(flag) + 1];
+
+/** The steps the finished checkpoint in `dir` trained; undefined for none, or an unfinished one. */
+function finishedSteps(dir) {
+  try {
+    const { meta } = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    return meta?.done === true ? meta.steps : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Every stage from here on runs: help is each one's to print, and a stage trained anew leaves the later ones stale
+let runRest = process.argv.includes("--help");
 for (const args of stages) {
   const command = [...args, ...process.argv.slice(2)];
+  const [out, steps] = [lastValue(command, "--out"), Number(lastValue(command, "--steps"))];
+  if (!runRest && finishedSteps(out) === steps) {
+    console.error(`${out} holds this stage finished (${steps} steps): kept; remove it to train it again`);
+    continue;
+  }
+  runRest = true;
   console.error(`> react-rl ${command.join(" ")}`);
   const { status, signal } = spawnSync(process.execPath, [cli, ...command], { stdio: "inherit" });
   if (signal) process.kill(process.pid, signal);

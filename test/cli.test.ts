@@ -232,6 +232,7 @@ describe("train pretrain and sft --out", () => {
     const out = join(root, "pt");
     expect((await cli(["train", "pretrain", "--out", out, ...tiny])).code).toBe(0);
     const manifest = await readFile(join(out, "manifest.json"), "utf8");
+    expect(JSON.parse(manifest).meta).toMatchObject({ stage: "pretrain", done: true, steps: 2 }); // what train:large reads to keep a finished stage
 
     const again = await cli(["train", "pretrain", "--out", out, ...tiny, "--seed", "5"]);
     expect(again.code).toBe(1);

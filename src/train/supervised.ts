@@ -9,7 +9,7 @@ export interface SupervisedOptions extends TrainOptionsInput {
   seed?: number;
   /**
    * Where to save the model (and optimizer, to resume) every `saveEvery` steps, and at
-   * the end with `meta.done` set, so a rerun knows the stage is finished.
+   * the end with `meta.done` set, so a rerun knows the stage is finished (`meta.steps`: after how many steps).
    */
   out?: string;
   saveEvery?: number;
@@ -32,7 +32,8 @@ export async function trainSupervised(planner: Planner, rows: readonly TokenSequ
   const save = (done: boolean) => {
     const { out } = options;
     if (!out) return saving;
-    const meta = { ...planner.meta, ...options.meta, done };
+    // `steps`: a finished checkpoint keeps no optimizer, whose step count would say how long it trained.
+    const meta = { ...planner.meta, ...options.meta, done, steps: optimizer.step };
     // A finished stage needs no optimizer state: that keeps the committed checkpoint small.
     const checkpoint = { model: planner.model, tokenizer: planner.tokenizer, optimizer: done ? undefined : optimizer, meta };
     saving = saving.then(() => saveCheckpoint(out, checkpoint));
