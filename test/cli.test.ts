@@ -249,13 +249,24 @@ describe("train pretrain and sft --out", () => {
     expect(await readFile(join(notes, "keep.txt"), "utf8")).toBe("mine");
   }, 120_000); // five training runs, each a CLI process
 
-  it("resumes an unfinished sft run only on the dataset it started with", async () => {
+  it("resumes an unfinished run only on the dataset (sft) or the shape (pretrain) it started with", async () => {
     const root = await tempDir();
     const pretrained = join(root, "pt");
     expect((await cli(["train", "pretrain", "--out", pretrained, ...tiny])).code).toBe(0);
-    // An unfinished SFT run on arithmetic: optimizer state saved, not marked done
-    const { model, tokenizer } = await loadCheckpoint(pretrained);
+    const { model, tokenizer, meta } = await loadCheckpoint(pretrained);
+    // The shape asked for; no preset, as the flags changed every field of it
+    expect(meta).toMatchObject({ shape: "d16, 1 layers, 1 heads, context 160, vocab 300", done: true, steps: 2 });
+    expect(meta).not.toHaveProperty("preset");
     const optimizer = new AdamW(model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
+    // An unfinished pretrain: optimizer state saved, not marked done
+    const pretraining = join(root, "pt-unfinished");
+    await saveCheckpoint(pretraining, { model, tokenizer, optimizer, meta: { stage: "pretrain", shape: meta.shape } });
+    const wider = tiny.map((value, i) => (tiny[i - 1] === "--d-model" ? "32" : value));
+    const other = await cli(["train", "pretrain", "--out", pretraining, ...wider]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain("an unfinished pretrain run of shape d16, 1 layers");
+    expect((await cli(["train", "pretrain", "--out", pretraining, ...tiny])).stderr).toContain(`resuming ${pretraining}`);
+    // An unfinished SFT run on arithmetic
     const unfinished = join(root, "sft");
     await saveCheckpoint(unfinished, { model, tokenizer, optimizer, meta: { stage: "sft", dataset: "arithmetic" } });
     const sft = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--steps", "2", "--batch-size", "1", "--examples", "2"]);
@@ -266,7 +277,7 @@ describe("train pretrain and sft --out", () => {
     const resumed = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--dataset", "arithmetic", "--steps", "2", "--batch-size", "1", "--examples", "2"]);
     expect(resumed.stderr).toContain(`resuming ${unfinished}`);
     expect(resumed.code).toBe(0);
-    expect((await readdir(root)).sort()).toEqual(["pt", "sft"]);
+    expect((await readdir(root)).sort()).toEqual(["pt", "pt-unfinished", "sft"]);
     optimizer.dispose();
     disposeModel(model);
   });

@@ -81,7 +81,7 @@ ${MODEL_PRESET_NAMES.map((name) => `                         ${name}: ${describe
   async run(flags) {
     const config = pretrainConfig(flags);
     const world = await worldFrom(flags);
-    const resumed = await resume(flags, "pretrain");
+    const resumed = await resume(flags, "pretrain", { shape: describeShape(config) });
     const planner = resumed?.planner ?? (await freshPlanner(world, config, flags));
     const rows = corpusRows(pretrainingCorpus(world, flags["extra-worlds"]), planner.tokenizer);
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
@@ -180,9 +180,12 @@ export function pretrainConfig(flags: ShapeFlags): ModelConfig {
   return presetConfig(flags.preset, { vocabSize: flags.vocab, dModel: flags["d-model"], nLayers: flags.layers, nHeads: flags.heads, contextLength: flags.context });
 }
 
+/** A new planner of `config`'s shape; its meta records the shape asked for, and the preset when no flag changed it. */
 async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlags & ShapeFlags): Promise<Planner> {
   await announceBackend(flags.backend);
-  return newPlanner(world, config, flags.seed, { source: flags.out, meta: { worldSeed: world.seed, preset: flags.preset } });
+  const shape = describeShape(config);
+  const preset = shape === describeShape(MODEL_PRESETS[flags.preset]) ? { preset: flags.preset } : {};
+  return newPlanner(world, config, flags.seed, { source: flags.out, meta: { worldSeed: world.seed, shape, ...preset } });
 }
 
 /**
