@@ -43,7 +43,7 @@ import { loadPrompt } from "../prompts/index.ts";
 import { runBenchmark } from "../src/bench/run.ts";
 import { backendFlag } from "../src/cli/backend.ts";
 import { defineCommand, numberFlag, optionsOf } from "../src/cli/command.ts";
-import { newPlanner } from "../src/cli/train.ts";
+import { newPlanner } from "../src/train/pretrain.ts";
 import { DEFAULT_WORLD_SEED } from "../src/cli/world.ts";
 import { UserError } from "../src/errors.ts";
 import { describeBackend, describeShape, gpuAdapter, MODEL_PRESETS, parameterCount, presetConfig, type StepMetrics } from "../src/lm/index.ts";

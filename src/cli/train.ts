@@ -3,28 +3,26 @@ import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
 import { ArithmeticOptionsSchema } from "../suites/arithmetic.ts";
-import { expertEpisodes, hopworldSuite, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
+import { expertEpisodes, openSuite, SUITE_NAMES, type Suite } from "../suites/index.ts";
 import { UserError } from "../errors.ts";
 import {
   AdamW,
-  createModel,
   describeShape,
   loadCheckpoint,
   MODEL_PRESET_NAMES,
   MODEL_PRESETS,
   parameterCount,
   presetConfig,
-  trainTokenizer,
   type ModelConfig,
   type StepMetrics,
 } from "../lm/index.ts";
-import { episodeText, type Planner } from "../planner/index.ts";
+import type { Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
-import { corpusRows } from "../train/pretrain.ts";
+import { corpusRows, newPlanner } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
 import { resumedOptimizer, savedCheckpoint } from "../train/runs.ts";
 import { trainSupervised } from "../train/supervised.ts";
-import { HOPWORLD_PROMPT, pretrainingCorpus, worldCorpus, type World } from "../world/index.ts";
+import { pretrainingCorpus, type World } from "../world/index.ts";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
@@ -188,17 +186,6 @@ async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlag
   return newPlanner(world, config, flags.seed, { source: flags.out, meta: { worldSeed: world.seed, shape, ...preset } });
 }
 
-/**
- * A new, untrained planner of `config`'s shape. Its tokenizer learns the world's text (pages,
- * questions) and the expert's phrasing of thoughts and actions; the vocabulary is what it reaches.
- */
-export async function newPlanner(world: World, config: ModelConfig, seed: number, about: Pick<Planner, "source" | "meta">): Promise<Planner> {
-  const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
-  const template = await loadPrompt(HOPWORLD_PROMPT);
-  const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
-  const tokenizer = trainTokenizer(texts, { vocabSize: config.vocabSize });
-  return { model: createModel({ ...config, vocabSize: tokenizer.vocabSize }, seed), tokenizer, ...about };
-}
 
 /** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */
 async function train(

@@ -23,8 +23,6 @@ export {
 export {
   AdamW,
   batchLoss,
-  clipScale,
-  globalNorm,
   learningRateAt,
   trainLM,
   TrainOptions,

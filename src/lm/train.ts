@@ -139,12 +139,12 @@ function outOfMemoryAsUserError<T>(rows: number, tokens: number, step: () => T):
  * √(Σ ‖g‖²) over all gradients. Summed by pairs: tfjs's WebGPU AddN binds all its
  * inputs at once, and a shader gets 8 storage buffers by default.
  */
-export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
+function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((sum, x) => tf.add(sum, x))) as tf.Scalar;
 }
 
 /** What gradients are multiplied by so that their global norm is at most `clipNorm`: a tensor, so that nothing waits to read the norm. */
-export function clipScale(norm: tf.Scalar, clipNorm: number): tf.Scalar {
+function clipScale(norm: tf.Scalar, clipNorm: number): tf.Scalar {
   return tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)));
 }
 

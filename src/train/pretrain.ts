@@ -1,5 +1,8 @@
-import type { Tokenizer } from "../lm/index.ts";
-import type { TokenSequence } from "../planner/index.ts";
+import { loadPrompt } from "../../prompts/index.ts";
+import { createModel, trainTokenizer, type ModelConfig, type Tokenizer } from "../lm/index.ts";
+import { episodeText, type Planner, type TokenSequence } from "../planner/index.ts";
+import { expertEpisodes, hopworldSuite } from "../suites/index.ts";
+import { HOPWORLD_PROMPT, worldCorpus, type World } from "../world/index.ts";
 
 /**
  * Language-modelling rows from a corpus: the texts, each closed by `eos`, run
@@ -15,4 +18,16 @@ export function corpusRows(texts: readonly string[], tokenizer: Tokenizer, rowTo
     rows.push({ ids, mask: ids.map(() => 1) });
   }
   return rows;
+}
+
+/**
+ * A new, untrained planner of `config`'s shape. Its tokenizer learns the world's text (pages,
+ * questions) and the expert's phrasing of thoughts and actions; the vocabulary is what it reaches.
+ */
+export async function newPlanner(world: World, config: ModelConfig, seed: number, about: Pick<Planner, "source" | "meta">): Promise<Planner> {
+  const episodes = await expertEpisodes(hopworldSuite(world), "train", 300);
+  const template = await loadPrompt(HOPWORLD_PROMPT);
+  const texts = [...worldCorpus(world, "train"), ...episodes.map((t) => episodeText(t, template))];
+  const tokenizer = trainTokenizer(texts, { vocabSize: config.vocabSize });
+  return { model: createModel({ ...config, vocabSize: tokenizer.vocabSize }, seed), tokenizer, ...about };
 }
