@@ -32,6 +32,8 @@ export class DecoderLane {
         lanes.splice(lanes.indexOf(this), 1);
         this.failAll(new Error(`a decoder worker exited with code ${code}`));
       });
+      // A "message" listener refs the worker's port: a lane never used would keep the process alive.
+      worker.unref();
     }, () => undefined);
   }
 
