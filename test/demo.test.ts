@@ -96,9 +96,11 @@ describe("react-rl demo on another suite", () => {
       const out = join(tmpdir(), "react-rl-demo-refused");
       expect(await main(["demo", "--dataset", "hotpotqa", "--out", out])).toBe(1);
       expect(await main(["demo", "--dataset", "arithmetic", "--train-world", "3", "--out", out])).toBe(1);
+      expect(await main(["demo", "--dataset", "arithmetic", "--out", out])).toBe(1); // the base was fine-tuned on hopworld
       expect(said.mock.calls.map((call) => String(call[0])).filter((line) => line.startsWith("react-rl demo:"))).toEqual([
         "react-rl demo: hotpotqa has no test split (a file's questions are the same whatever the split): the demo takes hopworld or arithmetic",
         "react-rl demo: --train-world and --test-world are for --dataset hopworld",
+        `react-rl demo: the planner ${BASE_PLANNER} was fine-tuned on hopworld, not arithmetic: pass --model with one from react-rl train sft --dataset arithmetic`,
       ]);
     } finally {
       said.mockRestore();

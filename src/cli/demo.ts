@@ -72,6 +72,10 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     await checkFolder("--out", flags.out);
     const planner = await loadPlanner(flags.model, flags.backend);
     const suites = await demoSuites(flags, planner);
+    const tuned = planner.meta.dataset;
+    if (tuned !== undefined && tuned !== flags.dataset) {
+      throw new UserError(`the planner ${flags.model} was fine-tuned on ${String(tuned)}, not ${flags.dataset}: pass --model with one from react-rl train sft --dataset ${flags.dataset}`);
+    }
     const test = suites.test.tasks("test", flags.eval);
     const train = untriedTasks(suites.train, planner);
     await announceBackend(flags.backend); // after the checks, which a mistake fails in one line
@@ -122,9 +126,10 @@ interface DemoSuites {
  * file's questions do not have.
  */
 async function demoSuites(flags: DemoFlags, planner: Planner): Promise<DemoSuites> {
+  const hopworld = flags.dataset === "hopworld";
+  if (!hopworld && (flags["train-world"] !== undefined || flags["test-world"] !== undefined)) throw new UserError("--train-world and --test-world are for --dataset hopworld");
   const source = { dataset: flags.dataset, file: flags.file, dataSeed: flags["data-seed"] };
-  if (flags.dataset !== "hopworld") {
-    if (flags["train-world"] !== undefined || flags["test-world"] !== undefined) throw new UserError("--train-world and --test-world are for --dataset hopworld");
+  if (!hopworld) {
     const suite = await openSuite(source, DEFAULT_WORLD_SEED);
     if (!suite.splits) throw new UserError(`${suite.label} has no test split (a file's questions are the same whatever the split): the demo takes hopworld or arithmetic`);
     return { test: suite, train: suite, tested: `${suite.label} test questions`, trained: "its training questions" };
