@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +60,22 @@ describe("react-rl demo", () => {
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");
   }, 300_000);
+
+  it("stopped by Ctrl-C during policy gradient, says how to resume, and the rerun finishes", async () => {
+    const out = await mkdtemp(join(tmpdir(), "react-rl-demo-stop-"));
+    const args = [bin, "demo", "--out", out, "--eval", "2", "--rs-rounds", "1", "--rs-questions", "2", "--pg-updates", "2", "--pg-questions", "1"];
+    const child = spawn(process.execPath, args);
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes("policy gradient update 1") && child.signalCode === null && !child.killed) child.kill("SIGINT"); // once: a second Ctrl-C is Node's own
+    });
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(130);
+    expect(stderr.trim().split("\n").at(-1)).toBe("interrupted: rerun the same command to resume"); // not a missing evaluation log
+    const { stdout } = await run(process.execPath, args, { maxBuffer: 1 << 24 });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!).before.em).toBeGreaterThanOrEqual(0);
+  }, 120_000);
 
   it("says in one line when the training world has no question left to try", async () => {
     const failed = await run(process.execPath, [bin, "demo", "--out", join(tmpdir(), "react-rl-demo-none"), "--train-world", "1"]).catch((error: { code: number; stderr: string }) => error);

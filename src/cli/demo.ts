@@ -5,7 +5,7 @@ import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import { pairedGain, readTrajectories, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
+import { pairedGain, readTrajectoriesIfAny, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark } from "../bench/index.ts";
 import { BASE_PLANNER, defaultDecoding, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
@@ -87,6 +87,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     return untilInterrupted(async (signal) => {
       const evaluation = { tasks: test, environment: suites.test.environment, template, dataset: `${suites.test.name}-test`, signal };
       const before = await evaluate("before", planner, evaluation, join(flags.out, "before"));
+      if (!before.complete) return stopped();
       const rsBars = trainingProgressBars("rejection sampling round");
       const pgBars = trainingProgressBars("policy gradient update");
       const rs = await rejectionSampling<QaTask>({
@@ -95,14 +96,16 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
         onProgress: rsBars.update,
       });
       rsBars.finish();
+      if (rs.interrupted) return stopped();
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), ...training, template, signal,
         out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
         onProgress: pgBars.update,
       });
       pgBars.finish();
+      if (pg.interrupted) return stopped();
       const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
-      if (rs.interrupted || pg.interrupted || !before.complete || !after.complete) return stopped();
+      if (!after.complete) return stopped();
       const kl = await klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
       await writeOutputs(flags, suites, { before: before.summary, after: after.summary, gain, kl, rs: rs.metrics, pg: pg.metrics });
@@ -169,7 +172,8 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
     onProgress: (p) => bar.update(p.done, p.total, `EM ${p.em.toFixed(3)}`),
   }).finally(() => policy.close());
   bar.finish();
-  const { trajectories } = await readTrajectories(join(out, "trajectories.jsonl"));
+  // Stopped before its first episode ended, it has written no log yet
+  const { trajectories } = await readTrajectoriesIfAny(join(out, "trajectories.jsonl"));
   return { summary: result.summary, trajectories, complete: !result.interrupted };
 }
 
