@@ -60,7 +60,7 @@ ${suiteUsage}
                        3000 train, 300 dev, 300 test)
   --shard i/n          only shard i of n (1-based; by a stable hash of the question id), to spread
                        a run over machines; join the logs with react-rl trajectories merge
-${policyUsage}
+${policyUsage(kind.temperature)}
 ${promptUsage}
   --memory DIR         episodic memory (made if missing): each question's exemplars are the most
                        similar successful episodes in DIR, never the question's own, topped up with
@@ -70,7 +70,6 @@ ${promptUsage}
   --concurrency K      episodes in flight at once (default 4)
   --max-steps N        step limit per episode (default 7)
   --out DIR            output folder (default runs/${kind.name}-DATASET[-SPLIT]-POLICY[-shard-i-of-n]); rerun to resume
-  (--temperature defaults to ${kind.temperature} here)
 
 summary.json and the table also give each question type's figures (HotpotQA: bridge, comparison).`,
     flags: benchFlags,

@@ -36,7 +36,7 @@ ${suiteUsage}
   --k K                exemplars per candidate (default 3)
   --candidates C       random exemplar sets to try (default 8)
   --draw-seed S        seed for drawing the sets (default 0)
-${policyUsage}
+${policyUsage()}
   --concurrency K      episodes in flight at once (default 4)
   --max-steps N        step limit per episode (default 7)
   --out DIR            working folder, resumable (default runs/fewshot-NAME)

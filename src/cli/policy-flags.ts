@@ -20,14 +20,15 @@ export const policyFlags = z.object({
   "free-decoding": z.boolean().default(false),
 });
 
-export const policyUsage = `  --policy NAME        ${POLICY_NAMES.join(" | ")} (default baseline)
+/** The usage of `policyFlags`, with the command's default temperature. */
+export const policyUsage = (temperature = 0) => `  --policy NAME        ${POLICY_NAMES.join(" | ")} (default baseline)
   --model M            --policy openai: the model name (default gpt-4o-mini);
                        --policy local: a checkpoint folder (default: the committed base planner)
   --base-url URL       OpenAI-compatible server (else OPENAI_BASE_URL, else api.openai.com)
   --timeout S          --policy openai: seconds to wait for each request's reply (default 60)
   --retries N          --policy openai: retries of a request that failed (default 2); an episode
                        whose request still fails is recorded as failed, and a rerun retries it
-  --temperature T      sampling temperature (default 0)
+  --temperature T      sampling temperature (default ${temperature})
   --seed N             sampling seed, where the server supports one
   --backend NAME       --policy local: ${backendChoices}
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;

@@ -38,19 +38,23 @@ const commonFlags = worldFlags.extend({
   force: z.boolean().default(false),
 });
 
-const commonUsage = `${worldFlagsUsage}
+/** Each stage's default schedule: its steps, and the peak learning rate (decaying to a tenth). */
+const PRETRAIN = { steps: 600, lr: 2e-3 };
+const SFT = { steps: 300, lr: 1e-3 };
+
+const commonUsage = (defaults: typeof PRETRAIN) => `${worldFlagsUsage}
   --out DIR            the checkpoint to write, with report.html and curves.svg (its loss
                        curve); rerun to resume an unfinished run
   --force              train a new checkpoint in place of the one at --out (a finished
                        one, or an unfinished one of other flags)
-  --steps N            optimizer steps
+  --steps N            optimizer steps (default ${defaults.steps})
   --batch-size B       sequences per step (default 16)
-  --lr RATE            peak learning rate
+  --lr RATE            peak learning rate (default ${defaults.lr}), decaying to a tenth of it
   --seed N             data order and initialisation (default 0)
 ${backendUsage}`;
 
 const pretrainFlags = commonFlags.extend({
-  steps: numberFlag(z.number().int().positive()).default(600),
+  steps: numberFlag(z.number().int().positive()).default(PRETRAIN.steps),
   "extra-worlds": numberFlag(z.number().int().min(0)).default(0),
   preset: z.enum(MODEL_PRESET_NAMES).default("small"),
   vocab: numberFlag(z.number().int().min(258).max(8192)).optional(),
@@ -67,7 +71,7 @@ export const pretrainCommand = defineCommand({
   summary: "pretrain the embedded planner's language model on hopworld's training pages",
   usage: `react-rl train pretrain --out DIR [options]
 
-${commonUsage}
+${commonUsage(PRETRAIN)}
   --extra-worlds N     also pretrain on the pages of N other worlds (seeds after the world's),
                        leaving out any page with a word of the world's dev or test pages
                        (default 0)
@@ -85,14 +89,14 @@ ${MODEL_PRESET_NAMES.map((name) => `                         ${name}: ${describe
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
     const about = `pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`;
     console.error(about);
-    await train(planner, rows, flags, { lr: 2e-3, stage: "pretrain", about, optimizer: resumed?.optimizer });
+    await train(planner, rows, flags, { lr: PRETRAIN.lr, stage: "pretrain", about, optimizer: resumed?.optimizer });
     return 0;
   },
 });
 
 const sftFlags = commonFlags.extend({
   from: z.string({ error: "required" }),
-  steps: numberFlag(z.number().int().positive()).default(300),
+  steps: numberFlag(z.number().int().positive()).default(SFT.steps),
   examples: numberFlag(z.number().int().positive()).default(64),
   dataset: z.enum(SUITE_NAMES).default("hopworld"),
   "data-seed": numberFlag(ArithmeticOptionsSchema.shape.seed.unwrap()).optional(),
@@ -111,7 +115,7 @@ export const sftCommand = defineCommand({
                        each question's program with Code[...], then finishes
   --data-seed N        for --dataset arithmetic: the seed its questions are generated from (default 1)
   --examples N         expert episodes from the training split (default 64)
-${commonUsage}
+${commonUsage(SFT)}
   (--world and --world-seed are for --dataset hopworld)`,
   flags: sftFlags,
   async run(flags) {
@@ -121,7 +125,7 @@ ${commonUsage}
     const rows = trainingRows(episodes, template, planner);
     const about = `fine-tuning ${flags.from} on ${rows.length} expert episodes of ${flags.dataset}`;
     console.error(about);
-    await train(planner, rows, flags, { lr: 1e-3, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length } });
+    await train(planner, rows, flags, { lr: SFT.lr, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length } });
     return 0;
   },
 });
