@@ -149,6 +149,18 @@ describe("react-rl CLI", () => {
     expect(stdout).toMatch(/^Could not find nonexistent page title zzz\. Similar: \[.*\]\.$/m);
   });
 
+  it("looks up a keyword on the page named, and says in one line when there is no such page or none named", async () => {
+    const found = await cli(["tool", "lookup", "Qatar", "--page", "northwestern  university"]);
+    expect(found).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\(Result 1 \/ 1\) Northwestern University .*Doha, Qatar/) });
+    const misspelt = await cli(["tool", "lookup", "Qatar", "--page", "Northwestern Universty"]);
+    expect({ code: misspelt.code, stderr: misspelt.stderr.trim() }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(/^react-rl tool: no page 'Northwestern Universty' in .*hotpotqa-dev-300\.jsonl; similar titles: Northwestern University, [^\n]*$/),
+    });
+    const unnamed = await cli(["tool", "lookup", "born"]);
+    expect({ code: unnamed.code, stderr: unnamed.stderr.trim() }).toEqual({ code: 1, stderr: "react-rl tool: lookup needs --page TITLE: the page to look in" });
+  }, 60_000);
+
   it("says clearly when a dataset file is missing, with no stack trace", async () => {
     const { code, stderr } = await cli(["bench", "--file", "/no/such/file.jsonl"]);
     expect(code).toBe(1);

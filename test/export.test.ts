@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -207,6 +207,13 @@ describe("export records and files", () => {
     expect(await readdir(dir)).toEqual(["dpo.jsonl"]);
   });
 
+  it("leaves no temporary file when the write fails", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-"));
+    await mkdir(join(dir, "taken"));
+    await expect(writeExport(join(dir, "taken"), exportOf({ format: "openai-sft" }))).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(["taken"]);
+  });
+
   it("renders a trajectory as an exemplar in the prompt files' layout", () => {
     expect(exemplarText(trajectories[0]!)).toBe(
       "Question: When was Alpha born?\nThought 1: I need to search Alpha.\nAction 1: Search[Alpha]\n" +
@@ -241,6 +248,22 @@ describe("react-rl export", () => {
     // hotpotqa's prompt lists the tools: the wiki's by default; arithmetic's episodes had Code too
     expect(await instruction("--prompt", "hotpotqa")).toMatch(/\(2\) Lookup\[.*\n\(3\) Finish\[/);
     expect(await instruction("--dataset", "arithmetic", "--prompt", "hotpotqa")).toMatch(/\(2\) Lookup\[.*\n\(3\) Code\[.*\n\(4\) Finish\[/);
+  }, 30_000);
+
+  it("refuses in one line an --out that is a folder, or runs through a file, writing nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const [folder, file] = [join(dir, "emptydir"), join(dir, "afile")];
+    await mkdir(folder);
+    await writeFile(file, "mine");
+    for (const [out, line] of [
+      [folder, `--out ${folder} is a folder, not a file`],
+      [join(file, "sft.jsonl"), `--out ${join(file, "sft.jsonl")} cannot be a file: part of its path is a file`],
+    ]) {
+      const failing = run(process.execPath, [bin, "export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out!]);
+      await expect(failing).rejects.toMatchObject({ code: 1, stderr: `react-rl export: ${line}\n` });
+    }
+    expect((await readdir(dir)).sort()).toEqual(["afile", "emptydir"]);
+    expect(await readdir(folder)).toEqual([]);
   }, 30_000);
 
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,7 +11,7 @@ import { inShard, mergeLogs, shardTasks, ShardSchema } from "../src/bench/shard.
 import { OpenAIPolicy } from "../src/policies/openai.ts";
 import { OraclePolicy } from "../src/policies/oracle.ts";
 import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
-import { readTrajectories, type Trajectory } from "../trajectories/index.ts";
+import { readTrajectories, trajectoryKey, type Trajectory } from "../trajectories/index.ts";
 import { startFakeOpenAIServer } from "./helpers/fake-openai-server.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
@@ -55,9 +55,18 @@ describe("mergeLogs", () => {
       expect(merged.trajectories.map((t) => t.id)).toEqual(["a", "b"]);
       // Never the luckier attempt: the earlier one, though it failed.
       expect(merged.trajectories[0]).toEqual(early);
-      expect(merged.conflicts).toEqual(["a"]);
+      expect(merged.conflicts).toEqual(["a#0"]);
     }
     expect(mergeLogs([[early, b], [b]])).toMatchObject({ duplicates: 1, conflicts: [] });
+  });
+
+  it("keeps every sample of a question, and reads a log without samples as sample 0", () => {
+    const samples = [0, 1, 2].map((sample) => ({ ...makeTrajectory("a", sample === 1 ? 1 : 0), sample }));
+    const merged = mergeLogs([samples, [samples[1]!], [makeTrajectory("a", 0)]]);
+    expect(merged.trajectories.map(trajectoryKey)).toEqual(["a#0", "a#1", "a#2"]);
+    expect(merged.trajectories.slice(1)).toEqual(samples.slice(1));
+    // The sampleless copy is a copy of sample 0 that differs in the field
+    expect(merged).toMatchObject({ duplicates: 2, conflicts: ["a#0"] });
   });
 });
 
@@ -92,6 +101,48 @@ describe("a sharded bench run, merged", () => {
 
     const summary = lastJson(await cli(["trajectories", "stats", merged]));
     expect(summary).toMatchObject({ n: 45, em: 1 });
+  });
+
+  it("joins the shards of collect --samples with every sample of every question", async () => {
+    const root = await tempDir();
+    const shardDirs = [1, 2].map((i) => join(root, `shard-${i}`));
+    await Promise.all(
+      shardDirs.map((dir, i) => cli(["collect", "--policy", "oracle", "--limit", "4", "--samples", "3", "--shard", `${i + 1}/2`, "--out", dir])),
+    );
+    const merged = join(root, "merged.jsonl");
+    expect(lastJson(await cli(["trajectories", "merge", merged, ...shardDirs]))).toEqual({ episodes: 12, duplicates: 0, conflicts: 0 });
+    const episodes = (await readTrajectories(merged)).trajectories.map((t) => `${t.id}#${t.sample}`).sort();
+    expect(episodes).toEqual(tasks.slice(0, 4).flatMap((task) => [0, 1, 2].map((sample) => `${task.id}#${sample}`)).sort());
+  }, 60_000);
+
+  it("refuses an OUT that is one of its inputs, leaving the input's log and summary as they were", async () => {
+    const dir = await tempDir();
+    const [one, two] = [join(dir, "one"), join(dir, "two")];
+    await cli(["bench", "--policy", "oracle", "--limit", "1", "--out", one]);
+    await cli(["bench", "--policy", "oracle", "--limit", "2", "--out", two]);
+    const before = await Promise.all(["trajectories.jsonl", "summary.json"].map((name) => readFile(join(one, name), "utf8")));
+    const failed = await run(process.execPath, [bin, "trajectories", "merge", one, one, two]).catch((e: { code: number; stderr: string }) => e);
+    expect(failed).toMatchObject({
+      code: 1,
+      stderr: `react-rl trajectories merge: ${join(one, "trajectories.jsonl")} exists: merge into a new OUT (merge never rewrites a log)\n`,
+    });
+    expect(await Promise.all(["trajectories.jsonl", "summary.json"].map((name) => readFile(join(one, name), "utf8")))).toEqual(before);
+  }, 60_000);
+
+  it("refuses in one line an OUT folder that is a file, or runs through one, and makes nothing", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "afile");
+    await writeFile(file, "mine");
+    await writeFile(join(dir, "in.jsonl"), `${JSON.stringify(makeTrajectory("a", 1))}\n`);
+    for (const [out, line] of [
+      [file, `OUT ${file} is a file, not a folder`],
+      [join(file, "out.jsonl"), `OUT ${join(file, "out.jsonl")} cannot be a file: part of its path is a file`],
+    ]) {
+      const failed = await run(process.execPath, [bin, "trajectories", "merge", out!, join(dir, "in.jsonl")]).catch((e: { code: number; stderr: string }) => e);
+      expect(failed).toMatchObject({ code: 1, stderr: `react-rl trajectories merge: ${line}\n` });
+    }
+    expect(await readFile(file, "utf8")).toBe("mine");
+    expect((await readdir(dir)).sort()).toEqual(["afile", "in.jsonl"]);
   });
 
   it("refuses to write over a file that is not among the inputs", async () => {

@@ -65,3 +65,13 @@ export type Step = z.infer<typeof StepSchema>;
 export type Metrics = z.infer<typeof MetricsSchema>;
 export type RunMeta = z.infer<typeof RunMetaSchema>;
 export type Trajectory = z.infer<typeof TrajectorySchema>;
+
+/** One key per episode: the question, and which sample of it (a log without samples holds sample 0). */
+export function episodeKey(id: string, sample: number): string {
+  return `${id}#${sample}`;
+}
+
+/** A logged episode's `episodeKey`. */
+export function trajectoryKey(trajectory: Pick<Trajectory, "id" | "sample">): string {
+  return episodeKey(trajectory.id, trajectory.sample ?? 0);
+}

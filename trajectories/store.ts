@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createReadStream } from "node:fs";
 import { TRAJECTORY_VERSION, TrajectorySchema, type Trajectory } from "./schema.ts";
@@ -67,8 +67,13 @@ export class TrajectoryWriter {
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeDurably(tmp, text);
-  await rename(tmp, path);
+  try {
+    await writeDurably(tmp, text);
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }); // a failed write (a full disk, a folder at path) leaves no stray file
+    throw error;
+  }
   await syncPath(dirname(path)); // the rename itself, or a power cut could bring back the old file
 }
 

@@ -3,8 +3,10 @@ import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
+  episodeKey,
   readTrajectoriesIfAny,
   summarize,
+  trajectoryKey,
   TrajectoryWriter,
   writeFileAtomic,
   type Summary,
@@ -112,7 +114,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Set(episodes.map((e) => episodeKey(e.task.id, e.sample)));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
-  const finished = new Map(previous.map((t) => [keyOf(t), t]));
+  const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
   const writer = await TrajectoryWriter.open(logPath);
   const resumed = finished.size;
@@ -135,7 +137,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     failures.finishedOne();
     const trajectory = options.samples === undefined ? episode : { ...episode, sample };
     await writer.append(trajectory);
-    finished.set(keyOf(trajectory), trajectory);
+    finished.set(trajectoryKey(trajectory), trajectory);
     emSum += trajectory.metrics.em;
     await options.onEpisode?.(trajectory);
     report();
@@ -158,21 +160,12 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
  * A rerun may ask for more than the log holds (it resumes), never for less.
  */
 function refuseOthers(out: string, logged: readonly Trajectory[], wanted: ReadonlySet<string>): void {
-  const others = logged.filter((t) => !wanted.has(keyOf(t)));
+  const others = logged.filter((t) => !wanted.has(trajectoryKey(t)));
   if (others.length === 0) return;
   throw new UserError(
     `${out} holds ${others.length} episode${others.length === 1 ? "" : "s"} of questions or samples this run does not ask for (${others[0]!.id} first): ` +
       `its summary would disagree with its log; choose another output folder, or ask for all the questions it holds`,
   );
-}
-
-/** One key per episode: the question, and which sample of it (logs without samples hold sample 0). */
-function episodeKey(id: string, sample: number): string {
-  return `${id}#${sample}`;
-}
-
-function keyOf(trajectory: Trajectory): string {
-  return episodeKey(trajectory.id, trajectory.sample ?? 0);
 }
 
 /** The finished episodes of these tasks, in task order, samples in order. */

@@ -3,7 +3,7 @@
 // hash), so shards never overlap, cover every task, stay the same when the task
 // list is reordered or grows, and a rerun of a shard resumes its own log.
 import { z } from "zod";
-import type { Trajectory } from "../../trajectories/index.ts";
+import { trajectoryKey, type Trajectory } from "../../trajectories/index.ts";
 import { hashString } from "../random.ts";
 
 /** Shard `index` of `count`, 1-based as written on the command line: `--shard 2/4`. */
@@ -32,16 +32,17 @@ export function shardTasks<T extends { id: string }>(tasks: readonly T[], shard:
 }
 
 export interface MergeResult {
-  /** One trajectory per id, in order of first appearance across the logs. */
+  /** One trajectory per episode (id and sample), in order of first appearance across the logs. */
   trajectories: Trajectory[];
   /** Extra copies dropped, identical or not. */
   duplicates: number;
-  /** Ids whose copies differ: the one kept is the earliest started (then the first in JSON order). */
+  /** Episodes (`id#sample`) whose copies differ: the one kept is the earliest started (then the first in JSON order). */
   conflicts: string[];
 }
 
 /**
- * Merges logs with no episode lost or repeated. The copy kept for an id does
+ * Merges logs with no episode lost or repeated: an episode is a question's id and
+ * its sample (collect's several per question). The copy kept for an episode does
  * not depend on the order the logs are given in, and never on the reward: a
  * merge must not pick the luckier of two attempts.
  */
@@ -49,15 +50,16 @@ export function mergeLogs(logs: readonly (readonly Trajectory[])[]): MergeResult
   const copies = new Map<string, { trajectory: Trajectory; json: string }[]>();
   for (const trajectory of logs.flat()) {
     const entry = { trajectory, json: JSON.stringify(trajectory) };
-    const seen = copies.get(trajectory.id);
+    const key = trajectoryKey(trajectory);
+    const seen = copies.get(key);
     if (seen) seen.push(entry);
-    else copies.set(trajectory.id, [entry]);
+    else copies.set(key, [entry]);
   }
   let duplicates = 0;
   const conflicts: string[] = [];
-  const trajectories = [...copies].map(([id, entries]) => {
+  const trajectories = [...copies].map(([key, entries]) => {
     duplicates += entries.length - 1;
-    if (new Set(entries.map((e) => e.json)).size > 1) conflicts.push(id);
+    if (new Set(entries.map((e) => e.json)).size > 1) conflicts.push(key);
     const [kept] = entries.sort((a, b) => compare(a.trajectory.meta.startedAt, b.trajectory.meta.startedAt) || compare(a.json, b.json));
     return kept!.trajectory;
   });

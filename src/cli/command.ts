@@ -1,3 +1,4 @@
+import type { Stats } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { z } from "zod";
@@ -77,12 +78,23 @@ export function baseType(field: z.ZodType): z.ZodType {
  * file's place.
  */
 export async function checkFolder(what: string, path: string): Promise<void> {
-  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+  const info = await statTarget(what, path, "a folder");
+  if (info && !info.isDirectory()) throw new UserError(`${what} ${path} is a file, not a folder`);
+}
+
+/** Refuses a file to write whose path is a folder, or runs through a file, before any work is done. */
+export async function checkFile(what: string, path: string): Promise<void> {
+  const info = await statTarget(what, path, "a file");
+  if (info?.isDirectory()) throw new UserError(`${what} ${path} is a folder, not a file`);
+}
+
+/** What is at `path` now, if anything; a path that cannot be `kind` (part of it is a file) is a UserError. */
+async function statTarget(what: string, path: string, kind: string): Promise<Stats | undefined> {
+  return stat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return undefined;
-    if (error.code === "ENOTDIR") throw new UserError(`${what} ${path} cannot be a folder: part of its path is a file`);
+    if (error.code === "ENOTDIR") throw new UserError(`${what} ${path} cannot be ${kind}: part of its path is a file`);
     throw new UserError(`cannot use ${what} ${path}: ${error.message}`);
   });
-  if (info && !info.isDirectory()) throw new UserError(`${what} ${path} is a file, not a folder`);
 }
 
 /**

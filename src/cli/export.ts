@@ -5,7 +5,7 @@ import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, ty
 import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFile, defineCommand, numberFlag } from "./command.ts";
 import { readLogs } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
@@ -57,6 +57,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
   }),
   async run(flags) {
     if (flags.tokenizer !== undefined && flags.format !== "tokens") throw new UserError("--tokenizer applies to --format tokens only");
+    await checkFile("--out", flags.out);
     const tokenizer = flags.tokenizer === undefined ? undefined : await loadTokenEncoder(flags.tokenizer);
     const suite = await suiteFrom(flags);
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)

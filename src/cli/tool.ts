@@ -30,7 +30,8 @@ export const toolCommand = defineCommand({
   NAME          ${Object.keys(TOOLS).join(" | ")} (case-insensitive)
   --file PATH   for search and lookup: the dataset whose paragraphs form the wiki
                 (default: the bundled HotpotQA sample)
-  --page TITLE  for lookup: the page to search first, as an agent would
+  --page TITLE  for lookup (required): the page to look in, opened as an agent's Search
+                would; a title with no page is refused
   --memory DIR  for recall: an episodic memory folder (react-rl bench --memory DIR fills one)
 
 Examples:
@@ -50,7 +51,14 @@ Examples:
 });
 
 async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<Tool> {
-  const environment = new WikiEnvironment(Docstore.fromTasks(await loadDataset(flags.file ?? HOTPOTQA_SAMPLE)));
+  // An agent's Lookup with no page found says "No more results."; a user who named no page, or a missing one, is told.
+  if (name === "Lookup" && flags.page === undefined) throw new UserError("lookup needs --page TITLE: the page to look in");
+  const file = flags.file ?? HOTPOTQA_SAMPLE;
+  const docstore = Docstore.fromTasks(await loadDataset(file));
+  if (flags.page !== undefined && !docstore.get(flags.page)) {
+    throw new UserError(`no page '${flags.page}' in ${file}; similar titles: ${docstore.similar(flags.page).join(", ")}`);
+  }
+  const environment = new WikiEnvironment(docstore);
   if (flags.page !== undefined) await environment.step({ name: "Search", argument: flags.page });
   return environment.tools.find((t) => t.name === name)!;
 }

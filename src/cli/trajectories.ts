@@ -1,10 +1,10 @@
-import { mkdir, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
 import { formatSummary, readTrajectories, summarize, writeFileAtomic } from "../../trajectories/index.ts";
 import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
-import { defineCommand } from "./command.ts";
+import { checkFile, checkFolder, defineCommand } from "./command.ts";
 import { logPath, readLogs } from "./logs.ts";
 
 const statsCommand = defineCommand({
@@ -20,13 +20,15 @@ DIR means DIR/trajectories.jsonl. Prints the summary as JSON on its last line.`,
 
 const mergeCommand = defineCommand({
   name: "trajectories merge",
-  summary: "join trajectory logs (e.g. the shards of bench --shard) into one",
+  summary: "join trajectory logs (e.g. the shards of bench or collect --shard) into one",
   usage: `react-rl trajectories merge OUT IN...
 
-Joins logs into OUT: a .jsonl file, or a folder that gets OUT/trajectories.jsonl. One episode
-per id: copies are dropped, and where copies differ the earliest started is kept and the ids
-are reported. Torn last lines are ignored. OUT may be one of the inputs; any other existing
-OUT is refused. Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on its last line.`,
+Joins logs into OUT: a new .jsonl file, or a folder that gets OUT/trajectories.jsonl (an
+existing log there, an input's included, is refused: inputs stay as they are). One episode
+per id and sample (collect --samples; a log without samples is sample 0): copies are dropped,
+and where copies differ the earliest started is kept and the episodes reported as id#sample.
+Torn last lines are ignored. Prints {"episodes": ..., "duplicates": ..., "conflicts": ...} on
+its last line.`,
   args: ["OUT", "IN..."],
   flags: z.object({}),
   run: (_flags, [out, ...inputs]) => merge(out!, inputs),
@@ -46,20 +48,28 @@ async function stats(target: string): Promise<number> {
 }
 
 async function merge(out: string, inputs: string[]): Promise<number> {
-  const outPath = out.endsWith(".jsonl") ? out : join(out, "trajectories.jsonl");
+  const outPath = await newLogPath(out);
   const inputPaths = await Promise.all(inputs.map(logPath));
-  const exists = await stat(outPath).then(() => true, () => false);
-  if (exists && !inputPaths.some((path) => resolve(path) === resolve(outPath))) {
-    throw new UserError(`${outPath} exists: name it among the inputs to merge into it, or choose another OUT`);
-  }
   const { trajectories, duplicates, conflicts } = mergeLogs(await readLogs(inputPaths));
-  await mkdir(dirname(outPath), { recursive: true });
   await writeFileAtomic(outPath, trajectories.map((t) => `${JSON.stringify(t)}\n`).join(""));
   console.log(`merged ${inputs.length} logs into ${outPath}: ${trajectories.length} episodes, ${duplicates} duplicate copies dropped`);
   if (conflicts.length > 0) {
     const shown = conflicts.slice(0, 10).join(", ");
-    console.error(`${conflicts.length} ids had differing copies (kept the earliest started): ${shown}${conflicts.length > 10 ? ", ..." : ""}`);
+    console.error(`${conflicts.length} episodes (id#sample) had differing copies (kept the earliest started): ${shown}${conflicts.length > 10 ? ", ..." : ""}`);
   }
   console.log(JSON.stringify({ episodes: trajectories.length, duplicates, conflicts: conflicts.length }));
   return 0;
+}
+
+/**
+ * Where merge writes OUT's log: a new one, never an input's. Rewriting an input
+ * would lose it on a mistake, and leave a bench folder's summary.json describing
+ * other episodes than its log.
+ */
+async function newLogPath(out: string): Promise<string> {
+  const isFile = out.endsWith(".jsonl");
+  await (isFile ? checkFile : checkFolder)("OUT", out);
+  const outPath = isFile ? out : join(out, "trajectories.jsonl");
+  if (await stat(outPath).then(() => true, () => false)) throw new UserError(`${outPath} exists: merge into a new OUT (merge never rewrites a log)`);
+  return outPath;
 }
