@@ -106,6 +106,8 @@ describe("react-rl finetune", () => {
     expect(noKey.code).toBe(1);
     expect(noKey.stderr).toContain("OPENAI_API_KEY");
     expect(noKey.stderr).not.toMatch(/\n\s+at /);
+    // A missing file is the mistake to name first, key or no key
+    expect((await cli(["finetune", "--file", "no-such-file.jsonl", "--model", "m"])).stderr).toBe("react-rl finetune: file not found: no-such-file.jsonl\n");
 
     server = await startFakeFineTuneServer();
     const wrong = await cli(["finetune", "--file", SFT_FILE, "--method", "dpo", "--model", "m", "--base-url", server.baseURL]);

@@ -332,7 +332,7 @@ describe("configs and run folders", () => {
   it("rejects unknown keys, bad values and impossible combinations as user errors", async () => {
     const file = join(dir, "bad.json");
     await writeFile(file, JSON.stringify({ rounds: 2, roundz: 3 }));
-    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/unknown config key roundz/);
+    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/unknown config key roundz \(did you mean rounds\?\)/);
     await expect(loadConfig(RejectionConfig, undefined, { samples: -1 })).rejects.toThrow(UserError);
     await expect(loadConfig(PolicyGradientConfig, undefined, { reward: "rm" })).rejects.toThrow(/rewardModel/);
     await writeFile(file, "{ not json");

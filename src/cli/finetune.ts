@@ -50,22 +50,18 @@ Exits 0 when the job succeeds (or is started, with --no-wait), 1 when it fails o
       error: "--file and --model are required to start a job (or --job ID to follow one)",
     }),
   async run(flags) {
+    // Present together without --job: checked by the refine above. The file is checked before the API key is looked for.
+    const training = flags.job === undefined ? await checkTrainingFile(flags.file!, flags.method) : undefined;
     const client = createOpenAIClient({ baseURL: flags["base-url"] });
-    let jobId = flags.job;
-    if (jobId === undefined) {
-      // Present together: checked by the refine above.
-      const training = await checkTrainingFile(flags.file!, flags.method);
-      console.log(`${training.path}: ${training.examples} ${training.method} examples, checked`);
-      const job = await startFineTune(client, training, { model: flags.model!, suffix: flags.suffix });
-      console.log(`started job ${job.id}: ${training.method} on ${job.model}, training file ${job.training_file}`);
-      if (flags["no-wait"]) {
-        console.log(`follow it with: react-rl finetune --job ${job.id}`);
-        console.log(JSON.stringify({ job: job.id, status: job.status, model: job.fine_tuned_model }));
-        return 0;
-      }
-      jobId = job.id;
-    }
-    return follow(client, jobId, flags["poll-seconds"] * 1000);
+    const pollMs = flags["poll-seconds"] * 1000;
+    if (!training) return follow(client, flags.job!, pollMs);
+    console.log(`${training.path}: ${training.examples} ${training.method} examples, checked`);
+    const job = await startFineTune(client, training, { model: flags.model!, suffix: flags.suffix });
+    console.log(`started job ${job.id}: ${training.method} on ${job.model}, training file ${job.training_file}`);
+    if (!flags["no-wait"]) return follow(client, job.id, pollMs);
+    console.log(`follow it with: react-rl finetune --job ${job.id}`);
+    console.log(JSON.stringify({ job: job.id, status: job.status, model: job.fine_tuned_model }));
+    return 0;
   },
 });
 

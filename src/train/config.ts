@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { inWords } from "../issues.ts";
+import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
 import { SUITE_NAMES } from "../suites/builtin.ts";
@@ -153,7 +153,10 @@ export async function loadConfig<S extends z.ZodType>(schema: S, file: string | 
   }
   const known = new Set(Object.keys(objectShape(schema)));
   const unknown = Object.keys(fromFile).filter((key) => !known.has(key));
-  if (unknown.length > 0) throw new UserError(`${file}: unknown config key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
+  if (unknown.length > 0) {
+    const named = unknown.map((key) => `${key}${didYouMean(key, [...known])}`);
+    throw new UserError(`${file}: unknown config key${unknown.length > 1 ? "s" : ""} ${named.join(", ")}`);
+  }
   return parsed.data;
 }
 
