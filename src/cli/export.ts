@@ -6,7 +6,7 @@ import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
-import { readLogs } from "./logs.ts";
+import { readEpisodesOf } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
 
@@ -62,7 +62,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)
     const [task] = suite.tasks("train", 1);
     const template = withToolList(await loadNamedPrompt(flags.prompt ?? suite.prompt), task ? suite.environment(task).tools : []);
-    const trajectories = (await readLogs(flags.in)).flat();
+    const trajectories = await readEpisodesOf(flags.in, suite.name);
     const result = exportTrajectories(trajectories, {
       format: flags.format,
       tokenizer,
