@@ -31,7 +31,8 @@ export const exportCommand = defineCommand({
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
   The suite the trajectories were collected on gives their prompt, and the tools that a
-  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them:
+  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them; logs
+  whose episodes record another suite are refused:
 ${suiteUsage}
 ${promptUsage}
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
