@@ -72,7 +72,7 @@ describe("runBenchmark", () => {
   it("resumes: finished ids are skipped, a torn line is dropped, nothing is duplicated", async () => {
     const out = await tempDir();
     const log = join(out, "trajectories.jsonl");
-    const done = [makeTrajectory("q0", 1), makeTrajectory("q1", 0)];
+    const done = [makeTrajectory("q0", 1), makeTrajectory("q1", 0)].map((t) => ({ ...t, meta: { ...t.meta, policy: "answering" } }));
     await writeFile(log, done.map((t) => `${JSON.stringify(t)}\n`).join("") + '{"version":1,"id":"q2"');
     const asked: string[] = [];
     const inner = answeringPolicy();
@@ -84,6 +84,29 @@ describe("runBenchmark", () => {
     const ids = (await readTrajectories(log)).trajectories.map((t) => t.id);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
+  });
+
+  it("refuses to resume a log made with another policy or step limit, naming the first change", async () => {
+    const out = await tempDir();
+    await runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld" });
+    const other: Policy = { ...answeringPolicy(), name: "oracle", temperature: 1 };
+    const rerun = (policy: Policy, maxSteps: number, dataset = "hopworld") =>
+      runBenchmark({ tasks: tasks.slice(0, 2), policy, environment: finishEnvironment, out, maxSteps, dataset });
+    await expect(rerun(other, 5)).rejects.toThrow(
+      new UserError(`${out} holds episodes made with other settings (policy: "answering" -> "oracle"): choose another output folder, or rerun with their settings to resume them`),
+    );
+    await expect(rerun(answeringPolicy(), 7)).rejects.toThrow("(maxSteps: 5 -> 7)");
+    await expect(rerun(answeringPolicy(), 5, "hotpotqa")).rejects.toThrow('(dataset: "hopworld" -> "hotpotqa")');
+    expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories).toHaveLength(2);
+    await expect(rerun(answeringPolicy(), 5)).resolves.toMatchObject({ resumed: 2, summary: { n: 2 } });
+  });
+
+  it("resumes a log older than recorded step limits and datasets, still checking the policy", async () => {
+    const out = await tempDir();
+    await writeFile(join(out, "trajectories.jsonl"), `${JSON.stringify({ ...makeTrajectory("q0", 1), meta: { ...makeTrajectory("q0", 1).meta, policy: "answering" } })}\n`);
+    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 3, dataset: "x" })).resolves.toMatchObject({ resumed: 1 });
+    const seeded: Policy = { ...answeringPolicy(), seed: 4 };
+    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: seeded, environment: finishEnvironment, out })).rejects.toThrow("(seed: undefined -> 4)");
   });
 
   it("stops on a failure without losing finished episodes, then resumes", async () => {

@@ -93,10 +93,10 @@ describe("runEpisode", () => {
     };
     const before = Date.now();
     const trajectory = TrajectorySchema.parse(
-      await runEpisode(policy, new FakeWiki(), { task: TASK, prompt: TEMPLATE, meta: { dataset: "hotpotqa-dev", seed: 9 } }),
+      await runEpisode(policy, new FakeWiki(), { task: TASK, prompt: TEMPLATE, maxSteps: 4, meta: { dataset: "hotpotqa-dev", seed: 9 } }),
     );
 
-    expect(trajectory.meta).toMatchObject({ policy: "fake-llm", model: "tiny-1", temperature: 0.7, seed: 9, dataset: "hotpotqa-dev" });
+    expect(trajectory.meta).toMatchObject({ policy: "fake-llm", model: "tiny-1", temperature: 0.7, seed: 9, maxSteps: 4, dataset: "hotpotqa-dev" });
     expect(trajectory.meta.codeVersion).toBe(PACKAGE_VERSION);
     expect(Date.parse(trajectory.meta.startedAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(trajectory.meta.wallMs).toBeGreaterThanOrEqual(0);

@@ -266,6 +266,23 @@ describe("react-rl export", () => {
     expect(await readdir(folder)).toEqual([]);
   }, 30_000);
 
+  it("refuses in one line episodes recorded on another suite than --dataset, and reads them with the flag it names", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const log = join(dir, "rollouts.jsonl");
+    const recorded = (dataset: string | undefined) => trajectories.map((t) => ({ ...t, meta: { ...t.meta, dataset } }));
+    await writeFile(log, [...recorded(undefined), ...recorded("hopworld-train")].map((t) => `${JSON.stringify(t)}\n`).join(""));
+    const args = ["export", "--format", "openai-sft", "--in", log, "--out", join(dir, "sft.jsonl")];
+    await expect(run(process.execPath, [bin, ...args])).rejects.toMatchObject({
+      code: 1,
+      stderr: `react-rl export: ${log} holds episodes of hopworld, not hotpotqa: pass --dataset hopworld to read them with their own prompt\n`,
+    });
+    const { stdout } = await run(process.execPath, [bin, ...args, "--dataset", "hopworld"]);
+    expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ read: 10 });
+    expect((jsonl(await readFile(join(dir, "sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).toContain(
+      (await loadPrompt("hopworld")).instruction.slice(0, 60),
+    );
+  }, 30_000);
+
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const out = join(dir, "tokens.jsonl");

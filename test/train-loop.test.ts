@@ -317,6 +317,15 @@ describe("react-rl train dpo and rm on any suite", () => {
       expect(await main(["train", "rm", ...common, "--name", `rm-${name}`, "--held-out", "0.34"])).toBe(0);
       expect(JSON.parse(await readFile(join(dir, `rm-${name}`, "evaluation.json"), "utf8"))).toMatchObject({ questions: 1, episodes: 2 });
     }
+    // logs of another suite than --dataset are refused before the run starts, so the flag named fixes it
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const misread = ["--model", model, "--trajectories", join(dir, "logs-hopworld.jsonl"), "--runs", dir, "--name", "dpo-misread"];
+    expect(await main(["train", "dpo", ...misread, "--dataset", "arithmetic"])).toBe(1);
+    const said = errors.mock.calls.flat().join("\n");
+    errors.mockRestore();
+    expect(said).toContain(`logs-hopworld.jsonl holds episodes of hopworld, not arithmetic: pass --dataset hopworld`);
+    await expect(readFile(join(dir, "dpo-misread", "config.json"), "utf8")).rejects.toThrow("ENOENT");
+    expect(await main(["train", "dpo", ...misread, "--world", world, "--epochs", "1", "--batch-size", "2"])).toBe(0);
     // a suite's flags that do not go with it are one-line errors here too
     expect(await main(["train", "dpo", "--model", model, "--trajectories", join(dir, "logs-arithmetic.jsonl"), "--dataset", "arithmetic", "--world", world, "--runs", dir, "--name", "dpo-bad"])).toBe(1);
   });

@@ -38,6 +38,8 @@ export const RunMetaSchema = z.object({
   dataset: z.string().optional(),
   temperature: z.number().optional(),
   seed: z.number().int().optional(),
+  /** The episode's step limit (older logs lack it). */
+  maxSteps: z.number().int().positive().optional(),
   codeVersion: z.string(),
   startedAt: z.string(),
   wallMs: z.number().nonnegative(),

@@ -62,16 +62,18 @@ export async function runEpisode<T extends Task>(
       halted: finish === undefined,
     },
     meta: {
-      policy: policy.name,
-      model: policy.model,
-      temperature: policy.temperature,
-      seed: policy.seed,
+      ...episodeSettings(policy, maxSteps),
       codeVersion: VERSION,
       startedAt,
       wallMs: performance.now() - started,
       ...options.meta,
     },
   };
+}
+
+/** The meta an episode records of how it ran (who acted, how, for how many steps): what a resumed run must share. */
+export function episodeSettings<T extends Task>(policy: Policy<T>, maxSteps = DEFAULT_MAX_STEPS): Pick<RunMeta, "policy" | "model" | "temperature" | "seed" | "maxSteps"> {
+  return { policy: policy.name, model: policy.model, temperature: policy.temperature, seed: policy.seed, maxSteps };
 }
 
 interface StepRequest<T extends Task> {

@@ -10,11 +10,13 @@ import {
   TrajectoryWriter,
   writeFileAtomic,
   type Summary,
+  type RunMeta,
   type Trajectory,
 } from "../../trajectories/index.ts";
-import { runEpisode } from "../agent/episode.ts";
+import { episodeSettings, runEpisode } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
+import { changedSettings } from "../settings.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
@@ -114,6 +116,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Set(episodes.map((e) => episodeKey(e.task.id, e.sample)));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
+  refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), dataset: options.dataset });
   const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
   const writer = await TrajectoryWriter.open(logPath);
@@ -166,6 +169,23 @@ function refuseOthers(out: string, logged: readonly Trajectory[], wanted: Readon
     `${out} holds ${others.length} episode${others.length === 1 ? "" : "s"} of questions or samples this run does not ask for (${others[0]!.id} first): ` +
       `its summary would disagree with its log; choose another output folder, or ask for all the questions it holds`,
   );
+}
+
+/** Settings older logs do not record: an episode without them passes on the rest. */
+const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps"] as const;
+
+/**
+ * Refuses a log holding episodes made with other settings than this run's (another policy,
+ * model, temperature, seed, step limit or dataset): resuming would pass them off as its own.
+ */
+function refuseOtherSettings(out: string, logged: readonly Trajectory[], settings: Partial<RunMeta>): void {
+  for (const { meta } of logged) {
+    const recorded = Object.fromEntries(Object.keys(settings).map((key) => [key, meta[key as keyof RunMeta]]));
+    const [changed] = changedSettings(recorded, settings, UNRECORDED_IN_OLDER_LOGS.filter((key) => meta[key] === undefined));
+    if (changed !== undefined) {
+      throw new UserError(`${out} holds episodes made with other settings (${changed}): choose another output folder, or rerun with their settings to resume them`);
+    }
+  }
 }
 
 /** The finished episodes of these tasks, in task order, samples in order. */

@@ -6,7 +6,7 @@ import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { checkFile, defineCommand, numberFlag } from "./command.ts";
-import { readLogs } from "./logs.ts";
+import { readEpisodesOf } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
 
@@ -31,7 +31,8 @@ export const exportCommand = defineCommand({
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
   The suite the trajectories were collected on gives their prompt, and the tools that a
-  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them:
+  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them; logs
+  whose episodes record another suite are refused:
 ${suiteUsage}
 ${promptUsage}
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
@@ -63,7 +64,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)
     const [task] = suite.tasks("train", 1);
     const template = withToolList(await loadNamedPrompt(flags.prompt ?? suite.prompt), task ? suite.environment(task).tools : []);
-    const trajectories = (await readLogs(flags.in)).flat();
+    const trajectories = await readEpisodesOf(flags.in, suite.name);
     const result = exportTrajectories(trajectories, {
       format: flags.format,
       tokenizer,

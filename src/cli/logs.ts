@@ -22,3 +22,27 @@ export async function readLogs(targets: readonly string[]): Promise<Trajectory[]
   }
   return logs;
 }
+
+/** Trainers' rollouts record `hopworld-train`, the demo's evaluations `hopworld-test`: both are hopworld's. */
+const SPLIT_SUFFIX = /-(train|test)$/;
+
+/** The suite an episode was recorded on; undefined for older logs, which lack it. */
+function suiteOf(episode: Trajectory): string | undefined {
+  return episode.meta.dataset?.replace(SPLIT_SUFFIX, "");
+}
+
+/**
+ * The episodes of logs recorded on suite `suite`, in order. A log of another suite's
+ * episodes would be rendered with the wrong prompt, so it is refused; episodes that
+ * record no suite pass.
+ */
+export async function readEpisodesOf(targets: readonly string[], suite: string): Promise<Trajectory[]> {
+  const logs = await readLogs(targets);
+  for (const [i, log] of logs.entries()) {
+    const other = log.map(suiteOf).find((recorded) => recorded !== undefined && recorded !== suite);
+    if (other !== undefined) {
+      throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
+    }
+  }
+  return logs.flat();
+}

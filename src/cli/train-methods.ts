@@ -33,7 +33,7 @@ import { metricCharts, writeReport, type MetricChart, type Table } from "../repo
 import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
-import { readLogs } from "./logs.ts";
+import { readEpisodesOf } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** The learning curves of a rejection-sampling run, from its metrics.jsonl (the demo draws them too). */
@@ -120,7 +120,7 @@ hopworld), as they ran.`,
     { title: "Implicit rewards", yLabel: "β · log-ratio", curves: [{ key: "chosenReward", name: "chosen" }, { key: "rejectedReward", name: "rejected" }] },
   ],
   async train(run) {
-    return dpo({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
+    return dpo({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
   },
 });
 
@@ -135,7 +135,7 @@ same suite). It reads the logs with the prompt of their suite (--dataset, defaul
   counter: "step",
   charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
   async train(run) {
-    const result = await trainRewardModel({ ...run.config, ...run, episodes: (await readLogs(run.config.trajectories)).flat() });
+    const result = await trainRewardModel({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
     if (!result.evaluation) return { metrics: result.metrics, interrupted: result.interrupted };
     const { accuracy, episodes, successRate, bestOfN } = result.evaluation;
     console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);

@@ -26,6 +26,7 @@ import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
+import { changedSettings } from "../settings.ts";
 
 /** One line of metrics.jsonl: named numbers, with the round, update or step they belong to. */
 export type MetricsRecord = Record<string, number | string>;
@@ -291,11 +292,9 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   } catch {
     throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
   }
-  const keys = new Set([...Object.keys(saved), ...Object.keys(config)]);
-  const changed = [...keys].filter((key) => !mutable.includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(config[key]));
+  const changed = changedSettings(saved, config, mutable);
   if (changed.length > 0) {
-    const diff = changed.map((key) => `${key}: ${JSON.stringify(saved[key])} -> ${JSON.stringify(config[key])}`).join(", ");
-    throw new UserError(`${path} holds a run started with other settings (${diff}): rerun with its settings to resume, or pick another run name`);
+    throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run name`);
   }
   // Mutable keys follow the latest run.
   await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
