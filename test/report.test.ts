@@ -54,7 +54,8 @@ describe("react-rl train pretrain", () => {
     expect(html).toContain("3 steps.");
     expectSelfContained(html);
     const { meta, model } = await loadCheckpoint(out);
-    expect(meta).toMatchObject({ stage: "pretrain", done: true, preset: "small" });
+    expect(meta).toMatchObject({ stage: "pretrain", done: true, steps: 3, shape: "d16, 1 layers, 1 heads, context 160, vocab 300" });
+    expect(meta).not.toHaveProperty("preset"); // the flags changed the preset's shape
     // The shape flags in place of the preset's fields; the rest is the preset's
     expect(model.config).toMatchObject({ dModel: 16, nLayers: 1, nHeads: 1, contextLength: 160, copyHead: DEFAULT_MODEL_CONFIG.copyHead });
     disposeModel(model);
