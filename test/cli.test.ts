@@ -53,6 +53,8 @@ describe("react-rl CLI", () => {
       [["tool", "serch", "x"], 1, "react-rl tool: unknown tool 'serch' (did you mean search?); the tools: search, lookup, code, python, recall"],
       [["bench", "--policy", "locl"], 1, "react-rl bench: invalid --policy: expected baseline, oracle, openai or local (did you mean local?)"],
       [["bench", "--limit", "many"], 1, "react-rl bench: invalid --limit: expected a whole number of at least 1"],
+      [["bench", "--policy", "baseline", "--model", "m"], 1, "react-rl bench: --model is for --policy openai or local, not baseline"],
+      [["collect", "--free-decoding"], 1, "react-rl collect: --free-decoding is for --policy local, not baseline"],
       [["train", "sft", "--out", "x"], 1, "react-rl train sft: --from is required"],
     ];
     const answers = await Promise.all(cases.map(([args]) => cli(args)));

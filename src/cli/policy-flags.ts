@@ -4,6 +4,7 @@ import type { QaTask } from "../../tools/wiki/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
 import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/index.ts";
+import { UserError } from "../errors.ts";
 import { numberFlag } from "./command.ts";
 
 export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
@@ -33,8 +34,24 @@ export const policyUsage = (temperature = 0) => `  --policy NAME        ${POLICY
   --backend NAME       --policy local: ${backendChoices}
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
-/** Builds the policy a command line names. */
+/** The flags only some policies take: given to another, they would be ignored without a word. */
+const POLICY_ONLY_FLAGS: Partial<Record<keyof z.infer<typeof policyFlags>, readonly (typeof POLICY_NAMES)[number][]>> = {
+  model: ["openai", "local"],
+  "base-url": ["openai"],
+  timeout: ["openai"],
+  retries: ["openai"],
+  backend: ["local"],
+  "free-decoding": ["local"],
+};
+
+/** Builds the policy a command line names; a flag of another policy is a one-line mistake. */
 export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
+  for (const [flag, policies] of Object.entries(POLICY_ONLY_FLAGS)) {
+    const value = flags[flag as keyof typeof flags];
+    if (value !== undefined && value !== false && !policies.includes(flags.policy)) {
+      throw new UserError(`--${flag} is for --policy ${policies.join(" or ")}, not ${flags.policy}`);
+    }
+  }
   switch (flags.policy) {
     case "baseline":
       return new BaselinePolicy();
