@@ -56,6 +56,8 @@ describe("react-rl CLI", () => {
       [["bench", "--policy", "baseline", "--model", "m"], 1, "react-rl bench: --model is for --policy openai or local, not baseline"],
       [["collect", "--free-decoding"], 1, "react-rl collect: --free-decoding is for --policy local, not baseline"],
       [["train", "sft", "--out", "x"], 1, "react-rl train sft: --from is required"],
+      [["export", "--in", "x", "--out", "y.jsonl"], 1, "react-rl export: --format is required"],
+      [["export", "--format", "openai-sf"], 1, "react-rl export: invalid --format: expected openai-sft, openai-dpo or tokens (did you mean openai-sft?)"],
     ];
     const answers = await Promise.all(cases.map(([args]) => cli(args)));
     expect(answers.map(({ code, stderr }) => [code, stderr.trim()])).toEqual(cases.map(([, code, line]) => [code, line]));

@@ -45,7 +45,7 @@ ${promptUsage}
 
 Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last line.`,
   flags: suiteFlags.extend({
-    format: z.enum(EXPORT_FORMATS, { error: `expected one of ${EXPORT_FORMATS.join(", ")}` }),
+    format: z.enum(EXPORT_FORMATS),
     in: z.array(z.string(), { error: "required" }).min(1),
     out: z.string({ error: "required" }),
     prompt: z.string().optional(),
