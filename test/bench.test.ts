@@ -9,7 +9,8 @@ import type { Environment, Task } from "../tools/environment.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
-const tasks: Task[] = Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, question: `What is ${i}?`, answer: String(i) }));
+// Questions as makeTrajectory words them, so that its episodes are these tasks'
+const tasks: Task[] = Array.from({ length: 12 }, (_, i) => ({ id: `q${i}`, question: `question q${i}?`, answer: String(i) }));
 
 /** Answers every question at once; even ids right, odd ids wrong. */
 function answeringPolicy(options: { delayMs?: number; failOn?: string; onCall?: (inFlight: number) => void } = {}): Policy {
@@ -86,7 +87,7 @@ describe("runBenchmark", () => {
     expect(new Set(ids).size).toBe(12);
   });
 
-  it("refuses to resume a log made with another policy or step limit, naming the first change", async () => {
+  it("refuses to resume a log made with another policy, step limit or questions, naming the first change", async () => {
     const out = await tempDir();
     await runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld" });
     const other: Policy = { ...answeringPolicy(), name: "oracle", temperature: 1 };
@@ -97,6 +98,11 @@ describe("runBenchmark", () => {
     );
     await expect(rerun(answeringPolicy(), 7)).rejects.toThrow("(maxSteps: 5 -> 7)");
     await expect(rerun(answeringPolicy(), 5, "hotpotqa")).rejects.toThrow('(dataset: "hopworld" -> "hotpotqa")');
+    // The same ids asking other questions (another world's, or seed's) are not this run's episodes
+    const renumbered = tasks.slice(0, 2).map((task) => ({ ...task, question: `${task.question} In another world.` }));
+    await expect(runBenchmark({ tasks: renumbered, policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld" })).rejects.toThrow(
+      new UserError(`${out} holds an episode of id q0 asking another question ("question q0?"): another world, seed or file? choose another output folder`),
+    );
     expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories).toHaveLength(2);
     await expect(rerun(answeringPolicy(), 5)).resolves.toMatchObject({ resumed: 2, summary: { n: 2 } });
   });

@@ -113,7 +113,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const logPath = join(options.out, "trajectories.jsonl");
   const samples = options.samples ?? 1;
   const episodes = options.tasks.flatMap((task) => Array.from({ length: samples }, (_, sample) => ({ task, sample })));
-  const wanted = new Set(episodes.map((e) => episodeKey(e.task.id, e.sample)));
+  const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
   refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), dataset: options.dataset });
@@ -160,9 +160,15 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
 /**
  * Refuses a log holding episodes this run does not ask for (another dataset, more questions
  * or samples): summary.json covers the run's episodes, so it would disagree with the log.
- * A rerun may ask for more than the log holds (it resumes), never for less.
+ * A rerun may ask for more than the log holds (it resumes), never for less. An episode
+ * whose id the run asks for with another question (ids repeat across hopworld's worlds,
+ * arithmetic's seeds, a dataset's files) is another question's.
  */
-function refuseOthers(out: string, logged: readonly Trajectory[], wanted: ReadonlySet<string>): void {
+function refuseOthers(out: string, logged: readonly Trajectory[], wanted: ReadonlyMap<string, string>): void {
+  const renamed = logged.find((t) => wanted.has(trajectoryKey(t)) && wanted.get(trajectoryKey(t)) !== t.question);
+  if (renamed) {
+    throw new UserError(`${out} holds an episode of id ${renamed.id} asking another question ("${renamed.question}"): another world, seed or file? choose another output folder`);
+  }
   const others = logged.filter((t) => !wanted.has(trajectoryKey(t)));
   if (others.length === 0) return;
   throw new UserError(
