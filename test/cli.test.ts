@@ -253,6 +253,7 @@ describe("train pretrain and sft --out", () => {
     const again = await cli(["train", "pretrain", "--out", out, ...tiny, "--seed", "5"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("holds a finished pretrain checkpoint");
+    expect(again.stderr).not.toContain("TensorFlow.js in Node.js"); // tfjs's banner when the checkpoint was read on its plain-JS backend
     expect(await readFile(join(out, "manifest.json"), "utf8")).toBe(manifest);
     expect((await cli(["train", "pretrain", "--out", out, ...tiny, "--seed", "5", "--force"])).code).toBe(0);
 

@@ -16,7 +16,7 @@ import {
   type ModelConfig,
   type StepMetrics,
 } from "../lm/index.ts";
-import type { Planner } from "../planner/index.ts";
+import { ensureBackend, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows, newPlanner } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
@@ -161,6 +161,7 @@ async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promis
 async function resume(flags: CommonFlags, stage: string, same: Record<string, unknown> = {}) {
   const { out } = flags;
   await checkFolder("--out", out); // a file there would read as an empty folder, and be replaced
+  await ensureBackend(flags.backend); // before any tensor: a checkpoint read first would land on tfjs's plain-JS default
   const previous = await savedCheckpoint(out, "choose another --out");
   if (!previous) return undefined;
   const { meta, optimizerMoments } = previous;
