@@ -17,7 +17,7 @@ import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
 
 const benchFlags = policyFlags.extend({
   ...suiteFlags.shape,
-  split: SplitSchema.default("test"),
+  split: SplitSchema.optional(),
   limit: numberFlag(z.number().int().positive()).optional(),
   shard: ShardSchema.optional(),
   prompt: z.string().optional(),
@@ -76,12 +76,14 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
     async run(given) {
       const flags = { ...given, temperature: given.temperature ?? kind.temperature };
       const suite = await suiteFrom(flags);
-      const limited = suite.tasks(flags.split, flags.limit);
+      if (flags.split !== undefined && !suite.splits) throw new UserError(`--split is for --dataset hopworld or arithmetic: ${suite.label}'s questions are the same whatever the split`);
+      const split = flags.split ?? "test";
+      const limited = suite.tasks(split, flags.limit);
       const tasks = flags.shard ? shardTasks(limited, flags.shard) : limited;
       const template = await loadNamedPrompt(flags.prompt ?? suite.prompt);
       if (flags.shots !== undefined && flags.memory === undefined) throw new UserError("--shots needs --memory DIR");
       const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
-      const splitSuffix = suite.splits ? `-${flags.split}` : "";
+      const splitSuffix = suite.splits ? `-${split}` : "";
       const out = flags.out ?? `runs/${kind.name}-${suite.label}${splitSuffix}-${flags.policy}${shardSuffix}`;
       await checkFolder("--out", out);
       if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
