@@ -57,6 +57,9 @@ describe("react-rl CLI", () => {
       [["collect", "--free-decoding"], 1, "react-rl collect: --free-decoding is for --policy local, not baseline"],
       [["train", "sft", "--out", "x"], 1, "react-rl train sft: --from is required"],
       [["export", "--in", "x", "--out", "y.jsonl"], 1, "react-rl export: --format is required"],
+      [["bench", "--split", "dev"], 1, "react-rl bench: --split is for --dataset hopworld or arithmetic: hotpotqa's questions are the same whatever the split"],
+      [["tool", "search", "Qatar", "--page", "Doha"], 1, "react-rl tool: --page is not for search, which takes --file"],
+      [["tool", "code", "1 + 1", "--memory", "m"], 1, "react-rl tool: --memory is not for code, which takes no flags"],
       [["export", "--format", "openai-sf"], 1, "react-rl export: invalid --format: expected openai-sft, openai-dpo or tokens (did you mean openai-sft?)"],
     ];
     const answers = await Promise.all(cases.map(([args]) => cli(args)));

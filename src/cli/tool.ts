@@ -13,13 +13,13 @@ import { defineCommand } from "./command.ts";
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
 type ToolFlags = z.infer<typeof toolFlags>;
 
-/** The tools this command calls, by lowercase name; each is built only when named. */
-const TOOLS: Record<string, (flags: ToolFlags) => Promise<Tool>> = {
-  search: (flags) => wikiTool("Search", flags),
-  lookup: (flags) => wikiTool("Lookup", flags),
-  code: async () => codeTool(),
-  python: async () => pythonTool(),
-  recall: async (flags) => recallTool(await openMemory(flags.memory)),
+/** The tools this command calls, by lowercase name, with the flags each takes; each is built only when named. */
+const TOOLS: Record<string, { flags: readonly (keyof ToolFlags)[]; build: (flags: ToolFlags) => Promise<Tool> }> = {
+  search: { flags: ["file"], build: (flags) => wikiTool("Search", flags) },
+  lookup: { flags: ["file", "page"], build: (flags) => wikiTool("Lookup", flags) },
+  code: { flags: [], build: async () => codeTool() },
+  python: { flags: [], build: async () => pythonTool() },
+  recall: { flags: ["memory"], build: async (flags) => recallTool(await openMemory(flags.memory)) },
 };
 
 export const toolCommand = defineCommand({
@@ -43,9 +43,11 @@ Examples:
   args: ["NAME", "ARGUMENT"],
   flags: toolFlags,
   async run(flags, [name, argument]) {
-    const build = TOOLS[name!.toLowerCase()];
-    if (!build) throw new UserError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
-    console.log(await callWithText(await build(flags), argument!));
+    const tool = TOOLS[name!.toLowerCase()];
+    if (!tool) throw new UserError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
+    const stray = (Object.keys(flags) as (keyof ToolFlags)[]).find((flag) => flags[flag] !== undefined && !tool.flags.includes(flag));
+    if (stray) throw new UserError(`--${stray} is not for ${name!.toLowerCase()}, which takes ${tool.flags.length ? tool.flags.map((f) => `--${f}`).join(" and ") : "no flags"}`);
+    console.log(await callWithText(await tool.build(flags), argument!));
     return 0;
   },
 });
