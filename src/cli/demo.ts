@@ -15,7 +15,7 @@ import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, TRAINING_WORLD_SEED, type MetricsRecord } from "../train/index.ts";
 import { UserError } from "../errors.ts";
-import { openSuite, type Suite } from "../suites/index.ts";
+import { openSuite, splitDataset, type Suite } from "../suites/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
@@ -79,13 +79,13 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
     const test = suites.test.tasks("test", flags.eval);
     const train = untriedTasks(suites.train, planner);
     await announceBackend(flags.backend); // after the checks, which a mistake fails in one line
-    const training = { environment: suites.train.environment, dataset: `${suites.train.name}-train` };
+    const training = { environment: suites.train.environment, dataset: splitDataset(suites.train, "train") };
     await mkdir(flags.out, { recursive: true });
     const reference = frozenCopy(planner.model);
     const template = await loadPrompt(suites.test.prompt);
 
     return untilInterrupted(async (signal) => {
-      const evaluation = { tasks: test, environment: suites.test.environment, template, dataset: `${suites.test.name}-test`, signal };
+      const evaluation = { tasks: test, environment: suites.test.environment, template, dataset: splitDataset(suites.test, "test"), signal };
       const before = await evaluate("before", planner, evaluation, join(flags.out, "before"));
       if (!before.complete) return stopped();
       const rsBars = trainingProgressBars("rejection sampling round");

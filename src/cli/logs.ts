@@ -2,6 +2,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { readTrajectories, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { datasetSuite } from "../suites/index.ts";
 
 /** A log named on the command line: a folder means the `trajectories.jsonl` that `bench` writes in it. */
 export async function logPath(target: string): Promise<string> {
@@ -23,12 +24,9 @@ export async function readLogs(targets: readonly string[]): Promise<Trajectory[]
   return logs;
 }
 
-/** Trainers' rollouts record `hopworld-train`, the demo's evaluations `hopworld-test`: both are hopworld's. */
-const SPLIT_SUFFIX = /-(train|test)$/;
-
 /** The suite an episode was recorded on; undefined for older logs, which lack it. */
 function suiteOf(episode: Trajectory): string | undefined {
-  return episode.meta.dataset?.replace(SPLIT_SUFFIX, "");
+  return episode.meta.dataset === undefined ? undefined : datasetSuite(episode.meta.dataset);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { QaTask } from "../../tools/wiki/index.ts";
 import { loadPlanner, type Planner } from "../planner/index.ts";
 import type { BackendName } from "../lm/index.ts";
 import { announceBackend } from "./backend.ts";
-import { demonstratedTasks, openSuite, type Suite, type SuiteSource } from "../suites/index.ts";
+import { demonstratedTasks, openSuite, splitDataset, type Suite, type SuiteSource } from "../suites/index.ts";
 import {
   dpo,
   DpoConfig,
@@ -236,7 +236,7 @@ the same command resumes at the next ${spec.counter}.`,
 /** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), their environment, and the name their logs record. */
 function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"]; dataset: string } {
   const { suite } = run;
-  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment, dataset: `${suite.name}-train` };
+  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment, dataset: splitDataset(suite, "train") };
 }
 
 /** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */

@@ -1,6 +1,6 @@
 // Suites: a task set with its environment, prompt and expert, behind one interface.
 export { arithmeticSuite, fileSuite, hopworldSuite, openSuite, SUITE_NAMES, type SuiteName, type SuiteSource } from "./builtin.ts";
-export { demonstratedTasks, expertEpisodeLengths, expertEpisodes, type OnEpisode, type Suite } from "./suite.ts";
+export { datasetSuite, demonstratedTasks, expertEpisodeLengths, expertEpisodes, splitDataset, type OnEpisode, type Suite } from "./suite.ts";
 export {
   ARITHMETIC_PROMPT,
   ARITHMETIC_SIZES,

@@ -69,3 +69,13 @@ export function demonstratedTasks(meta: Readonly<Record<string, unknown>>, suite
   const same = dataset === suite.name && Object.entries(suite.identity).every(([key, value]) => (meta[key] ?? value) === value);
   return same && typeof examples === "number" ? examples : 0;
 }
+
+/** What an episode's log records as its dataset when a run names the split it draws from: `hopworld-train`. */
+export function splitDataset(suite: Pick<Suite<Task>, "name">, split: "train" | "test"): string {
+  return `${suite.name}-${split}`;
+}
+
+/** The suite a recorded dataset names: `hopworld` for `hopworld`, `hopworld-train` or `hopworld-test`. */
+export function datasetSuite(dataset: string): string {
+  return dataset.replace(/-(train|test)$/, "");
+}
