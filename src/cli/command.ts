@@ -97,6 +97,11 @@ async function statTarget(what: string, path: string, kind: string): Promise<Sta
   });
 }
 
+/** The first of `names` the command line gave: a value, or a switch turned on. */
+export function givenFlag<F extends object>(flags: F, names: readonly (keyof F)[]): keyof F | undefined {
+  return names.find((name) => flags[name] !== undefined && flags[name] !== false);
+}
+
 /**
  * A numeric flag: strings from the command line become numbers, checked by `schema`;
  * one that is not a number, or out of range, is told what is allowed (`expected a whole

@@ -5,7 +5,7 @@ import type { Policy } from "../agent/policy.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
 import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/index.ts";
 import { UserError } from "../errors.ts";
-import { numberFlag } from "./command.ts";
+import { givenFlag, numberFlag } from "./command.ts";
 
 export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
 
@@ -46,12 +46,9 @@ const POLICY_ONLY_FLAGS: Partial<Record<keyof z.infer<typeof policyFlags>, reado
 
 /** Builds the policy a command line names; a flag of another policy is a one-line mistake. */
 export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
-  for (const [flag, policies] of Object.entries(POLICY_ONLY_FLAGS)) {
-    const value = flags[flag as keyof typeof flags];
-    if (value !== undefined && value !== false && !policies.includes(flags.policy)) {
-      throw new UserError(`--${flag} is for --policy ${policies.join(" or ")}, not ${flags.policy}`);
-    }
-  }
+  const othersFlags = (Object.keys(POLICY_ONLY_FLAGS) as (keyof typeof POLICY_ONLY_FLAGS)[]).filter((flag) => !POLICY_ONLY_FLAGS[flag]!.includes(flags.policy));
+  const stray = givenFlag(flags, othersFlags);
+  if (stray) throw new UserError(`--${stray} is for --policy ${POLICY_ONLY_FLAGS[stray]!.join(" or ")}, not ${flags.policy}`);
   switch (flags.policy) {
     case "baseline":
       return new BaselinePolicy();

@@ -8,7 +8,7 @@ import { loadDataset } from "../suites/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
 import { didYouMean } from "../issues.ts";
-import { defineCommand } from "./command.ts";
+import { defineCommand, givenFlag } from "./command.ts";
 
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
 type ToolFlags = z.infer<typeof toolFlags>;
@@ -45,7 +45,7 @@ Examples:
   async run(flags, [name, argument]) {
     const tool = TOOLS[name!.toLowerCase()];
     if (!tool) throw new UserError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
-    const stray = (Object.keys(flags) as (keyof ToolFlags)[]).find((flag) => flags[flag] !== undefined && !tool.flags.includes(flag));
+    const stray = givenFlag(flags, (Object.keys(flags) as (keyof ToolFlags)[]).filter((flag) => !tool.flags.includes(flag)));
     if (stray) throw new UserError(`--${stray} is not for ${name!.toLowerCase()}, which takes ${tool.flags.length ? tool.flags.map((f) => `--${f}`).join(" and ") : "no flags"}`);
     console.log(await callWithText(await tool.build(flags), argument!));
     return 0;
