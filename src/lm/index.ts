@@ -22,12 +22,18 @@ export {
 } from "./model.ts";
 export {
   AdamW,
+  applyGradients,
   batchLoss,
   learningRateAt,
+  lossGradients,
+  outOfMemoryAsUserError,
+  stepMetrics,
   trainLM,
   TrainOptions,
   trainStep,
+  type BatchStep,
   type LossFunction,
+  type LossGradients,
   type StepMetrics,
   type TokenBatch,
   type TrainOptionsInput,

@@ -57,14 +57,14 @@ export async function trainLM(
   model: LanguageModel,
   batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>,
   options: TrainOptionsInput,
-  hooks: { optimizer?: AdamW; onStep?: (metrics: StepMetrics) => void } = {},
+  hooks: { optimizer?: AdamW; onStep?: (metrics: StepMetrics) => void; step?: BatchStep } = {},
 ): Promise<{ metrics: StepMetrics[]; optimizer: AdamW }> {
   const o = TrainOptions.parse(options);
   const optimizer = hooks.optimizer ?? new AdamW(model, o);
   const metrics: StepMetrics[] = [];
   if (optimizer.step >= o.steps) return { metrics, optimizer };
   for await (const batch of batches) {
-    const { outputs: _, ...step } = await trainStep(model, optimizer, batch, learningRateAt(optimizer.step, o), o.clipNorm);
+    const { outputs: _, ...step } = await (hooks.step ?? trainStep)(model, optimizer, batch, learningRateAt(optimizer.step, o), o.clipNorm);
     metrics.push(step);
     hooks.onStep?.(step);
     if (optimizer.step >= o.steps) break;
@@ -72,6 +72,9 @@ export async function trainLM(
   }
   return { metrics, optimizer };
 }
+
+/** An optimizer step on the masked next-token loss of a batch: `trainStep`, or one that splits the batch across threads. */
+export type BatchStep = (model: LanguageModel, optimizer: AdamW, batch: TokenBatch, learningRate: number, clipNorm: number) => Promise<StepMetrics & { outputs?: unknown }>;
 
 /**
  * The objective of one step: the masked next-token loss for (pre)training, a trainer's
@@ -97,25 +100,52 @@ export async function trainStep<K extends string = never>(
   loss: LossFunction<K> = nextTokenLoss as LossFunction<K>,
 ): Promise<StepMetrics & { outputs: Record<K, Float32Array> }> {
   const start = performance.now();
-  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
-  let names: K[] = [];
-  const [value, norm, ...kept] = outOfMemoryAsUserError(batch.ids.length, tokens, () => tf.tidy(() => {
-    let outputs: tf.Tensor[] = [];
+  const { value, norm, outputs } = outOfMemoryAsUserError(batch, () => {
+    const { grads, ...rest } = lossGradients(model, optimizer.variables, batch, loss);
+    const norm = applyGradients(optimizer, grads, learningRate, clipNorm);
+    tf.dispose(grads);
+    return { ...rest, norm };
+  });
+  const names = Object.keys(outputs) as K[];
+  const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...names.map((name) => outputs[name])].map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose([value, norm, ...Object.values<tf.Tensor>(outputs)]);
+  return { ...stepMetrics(optimizer, batch, lossValue![0]!, learningRate, gradNorm![0]!, start), outputs: Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array> };
+}
+
+/** A loss's value, its gradients by variable name, and the outputs it keeps: tensors the caller disposes. */
+export interface LossGradients<K extends string> {
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+  outputs: Record<K, tf.Tensor>;
+}
+
+/** The gradient of `loss` on `batch` with respect to `variables` (the optimizer's, or a copy's `parameters`, in that order). */
+export function lossGradients<K extends string>(model: LanguageModel, variables: tf.Variable[], batch: TokenBatch, loss: LossFunction<K>): LossGradients<K> {
+  return tf.tidy(() => {
+    let outputs = {} as Record<K, tf.Tensor>;
     const { value, grads } = tf.variableGrads(() => {
       const out = loss(model, batch);
-      names = Object.keys(out.outputs ?? {}) as K[];
-      outputs = names.map((name) => tf.keep(out.outputs![name]));
+      outputs = Object.fromEntries(Object.entries<tf.Tensor>(out.outputs ?? {}).map(([name, t]) => [name, tf.keep(t)])) as Record<K, tf.Tensor>;
       return out.loss;
-    }, optimizer.variables);
+    }, variables);
+    return { value, grads, outputs };
+  });
+}
+
+/** Clips `grads` to a global norm of at most `clipNorm` and takes the optimizer's step; returns the norm before clipping. */
+export function applyGradients(optimizer: AdamW, grads: tf.NamedTensorMap, learningRate: number, clipNorm: number): tf.Scalar {
+  return tf.tidy(() => {
     const norm = globalNorm(grads);
     optimizer.update(grads, learningRate, clipScale(norm, clipNorm));
-    return [value, norm, ...outputs];
-  }));
-  const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...kept].map((t) => t!.data() as Promise<Float32Array>));
-  tf.dispose([value!, norm!, ...kept]);
+    return norm;
+  });
+}
+
+/** The figures of a step that has just been taken (`start`: when it began, from performance.now()). */
+export function stepMetrics(optimizer: AdamW, batch: TokenBatch, loss: number, learningRate: number, gradNorm: number, start: number): StepMetrics {
+  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
   const ms = performance.now() - start;
-  const outputs = Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array>;
-  return { step: optimizer.step, loss: lossValue![0]!, learningRate, gradNorm: gradNorm![0]!, tokens, tokensPerSecond: (1000 * tokens) / ms, ms, outputs };
+  return { step: optimizer.step, loss, learningRate, gradNorm, tokens, tokensPerSecond: (1000 * tokens) / ms, ms };
 }
 
 /**
@@ -123,14 +153,15 @@ export async function trainStep<K extends string = never>(
  * can fix. It shows as an abort, or, when an allocation fails as a tensor is registered, as an
  * access out of bounds.
  */
-function outOfMemoryAsUserError<T>(rows: number, tokens: number, step: () => T): T {
+export function outOfMemoryAsUserError<T>(batch: TokenBatch, step: () => T): T {
   try {
     return step();
   } catch (error) {
     const outOfMemory = error instanceof WebAssembly.RuntimeError && (error.message.startsWith("Aborted(") || error.message === "memory access out of bounds");
     if (!outOfMemory) throw error;
+    const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
     throw new UserError(
-      `out of memory: a training step on ${rows} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (a smaller batch or minibatch), or a GPU backend`,
+      `out of memory: a training step on ${batch.ids.length} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (a smaller batch or minibatch), or a GPU backend`,
     );
   }
 }

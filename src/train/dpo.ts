@@ -16,7 +16,7 @@ import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
 import { maskedRowSums } from "./losses.ts";
-import { rowLogprobs } from "./policy-gradient.ts";
+import { rowLogprobs } from "./data-parallel.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";

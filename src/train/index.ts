@@ -15,7 +15,9 @@ export {
 } from "./config.ts";
 export { dpo, dpoLoss, preferencePairs, type DpoLoss, type DpoOptions, type PreferencePair } from "./dpo.ts";
 export { adaptKlCoefficient, ADVANTAGE_ESTIMATORS, groupAdvantages, klK3, type AdvantageEstimator, type KlControl } from "./losses.ts";
-export { policyGradient, policyGradientLoss, type EpisodeScorer, type LossTerms, type PolicyGradientOptions } from "./policy-gradient.ts";
+export { objectiveStep, trainingThreads } from "./data-parallel.ts";
+export { objectiveLoss, policyGradientLoss, type LossTerms, type Objective } from "./objectives.ts";
+export { policyGradient, type EpisodeScorer, type PolicyGradientOptions } from "./policy-gradient.ts";
 export { broughtBack, distinctRewarded, rejectionSampling, withHint, type RejectionOptions } from "./rejection.ts";
 export {
   bestOfN,

@@ -12,14 +12,14 @@
  *        -min(ρ·A, clip(ρ, 1-ε, 1+ε)·A) + β · k3(π, π_ref),   ρ = π / π_old;
  *   4. move β toward the KL target; log the update and checkpoint it.
  */
-import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
-import { adaptKlCoefficient, groupAdvantages, klK3, maskedMean, perTarget, targetMask } from "./losses.ts";
+import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
+import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
+import { joined, splitRows, type LossTerms } from "./objectives.ts";
 import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
@@ -105,16 +105,13 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         if (epoch === 0) (await rowLogprobs(reference, batch.ids)).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
         const terms: LossTerms = {
           advantages: perTarget(batch, indices.map((i) => advantages[i]!)),
-          refLogprobs: concat(indices.map((i) => refLogprobs.get(i)!)),
-          oldLogprobs: epoch === 0 ? undefined : concat(indices.map((i) => oldLogprobs.get(i)!)),
+          refLogprobs: joined(indices.map((i) => refLogprobs.get(i)!)),
+          oldLogprobs: epoch === 0 ? undefined : joined(indices.map((i) => oldLogprobs.get(i)!)),
           klCoefficient,
           clipRatio: o.clipRatio,
         };
-        const step = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
-          const { loss, ...outputs } = policyGradientLoss(model, b, terms);
-          return { loss, outputs };
-        });
-        const { kl, entropy, clipFraction, logprobs } = step.outputs;
+        const step = await objectiveStep(planner.model, optimizer, { kind: "policy-gradient", batch, terms }, o.learningRate, o.clipNorm);
+        const { kl, entropy, clipFraction, logprobs } = step.outputs as Record<string, Float32Array>;
         if (epoch === 0) splitRows(logprobs, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
         steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm, tokens: step.tokens });
         options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
@@ -150,77 +147,4 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
   } finally {
     disposeWeights(reference);
   }
-}
-
-/** What the loss needs besides the batch, each lined up with `targetMask(batch)`. */
-export interface LossTerms {
-  /** Each token's advantage: its episode's. */
-  advantages: Float32Array;
-  refLogprobs: Float32Array;
-  /** log π_old; absent on a row's first step, where π_old is the current policy itself (ρ = 1). */
-  oldLogprobs?: Float32Array;
-  klCoefficient: number;
-  clipRatio: number;
-}
-
-/** The loss and what it is made of, each averaged over the policy's tokens. */
-export interface PolicyGradientLoss {
-  loss: tf.Scalar;
-  /** log π of every target, lined up with `targetMask(batch)`. */
-  logprobs: tf.Tensor1D;
-  kl: tf.Scalar;
-  entropy: tf.Scalar;
-  clipFraction: tf.Scalar;
-}
-
-/**
- * The clipped surrogate plus the KL penalty, averaged over the policy's tokens: the
- * whole objective of an update. Returns the parts it is made of, for logging.
- */
-export function policyGradientLoss(model: LanguageModel, batch: TokenBatch, terms: LossTerms): PolicyGradientLoss {
-  const mask = tf.tensor1d(targetMask(batch));
-  const logprobs = tokenLogprobs(model, batch.ids);
-  // π_old is a constant: no gradient flows through it.
-  const old = terms.oldLogprobs ? tf.tensor1d(terms.oldLogprobs) : stopGradient(logprobs);
-  const advantages = tf.tensor1d(terms.advantages);
-  const ratio = tf.exp(tf.sub(logprobs, old));
-  const unclipped = tf.mul(ratio, advantages);
-  const clipped = tf.mul(tf.clipByValue(ratio, 1 - terms.clipRatio, 1 + terms.clipRatio), advantages);
-  const surrogate = tf.neg(tf.minimum(unclipped, clipped)) as tf.Tensor1D;
-  const kl = klK3(logprobs, tf.tensor1d(terms.refLogprobs));
-  const loss = maskedMean(tf.add(surrogate, tf.mul(kl, terms.klCoefficient)) as tf.Tensor1D, mask);
-  return {
-    loss,
-    logprobs,
-    kl: maskedMean(kl, mask),
-    entropy: tf.neg(maskedMean(logprobs, mask)),
-    clipFraction: maskedMean(tf.cast(tf.less(clipped, unclipped), "float32") as tf.Tensor1D, mask),
-  };
-}
-
-/** x's values, through which no gradient flows. */
-const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy) => tf.zerosLike(dy as tf.Tensor) }));
-
-/** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient. */
-export async function rowLogprobs(model: LanguageModel, rows: number[][]): Promise<Float32Array[]> {
-  const packed = tf.tidy(() => tokenLogprobs(model, rows));
-  const values = (await packed.data()) as Float32Array;
-  packed.dispose();
-  return splitRows(values, rows);
-}
-
-/** Packed per-target values cut back into rows (n-1 values for a row of n tokens). */
-function splitRows(values: Float32Array, rows: readonly number[][]): Float32Array[] {
-  let at = 0;
-  return rows.map((row) => values.slice(at, (at += row.length - 1)));
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -2,6 +2,7 @@ import { AdamW, saveCheckpoint, trainLM, type StepMetrics, type TokenBatch, type
 import type { Planner } from "../planner/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
+import { objectiveStep } from "./data-parallel.ts";
 
 export interface SupervisedOptions extends TrainOptionsInput {
   /** Sequences per optimizer step. */
@@ -42,6 +43,7 @@ export async function trainSupervised(planner: Planner, rows: readonly TokenSequ
   const batches = shuffledBatches(rows, options.batchSize, options.seed ?? 0, optimizer.step);
   const { metrics } = await trainLM(planner.model, batches, options, {
     optimizer,
+    step: (model, optimizer, batch, learningRate, clipNorm) => objectiveStep(model, optimizer, { kind: "next-token", batch }, learningRate, clipNorm),
     onStep: (m) => {
       options.onStep?.(m);
       if (options.saveEvery && m.step % options.saveEvery === 0 && m.step < options.steps) void save(false);

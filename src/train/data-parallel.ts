@@ -1,0 +1,154 @@
+/**
+ * Training on every core. tfjs's WASM backend computes on one thread, so on a CPU a
+ * training step splits its batch by rows into one share per thread: this thread
+ * computes the first share while worker threads compute the others on copies of the
+ * model, set to the step's weights. Each share's loss is a mean over its policy tokens,
+ * so their gradients, weighted by those tokens, are the whole batch's (up to rounding),
+ * and the optimizer takes one step with them, here. Log-probabilities under a frozen
+ * reference are shared out the same way.
+ */
+import { availableParallelism } from "node:os";
+import { setImmediate } from "node:timers/promises";
+import * as tf from "@tensorflow/tfjs";
+import { exchange, startWorker, WorkerSlot } from "../../tools/code/worker-thread.ts";
+import { UserError } from "../errors.ts";
+import {
+  applyGradients,
+  lossGradients,
+  outOfMemoryAsUserError,
+  parameters,
+  stepMetrics,
+  tokenLogprobs,
+  trainStep,
+  type AdamW,
+  type BackendName,
+  type LanguageModel,
+  type StepMetrics,
+} from "../lm/index.ts";
+import { combineShares, joined, objectiveLoss, objectiveRows, objectiveTokens, splitRows, type Objective, type ShareResult } from "./objectives.ts";
+import type { ShareReply, ShareRequest, ShareWork } from "./training-worker.ts";
+
+/** Threads training computes on: one per core on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
+export function trainingThreads(): number {
+  return ["wasm", "cpu"].includes(tf.getBackend()) ? availableParallelism() : 1;
+}
+
+/** One optimizer step on `objective`, its batch shared among `threads` threads. */
+export async function objectiveStep(
+  model: LanguageModel,
+  optimizer: AdamW,
+  objective: Objective,
+  learningRate: number,
+  clipNorm: number,
+  threads = trainingThreads(),
+): Promise<StepMetrics & { outputs: Record<string, Float32Array> }> {
+  const shares = shareRows(objective.batch.ids, threads).map(([from, to]) => objectiveRows(objective, from, to));
+  if (shares.length === 1) return trainStep(model, optimizer, objective.batch, learningRate, clipNorm, objectiveLoss(objective));
+  const start = performance.now();
+  const [here, ...rest] = shares as [Objective, ...Objective[]];
+  const elsewhere = await onWorkers(model, rest.map((share) => ({ type: "gradients", objective: share })));
+  const local = outOfMemoryAsUserError(here.batch, () => lossGradients(model, optimizer.variables, here.batch, objectiveLoss(here)));
+  try {
+    const names = Object.keys(local.outputs);
+    const [loss, ...values] = await Promise.all([local.value, ...names.map((n) => local.outputs[n]!)].map((t) => t.data() as Promise<Float32Array>));
+    const mine: ShareResult = { tokens: objectiveTokens(here), loss: loss![0]!, outputs: Object.fromEntries(names.map((n, i) => [n, values[i]!])) };
+    const others = (await elsewhere.replies).map((reply) => expected(reply, "gradients"));
+    const norm = tf.tidy(() => applyGradients(optimizer, wholeGradient(optimizer.variables, { ...mine, grads: local.grads }, others), learningRate, clipNorm));
+    const gradNorm = (await norm.data())[0]!;
+    norm.dispose();
+    const whole = combineShares([mine, ...others]);
+    return { ...stepMetrics(optimizer, objective.batch, whole.loss, learningRate, gradNorm, start), outputs: whole.outputs };
+  } finally {
+    tf.dispose([local.value, ...Object.values(local.grads), ...Object.values<tf.Tensor>(local.outputs)]);
+  }
+}
+
+/**
+ * The batch's gradient from its shares': each weighted by its share of the tokens the
+ * loss averages over. This thread's share holds tensors by variable name, the others
+ * arrays in `variables` order.
+ */
+function wholeGradient(variables: tf.Variable[], mine: { tokens: number; grads: tf.NamedTensorMap }, others: readonly { tokens: number; grads: Float32Array[] }[]): tf.NamedTensorMap {
+  const total = Math.max(1, mine.tokens + others.reduce((n, s) => n + s.tokens, 0));
+  const sum = (v: tf.Variable, p: number) => others.reduce((g, share) => tf.add(g, tf.mul(tf.tensor(share.grads[p]!, v.shape), share.tokens / total)), tf.mul(mine.grads[v.name]!, mine.tokens / total));
+  return Object.fromEntries(variables.map((v, p) => [v.name, sum(v, p)]));
+}
+
+/** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient; the rows shared among `threads` threads. */
+export async function rowLogprobs(model: LanguageModel, rows: number[][], threads = trainingThreads()): Promise<Float32Array[]> {
+  const [here, ...rest] = shareRows(rows, threads).map(([from, to]) => rows.slice(from, to)) as [number[][], ...number[][][]];
+  const elsewhere = await onWorkers(model, rest.map((share) => ({ type: "logprobs", rows: share })));
+  const packed = tf.tidy(() => tokenLogprobs(model, here));
+  const mine = (await packed.data()) as Float32Array;
+  packed.dispose();
+  return splitRows(joined([mine, ...(await elsewhere.replies).map((reply) => expected(reply, "logprobs").values)]), rows);
+}
+
+/**
+ * Up to `count` runs of consecutive rows, [from, to), with about as many tokens each
+ * (a share never empty): consecutive, so the shares' per-token outputs join in order.
+ */
+export function shareRows(rows: readonly number[][], count: number): [number, number][] {
+  const n = Math.max(1, Math.min(count, rows.length));
+  const before = [0];
+  for (const row of rows) before.push(before.at(-1)! + row.length);
+  const cuts = [0];
+  for (let k = 1; k < n; k++) {
+    const goal = (before[rows.length]! * k) / n;
+    let best = cuts[k - 1]! + 1;
+    for (let c = best; c <= rows.length - (n - k); c++) if (Math.abs(before[c]! - goal) < Math.abs(before[best]! - goal)) best = c;
+    cuts.push(best);
+  }
+  cuts.push(rows.length);
+  return cuts.slice(1).map((to, k) => [cuts[k]!, to]);
+}
+
+/**
+ * Sends each piece of work to a worker of its own, with the model's weights as they are
+ * now, and returns once the requests are on their way (they are posted from promise
+ * callbacks, which must run before this thread computes its own share), with the replies to come.
+ */
+async function onWorkers(model: LanguageModel, work: ShareWork[]): Promise<{ replies: Promise<ShareReply[]> }> {
+  const weights = await Promise.all(parameters(model).map(([, v]) => v.data() as Promise<Float32Array>));
+  const workers = trainingWorkers(work.length, tf.getBackend() as BackendName);
+  const replies = Promise.all(work.map((w, i) => workers[i]!.run({ config: model.config, weights, work: w })));
+  replies.catch(() => undefined); // the caller awaits it after computing its own share
+  await setImmediate();
+  return { replies }; // wrapped: an async function returning a promise would wait for it
+}
+
+/** The reply of the type asked for; a failure as the error it was. */
+function expected<T extends "gradients" | "logprobs">(reply: ShareReply, type: T): Extract<ShareReply, { type: T }> {
+  if (reply.type === type) return reply as Extract<ShareReply, { type: T }>;
+  if (reply.type === "failed") throw reply.mistake ? new UserError(reply.message) : new Error(`a training worker failed: ${reply.message}`);
+  throw new Error(`a training worker answered ${reply.type}`);
+}
+
+/** A worker thread that computes shares, one at a time. */
+class TrainingWorker {
+  private readonly slot: WorkerSlot;
+  private nextId = 1;
+
+  constructor(backend: BackendName) {
+    this.slot = new WorkerSlot(() => startWorker(new URL("./training-worker.ts", import.meta.url), { workerData: { backend } }, "training"));
+  }
+
+  run(request: Omit<ShareRequest, "id">): Promise<ShareReply> {
+    return this.slot.enqueue(async () => {
+      const reply = await exchange<ShareReply>(await this.slot.start(), { ...request, id: this.nextId++ }, NO_TIME_LIMIT);
+      if (reply.type === "timeout" || reply.type === "crashed") throw new Error(`a training worker answered nothing (${reply.type === "crashed" ? reply.message : "timeout"})`);
+      return reply;
+    });
+  }
+}
+
+/** A share takes as long as it takes: the longest delay a timer takes (about 24 days). */
+const NO_TIME_LIMIT = 2 ** 31 - 1;
+
+const pool: TrainingWorker[] = [];
+
+/** `count` workers of the process's pool, started on first use. */
+function trainingWorkers(count: number, backend: BackendName): TrainingWorker[] {
+  while (pool.length < count) pool.push(new TrainingWorker(backend));
+  return pool.slice(0, count);
+}

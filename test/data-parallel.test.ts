@@ -1,0 +1,113 @@
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AdamW, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
+import { objectiveStep, rowLogprobs, shareRows } from "../src/train/data-parallel.ts";
+import { combineShares, type Objective } from "../src/train/objectives.ts";
+import { perTarget } from "../src/train/losses.ts";
+import { frozenCopy } from "../src/train/runs.ts";
+
+const CONFIG = { vocabSize: 300, contextLength: 64, dModel: 16, nLayers: 1, nHeads: 2, copyHead: true };
+const OPTIMIZER = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 };
+
+/** Five rows of different lengths, some tokens masked out (observations), one row with no policy token at all. */
+function batch(): TokenBatch {
+  const lengths = [12, 7, 20, 9, 15];
+  const ids = lengths.map((n, r) => Array.from({ length: n }, (_, i) => (r * 37 + i * 11) % 290));
+  const mask = ids.map((row, r) => row.map((_, i) => (r === 3 ? 0 : i % 3 === 0 ? 0 : 1)));
+  return { ids, mask };
+}
+
+const weightsOf = (model: LanguageModel) => parameters(model).map(([, v]) => [...v.dataSync()]);
+
+/** Two copies of one model, each with its optimizer, one stepping on one thread and one on `threads`. */
+async function sideBySide(objective: Objective, threads: number) {
+  const one = createModel(CONFIG, 5);
+  const many = frozenCopy(one);
+  const [optOne, optMany] = [new AdamW(one, OPTIMIZER), new AdamW(many, OPTIMIZER)];
+  const single = await objectiveStep(one, optOne, objective, 1e-2, 1, 1);
+  const shared = await objectiveStep(many, optMany, objective, 1e-2, 1, threads);
+  const weights = [weightsOf(one), weightsOf(many)];
+  optOne.dispose();
+  optMany.dispose();
+  disposeModel(one);
+  disposeModel(many);
+  return { single, shared, weights };
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number) {
+  expect(actual.length).toBe(expected.length);
+  const worst = Math.max(0, ...Array.from(actual, (x, i) => Math.abs(x - expected[i]!)));
+  expect(worst).toBeLessThan(tolerance);
+}
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+});
+
+describe("sharing a step's rows among threads", () => {
+  it("cuts consecutive runs of rows with about as many tokens each, never an empty one", () => {
+    const rows = (lengths: number[]) => lengths.map((n) => Array<number>(n).fill(1));
+    expect(shareRows(rows([10, 10, 10, 10]), 2)).toEqual([[0, 2], [2, 4]]);
+    expect(shareRows(rows([30, 5, 5, 5, 5]), 2)).toEqual([[0, 1], [1, 5]]);
+    expect(shareRows(rows([5, 5, 5, 5, 30]), 2)).toEqual([[0, 4], [4, 5]]);
+    expect(shareRows(rows([100, 1, 1]), 3)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(shareRows(rows([4, 4]), 8)).toEqual([[0, 1], [1, 2]]);
+    expect(shareRows(rows([4, 4, 4]), 1)).toEqual([[0, 3]]);
+  });
+
+  it("weights the shares' means by their tokens and joins their per-token outputs in order", () => {
+    const whole = combineShares([
+      { tokens: 3, loss: 2, outputs: { kl: Float32Array.of(1), logprobs: Float32Array.of(-1, -2) } },
+      { tokens: 1, loss: 6, outputs: { kl: Float32Array.of(5), logprobs: Float32Array.of(-3) } },
+      { tokens: 0, loss: 0, outputs: { kl: Float32Array.of(0), logprobs: Float32Array.of() } },
+    ]);
+    expect(whole.loss).toBeCloseTo(3, 6);
+    expect(whole.outputs.kl![0]).toBeCloseTo(2, 6);
+    expect([...whole.outputs.logprobs!]).toEqual([-1, -2, -3]);
+  });
+});
+
+describe("a step on worker threads", () => {
+  it("takes the step one thread takes on the next-token loss", async () => {
+    const { single, shared, weights } = await sideBySide({ kind: "next-token", batch: batch() }, 3);
+    expect(shared.loss).toBeCloseTo(single.loss, 4);
+    expect(shared.gradNorm).toBeCloseTo(single.gradNorm, 4);
+    expect(shared.tokens).toBe(single.tokens);
+    expect(shared.step).toBe(1);
+    weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
+  });
+
+  it("takes the step one thread takes on the policy-gradient objective, with its figures", async () => {
+    const b = batch();
+    const reference = createModel(CONFIG, 9);
+    const refLogprobs = tf.tidy(() => tokenLogprobs(reference, b.ids)).dataSync() as Float32Array;
+    disposeModel(reference);
+    const terms = { advantages: perTarget(b, [1, -0.5, 0.8, 2, -1.2]), refLogprobs, oldLogprobs: refLogprobs.map((x) => x + 0.05), klCoefficient: 0.3, clipRatio: 0.2 };
+    const { single, shared, weights } = await sideBySide({ kind: "policy-gradient", batch: b, terms }, 2);
+    expect(shared.loss).toBeCloseTo(single.loss, 4);
+    for (const name of ["kl", "entropy", "clipFraction"]) expect(shared.outputs[name]![0]).toBeCloseTo(single.outputs[name]![0]!, 4);
+    expect(single.outputs.kl![0]).toBeGreaterThan(0);
+    expectClose(shared.outputs.logprobs!, single.outputs.logprobs!, 1e-4);
+    weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
+  });
+
+  it("reads each row's log-probabilities as one thread does, in order", async () => {
+    const model = createModel(CONFIG, 4);
+    const rows = batch().ids;
+    const [single, shared] = [await rowLogprobs(model, rows, 1), await rowLogprobs(model, rows, 3)];
+    expect(shared.map((r) => r.length)).toEqual(rows.map((r) => r.length - 1));
+    shared.forEach((values, r) => expectClose(values, single[r]!, 1e-5));
+    disposeModel(model);
+  });
+
+  it("leaks no tensors", async () => {
+    const model = createModel(CONFIG, 2);
+    const optimizer = new AdamW(model, OPTIMIZER);
+    await objectiveStep(model, optimizer, { kind: "next-token", batch: batch() }, 1e-3, 1, 2);
+    const before = tf.memory().numTensors;
+    await objectiveStep(model, optimizer, { kind: "next-token", batch: batch() }, 1e-3, 1, 2);
+    expect(tf.memory().numTensors).toBe(before);
+    optimizer.dispose();
+    disposeModel(model);
+  });
+});
