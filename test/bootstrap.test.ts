@@ -156,6 +156,9 @@ describe("react-rl fewshot bootstrap", () => {
 
       const again = await run(process.execPath, [bin, ...fewshot], { cwd: project }).catch((e: { code: number; stderr: string }) => e);
       expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining("--force") });
+      // More exemplars asked for than were rewarded: said, not silently fewer
+      const larger = await run(process.execPath, [bin, ...fewshot, "--k", "8", "--force"], { cwd: project });
+      expect(larger.stderr).toContain("only 6 training episodes were rewarded: each candidate has 6 exemplars, not --k 8");
     } finally {
       await server.close();
     }

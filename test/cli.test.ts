@@ -102,14 +102,31 @@ describe("react-rl CLI", () => {
     expect(stats.code).toBe(0);
     expect(lastJson(stats.stdout)).toMatchObject({ n: 25, em: 1, haltedRate: 0 });
 
-    const log = (await readFile(join(out, "trajectories.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     const pred = join(out, "pred.json");
-    await writeFile(pred, JSON.stringify({ answer: Object.fromEntries(log.map((t) => [t.id, t.answer])), sp: {} }));
+    const predictions = await cli(["trajectories", "predictions", out, "--out", pred]);
+    expect(lastJson(predictions.stdout)).toEqual({ predictions: 25 });
+    const log = (await readFile(join(out, "trajectories.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    expect(JSON.parse(await readFile(pred, "utf8"))).toEqual({ answer: Object.fromEntries(log.map((t) => [t.id, t.answer])) });
     const score = await cli(["score", "--gold", HOTPOTQA_SAMPLE, "--pred", pred]);
     expect(score.code).toBe(0);
     const scored = lastJson(score.stdout);
     expect(scored.n).toBe(300);
     expect(scored.em).toBeCloseTo(25 / 300, 10);
+
+    // A log of several samples a question, or of none, is a mistake told in one line
+    const samples = join(out, "samples.jsonl");
+    await writeFile(samples, [0, 1].map((sample) => `${JSON.stringify({ ...log[0], sample })}\n`).join(""));
+    const several = await cli(["trajectories", "predictions", samples, "--out", join(out, "p2.json")]);
+    expect({ code: several.code, stderr: several.stderr.trim() }).toEqual({
+      code: 1,
+      stderr: `react-rl trajectories predictions: question ${log[0].id} has several episodes (collect --samples?): a prediction file holds one answer per question`,
+    });
+    const empty = join(out, "empty.jsonl");
+    await writeFile(empty, "");
+    for (const command of [["stats", empty], ["predictions", empty, "--out", join(out, "p3.json")]]) {
+      const said = await cli(["trajectories", ...command]);
+      expect({ code: said.code, stderr: said.stderr.trim() }).toEqual({ code: 1, stderr: `react-rl trajectories ${command[0]}: ${empty} holds no episodes` });
+    }
   });
 
   it("runs hopworld from a seed, as train does, and refuses a rerun that asks for fewer questions than its log holds", async () => {

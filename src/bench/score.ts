@@ -1,9 +1,21 @@
 import { z } from "zod";
 import { exactMatch, f1Score, type QaTask } from "../../tools/wiki/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
 import { describeZodError, UserError } from "../errors.ts";
 
 /** HotpotQA's official prediction file: `answer` maps ids to texts; other keys (`sp`) are ignored. */
 const PredictionsSchema = z.object({ answer: z.record(z.string(), z.string()) });
+export type Predictions = z.infer<typeof PredictionsSchema>;
+
+/** Episodes' final answers as a prediction file, one per question; an episode that never finished answers "". */
+export function predictionsOf(episodes: readonly Trajectory[]): Predictions {
+  const answer: Record<string, string> = {};
+  for (const episode of episodes) {
+    if (episode.id in answer) throw new UserError(`question ${episode.id} has several episodes (collect --samples?): a prediction file holds one answer per question`);
+    answer[episode.id] = episode.answer ?? "";
+  }
+  return { answer };
+}
 
 export interface PredictionScores {
   em: number;

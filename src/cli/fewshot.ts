@@ -95,6 +95,7 @@ Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "
     if (result.interrupted) return stopped();
     console.log(formatCandidates(result.candidates, result.best));
     if (result.pool === 0) console.error("no training episode was rewarded: nothing to choose from, so the starting prompt is kept");
+    else if (result.pool < flags.k) console.error(`only ${result.pool} training episode${result.pool === 1 ? " was" : "s were"} rewarded: each candidate has ${result.pool} exemplar${result.pool === 1 ? "" : "s"}, not --k ${flags.k} (more --train questions give more)`);
     await writeFileAtomic(target, formatPromptFile(result.template));
     const score = result.candidates[result.best]!.score;
     const baseScore = result.candidates[0]!.score;

@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { formatSummary, readTrajectories, summarize, writeFileAtomic } from "../../trajectories/index.ts";
+import { formatSummary, readTrajectories, summarize, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { predictionsOf } from "../bench/score.ts";
 import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
 import { checkFile, checkFolder, defineCommand } from "./command.ts";
@@ -34,17 +35,47 @@ its last line.`,
   run: (_flags, [out, ...inputs]) => merge(out!, inputs),
 });
 
-/** `trajectories stats` and `trajectories merge`. */
-export const trajectoriesCommands = [statsCommand, mergeCommand];
+const predictionsCommand = defineCommand({
+  name: "trajectories predictions",
+  summary: "a trajectory log's final answers as a HotpotQA prediction file, for score or the official evaluator",
+  usage: `react-rl trajectories predictions DIR|FILE --out FILE
+
+Writes {"answer": {"<id>": "<text>", ...}}, HotpotQA's official prediction format, with
+each episode's final answer ("" for one that never finished): what score --pred and
+hotpot_evaluate_v1.py read. One episode per question: a log of collect --samples is
+refused. DIR means DIR/trajectories.jsonl. Prints {"predictions": ...} on its last line.`,
+  args: ["DIR|FILE"],
+  flags: z.object({ out: z.string({ error: "required" }) }),
+  run: (flags, [target]) => predictions(target!, flags.out),
+});
+
+/** `trajectories stats`, `merge` and `predictions`. */
+export const trajectoriesCommands = [statsCommand, mergeCommand, predictionsCommand];
 
 async function stats(target: string): Promise<number> {
-  const path = await logPath(target);
-  const { trajectories, tornTail } = await readTrajectories(path);
-  if (tornTail) console.error(`${path}: the last line is incomplete (a crash mid-write?) and was ignored`);
-  const summary = summarize(trajectories);
+  const summary = summarize(await readLog(target));
   console.log(formatSummary(summary));
   console.log(JSON.stringify(summary));
   return 0;
+}
+
+async function predictions(target: string, out: string): Promise<number> {
+  await checkFile("--out", out);
+  const predicted = predictionsOf(await readLog(target));
+  await writeFileAtomic(out, `${JSON.stringify(predicted, null, 2)}\n`);
+  const count = Object.keys(predicted.answer).length;
+  console.log(`wrote ${count} predictions to ${out}`);
+  console.log(JSON.stringify({ predictions: count }));
+  return 0;
+}
+
+/** One log's episodes; a log with none is a mistake (a wrong path, a run that never started). */
+async function readLog(target: string): Promise<Trajectory[]> {
+  const path = await logPath(target);
+  const { trajectories, tornTail } = await readTrajectories(path);
+  if (tornTail) console.error(`${path}: the last line is incomplete (a crash mid-write?) and was ignored`);
+  if (trajectories.length === 0) throw new UserError(`${path} holds no episodes`);
+  return trajectories;
 }
 
 async function merge(out: string, inputs: string[]): Promise<number> {
