@@ -4,7 +4,7 @@
  * planner samples of hopworld training questions (world 2, 4 samples each, temperature
  * 0.7), as the policy-gradient objective (16 rollouts a step) and the next-token loss
  * rejection sampling trains with. The two settings take turns, each on a fresh copy of
- * the base, the same steps in the same order.
+ * the base, the same steps in the same order. DPO's steps take the same batches as pairs.
  *
  *   npm run bench:train-threads [-- --questions 16 --rounds 2 --threads N]
  */
@@ -46,17 +46,24 @@ const batches = Array.from({ length: Math.floor(rows.length / 16) }, (_, b) => t
 const tokens = batches.reduce((n, b) => n + b.ids.reduce((m, row) => m + row.length - 1, 0), 0);
 console.error(`${rows.length} rollouts, ${batches.length} steps of 16 a pass, ${tokens.toLocaleString()} tokens`);
 
-/** The objectives of a pass: each batch as a policy-gradient step (advantages ±1, the base as reference) or a next-token step. */
-function objectives(planner: Planner, kind: Objective["kind"]): Objective[] {
+type Kind = Objective["kind"];
+
+/**
+ * The objectives of a pass: each batch as a policy-gradient step (advantages ±1, the base
+ * as reference), a next-token step, or a DPO step on its rows taken as 8 pairs (the
+ * reference's sequence log-probabilities set to 0: they do not change the work).
+ */
+function objectives(planner: Planner, kind: Kind): Objective[] {
   return batches.map((batch, b) => {
     if (kind === "next-token") return { kind, batch };
+    if (kind === "dpo") return { kind, batch, refChosen: Array(8).fill(0), refRejected: Array(8).fill(0), beta: 0.1 };
     const refLogprobs = tf.tidy(() => tokenLogprobs(planner.model, batch.ids)).dataSync() as Float32Array;
     return { kind, batch, terms: { advantages: perTarget(batch, batch.ids.map((_, r) => ((r + b) % 2 ? 1 : -1))), refLogprobs, klCoefficient: 0.05, clipRatio: 0.2 } };
   });
 }
 
 /** Milliseconds a step, over one pass of `kind` steps on a fresh copy of the base with `count` threads. */
-async function pass(kind: Objective["kind"], count: number): Promise<{ ms: number; loss: number }> {
+async function pass(kind: Kind, count: number): Promise<{ ms: number; loss: number }> {
   const model = frozenCopy(base.model);
   const optimizer = new AdamW(model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 });
   const steps = objectives(base, kind);
@@ -70,7 +77,7 @@ async function pass(kind: Objective["kind"], count: number): Promise<{ ms: numbe
 }
 
 const table: string[][] = [];
-for (const kind of ["policy-gradient", "next-token"] as const) {
+for (const kind of ["policy-gradient", "next-token", "dpo"] as const) {
   await pass(kind, threads); // starts the workers and warms both paths
   const times: Record<number, number[]> = { 1: [], [threads]: [] };
   const losses: Record<number, number> = {};

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AdamW, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
-import { objectiveStep, rowLogprobs, shareRows } from "../src/train/data-parallel.ts";
+import { objectiveStep, rowLogprobs, sharePieces } from "../src/train/data-parallel.ts";
 import { combineShares, type Objective } from "../src/train/objectives.ts";
 import { perTarget } from "../src/train/losses.ts";
 import { frozenCopy } from "../src/train/runs.ts";
@@ -45,21 +45,20 @@ beforeAll(async () => {
 });
 
 describe("sharing a step's rows among threads", () => {
-  it("cuts consecutive runs of rows with about as many tokens each, never an empty one", () => {
-    const rows = (lengths: number[]) => lengths.map((n) => Array<number>(n).fill(1));
-    expect(shareRows(rows([10, 10, 10, 10]), 2)).toEqual([[0, 2], [2, 4]]);
-    expect(shareRows(rows([30, 5, 5, 5, 5]), 2)).toEqual([[0, 1], [1, 5]]);
-    expect(shareRows(rows([5, 5, 5, 5, 30]), 2)).toEqual([[0, 4], [4, 5]]);
-    expect(shareRows(rows([100, 1, 1]), 3)).toEqual([[0, 1], [1, 2], [2, 3]]);
-    expect(shareRows(rows([4, 4]), 8)).toEqual([[0, 1], [1, 2]]);
-    expect(shareRows(rows([4, 4, 4]), 1)).toEqual([[0, 3]]);
+  it("cuts consecutive runs of pieces with about as many tokens each, never an empty one", () => {
+    expect(sharePieces([10, 10, 10, 10], 2)).toEqual([[0, 2], [2, 4]]);
+    expect(sharePieces([30, 5, 5, 5, 5], 2)).toEqual([[0, 1], [1, 5]]);
+    expect(sharePieces([5, 5, 5, 5, 30], 2)).toEqual([[0, 4], [4, 5]]);
+    expect(sharePieces([100, 1, 1], 3)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(sharePieces([4, 4], 8)).toEqual([[0, 1], [1, 2]]);
+    expect(sharePieces([4, 4, 4], 1)).toEqual([[0, 3]]);
   });
 
   it("weights the shares' means by their tokens and joins their per-token outputs in order", () => {
     const whole = combineShares([
-      { tokens: 3, loss: 2, outputs: { kl: Float32Array.of(1), logprobs: Float32Array.of(-1, -2) } },
-      { tokens: 1, loss: 6, outputs: { kl: Float32Array.of(5), logprobs: Float32Array.of(-3) } },
-      { tokens: 0, loss: 0, outputs: { kl: Float32Array.of(0), logprobs: Float32Array.of() } },
+      { weight: 3, loss: 2, outputs: { kl: Float32Array.of(1), logprobs: Float32Array.of(-1, -2) } },
+      { weight: 1, loss: 6, outputs: { kl: Float32Array.of(5), logprobs: Float32Array.of(-3) } },
+      { weight: 0, loss: 0, outputs: { kl: Float32Array.of(0), logprobs: Float32Array.of() } },
     ]);
     expect(whole.loss).toBeCloseTo(3, 6);
     expect(whole.outputs.kl![0]).toBeCloseTo(2, 6);
@@ -88,6 +87,20 @@ describe("a step on worker threads", () => {
     for (const name of ["kl", "entropy", "clipFraction"]) expect(shared.outputs[name]![0]).toBeCloseTo(single.outputs[name]![0]!, 4);
     expect(single.outputs.kl![0]).toBeGreaterThan(0);
     expectClose(shared.outputs.logprobs!, single.outputs.logprobs!, 1e-4);
+    weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
+  });
+
+  it("takes the step one thread takes on DPO's objective, never cutting a pair, its margins in order", async () => {
+    const b = batch();
+    // Pairs (0, 3) and (1, 4) and (2, 0): chosen rows first, then their rejected rows
+    const rows = [0, 1, 2, 3, 4, 0];
+    const pairs: TokenBatch = { ids: rows.map((r) => b.ids[r]!), mask: rows.map((r) => b.mask[r]!.map(() => 1)) };
+    const objective: Objective = { kind: "dpo", batch: pairs, refChosen: [-40, -25, -70], refRejected: [-30, -50, -38], beta: 0.1 };
+    const { single, shared, weights } = await sideBySide(objective, 2);
+    expect(shared.loss).toBeCloseTo(single.loss, 5);
+    expect(shared.outputs.margins).toHaveLength(3);
+    expectClose(shared.outputs.margins!, single.outputs.margins!, 1e-4);
+    for (const name of ["chosenReward", "rejectedReward"]) expect(shared.outputs[name]![0]).toBeCloseTo(single.outputs[name]![0]!, 4);
     weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
   });
 

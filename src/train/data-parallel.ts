@@ -25,7 +25,7 @@ import {
   type LanguageModel,
   type StepMetrics,
 } from "../lm/index.ts";
-import { combineShares, joined, objectiveLoss, objectiveRows, objectiveTokens, splitRows, type Objective, type ShareResult } from "./objectives.ts";
+import { combineShares, joined, objectiveLoss, objectivePieces, objectiveShare, objectiveWeight, splitRows, type Objective, type ShareResult } from "./objectives.ts";
 import type { ShareReply, ShareRequest, ShareWork } from "./training-worker.ts";
 
 /** Threads training computes on: one per core on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
@@ -42,7 +42,7 @@ export async function objectiveStep(
   clipNorm: number,
   threads = trainingThreads(),
 ): Promise<StepMetrics & { outputs: Record<string, Float32Array> }> {
-  const shares = shareRows(objective.batch.ids, threads).map(([from, to]) => objectiveRows(objective, from, to));
+  const shares = sharePieces(objectivePieces(objective), threads).map(([from, to]) => objectiveShare(objective, from, to));
   if (shares.length === 1) return trainStep(model, optimizer, objective.batch, learningRate, clipNorm, objectiveLoss(objective));
   const start = performance.now();
   const [here, ...rest] = shares as [Objective, ...Objective[]];
@@ -51,7 +51,7 @@ export async function objectiveStep(
   try {
     const names = Object.keys(local.outputs);
     const [loss, ...values] = await Promise.all([local.value, ...names.map((n) => local.outputs[n]!)].map((t) => t.data() as Promise<Float32Array>));
-    const mine: ShareResult = { tokens: objectiveTokens(here), loss: loss![0]!, outputs: Object.fromEntries(names.map((n, i) => [n, values[i]!])) };
+    const mine: ShareResult = { weight: objectiveWeight(here), loss: loss![0]!, outputs: Object.fromEntries(names.map((n, i) => [n, values[i]!])) };
     const others = (await elsewhere.replies).map((reply) => expected(reply, "gradients"));
     const norm = tf.tidy(() => applyGradients(optimizer, wholeGradient(optimizer.variables, { ...mine, grads: local.grads }, others), learningRate, clipNorm));
     const gradNorm = (await norm.data())[0]!;
@@ -68,15 +68,15 @@ export async function objectiveStep(
  * loss averages over. This thread's share holds tensors by variable name, the others
  * arrays in `variables` order.
  */
-function wholeGradient(variables: tf.Variable[], mine: { tokens: number; grads: tf.NamedTensorMap }, others: readonly { tokens: number; grads: Float32Array[] }[]): tf.NamedTensorMap {
-  const total = Math.max(1, mine.tokens + others.reduce((n, s) => n + s.tokens, 0));
-  const sum = (v: tf.Variable, p: number) => others.reduce((g, share) => tf.add(g, tf.mul(tf.tensor(share.grads[p]!, v.shape), share.tokens / total)), tf.mul(mine.grads[v.name]!, mine.tokens / total));
+function wholeGradient(variables: tf.Variable[], mine: { weight: number; grads: tf.NamedTensorMap }, others: readonly { weight: number; grads: Float32Array[] }[]): tf.NamedTensorMap {
+  const total = Math.max(1, mine.weight + others.reduce((n, s) => n + s.weight, 0));
+  const sum = (v: tf.Variable, p: number) => others.reduce((g, share) => tf.add(g, tf.mul(tf.tensor(share.grads[p]!, v.shape), share.weight / total)), tf.mul(mine.grads[v.name]!, mine.weight / total));
   return Object.fromEntries(variables.map((v, p) => [v.name, sum(v, p)]));
 }
 
 /** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient; the rows shared among `threads` threads. */
 export async function rowLogprobs(model: LanguageModel, rows: number[][], threads = trainingThreads()): Promise<Float32Array[]> {
-  const [here, ...rest] = shareRows(rows, threads).map(([from, to]) => rows.slice(from, to)) as [number[][], ...number[][][]];
+  const [here, ...rest] = sharePieces(rows.map((row) => row.length), threads).map(([from, to]) => rows.slice(from, to)) as [number[][], ...number[][][]];
   const elsewhere = await onWorkers(model, rest.map((share) => ({ type: "logprobs", rows: share })));
   const packed = tf.tidy(() => tokenLogprobs(model, here));
   const mine = (await packed.data()) as Float32Array;
@@ -85,21 +85,22 @@ export async function rowLogprobs(model: LanguageModel, rows: number[][], thread
 }
 
 /**
- * Up to `count` runs of consecutive rows, [from, to), with about as many tokens each
- * (a share never empty): consecutive, so the shares' per-token outputs join in order.
+ * Up to `count` runs of consecutive pieces (rows, or pairs), [from, to), with about as
+ * many tokens each (a share never empty), from each piece's tokens: consecutive, so
+ * the shares' per-token outputs join in order.
  */
-export function shareRows(rows: readonly number[][], count: number): [number, number][] {
-  const n = Math.max(1, Math.min(count, rows.length));
+export function sharePieces(lengths: readonly number[], count: number): [number, number][] {
+  const n = Math.max(1, Math.min(count, lengths.length));
   const before = [0];
-  for (const row of rows) before.push(before.at(-1)! + row.length);
+  for (const length of lengths) before.push(before.at(-1)! + length);
   const cuts = [0];
   for (let k = 1; k < n; k++) {
-    const goal = (before[rows.length]! * k) / n;
+    const goal = (before[lengths.length]! * k) / n;
     let best = cuts[k - 1]! + 1;
-    for (let c = best; c <= rows.length - (n - k); c++) if (Math.abs(before[c]! - goal) < Math.abs(before[best]! - goal)) best = c;
+    for (let c = best; c <= lengths.length - (n - k); c++) if (Math.abs(before[c]! - goal) < Math.abs(before[best]! - goal)) best = c;
     cuts.push(best);
   }
-  cuts.push(rows.length);
+  cuts.push(lengths.length);
   return cuts.slice(1).map((to, k) => [cuts[k]!, to]);
 }
 

@@ -7,16 +7,14 @@
  *
  * and β · s(y) is the implicit reward. π_ref is the policy as it starts, frozen.
  */
-import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { tokenLogprobs, trainStep, type LanguageModel, type TokenBatch } from "../lm/index.ts";
+import type { LanguageModel } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
-import { maskedRowSums } from "./losses.ts";
-import { rowLogprobs } from "./data-parallel.ts";
+import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
@@ -53,13 +51,9 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   const plan = minibatchPlan(pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;
   return run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, async (indices) => {
-    const batch = pairBatch(indices.map((i) => chosen[i]!), indices.map((i) => rejected[i]!));
-    const refs = { chosen: indices.map((i) => refChosen[i]!), rejected: indices.map((i) => refRejected[i]!) };
-    const result = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
-      const { chosen: policyChosen, rejected: policyRejected } = splitPairs(maskedRowSums(tokenLogprobs(model, b.ids), b));
-      const out = dpoLoss(policyChosen, policyRejected, tf.tensor1d(refs.chosen), tf.tensor1d(refs.rejected), o.beta);
-      return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
-    });
+    const batch = tokenBatch([...indices.map((i) => chosen[i]!), ...indices.map((i) => rejected[i]!)]);
+    const refs = { refChosen: indices.map((i) => refChosen[i]!), refRejected: indices.map((i) => refRejected[i]!) };
+    const result = await objectiveStep(planner.model, optimizer, { kind: "dpo", batch, ...refs, beta: o.beta }, o.learningRate, o.clipNorm);
     const { margins, chosenReward, rejectedReward } = result.outputs;
     return {
       loss: result.loss,
@@ -70,28 +64,6 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
       gradNorm: result.gradNorm,
     };
   });
-}
-
-export interface DpoLoss {
-  /** The mean loss over the pairs. */
-  loss: tf.Scalar;
-  /** β · (s(chosen) - s(rejected)) per pair: positive where the policy already prefers the success. */
-  margins: tf.Tensor1D;
-  chosenRewards: tf.Tensor1D;
-  rejectedRewards: tf.Tensor1D;
-}
-
-/** DPO's loss from the sequence log-probabilities of each pair under the policy and the reference. */
-export function dpoLoss(policyChosen: tf.Tensor1D, policyRejected: tf.Tensor1D, refChosen: tf.Tensor1D, refRejected: tf.Tensor1D, beta: number): DpoLoss {
-  const chosenRewards = tf.mul(tf.sub(policyChosen, refChosen), beta) as tf.Tensor1D;
-  const rejectedRewards = tf.mul(tf.sub(policyRejected, refRejected), beta) as tf.Tensor1D;
-  const margins = tf.sub(chosenRewards, rejectedRewards) as tf.Tensor1D;
-  return { loss: negLogSigmoid(margins), margins, chosenRewards, rejectedRewards };
-}
-
-/** The mean of -log σ(x), as softplus(-x): tf.logSigmoid's gradient fails in tfjs 4.22. */
-export function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
-  return tf.mean(tf.softplus(tf.neg(x)));
 }
 
 /**
@@ -119,11 +91,3 @@ async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequen
 }
 
 /** The chosen rows, then the rejected ones, as one batch. */
-function pairBatch(chosen: readonly TokenSequence[], rejected: readonly TokenSequence[]): TokenBatch {
-  return tokenBatch([...chosen, ...rejected]);
-}
-
-function splitPairs(values: tf.Tensor1D): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
-  const half = values.shape[0] / 2;
-  return { chosen: values.slice(0, half), rejected: values.slice(half, half) };
-}

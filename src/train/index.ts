@@ -13,10 +13,10 @@ export {
   RM_OBJECTIVES,
   TRAINING_WORLD_SEED,
 } from "./config.ts";
-export { dpo, dpoLoss, preferencePairs, type DpoLoss, type DpoOptions, type PreferencePair } from "./dpo.ts";
+export { dpo, preferencePairs, type DpoOptions, type PreferencePair } from "./dpo.ts";
 export { adaptKlCoefficient, ADVANTAGE_ESTIMATORS, groupAdvantages, klK3, type AdvantageEstimator, type KlControl } from "./losses.ts";
 export { objectiveStep, trainingThreads } from "./data-parallel.ts";
-export { objectiveLoss, policyGradientLoss, type LossTerms, type Objective } from "./objectives.ts";
+export { dpoLoss, objectiveLoss, policyGradientLoss, type DpoLoss, type LossTerms, type Objective } from "./objectives.ts";
 export { policyGradient, type EpisodeScorer, type PolicyGradientOptions } from "./policy-gradient.ts";
 export { broughtBack, distinctRewarded, rejectionSampling, withHint, type RejectionOptions } from "./rejection.ts";
 export {

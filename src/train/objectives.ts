@@ -1,35 +1,60 @@
 /**
  * What an optimizer step minimises, as plain data: the masked next-token loss
- * (pretraining, fine-tuning, rejection sampling) and the policy-gradient objective.
- * Plain data, so that a worker thread can rebuild the loss of its share of a batch
- * (`data-parallel.ts`); and each is a mean over the batch's policy tokens, so the
- * shares, weighted by their tokens, add up to the whole.
+ * (pretraining, fine-tuning, rejection sampling), the policy-gradient objective and
+ * DPO's. Plain data, so that a worker thread can rebuild the loss of its share of a
+ * batch (`data-parallel.ts`); and each is a mean (over the batch's policy tokens, or
+ * over DPO's pairs), so the shares, weighted by what each averages over, add up to
+ * the whole.
  */
 import * as tf from "@tensorflow/tfjs";
 import { batchLoss, tokenLogprobs, type LanguageModel, type LossFunction, type TokenBatch } from "../lm/index.ts";
-import { klK3, maskedMean, targetMask } from "./losses.ts";
+import { klK3, maskedMean, maskedRowSums, targetMask } from "./losses.ts";
 
-export type Objective = { kind: "next-token"; batch: TokenBatch } | { kind: "policy-gradient"; batch: TokenBatch; terms: LossTerms };
+export type Objective =
+  | { kind: "next-token"; batch: TokenBatch }
+  | { kind: "policy-gradient"; batch: TokenBatch; terms: LossTerms }
+  /** `batch`: the pairs' chosen rows, then their rejected rows; the reference's sequence log-probabilities of each. */
+  | { kind: "dpo"; batch: TokenBatch; refChosen: number[]; refRejected: number[]; beta: number };
 
 /** The loss of the objective's batch, and the figures it also measures. */
 export function objectiveLoss(objective: Objective): LossFunction<string> {
   if (objective.kind === "next-token") return (model, batch) => ({ loss: batchLoss(model, batch) });
+  if (objective.kind === "dpo") {
+    return (model, batch) => {
+      const { chosen, rejected } = splitPairs(maskedRowSums(tokenLogprobs(model, batch.ids), batch));
+      const out = dpoLoss(chosen, rejected, tf.tensor1d(objective.refChosen), tf.tensor1d(objective.refRejected), objective.beta);
+      return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
+    };
+  }
   return (model, batch) => {
     const { loss, ...outputs } = policyGradientLoss(model, batch, objective.terms);
     return { loss, outputs };
   };
 }
 
-/** The tokens the loss averages over: the batch's targets whose mask is 1. */
-export function objectiveTokens(objective: Objective): number {
-  return targetMask(objective.batch).reduce((n, m) => n + m, 0);
+/** What the loss averages over: the batch's targets whose mask is 1, or DPO's pairs. */
+export function objectiveWeight(objective: Objective): number {
+  return objective.kind === "dpo" ? objective.refChosen.length : targetMask(objective.batch).reduce((n, m) => n + m, 0);
 }
 
-/** Rows [from, to) of the objective: their part of the batch, and of the terms lined up with its targets. */
-export function objectiveRows(objective: Objective, from: number, to: number): Objective {
+/** The tokens of each piece a share must not cut: a row, or a DPO pair. */
+export function objectivePieces(objective: Objective): number[] {
+  const lengths = objective.batch.ids.map((row) => row.length);
+  if (objective.kind !== "dpo") return lengths;
+  const pairs = objective.refChosen.length;
+  return lengths.slice(0, pairs).map((n, i) => n + lengths[pairs + i]!);
+}
+
+/** Pieces [from, to) of the objective (see `objectivePieces`): their part of the batch, and of what is lined up with it. */
+export function objectiveShare(objective: Objective, from: number, to: number): Objective {
   const { ids, mask } = objective.batch;
-  const batch = { ids: ids.slice(from, to), mask: mask.slice(from, to) };
-  if (objective.kind === "next-token") return { kind: objective.kind, batch };
+  const rows = <T>(xs: T[]) => xs.slice(from, to);
+  if (objective.kind === "next-token") return { kind: objective.kind, batch: { ids: rows(ids), mask: rows(mask) } };
+  if (objective.kind === "dpo") {
+    const pairs = objective.refChosen.length;
+    const both = <T>(xs: T[]) => [...xs.slice(from, to), ...xs.slice(pairs + from, pairs + to)];
+    return { ...objective, batch: { ids: both(ids), mask: both(mask) }, refChosen: rows(objective.refChosen), refRejected: rows(objective.refRejected) };
+  }
   const targetsBefore = (row: number) => ids.slice(0, row).reduce((n, r) => n + r.length - 1, 0);
   const [start, end] = [targetsBefore(from), targetsBefore(to)];
   const { advantages, refLogprobs, oldLogprobs, ...scalars } = objective.terms;
@@ -39,25 +64,25 @@ export function objectiveRows(objective: Objective, from: number, to: number): O
     refLogprobs: refLogprobs.slice(start, end),
     ...(oldLogprobs && { oldLogprobs: oldLogprobs.slice(start, end) }),
   };
-  return { kind: objective.kind, batch, terms };
+  return { kind: objective.kind, batch: { ids: rows(ids), mask: rows(mask) }, terms };
 }
 
-/** Outputs lined up with the batch's targets: the shares' are joined, where the others (means over the policy's tokens) are weighted. */
-const PER_TARGET_OUTPUTS = new Set(["logprobs"]);
+/** Outputs with a value per target or per pair: the shares' are joined, where the others (means) are weighted. */
+const JOINED_OUTPUTS = new Set(["logprobs", "margins"]);
 
-/** A share of a step's batch: the tokens its loss averages over, and what it measured. */
+/** A share of a step's batch: what its loss averages over (`objectiveWeight`), and what it measured. */
 export interface ShareResult {
-  tokens: number;
+  weight: number;
   loss: number;
   outputs: Record<string, Float32Array>;
 }
 
 /** The loss and outputs of a whole batch from those of its shares, in row order. */
 export function combineShares(shares: readonly ShareResult[]): { loss: number; outputs: Record<string, Float32Array> } {
-  const total = Math.max(1, shares.reduce((n, s) => n + s.tokens, 0));
-  const mean = (value: (share: ShareResult) => number) => shares.reduce((sum, s) => sum + (s.tokens / total) * value(s), 0);
+  const total = Math.max(1, shares.reduce((n, s) => n + s.weight, 0));
+  const mean = (value: (share: ShareResult) => number) => shares.reduce((sum, s) => sum + (s.weight / total) * value(s), 0);
   const names = Object.keys(shares[0]?.outputs ?? {});
-  const outputs = names.map((name) => [name, PER_TARGET_OUTPUTS.has(name) ? joined(shares.map((s) => s.outputs[name]!)) : Float32Array.of(mean((s) => s.outputs[name]![0]!))]);
+  const outputs = names.map((name) => [name, JOINED_OUTPUTS.has(name) ? joined(shares.map((s) => s.outputs[name]!)) : Float32Array.of(mean((s) => s.outputs[name]![0]!))]);
   return { loss: mean((s) => s.loss), outputs: Object.fromEntries(outputs) };
 }
 
@@ -127,3 +152,30 @@ export function policyGradientLoss(model: LanguageModel, batch: TokenBatch, term
 /** x's values, through which no gradient flows. */
 const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy) => tf.zerosLike(dy as tf.Tensor) }));
 
+export interface DpoLoss {
+  /** The mean loss over the pairs. */
+  loss: tf.Scalar;
+  /** β · (s(chosen) - s(rejected)) per pair: positive where the policy already prefers the success. */
+  margins: tf.Tensor1D;
+  chosenRewards: tf.Tensor1D;
+  rejectedRewards: tf.Tensor1D;
+}
+
+/** DPO's loss from the sequence log-probabilities of each pair under the policy and the reference. */
+export function dpoLoss(policyChosen: tf.Tensor1D, policyRejected: tf.Tensor1D, refChosen: tf.Tensor1D, refRejected: tf.Tensor1D, beta: number): DpoLoss {
+  const chosenRewards = tf.mul(tf.sub(policyChosen, refChosen), beta) as tf.Tensor1D;
+  const rejectedRewards = tf.mul(tf.sub(policyRejected, refRejected), beta) as tf.Tensor1D;
+  const margins = tf.sub(chosenRewards, rejectedRewards) as tf.Tensor1D;
+  return { loss: negLogSigmoid(margins), margins, chosenRewards, rejectedRewards };
+}
+
+/** The mean of -log σ(x), as softplus(-x): tf.logSigmoid's gradient fails in tfjs 4.22. */
+export function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
+  return tf.mean(tf.softplus(tf.neg(x)));
+}
+
+/** A DPO batch's per-row values cut into its chosen half and its rejected half. */
+function splitPairs(values: tf.Tensor1D): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
+  const half = values.shape[0] / 2;
+  return { chosen: values.slice(0, half), rejected: values.slice(half, half) };
+}

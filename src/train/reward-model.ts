@@ -23,7 +23,8 @@ import { loadCheckpoint, tokenLogprobs, trainStep, type LanguageModel } from "..
 import type { Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings } from "./config.ts";
-import { negLogSigmoid, preferencePairs } from "./dpo.ts";
+import { preferencePairs } from "./dpo.ts";
+import { negLogSigmoid } from "./objectives.ts";
 import { maskedRowSums } from "./losses.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";

@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { UserError } from "../errors.ts";
 import { createModel, disposeModel, lossGradients, outOfMemoryAsUserError, parameters, tokenLogprobs, type BackendName, type LanguageModel, type ModelConfig } from "../lm/index.ts";
 import { ensureBackend } from "../planner/index.ts";
-import { objectiveLoss, objectiveTokens, type Objective, type ShareResult } from "./objectives.ts";
+import { objectiveLoss, objectiveWeight, type Objective, type ShareResult } from "./objectives.ts";
 
 export type ShareWork = { type: "gradients"; objective: Objective } | { type: "logprobs"; rows: number[][] };
 
@@ -22,7 +22,7 @@ export interface ShareRequest {
 
 export type ShareReply =
   | { type: "ready" }
-  /** The gradient, in `parameters` order, of the mean loss over the share's `tokens`. */
+  /** The gradient, in `parameters` order, of the share's loss, a mean over its `weight`. */
   | ({ type: "gradients"; id: number; grads: Float32Array[] } & ShareResult)
   /** log p of each row's tokens 1..n-1, packed row after row. */
   | { type: "logprobs"; id: number; values: Float32Array }
@@ -47,7 +47,7 @@ async function answer({ id, config, weights, work }: ShareRequest): Promise<Shar
     const names = Object.keys(outputs);
     const [loss, gradValues, outputValues] = await Promise.all([read(value), Promise.all(variables.map((v) => read(grads[v.name]!))), Promise.all(names.map((n) => read(outputs[n]!)))]);
     const named = Object.fromEntries(names.map((n, i) => [n, outputValues[i]!]));
-    return { type: "gradients", id, grads: gradValues, tokens: objectiveTokens(work.objective), loss: loss[0]!, outputs: named };
+    return { type: "gradients", id, grads: gradValues, weight: objectiveWeight(work.objective), loss: loss[0]!, outputs: named };
   } catch (error) {
     return { type: "failed", id, message: error instanceof Error ? error.message : String(error), mistake: error instanceof UserError };
   }
