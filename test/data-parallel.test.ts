@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { UserError } from "../src/errors.ts";
 import { AdamW, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
 import { objectiveStep, rowLogprobs, sharePieces } from "../src/train/data-parallel.ts";
 import { combineShares, type Objective } from "../src/train/objectives.ts";
@@ -121,6 +122,57 @@ describe("a step on worker threads", () => {
     await objectiveStep(model, optimizer, { kind: "next-token", batch: batch() }, 1e-3, 1, 2);
     expect(tf.memory().numTensors).toBe(before);
     optimizer.dispose();
+    disposeModel(model);
+  });
+});
+
+describe("a step that fails", () => {
+  const outOfMemory = () => {
+    throw new WebAssembly.RuntimeError("Aborted(OOM)");
+  };
+
+  it("running out of memory in the update is the one-line mistake, on one thread or several, and leaks nothing", async () => {
+    for (const threads of [1, 2]) {
+      const model = createModel(CONFIG, 1);
+      const optimizer = new AdamW(model, OPTIMIZER);
+      optimizer.update = outOfMemory;
+      const before = tf.memory().numTensors;
+      const step = objectiveStep(model, optimizer, { kind: "next-token", batch: batch() }, 1e-3, 1, threads);
+      await expect(step).rejects.toThrow(/^out of memory: a training step on 5 rows/);
+      expect(tf.memory().numTensors).toBe(before);
+      optimizer.dispose();
+      disposeModel(model);
+    }
+  });
+
+  it("a mistake found in a worker's share reaches the caller as the one-line mistake, and the next step trains on a fresh worker", async () => {
+    const model = createModel({ ...CONFIG, contextLength: 16 }, 1);
+    const optimizer = new AdamW(model, OPTIMIZER);
+    // The worker's share has a row longer than the context: the worker reports it as it would running out of memory
+    const long: TokenBatch = { ids: [[1, 2, 3], Array(20).fill(4)], mask: [[1, 1, 1], Array(20).fill(1)] };
+    await expect(objectiveStep(model, optimizer, { kind: "next-token", batch: long }, 1e-3, 1, 2)).rejects.toThrow(UserError);
+    const fine: TokenBatch = { ids: [[1, 2, 3], [4, 5, 6]], mask: [[1, 1, 1], [1, 1, 1]] };
+    expect((await objectiveStep(model, optimizer, { kind: "next-token", batch: fine }, 1e-3, 1, 2)).step).toBe(1);
+    optimizer.dispose();
+    disposeModel(model);
+  });
+});
+
+describe("log-probabilities on one thread", () => {
+  it("read nothing back but the result: the weights go to no worker", async () => {
+    const model = createModel(CONFIG, 1);
+    const data = tf.Tensor.prototype.data;
+    let reads = 0;
+    tf.Tensor.prototype.data = function (this: tf.Tensor) {
+      reads += 1;
+      return data.call(this);
+    } as typeof data;
+    try {
+      await rowLogprobs(model, batch().ids, 1);
+    } finally {
+      tf.Tensor.prototype.data = data;
+    }
+    expect(reads).toBe(1);
     disposeModel(model);
   });
 });

@@ -100,12 +100,16 @@ export async function trainStep<K extends string = never>(
   loss: LossFunction<K> = nextTokenLoss as LossFunction<K>,
 ): Promise<StepMetrics & { outputs: Record<K, Float32Array> }> {
   const start = performance.now();
-  const { value, norm, outputs } = outOfMemoryAsUserError(batch, () => {
-    const { grads, ...rest } = lossGradients(model, optimizer.variables, batch, loss);
-    const norm = applyGradients(optimizer, grads, learningRate, clipNorm);
+  const { value, grads, outputs } = outOfMemoryAsUserError(batch, () => lossGradients(model, optimizer.variables, batch, loss));
+  let norm: tf.Scalar;
+  try {
+    norm = outOfMemoryAsUserError(batch, () => applyGradients(optimizer, grads, learningRate, clipNorm));
+  } catch (error) {
+    tf.dispose([value, ...Object.values<tf.Tensor>(outputs)]);
+    throw error;
+  } finally {
     tf.dispose(grads);
-    return { ...rest, norm };
-  });
+  }
   const names = Object.keys(outputs) as K[];
   const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...names.map((name) => outputs[name])].map((t) => t.data() as Promise<Float32Array>));
   tf.dispose([value, norm, ...Object.values<tf.Tensor>(outputs)]);

@@ -30,8 +30,11 @@ import type { ShareReply, ShareRequest, ShareWork } from "./training-worker.ts";
 
 /** Threads training computes on: one per core on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
 export function trainingThreads(): number {
-  return ["wasm", "cpu"].includes(tf.getBackend()) ? availableParallelism() : 1;
+  return CPU_BACKENDS.includes(tf.getBackend()) ? availableParallelism() : 1;
 }
+
+/** The backends that compute on one thread, where a step's shares go to worker threads. */
+const CPU_BACKENDS = ["wasm", "cpu"];
 
 /** One optimizer step on `objective`, its batch shared among `threads` threads. */
 export async function objectiveStep(
@@ -53,7 +56,7 @@ export async function objectiveStep(
     const [loss, ...values] = await Promise.all([local.value, ...names.map((n) => local.outputs[n]!)].map((t) => t.data() as Promise<Float32Array>));
     const mine: ShareResult = { weight: objectiveWeight(here), loss: loss![0]!, outputs: Object.fromEntries(names.map((n, i) => [n, values[i]!])) };
     const others = (await elsewhere.replies).map((reply) => expected(reply, "gradients"));
-    const norm = tf.tidy(() => applyGradients(optimizer, wholeGradient(optimizer.variables, { ...mine, grads: local.grads }, others), learningRate, clipNorm));
+    const norm = outOfMemoryAsUserError(objective.batch, () => tf.tidy(() => applyGradients(optimizer, wholeGradient(optimizer.variables, { ...mine, grads: local.grads }, others), learningRate, clipNorm)));
     const gradNorm = (await norm.data())[0]!;
     norm.dispose();
     const whole = combineShares([mine, ...others]);
@@ -64,20 +67,28 @@ export async function objectiveStep(
 }
 
 /**
- * The batch's gradient from its shares': each weighted by its share of the tokens the
- * loss averages over. This thread's share holds tensors by variable name, the others
- * arrays in `variables` order.
+ * The batch's gradient from its shares': each weighted by its share of what the loss
+ * averages over. This thread's share holds tensors by variable name, the others arrays
+ * in `variables` order, summed here first, so that the sum holds one tensor a variable
+ * whatever the number of shares.
  */
 function wholeGradient(variables: tf.Variable[], mine: { weight: number; grads: tf.NamedTensorMap }, others: readonly { weight: number; grads: Float32Array[] }[]): tf.NamedTensorMap {
   const total = Math.max(1, mine.weight + others.reduce((n, s) => n + s.weight, 0));
-  const sum = (v: tf.Variable, p: number) => others.reduce((g, share) => tf.add(g, tf.mul(tf.tensor(share.grads[p]!, v.shape), share.weight / total)), tf.mul(mine.grads[v.name]!, mine.weight / total));
+  const sum = (v: tf.Variable, p: number) => {
+    const elsewhere = new Float32Array(v.size);
+    for (const { weight, grads } of others) {
+      const [values, scale] = [grads[p]!, weight / total];
+      for (let i = 0; i < values.length; i++) elsewhere[i]! += scale * values[i]!;
+    }
+    return tf.add(tf.mul(mine.grads[v.name]!, mine.weight / total), tf.tensor(elsewhere, v.shape));
+  };
   return Object.fromEntries(variables.map((v, p) => [v.name, sum(v, p)]));
 }
 
 /** log p of each row's tokens 1..n-1 under `model`, one array per row, without a gradient; the rows shared among `threads` threads. */
 export async function rowLogprobs(model: LanguageModel, rows: number[][], threads = trainingThreads()): Promise<Float32Array[]> {
   const [here, ...rest] = sharePieces(rows.map((row) => row.length), threads).map(([from, to]) => rows.slice(from, to)) as [number[][], ...number[][][]];
-  const elsewhere = await onWorkers(model, rest.map((share) => ({ type: "logprobs", rows: share })));
+  const elsewhere = rest.length === 0 ? { replies: Promise.resolve([]) } : await onWorkers(model, rest.map((share) => ({ type: "logprobs", rows: share })));
   const packed = tf.tidy(() => tokenLogprobs(model, here));
   const mine = (await packed.data()) as Float32Array;
   packed.dispose();
@@ -110,8 +121,12 @@ export function sharePieces(lengths: readonly number[], count: number): [number,
  * callbacks, which must run before this thread computes its own share), with the replies to come.
  */
 async function onWorkers(model: LanguageModel, work: ShareWork[]): Promise<{ replies: Promise<ShareReply[]> }> {
+  const backend = tf.getBackend();
+  if (!CPU_BACKENDS.includes(backend)) throw new Error(`shares of a training step run on worker threads on the ${CPU_BACKENDS.join(" and ")} backends, not ${backend}`);
+  const workers = trainingWorkers(work.length, backend as BackendName);
+  // Started first: a worker starting while this thread computes would wait for it to finish.
+  await Promise.all(workers.map((worker) => worker.start()));
   const weights = await Promise.all(parameters(model).map(([, v]) => v.data() as Promise<Float32Array>));
-  const workers = trainingWorkers(work.length, tf.getBackend() as BackendName);
   const replies = Promise.all(work.map((w, i) => workers[i]!.run({ config: model.config, weights, work: w })));
   replies.catch(() => undefined); // the caller awaits it after computing its own share
   await setImmediate();
@@ -134,10 +149,17 @@ class TrainingWorker {
     this.slot = new WorkerSlot(() => startWorker(new URL("./training-worker.ts", import.meta.url), { workerData: { backend } }, "training"));
   }
 
+  start(): Promise<unknown> {
+    return this.slot.start();
+  }
+
   run(request: Omit<ShareRequest, "id">): Promise<ShareReply> {
     return this.slot.enqueue(async () => {
-      const reply = await exchange<ShareReply>(await this.slot.start(), { ...request, id: this.nextId++ }, NO_TIME_LIMIT);
+      const worker = await this.slot.start();
+      const reply = await exchange<ShareReply>(worker, { ...request, id: this.nextId++ }, NO_TIME_LIMIT);
       if (reply.type === "timeout" || reply.type === "crashed") throw new Error(`a training worker answered nothing (${reply.type === "crashed" ? reply.message : "timeout"})`);
+      // A WASM engine that ran out of memory may be left broken: the next share gets a fresh worker.
+      if (reply.type === "failed" && reply.mistake) this.slot.discard(worker);
       return reply;
     });
   }
