@@ -1,9 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
-import { tokenLogprobs, type LanguageModel } from "../lm/index.ts";
+import type { LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
+import { rowLogprobs } from "./data-parallel.ts";
 import { klK3, targetMask } from "./losses.ts";
+import { joined } from "./objectives.ts";
 import { trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 
@@ -21,7 +23,8 @@ export async function klToReference(planner: Planner, reference: LanguageModel, 
   for (let at = 0; at < rows.length; at += CHUNK) {
     const batch = tokenBatch(rows.slice(at, at + CHUNK));
     const mask = targetMask(batch);
-    const sum = tf.tidy(() => tf.sum(tf.mul(klK3(tokenLogprobs(planner.model, batch.ids), tokenLogprobs(reference, batch.ids)), tf.tensor1d(mask))));
+    const [mine, theirs] = [joined(await rowLogprobs(planner.model, batch.ids)), joined(await rowLogprobs(reference, batch.ids))];
+    const sum = tf.tidy(() => tf.sum(tf.mul(klK3(tf.tensor1d(mine), tf.tensor1d(theirs)), tf.tensor1d(mask))));
     total += (await sum.data())[0]!;
     sum.dispose();
     tokens += mask.reduce((n, m) => n + m, 0);
