@@ -46,7 +46,7 @@ const batches = Array.from({ length: Math.floor(rows.length / 16) }, (_, b) => t
 const tokens = batches.reduce((n, b) => n + b.ids.reduce((m, row) => m + row.length - 1, 0), 0);
 console.error(`${rows.length} rollouts, ${batches.length} steps of 16 a pass, ${tokens.toLocaleString()} tokens`);
 
-type Kind = Objective["kind"];
+type Kind = "policy-gradient" | "next-token" | "dpo";
 
 /**
  * The objectives of a pass: each batch as a policy-gradient step (advantages ±1, the base

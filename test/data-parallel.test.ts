@@ -105,6 +105,24 @@ describe("a step on worker threads", () => {
     weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
   });
 
+  it("takes the steps one thread takes on the reward model's objectives, its verdicts in order", async () => {
+    const b = batch();
+    const pairs: TokenBatch = { ids: [0, 1, 2, 3, 4, 0].map((r) => b.ids[r]!), mask: [0, 1, 2, 3, 4, 0].map((r) => b.mask[r]!) };
+    const objectives: [Objective, string[]][] = [
+      [{ kind: "reward-outcome", batch: b, verdict: 1, labels: [1, 1, 0, 0, 1] }, ["verdict"]],
+      [{ kind: "reward-preference", batch: pairs, verdict: 1 }, ["chosenVerdict", "rejectedVerdict"]],
+    ];
+    for (const [objective, joinedOutputs] of objectives) {
+      const { single, shared, weights } = await sideBySide(objective, 2);
+      expect(shared.loss).toBeCloseTo(single.loss, 5);
+      for (const name of joinedOutputs) {
+        expect(shared.outputs[name]).toHaveLength(objective.kind === "reward-outcome" ? 5 : 3);
+        expectClose(shared.outputs[name]!, single.outputs[name]!, 1e-4);
+      }
+      weights[0]!.forEach((w, p) => expectClose(weights[1]![p]!, w, 1e-5));
+    }
+  });
+
   it("reads each row's log-probabilities as one thread does, in order", async () => {
     const model = createModel(CONFIG, 4);
     const rows = batch().ids;

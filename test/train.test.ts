@@ -24,7 +24,8 @@ import {
   type LossTerms,
 } from "../src/train/index.ts";
 import { maskedRowSums, perTarget, targetMask } from "../src/train/losses.ts";
-import { outcomeLoss, preferenceLoss, splitByQuestion } from "../src/train/reward-model.ts";
+import { outcomeLoss, preferenceLoss } from "../src/train/objectives.ts";
+import { splitByQuestion } from "../src/train/reward-model.ts";
 import { frozenCopy, minibatchPlan } from "../src/train/runs.ts";
 import { TOY_TASKS, toyEpisode } from "./helpers/toy-task.ts";
 

@@ -1,10 +1,10 @@
 /**
  * What an optimizer step minimises, as plain data: the masked next-token loss
- * (pretraining, fine-tuning, rejection sampling), the policy-gradient objective and
- * DPO's. Plain data, so that a worker thread can rebuild the loss of its share of a
- * batch (`data-parallel.ts`); and each is a mean (over the batch's policy tokens, or
- * over DPO's pairs), so the shares, weighted by what each averages over, add up to
- * the whole.
+ * (pretraining, fine-tuning, rejection sampling), the policy-gradient objective,
+ * DPO's, and the reward model's two. Plain data, so that a worker thread can rebuild
+ * the loss of its share of a batch (`data-parallel.ts`); and each is a mean (over the
+ * batch's policy tokens, its episodes, or its pairs), so the shares, weighted by what
+ * each averages over, add up to the whole.
  */
 import * as tf from "@tensorflow/tfjs";
 import { batchLoss, tokenLogprobs, type LanguageModel, type LossFunction, type TokenBatch } from "../lm/index.ts";
@@ -14,7 +14,11 @@ export type Objective =
   | { kind: "next-token"; batch: TokenBatch }
   | { kind: "policy-gradient"; batch: TokenBatch; terms: LossTerms }
   /** `batch`: the pairs' chosen rows, then their rejected rows; the reference's sequence log-probabilities of each. */
-  | { kind: "dpo"; batch: TokenBatch; refChosen: number[]; refRejected: number[]; beta: number };
+  | { kind: "dpo"; batch: TokenBatch; refChosen: number[]; refRejected: number[]; beta: number }
+  /** The reward model's binary cross-entropy of `labels` (1 success, 0 failure) on P(`verdict` after each row). */
+  | { kind: "reward-outcome"; batch: TokenBatch; verdict: number; labels: number[] }
+  /** Its Bradley-Terry objective on pairs: `batch` is the pairs' chosen rows, then their rejected rows. */
+  | { kind: "reward-preference"; batch: TokenBatch; verdict: number };
 
 /** The loss of the objective's batch, and the figures it also measures. */
 export function objectiveLoss(objective: Objective): LossFunction<string> {
@@ -26,35 +30,57 @@ export function objectiveLoss(objective: Objective): LossFunction<string> {
       return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
     };
   }
+  if (objective.kind === "reward-outcome") {
+    return (model, batch) => {
+      const logp = verdictLogprobs(model, batch.ids, objective.verdict);
+      return { loss: outcomeLoss(logp, objective.labels), outputs: { verdict: logp } };
+    };
+  }
+  if (objective.kind === "reward-preference") {
+    return (model, batch) => {
+      const { chosen, rejected } = splitPairs(verdictLogprobs(model, batch.ids, objective.verdict));
+      return { loss: preferenceLoss(chosen, rejected), outputs: { chosenVerdict: chosen, rejectedVerdict: rejected } };
+    };
+  }
   return (model, batch) => {
     const { loss, ...outputs } = policyGradientLoss(model, batch, objective.terms);
     return { loss, outputs };
   };
 }
 
-/** What the loss averages over: the batch's targets whose mask is 1, or DPO's pairs. */
+/** What the loss averages over: the batch's policy tokens, its episodes (reward-outcome), or its pairs. */
 export function objectiveWeight(objective: Objective): number {
-  return objective.kind === "dpo" ? objective.refChosen.length : targetMask(objective.batch).reduce((n, m) => n + m, 0);
+  if (objective.kind === "reward-outcome") return objective.batch.ids.length;
+  return pairsOf(objective) ?? targetMask(objective.batch).reduce((n, m) => n + m, 0);
 }
 
-/** The tokens of each piece a share must not cut: a row, or a DPO pair. */
+/** How many pairs a batch of chosen rows, then rejected rows, holds; none for the other objectives. */
+function pairsOf(objective: Objective): number | undefined {
+  if (objective.kind === "dpo") return objective.refChosen.length;
+  if (objective.kind === "reward-preference") return objective.batch.ids.length / 2;
+  return undefined;
+}
+
+/** The tokens of each piece a share must not cut: a row, or a pair. */
 export function objectivePieces(objective: Objective): number[] {
   const lengths = objective.batch.ids.map((row) => row.length);
-  if (objective.kind !== "dpo") return lengths;
-  const pairs = objective.refChosen.length;
-  return lengths.slice(0, pairs).map((n, i) => n + lengths[pairs + i]!);
+  const pairs = pairsOf(objective);
+  return pairs === undefined ? lengths : lengths.slice(0, pairs).map((n, i) => n + lengths[pairs + i]!);
 }
 
 /** Pieces [from, to) of the objective (see `objectivePieces`): their part of the batch, and of what is lined up with it. */
 export function objectiveShare(objective: Objective, from: number, to: number): Objective {
   const { ids, mask } = objective.batch;
   const rows = <T>(xs: T[]) => xs.slice(from, to);
-  if (objective.kind === "next-token") return { kind: objective.kind, batch: { ids: rows(ids), mask: rows(mask) } };
-  if (objective.kind === "dpo") {
-    const pairs = objective.refChosen.length;
+  if (objective.kind === "dpo" || objective.kind === "reward-preference") {
+    const pairs = pairsOf(objective)!;
     const both = <T>(xs: T[]) => [...xs.slice(from, to), ...xs.slice(pairs + from, pairs + to)];
-    return { ...objective, batch: { ids: both(ids), mask: both(mask) }, refChosen: rows(objective.refChosen), refRejected: rows(objective.refRejected) };
+    const batch = { ids: both(ids), mask: both(mask) };
+    return objective.kind === "dpo" ? { ...objective, batch, refChosen: rows(objective.refChosen), refRejected: rows(objective.refRejected) } : { ...objective, batch };
   }
+  const batch = { ids: rows(ids), mask: rows(mask) };
+  if (objective.kind === "next-token") return { kind: objective.kind, batch };
+  if (objective.kind === "reward-outcome") return { ...objective, batch, labels: rows(objective.labels) };
   const targetsBefore = (row: number) => ids.slice(0, row).reduce((n, r) => n + r.length - 1, 0);
   const [start, end] = [targetsBefore(from), targetsBefore(to)];
   const { advantages, refLogprobs, oldLogprobs, ...scalars } = objective.terms;
@@ -64,11 +90,11 @@ export function objectiveShare(objective: Objective, from: number, to: number): 
     refLogprobs: refLogprobs.slice(start, end),
     ...(oldLogprobs && { oldLogprobs: oldLogprobs.slice(start, end) }),
   };
-  return { kind: objective.kind, batch: { ids: rows(ids), mask: rows(mask) }, terms };
+  return { kind: objective.kind, batch, terms };
 }
 
-/** Outputs with a value per target or per pair: the shares' are joined, where the others (means) are weighted. */
-const JOINED_OUTPUTS = new Set(["logprobs", "margins"]);
+/** Outputs with a value per target, row or pair: the shares' are joined, where the others (means) are weighted. */
+const JOINED_OUTPUTS = new Set(["logprobs", "margins", "verdict", "chosenVerdict", "rejectedVerdict"]);
 
 /** A share of a step's batch: what its loss averages over (`objectiveWeight`), and what it measured. */
 export interface ShareResult {
@@ -178,4 +204,32 @@ export function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
 function splitPairs(values: tf.Tensor1D): { chosen: tf.Tensor1D; rejected: tf.Tensor1D } {
   const half = values.shape[0] / 2;
   return { chosen: values.slice(0, half), rejected: values.slice(half, half) };
+}
+
+/** Keeps log(1 - p) finite when the model is sure of success. */
+const MIN_PROBABILITY = 1e-7;
+
+/** log P(verdict | row) for each row: the reward model's log-probability of success. */
+export function verdictLogprobs(model: LanguageModel, rows: readonly number[][], verdict: number): tf.Tensor1D {
+  const ids = rows.map((row) => [...row, verdict]);
+  const lastOnly = ids.map((row) => row.map((_, i) => (i === row.length - 1 ? 1 : 0)));
+  return maskedRowSums(tokenLogprobs(model, ids), { ids, mask: lastOnly });
+}
+
+/** log(1 - p) from log p. */
+function logComplement(logp: tf.Tensor1D): tf.Tensor1D {
+  return tf.log(tf.maximum(tf.neg(tf.expm1(logp)), MIN_PROBABILITY)) as tf.Tensor1D;
+}
+
+/** Binary cross-entropy of success labels (1 success, 0 failure) given log P(success). */
+export function outcomeLoss(logp: tf.Tensor1D, labels: readonly number[]): tf.Scalar {
+  const y = tf.tensor1d(labels as number[]);
+  const likelihood = tf.add(tf.mul(y, logp), tf.mul(tf.sub(1, y), logComplement(logp)));
+  return tf.neg(tf.mean(likelihood)) as tf.Scalar;
+}
+
+/** Bradley-Terry: -log σ(z(chosen) - z(rejected)), z = log p - log(1 - p), given log P(success) of each. */
+export function preferenceLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
+  const logOdds = (logp: tf.Tensor1D) => tf.sub(logp, logComplement(logp));
+  return negLogSigmoid(tf.sub(logOdds(chosen), logOdds(rejected)));
 }

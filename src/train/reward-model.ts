@@ -19,44 +19,16 @@ import type { z } from "zod";
 import { PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
 import { mean, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { loadCheckpoint, tokenLogprobs, trainStep, type LanguageModel } from "../lm/index.ts";
+import { loadCheckpoint } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings } from "./config.ts";
+import { objectiveStep } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
-import { negLogSigmoid } from "./objectives.ts";
-import { maskedRowSums } from "./losses.ts";
+import { verdictLogprobs, type Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";
 import { minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
-
-/** Keeps log(1 - p) finite when the model is sure of success. */
-const MIN_PROBABILITY = 1e-7;
-
-/** log P(verdict | row) for each row: the reward model's log-probability of success. */
-export function verdictLogprobs(model: LanguageModel, rows: readonly number[][], verdict: number): tf.Tensor1D {
-  const ids = rows.map((row) => [...row, verdict]);
-  const lastOnly = ids.map((row) => row.map((_, i) => (i === row.length - 1 ? 1 : 0)));
-  return maskedRowSums(tokenLogprobs(model, ids), { ids, mask: lastOnly });
-}
-
-/** log(1 - p) from log p. */
-function logComplement(logp: tf.Tensor1D): tf.Tensor1D {
-  return tf.log(tf.maximum(tf.neg(tf.expm1(logp)), MIN_PROBABILITY)) as tf.Tensor1D;
-}
-
-/** Binary cross-entropy of success labels (1 success, 0 failure) given log P(success). */
-export function outcomeLoss(logp: tf.Tensor1D, labels: readonly number[]): tf.Scalar {
-  const y = tf.tensor1d(labels as number[]);
-  const likelihood = tf.add(tf.mul(y, logp), tf.mul(tf.sub(1, y), logComplement(logp)));
-  return tf.neg(tf.mean(likelihood)) as tf.Scalar;
-}
-
-/** Bradley-Terry: -log σ(z(chosen) - z(rejected)), z = log p - log(1 - p), given log P(success) of each. */
-export function preferenceLoss(chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar {
-  const logOdds = (logp: tf.Tensor1D) => tf.sub(logp, logComplement(logp));
-  return negLogSigmoid(tf.sub(logOdds(chosen), logOdds(rejected)));
-}
 
 /** A trained reward model: scores episodes with P(success), no gold answer needed. */
 export class RewardModel implements EpisodeScorer {
@@ -137,16 +109,12 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
     // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
     const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
     const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
-    const half = indices.length;
-    const trained = await trainStep(planner.model, optimizer, batch, o.learningRate, o.clipNorm, (model, b) => {
-      const logp = verdictLogprobs(model, b.ids, verdict);
-      const loss = o.objective === "outcome" ? outcomeLoss(logp, picked.map((i) => labels[i]!)) : preferenceLoss(logp.slice(0, half), logp.slice(half, half));
-      return { loss, outputs: { logp } };
-    });
-    const { logp } = trained.outputs;
+    const objective: Objective = o.objective === "outcome" ? { kind: "reward-outcome", batch, verdict, labels: picked.map((i) => labels[i]!) } : { kind: "reward-preference", batch, verdict };
+    const trained = await objectiveStep(planner.model, optimizer, objective, o.learningRate, o.clipNorm);
+    const { verdict: logp, chosenVerdict, rejectedVerdict } = trained.outputs;
     // Outcome: P(success) > 1/2 calls a success; preference: the chosen episode scores higher.
     const correct =
-      o.objective === "outcome" ? mean(picked.map((i, k) => ((logp[k]! > Math.log(0.5) ? 1 : 0) === labels[i] ? 1 : 0))) : mean(indices.map((_, k) => (logp[k]! > logp[half + k]! ? 1 : 0)));
+      o.objective === "outcome" ? mean(picked.map((i, k) => ((logp![k]! > Math.log(0.5) ? 1 : 0) === labels[i] ? 1 : 0))) : mean(indices.map((_, k) => (chosenVerdict![k]! > rejectedVerdict![k]! ? 1 : 0)));
     return { loss: trained.loss, accuracy: correct, gradNorm: trained.gradNorm };
   });
   if (result.interrupted) return result;
