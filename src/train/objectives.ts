@@ -22,30 +22,31 @@ export type Objective =
 
 /** The loss of the objective's batch, and the figures it also measures. */
 export function objectiveLoss(objective: Objective): LossFunction<string> {
-  if (objective.kind === "next-token") return (model, batch) => ({ loss: batchLoss(model, batch) });
-  if (objective.kind === "dpo") {
-    return (model, batch) => {
-      const { chosen, rejected } = splitPairs(maskedRowSums(tokenLogprobs(model, batch.ids), batch));
-      const out = dpoLoss(chosen, rejected, tf.tensor1d(objective.refChosen), tf.tensor1d(objective.refRejected), objective.beta);
-      return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
-    };
+  switch (objective.kind) {
+    case "next-token":
+      return (model, batch) => ({ loss: batchLoss(model, batch) });
+    case "policy-gradient":
+      return (model, batch) => {
+        const { loss, ...outputs } = policyGradientLoss(model, batch, objective.terms);
+        return { loss, outputs };
+      };
+    case "dpo":
+      return (model, batch) => {
+        const { chosen, rejected } = splitPairs(maskedRowSums(tokenLogprobs(model, batch.ids), batch));
+        const out = dpoLoss(chosen, rejected, tf.tensor1d(objective.refChosen), tf.tensor1d(objective.refRejected), objective.beta);
+        return { loss: out.loss, outputs: { margins: out.margins, chosenReward: tf.mean(out.chosenRewards), rejectedReward: tf.mean(out.rejectedRewards) } };
+      };
+    case "reward-outcome":
+      return (model, batch) => {
+        const logp = verdictLogprobs(model, batch.ids, objective.verdict);
+        return { loss: outcomeLoss(logp, objective.labels), outputs: { verdict: logp } };
+      };
+    case "reward-preference":
+      return (model, batch) => {
+        const { chosen, rejected } = splitPairs(verdictLogprobs(model, batch.ids, objective.verdict));
+        return { loss: preferenceLoss(chosen, rejected), outputs: { chosenVerdict: chosen, rejectedVerdict: rejected } };
+      };
   }
-  if (objective.kind === "reward-outcome") {
-    return (model, batch) => {
-      const logp = verdictLogprobs(model, batch.ids, objective.verdict);
-      return { loss: outcomeLoss(logp, objective.labels), outputs: { verdict: logp } };
-    };
-  }
-  if (objective.kind === "reward-preference") {
-    return (model, batch) => {
-      const { chosen, rejected } = splitPairs(verdictLogprobs(model, batch.ids, objective.verdict));
-      return { loss: preferenceLoss(chosen, rejected), outputs: { chosenVerdict: chosen, rejectedVerdict: rejected } };
-    };
-  }
-  return (model, batch) => {
-    const { loss, ...outputs } = policyGradientLoss(model, batch, objective.terms);
-    return { loss, outputs };
-  };
 }
 
 /** What the loss averages over: the batch's policy tokens, its episodes (reward-outcome), or its pairs. */
