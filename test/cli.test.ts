@@ -43,7 +43,7 @@ describe("react-rl CLI", () => {
       [["train", "foo"], 2, "react-rl train: unknown command 'foo'; the train commands: pretrain, sft, rs, rl, dpo, rm"],
       [["train", "sf", "--help"], 2, "react-rl train: unknown command 'sf' (did you mean sft?); the train commands: pretrain, sft, rs, rl, dpo, rm"],
       [["world", "gen"], 2, "react-rl world: unknown command 'gen' (did you mean generate?); the world commands: generate, stats, expert"],
-      [["trajectories", "stat", "runs/x"], 2, "react-rl trajectories: unknown command 'stat' (did you mean stats?); the trajectories commands: stats, merge"],
+      [["trajectories", "stat", "runs/x"], 2, "react-rl trajectories: unknown command 'stat' (did you mean stats?); the trajectories commands: stats, merge, predictions"],
       [["bench", "--limt", "3"], 2, "react-rl bench: unknown option --limt (did you mean --limit?); see react-rl bench --help"],
       [["bench", "--limit"], 2, "react-rl bench: --limit needs a value; see react-rl bench --help"],
       [["bench", "--out", "--limit", "3"], 2, "react-rl bench: --out needs a value; see react-rl bench --help"],
