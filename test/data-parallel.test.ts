@@ -3,9 +3,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { AdamW, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
 import { objectiveStep, rowLogprobs, sharePieces } from "../src/train/data-parallel.ts";
-import { combineShares, type Objective } from "../src/train/objectives.ts";
+import { combineShares, verdictLogprobs, type Objective } from "../src/train/objectives.ts";
 import { perTarget } from "../src/train/losses.ts";
+import { RewardModel } from "../src/train/reward-model.ts";
+import { trainingRows } from "../src/train/rollouts.ts";
 import { frozenCopy } from "../src/train/runs.ts";
+import { TOY_TASKS, TOY_TEMPLATE, toyEpisode, toyPlanner } from "./helpers/toy-task.ts";
 
 const CONFIG = { vocabSize: 300, contextLength: 64, dModel: 16, nLayers: 1, nHeads: 2, copyHead: true };
 const OPTIMIZER = { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1 };
@@ -173,6 +176,19 @@ describe("a step that fails", () => {
     expect((await objectiveStep(model, optimizer, { kind: "next-token", batch: fine }, 1e-3, 1, 2)).step).toBe(1);
     optimizer.dispose();
     disposeModel(model);
+  });
+});
+
+describe("a reward model's scores", () => {
+  it("are the verdict's probability after each episode, read on every core", async () => {
+    const planner = await toyPlanner();
+    const episodes = TOY_TASKS.slice(0, 5).map((task, i) => toyEpisode(task, i % 2 ? task.answer! : "fig"));
+    const scores = await new RewardModel(planner, TOY_TEMPLATE).score(episodes);
+    const rows = trainingRows(episodes, TOY_TEMPLATE, planner, 1).map((r) => r.ids);
+    const expected = tf.tidy(() => tf.exp(verdictLogprobs(planner.model, rows, planner.tokenizer.bos))).dataSync();
+    expect(scores).toHaveLength(5);
+    expectClose(scores, expected, 1e-5);
+    disposeModel(planner.model);
   });
 });
 

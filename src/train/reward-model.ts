@@ -14,7 +14,6 @@
  * with z the verdict's log-odds.
  */
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import { PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
 import { mean, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
@@ -23,9 +22,9 @@ import { loadCheckpoint } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings } from "./config.ts";
-import { objectiveStep } from "./data-parallel.ts";
+import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
-import { verdictLogprobs, type Objective } from "./objectives.ts";
+import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";
 import { minibatchPlan, TrainingRun, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
@@ -50,13 +49,12 @@ export class RewardModel implements EpisodeScorer {
     return new RewardModel({ model, tokenizer, meta, source: dir }, saved.data ?? template);
   }
 
+  /** P(success) of each episode: the probability of the verdict token after it, read on every core (`rowLogprobs`). */
   async score(episodes: readonly Trajectory[], batchSize = 16): Promise<number[]> {
-    const rows = trainingRows(episodes, this.template, this.planner, 1);
+    const withVerdict = trainingRows(episodes, this.template, this.planner, 1).map((r) => [...r.ids, this.planner.tokenizer.bos]);
     const scores: number[] = [];
-    for (let at = 0; at < rows.length; at += batchSize) {
-      const logp = tf.tidy(() => tf.exp(verdictLogprobs(this.planner.model, rows.slice(at, at + batchSize).map((r) => r.ids), this.planner.tokenizer.bos)));
-      scores.push(...(await logp.data()));
-      logp.dispose();
+    for (let at = 0; at < withVerdict.length; at += batchSize) {
+      for (const logprobs of await rowLogprobs(this.planner.model, withVerdict.slice(at, at + batchSize))) scores.push(Math.exp(logprobs.at(-1)!));
     }
     return scores;
   }
