@@ -1,10 +1,12 @@
 // Which tfjs backend runs, how the choice is told, and where generation then runs.
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { UserError } from "../src/errors.ts";
 import { BACKENDS, describeBackend, GPU_BACKENDS, selectBackend } from "../src/lm/index.ts";
-import { decodingOn, WORKERS_PER_MACHINE } from "../src/planner/index.ts";
+import { decodingOn } from "../src/planner/index.ts";
+import { trainingThreads } from "../src/train/index.ts";
 
 const installed = (pkg: string) => {
   try {
@@ -52,9 +54,23 @@ describe("the line that says which backend runs", () => {
   });
 });
 
-describe("where long runs decode", () => {
+describe("where long runs decode and train", () => {
+  afterEach(() => vi.unstubAllEnvs());
+
   it("on a GPU, on tfjs on this thread; on a CPU, on the kernels with a worker per core", () => {
     for (const gpu of GPU_BACKENDS) expect(decodingOn(gpu)).toEqual({ engine: "tfjs", workers: 0 });
-    for (const cpu of ["tfjs-node", "wasm", "cpu"] as const) expect(decodingOn(cpu)).toEqual({ engine: "kernels", workers: WORKERS_PER_MACHINE });
+    for (const cpu of ["tfjs-node", "wasm", "cpu"] as const) expect(decodingOn(cpu)).toEqual({ engine: "kernels", workers: availableParallelism() });
+  });
+
+  it("REACT_RL_THREADS sets how many threads decode and share a training step, and a bad one is a one-line mistake", async () => {
+    await selectBackend("wasm");
+    vi.stubEnv("REACT_RL_THREADS", "3");
+    expect(decodingOn("wasm").workers).toBe(3);
+    expect(trainingThreads()).toBe(3);
+    for (const bad of ["0", "two", "1.5"]) {
+      vi.stubEnv("REACT_RL_THREADS", bad);
+      expect(() => trainingThreads()).toThrow(new UserError(`REACT_RL_THREADS must be a whole number of at least 1, not '${bad}'`));
+      expect(() => decodingOn("cpu")).toThrow(UserError);
+    }
   });
 });

@@ -1,9 +1,9 @@
-import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
 import { hashString } from "../random.ts";
+import { cpuThreads } from "../threads.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
 import { ENGINES } from "./engine.ts";
@@ -40,15 +40,12 @@ export const SamplingSchema = z.object({
 export type Sampling = z.infer<typeof SamplingSchema>;
 export type SamplingInput = z.input<typeof SamplingSchema>;
 
-/** Decoding workers for long runs (rollouts, evaluations): one per core, since each decodes on one. */
-export const WORKERS_PER_MACHINE = availableParallelism();
-
 /**
- * How long runs decode on `backend`: on a CPU, the kernels with a worker per core; on a
+ * How long runs decode on `backend`: on a CPU, the kernels with a worker per core (`cpuThreads`); on a
  * GPU, tfjs on this thread, where the GPU backend was started.
  */
 export function decodingOn(backend: BackendName): Pick<Sampling, "engine" | "workers"> {
-  return GPU_BACKENDS.includes(backend) ? { engine: "tfjs", workers: 0 } : { engine: "kernels", workers: WORKERS_PER_MACHINE };
+  return GPU_BACKENDS.includes(backend) ? { engine: "tfjs", workers: 0 } : { engine: "kernels", workers: cpuThreads() };
 }
 
 /** `decodingOn` the backend in use (the fastest present, once selected). */

@@ -7,11 +7,11 @@
  * and the optimizer takes one step with them, here. Log-probabilities under a frozen
  * reference are shared out the same way.
  */
-import { availableParallelism } from "node:os";
 import { setImmediate } from "node:timers/promises";
 import * as tf from "@tensorflow/tfjs";
 import { exchange, startWorker, WorkerSlot } from "../../tools/code/worker-thread.ts";
 import { UserError } from "../errors.ts";
+import { cpuThreads } from "../threads.ts";
 import {
   applyGradients,
   lossGradients,
@@ -28,9 +28,9 @@ import {
 import { combineShares, joined, objectiveLoss, objectivePieces, objectiveShare, objectiveWeight, splitRows, type Objective, type ShareResult } from "./objectives.ts";
 import type { ShareReply, ShareRequest, ShareWork } from "./training-worker.ts";
 
-/** Threads training computes on: one per core on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
+/** Threads training computes on: one per core (`cpuThreads`) on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
 export function trainingThreads(): number {
-  return CPU_BACKENDS.includes(tf.getBackend()) ? availableParallelism() : 1;
+  return CPU_BACKENDS.includes(tf.getBackend()) ? cpuThreads() : 1;
 }
 
 /** The backends that compute on one thread, where a step's shares go to worker threads. */
