@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import { numberFlag } from "../src/cli/command.ts";
-import { AdamW, describeBackend, disposeModel, tokenLogprobs } from "../src/lm/index.ts";
+import { AdamW, describeBackend, disposeModel, targetCount, tokenLogprobs } from "../src/lm/index.ts";
 import { ensureBackend, loadPlanner, type Planner } from "../src/planner/index.ts";
 import { markdownTable } from "../src/report/table.ts";
 import { hopworldSuite } from "../src/suites/builtin.ts";
@@ -43,7 +43,7 @@ const rollouts = await sampleRollouts({
 }).finally(() => rm(out, { recursive: true, force: true }));
 const rows = trainingRows(rollouts.groups.flat(), template, base);
 const batches = Array.from({ length: Math.floor(rows.length / 16) }, (_, b) => tokenBatch(rows.slice(16 * b, 16 * (b + 1))));
-const tokens = batches.reduce((n, b) => n + b.ids.reduce((m, row) => m + row.length - 1, 0), 0);
+const tokens = batches.reduce((n, b) => n + targetCount(b.ids), 0);
 console.error(`${rows.length} rollouts, ${batches.length} steps of 16 a pass, ${tokens.toLocaleString()} tokens`);
 
 type Kind = "policy-gradient" | "next-token" | "dpo";

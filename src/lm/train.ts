@@ -110,10 +110,21 @@ export async function trainStep<K extends string = never>(
   } finally {
     tf.dispose(grads);
   }
-  const names = Object.keys(outputs) as K[];
-  const [lossValue, gradNorm, ...values] = await Promise.all([value, norm, ...names.map((name) => outputs[name])].map((t) => t.data() as Promise<Float32Array>));
+  const [lossValue, gradNorm, values] = await Promise.all([value.data(), norm.data(), readTensors(outputs)]);
   tf.dispose([value, norm, ...Object.values<tf.Tensor>(outputs)]);
-  return { ...stepMetrics(optimizer, batch, lossValue![0]!, learningRate, gradNorm![0]!, start), outputs: Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array> };
+  return { ...stepMetrics(optimizer, batch, lossValue[0]!, learningRate, gradNorm[0]!, start), outputs: values };
+}
+
+/** Each tensor's values, by name, read with data() (the one read every backend has); the tensors stay the caller's. */
+export async function readTensors<K extends string>(tensors: Record<K, tf.Tensor>): Promise<Record<K, Float32Array>> {
+  const names = Object.keys(tensors) as K[];
+  const values = await Promise.all(names.map((name) => tensors[name].data() as Promise<Float32Array>));
+  return Object.fromEntries(names.map((name, i) => [name, values[i]!])) as Record<K, Float32Array>;
+}
+
+/** The targets of token rows: a row of n tokens has n-1 (its first token is never one). */
+export function targetCount(rows: readonly number[][]): number {
+  return rows.reduce((n, row) => n + row.length - 1, 0);
 }
 
 /** A loss's value, its gradients by variable name, and the outputs it keeps: tensors the caller disposes. */
@@ -147,7 +158,7 @@ export function applyGradients(optimizer: AdamW, grads: tf.NamedTensorMap, learn
 
 /** The figures of a step that has just been taken (`start`: when it began, from performance.now()). */
 export function stepMetrics(optimizer: AdamW, batch: TokenBatch, loss: number, learningRate: number, gradNorm: number, start: number): StepMetrics {
-  const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
+  const tokens = targetCount(batch.ids);
   const ms = performance.now() - start;
   return { step: optimizer.step, loss, learningRate, gradNorm, tokens, tokensPerSecond: (1000 * tokens) / ms, ms };
 }
@@ -163,7 +174,7 @@ export function outOfMemoryAsUserError<T>(batch: TokenBatch, step: () => T): T {
   } catch (error) {
     const outOfMemory = error instanceof WebAssembly.RuntimeError && (error.message.startsWith("Aborted(") || error.message === "memory access out of bounds");
     if (!outOfMemory) throw error;
-    const tokens = batch.ids.reduce((n, row) => n + row.length - 1, 0);
+    const tokens = targetCount(batch.ids);
     throw new UserError(
       `out of memory: a training step on ${batch.ids.length} rows (${tokens.toLocaleString()} tokens) needs more than the 4 GiB tfjs's WASM backend can hold; take fewer rows a step (a smaller batch or minibatch), or a GPU backend`,
     );

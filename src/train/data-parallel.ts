@@ -25,7 +25,7 @@ import {
   type LanguageModel,
   type StepMetrics,
 } from "../lm/index.ts";
-import { combineShares, joined, objectiveLoss, objectivePieces, objectiveShare, objectiveWeight, splitRows, type Objective, type ShareResult } from "./objectives.ts";
+import { combineShares, joined, objectiveLoss, objectivePieces, objectiveShare, shareResult, splitRows, type Objective } from "./objectives.ts";
 import type { ShareReply, ShareRequest, ShareWork } from "./training-worker.ts";
 
 /** Threads training computes on: one per core (`cpuThreads`) on the one-threaded CPU backends, one where the backend has threads of its own or is a GPU. */
@@ -52,9 +52,7 @@ export async function objectiveStep(
   const elsewhere = await onWorkers(model, rest.map((share) => ({ type: "gradients", objective: share })));
   const local = outOfMemoryAsUserError(here.batch, () => lossGradients(model, optimizer.variables, here.batch, objectiveLoss(here)));
   try {
-    const names = Object.keys(local.outputs);
-    const [loss, ...values] = await Promise.all([local.value, ...names.map((n) => local.outputs[n]!)].map((t) => t.data() as Promise<Float32Array>));
-    const mine: ShareResult = { weight: objectiveWeight(here), loss: loss![0]!, outputs: Object.fromEntries(names.map((n, i) => [n, values[i]!])) };
+    const mine = await shareResult(here, local);
     const others = (await elsewhere.replies).map((reply) => expected(reply, "gradients"));
     const norm = outOfMemoryAsUserError(objective.batch, () => tf.tidy(() => applyGradients(optimizer, wholeGradient(optimizer.variables, { ...mine, grads: local.grads }, others), learningRate, clipNorm)));
     const gradNorm = (await norm.data())[0]!;

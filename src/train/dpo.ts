@@ -89,5 +89,3 @@ async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequen
   }
   return sums;
 }
-
-/** The chosen rows, then the rejected ones, as one batch. */

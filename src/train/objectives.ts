@@ -7,7 +7,7 @@
  * each averages over, add up to the whole.
  */
 import * as tf from "@tensorflow/tfjs";
-import { batchLoss, tokenLogprobs, type LanguageModel, type LossFunction, type TokenBatch } from "../lm/index.ts";
+import { batchLoss, readTensors, targetCount, tokenLogprobs, type LanguageModel, type LossFunction, type LossGradients, type TokenBatch } from "../lm/index.ts";
 import { klK3, maskedMean, maskedRowSums, targetMask } from "./losses.ts";
 
 export type Objective =
@@ -82,8 +82,7 @@ export function objectiveShare(objective: Objective, from: number, to: number): 
   const batch = { ids: rows(ids), mask: rows(mask) };
   if (objective.kind === "next-token") return { kind: objective.kind, batch };
   if (objective.kind === "reward-outcome") return { ...objective, batch, labels: rows(objective.labels) };
-  const targetsBefore = (row: number) => ids.slice(0, row).reduce((n, r) => n + r.length - 1, 0);
-  const [start, end] = [targetsBefore(from), targetsBefore(to)];
+  const [start, end] = [targetCount(ids.slice(0, from)), targetCount(ids.slice(0, to))];
   const { advantages, refLogprobs, oldLogprobs, ...scalars } = objective.terms;
   const terms: LossTerms = {
     ...scalars,
@@ -102,6 +101,12 @@ export interface ShareResult {
   weight: number;
   loss: number;
   outputs: Record<string, Float32Array>;
+}
+
+/** A share's figures, read from what its loss computed (the tensors stay the caller's). */
+export async function shareResult(objective: Objective, { value, outputs }: Pick<LossGradients<string>, "value" | "outputs">): Promise<ShareResult> {
+  const [loss, values] = await Promise.all([value.data(), readTensors(outputs)]);
+  return { weight: objectiveWeight(objective), loss: loss[0]!, outputs: values };
 }
 
 /** The loss and outputs of a whole batch from those of its shares, in row order. */

@@ -8,7 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { UserError } from "../errors.ts";
 import { createModel, disposeModel, lossGradients, outOfMemoryAsUserError, parameters, tokenLogprobs, type BackendName, type LanguageModel, type ModelConfig } from "../lm/index.ts";
 import { ensureBackend } from "../planner/index.ts";
-import { objectiveLoss, objectiveWeight, type Objective, type ShareResult } from "./objectives.ts";
+import { objectiveLoss, shareResult, type Objective, type ShareResult } from "./objectives.ts";
 
 export type ShareWork = { type: "gradients"; objective: Objective } | { type: "logprobs"; rows: number[][] };
 
@@ -43,11 +43,10 @@ async function answer({ id, config, weights, work }: ShareRequest): Promise<Shar
     if (work.type === "logprobs") return { type: "logprobs", id, values: await read(tf.tidy(() => tokenLogprobs(model, work.rows))) };
     const { batch } = work.objective;
     const variables = parameters(model).map(([, v]) => v);
-    const { value, grads, outputs } = outOfMemoryAsUserError(batch, () => lossGradients(model, variables, batch, objectiveLoss(work.objective)));
-    const names = Object.keys(outputs);
-    const [loss, gradValues, outputValues] = await Promise.all([read(value), Promise.all(variables.map((v) => read(grads[v.name]!))), Promise.all(names.map((n) => read(outputs[n]!)))]);
-    const named = Object.fromEntries(names.map((n, i) => [n, outputValues[i]!]));
-    return { type: "gradients", id, grads: gradValues, weight: objectiveWeight(work.objective), loss: loss[0]!, outputs: named };
+    const computed = outOfMemoryAsUserError(batch, () => lossGradients(model, variables, batch, objectiveLoss(work.objective)));
+    const [share, grads] = await Promise.all([shareResult(work.objective, computed), Promise.all(variables.map((v) => read(computed.grads[v.name]!)))]);
+    tf.dispose([computed.value, ...Object.values(computed.outputs)]);
+    return { type: "gradients", id, grads, ...share };
   } catch (error) {
     return { type: "failed", id, message: error instanceof Error ? error.message : String(error), mistake: error instanceof UserError };
   }
