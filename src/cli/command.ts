@@ -5,6 +5,11 @@ import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { inWords, numberRange } from "../issues.ts";
 
+/** A command line the parser could not refuse on its own: a required flag missing. The CLI exits 2, as for bad usage. */
+export class UsageError extends UserError {
+  override name = "UsageError";
+}
+
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
 /**
@@ -48,7 +53,8 @@ function validateFlags<S extends z.ZodType>(schema: S, values: Record<string, un
   const issue = result.error.issues[0]!;
   // The flag is the first step of the path; later ones point inside its value (an item of a list).
   const flag = `--${String(issue.path[0])}`;
-  throw new UserError(issue.message === "required" ? `${flag} is required` : `invalid ${flag}: ${issue.message}`);
+  if (issue.message === "required") throw new UsageError(`${flag} is required`);
+  throw new UserError(`invalid ${flag}: ${issue.message}`);
 }
 
 /**

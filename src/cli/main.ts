@@ -4,7 +4,7 @@ import { UserError } from "../errors.ts";
 import { didYouMean } from "../issues.ts";
 import { benchCommand, collectCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
-import type { Command, OptionSpec } from "./command.ts";
+import { type Command, type OptionSpec, UsageError } from "./command.ts";
 import { exportCommand } from "./export.ts";
 import { fewshotCommand } from "./fewshot.ts";
 import { finetuneCommand } from "./finetune.ts";
@@ -113,6 +113,7 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
   try {
     return await command.run(values, parsed.positionals);
   } catch (error) {
+    if (error instanceof UsageError) return usageError(who, `${error.message}; see ${who} --help`);
     if (!isUserFacing(error)) throw error;
     console.error(`${who}: ${error.message}`);
     return 1;
