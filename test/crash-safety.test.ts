@@ -98,7 +98,7 @@ describe("a crash at any step of replacing a checkpoint", () => {
 });
 
 describe("a crash at any step of finishing a training round", () => {
-  const options = { method: "rs", config: { rounds: 3 }, counter: "round" };
+  const options = { method: "rs", config: { rounds: 3 }, counter: "round", template: { instruction: "Answer.", exemplars: [] } };
   const planner = (seed: number): Planner => ({ model: tinyModel(seed), tokenizer, source: "test", meta: {} });
   /** What `TrainingRun.resume` does when a round finishes: log its metrics, then checkpoint it. */
   async function complete(run: TrainingRun, progress: Progress, record: MetricsRecord): Promise<void> {

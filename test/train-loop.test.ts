@@ -187,7 +187,7 @@ describe("resuming after a kill", () => {
 
     const resumedPlanner = planner();
     let weightsAtRound2: boolean | undefined;
-    const run = await TrainingRun.open(out, { method: "rs", config: {}, counter: "round" }).catch((error: Error) => error);
+    const run = await TrainingRun.open(out, { method: "rs", config: {}, counter: "round", template: settings.template }).catch((error: Error) => error);
     expect(run).toBeInstanceOf(Error); // other settings: refused, nothing touched
     const second = await rejectionSampling({
       ...settings,

@@ -342,13 +342,17 @@ describe("configs and run folders", () => {
 
   it("a run folder refuses other settings, and skips but keeps metrics logged past its checkpoint", async () => {
     const out = join(dir, "run");
-    const run = await TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", mutable: ["rounds"] });
+    const template = { instruction: "Answer.", exemplars: ["Question: 1 + 1?"] };
+    const run = await TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", mutable: ["rounds"], template });
     expect(run.completed).toBe(0);
-    await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 2 }, counter: "round" })).rejects.toThrow(/seed: 1 -> 2/);
+    await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 2 }, counter: "round", template })).rejects.toThrow(/seed: 1 -> 2/);
+    // Another prompt renders the run's episodes differently: refused too
+    const edited = { ...template, exemplars: ["Question: 2 + 2?"] };
+    await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", template: edited })).rejects.toThrow(/prompt: "sha256 [0-9a-f]{12}" -> "sha256 [0-9a-f]{12}"/);
     // A round logged but never checkpointed (a kill in between) does not count: it will run again
     const logged = `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`;
     await writeFile(join(out, "metrics.jsonl"), logged);
-    const reopened = await TrainingRun.open(out, { method: "rs", config: { rounds: 4, seed: 1 }, counter: "round", mutable: ["rounds"] });
+    const reopened = await TrainingRun.open(out, { method: "rs", config: { rounds: 4, seed: 1 }, counter: "round", mutable: ["rounds"], template });
     expect(reopened.metrics).toEqual([]);
     // The torn line is ended, so the round's new line parses
     await reopened.log(1, { success: 0.75 });

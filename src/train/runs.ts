@@ -85,6 +85,8 @@ export interface RunOptions {
   method: string;
   /** Its settings, as config.json keeps them. */
   config: Record<string, unknown>;
+  /** The prompt its episodes are rendered with: config.json keeps its digest, so a resumed run renders them alike. */
+  template: PromptTemplate;
   /** The metrics field that numbers the records (`round`, `update`, `step`). */
   counter: string;
   /** Config keys a resumed run may change: how it runs (concurrency), or how long (more rounds). */
@@ -134,7 +136,7 @@ export class TrainingRun {
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
   static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
     await mkdir(dir, { recursive: true });
-    await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config }, options.mutable ?? []);
+    await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
     const checkpoint = join(dir, "checkpoint");
     const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
@@ -258,6 +260,11 @@ export function questionsDigest(tasks: readonly Task[]): string {
   const hash = createHash("sha256");
   for (const task of tasks) hash.update(`${task.id}\t${task.question}\n`); // ids alone repeat across worlds
   return `${tasks.length} from ${tasks[0]?.id ?? "none"} (sha256 ${hash.digest("hex").slice(0, 12)})`;
+}
+
+/** A prompt in a line config.json can keep: resuming with another (a prompts/ folder edited, or another working folder's) is a changed setting. */
+function promptDigest(template: PromptTemplate): string {
+  return `sha256 ${createHash("sha256").update(JSON.stringify(template)).digest("hex").slice(0, 12)}`;
 }
 
 /** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
