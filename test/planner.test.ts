@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { join, resolve } from "node:path";
 import type { PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
@@ -98,7 +99,16 @@ describe("LocalPolicy", () => {
       expect(c.logprobs!.every((l) => l <= 0)).toBe(true);
       expect(c.usage!.completionTokens).toBe(c.tokens!.length);
     }
-    expect(policy.model).toBe("tiny");
+  });
+
+  it("records a checkpoint by its path, so that two runs' checkpoints (both named checkpoint) stay apart", () => {
+    const planner = tinyPlanner(3);
+    const named = (source: string) => new LocalPolicy({ ...planner, source }).model;
+    expect(named("runs/rs/checkpoint")).toBe(join("runs", "rs", "checkpoint"));
+    expect(named("./runs/rl/checkpoint/")).toBe(join("runs", "rl", "checkpoint"));
+    expect(named(resolve("runs/rl/checkpoint"))).toBe(join("runs", "rl", "checkpoint"));
+    expect(named("/elsewhere/checkpoint")).toBe(resolve("/elsewhere/checkpoint"));
+    expect(named("../checkpoint")).toBe(resolve("../checkpoint"));
   });
 
   it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {

@@ -1,4 +1,4 @@
-import { basename } from "node:path";
+import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
@@ -74,7 +74,7 @@ export class LocalPolicy implements Policy {
 
   constructor(planner: Planner, sampling: SamplingInput = {}) {
     this.sampling = SamplingSchema.parse(sampling);
-    this.model = basename(planner.source);
+    this.model = checkpointName(planner.source);
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
     this.lanes = this.sampling.workers === 0 ? [localLane(planner, this.sampling)] : workerLanes(planner, this.sampling);
@@ -122,6 +122,16 @@ export class LocalPolicy implements Policy {
     }
     return lane;
   }
+}
+
+/**
+ * A checkpoint's path from the working folder (absolute outside it), as episodes record
+ * it: a resumed run refuses another model's log, and trainers name every checkpoint
+ * `checkpoint`, so the folder's last name alone would not tell two runs' apart.
+ */
+function checkpointName(source: string): string {
+  const path = relative(process.cwd(), resolve(source));
+  return path.startsWith("..") || isAbsolute(path) ? resolve(source) : path;
 }
 
 /** Where a policy's batches are decoded: this thread, or one worker. */
