@@ -87,30 +87,34 @@ describe("runBenchmark", () => {
     expect(new Set(ids).size).toBe(12);
   });
 
-  it("refuses to resume a log made with another policy, step limit or questions, naming the first change", async () => {
+  it("refuses to resume a log made with another policy, step limit, prompt or questions, naming the first change", async () => {
     const out = await tempDir();
-    await runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld" });
+    const template = { instruction: "Answer the question.", exemplars: ["Question: 1 + 1?"] };
+    await runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld", template });
     const other: Policy = { ...answeringPolicy(), name: "oracle", temperature: 1 };
-    const rerun = (policy: Policy, maxSteps: number, dataset = "hopworld") =>
-      runBenchmark({ tasks: tasks.slice(0, 2), policy, environment: finishEnvironment, out, maxSteps, dataset });
+    const rerun = (policy: Policy, maxSteps: number, dataset = "hopworld", prompt = template) =>
+      runBenchmark({ tasks: tasks.slice(0, 2), policy, environment: finishEnvironment, out, maxSteps, dataset, template: prompt });
     await expect(rerun(other, 5)).rejects.toThrow(
       new UserError(`${out} holds episodes made with other settings (policy: "answering" -> "oracle"): choose another output folder, or rerun with their settings to resume them`),
     );
     await expect(rerun(answeringPolicy(), 7)).rejects.toThrow("(maxSteps: 5 -> 7)");
     await expect(rerun(answeringPolicy(), 5, "hotpotqa")).rejects.toThrow('(dataset: "hopworld" -> "hotpotqa")');
+    // A prompt file edited between the runs
+    await expect(rerun(answeringPolicy(), 5, "hopworld", { ...template, exemplars: ["Question: 2 + 2?"] })).rejects.toThrow(/\(prompt: "sha256 [0-9a-f]{12}" -> "sha256 [0-9a-f]{12}"\)/);
     // The same ids asking other questions (another world's, or seed's) are not this run's episodes
     const renumbered = tasks.slice(0, 2).map((task) => ({ ...task, question: `${task.question} In another world.` }));
-    await expect(runBenchmark({ tasks: renumbered, policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld" })).rejects.toThrow(
+    await expect(runBenchmark({ tasks: renumbered, policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld", template })).rejects.toThrow(
       new UserError(`${out} holds an episode of id q0 asking another question ("question q0?"): another world, seed or file? choose another output folder`),
     );
     expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories).toHaveLength(2);
     await expect(rerun(answeringPolicy(), 5)).resolves.toMatchObject({ resumed: 2, summary: { n: 2 } });
   });
 
-  it("resumes a log older than recorded step limits and datasets, still checking the policy", async () => {
+  it("resumes a log older than recorded step limits, datasets and prompts, still checking the policy", async () => {
     const out = await tempDir();
     await writeFile(join(out, "trajectories.jsonl"), `${JSON.stringify({ ...makeTrajectory("q0", 1), meta: { ...makeTrajectory("q0", 1).meta, policy: "answering" } })}\n`);
-    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 3, dataset: "x" })).resolves.toMatchObject({ resumed: 1 });
+    const template = { instruction: "Answer the question.", exemplars: [] };
+    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 3, dataset: "x", template })).resolves.toMatchObject({ resumed: 1 });
     const seeded: Policy = { ...answeringPolicy(), seed: 4 };
     await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: seeded, environment: finishEnvironment, out })).rejects.toThrow("(seed: undefined -> 4)");
   });

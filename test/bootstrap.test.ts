@@ -156,8 +156,11 @@ describe("react-rl fewshot bootstrap", () => {
 
       const again = await run(process.execPath, [bin, ...fewshot], { cwd: project }).catch((e: { code: number; stderr: string }) => e);
       expect(again).toMatchObject({ code: 1, stderr: expect.stringContaining("--force") });
+      // Other candidates in the same working folder: its candidates' logs are refused, not passed off as theirs
+      const resumed = await run(process.execPath, [bin, ...fewshot, "--k", "8", "--force"], { cwd: project }).catch((e: { code: number; stderr: string }) => e);
+      expect(resumed).toMatchObject({ code: 1, stderr: expect.stringMatching(/candidate-1 holds episodes made with other settings \(prompt: /) });
       // More exemplars asked for than were rewarded: said, not silently fewer
-      const larger = await run(process.execPath, [bin, ...fewshot, "--k", "8", "--force"], { cwd: project });
+      const larger = await run(process.execPath, [bin, ...fewshot, "--k", "8", "--force", "--out", join(out, "k8")], { cwd: project });
       expect(larger.stderr).toContain("only 6 training episodes were rewarded: each candidate has 6 exemplars, not --k 8");
     } finally {
       await server.close();

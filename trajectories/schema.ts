@@ -40,6 +40,8 @@ export const RunMetaSchema = z.object({
   seed: z.number().int().optional(),
   /** The episode's step limit (older logs lack it). */
   maxSteps: z.number().int().positive().optional(),
+  /** The digest of the prompt the run started from (`promptDigest`; exemplars recalled per question come on top); older logs lack it. */
+  prompt: z.string().optional(),
   codeVersion: z.string(),
   startedAt: z.string(),
   wallMs: z.number().nonnegative(),

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { PromptTemplate } from "../../prompts/index.ts";
+import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
   episodeKey,
@@ -29,7 +29,9 @@ export interface BenchmarkOptions<T extends Task> {
   /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
   samples?: number;
   maxSteps?: number;
-  /** The prompt for a task's episode (it may differ per task: dynamic few-shot); default runEpisode's (`hotpotqa`). */
+  /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default runEpisode's (`hotpotqa`). */
+  template?: PromptTemplate;
+  /** A task's own prompt built on `template` (dynamic few-shot: exemplars recalled per question); default `template`. */
   prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
   /** A task's type (a question family): when given, the summary also breaks down by it. */
   typeOf?: (task: T) => string;
@@ -116,7 +118,8 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
-  refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), dataset: options.dataset });
+  const runFacts = { dataset: options.dataset, prompt: options.template && promptDigest(options.template) };
+  refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), ...runFacts });
   const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
   const writer = await TrajectoryWriter.open(logPath);
@@ -132,8 +135,8 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     const episode = await runEpisode(options.policy, options.environment(task), {
       task,
       maxSteps: options.maxSteps,
-      prompt: await options.prompt?.(task),
-      meta: { dataset: options.dataset },
+      prompt: options.prompt ? await options.prompt(task) : options.template,
+      meta: runFacts,
       signal: options.signal,
     }).catch((error: unknown) => failures.record(error, task.id, sample));
     if (episode === undefined) return;
@@ -178,11 +181,11 @@ function refuseOthers(out: string, logged: readonly Trajectory[], wanted: Readon
 }
 
 /** Settings older logs do not record: an episode without them passes on the rest. */
-const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps"] as const;
+const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps", "prompt"] as const;
 
 /**
  * Refuses a log holding episodes made with other settings than this run's (another policy,
- * model, temperature, seed, step limit or dataset): resuming would pass them off as its own.
+ * model, temperature, seed, step limit, dataset or prompt): resuming would pass them off as its own.
  */
 function refuseOtherSettings(out: string, logged: readonly Trajectory[], settings: Partial<RunMeta>): void {
   for (const { meta } of logged) {

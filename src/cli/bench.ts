@@ -88,10 +88,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       await checkFolder("--out", out);
       if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
-      const promptFor = (task: QaTask) =>
-        memory
-          ? fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id })
-          : template;
+      const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id }));
       const policy = await createPolicy(flags);
 
       const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
@@ -104,7 +101,8 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
           samples: flags.samples ?? (kind.samples > 1 ? kind.samples : undefined),
           concurrency: flags.concurrency,
           maxSteps: flags["max-steps"],
-          prompt: promptFor,
+          template,
+          prompt: recalled,
           typeOf: (task) => task.type,
           dataset: suite.name,
           signal,

@@ -163,8 +163,7 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
   const bar = new ProgressBar(`evaluate ${label}`);
   const policy = new LocalPolicy(planner, { temperature: 0, ...(await defaultDecoding()) });
   const result = await runBenchmark<QaTask>({
-    tasks, environment, out, signal,
-    prompt: () => template,
+    tasks, environment, out, signal, template,
     policy,
     concurrency: 64,
     typeOf: (task) => task.type,

@@ -68,7 +68,7 @@ export async function bootstrapFewShot<T extends Task>(options: BootstrapOptions
       out: join(options.out, name),
       concurrency: options.concurrency,
       maxSteps: options.maxSteps,
-      prompt: () => template,
+      template,
       dataset: options.dataset,
       signal: options.signal,
       onProgress: (progress) => options.onProgress?.(name, progress),

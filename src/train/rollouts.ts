@@ -52,7 +52,7 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
     out: o.out,
     concurrency: o.concurrency,
     maxSteps: o.maxSteps,
-    prompt: () => o.template,
+    template: o.template,
     dataset: o.dataset,
     signal: o.signal,
     onProgress: o.onProgress,

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { PromptTemplate } from "../../prompts/index.ts";
+import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
@@ -260,11 +260,6 @@ export function questionsDigest(tasks: readonly Task[]): string {
   const hash = createHash("sha256");
   for (const task of tasks) hash.update(`${task.id}\t${task.question}\n`); // ids alone repeat across worlds
   return `${tasks.length} from ${tasks[0]?.id ?? "none"} (sha256 ${hash.digest("hex").slice(0, 12)})`;
-}
-
-/** A prompt in a line config.json can keep: resuming with another (a prompts/ folder edited, or another working folder's) is a changed setting. */
-function promptDigest(template: PromptTemplate): string {
-  return `sha256 ${createHash("sha256").update(JSON.stringify(template)).digest("hex").slice(0, 12)}`;
 }
 
 /** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
