@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -241,7 +241,7 @@ describe("react-rl export", () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const out = join(dir, "sft.jsonl");
     const instruction = async (...flags: string[]) => {
-      await run(process.execPath, [bin, "export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out, ...flags]);
+      await run(process.execPath, [bin, "export", "--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--out", out, "--force", ...flags]);
       return (jsonl(await readFile(out, "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content;
     };
     expect(await instruction("--dataset", "arithmetic")).toContain("Code[program] runs a JavaScript program");
@@ -266,6 +266,28 @@ describe("react-rl export", () => {
     expect(await readdir(folder)).toEqual([]);
   }, 30_000);
 
+  it("replaces an existing --out only with --force, and never a log it reads; reads no log twice", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const log = join(dir, "trajectories.jsonl");
+    await copyFile(fixture("trajectories.jsonl"), log);
+    const mine = join(dir, "mine.jsonl");
+    await writeFile(mine, "mine\n");
+    const exported = (...args: string[]) => run(process.execPath, [bin, "export", "--format", "openai-sft", ...args]);
+    for (const [args, line] of [
+      [["--in", log, "--out", mine], `--out ${mine} already exists: pass --force to replace it, or choose another --out`],
+      [["--in", dir, "--out", log], `--out ${log} already exists: pass --force to replace it, or choose another --out`],
+      [["--in", dir, "--out", log, "--force"], `--out ${log} is a log this command reads: write elsewhere`],
+      [["--in", dir, "--in", log, "--out", join(dir, "twice.jsonl")], `${log} is named twice`],
+    ]) {
+      await expect(exported(...args!)).rejects.toMatchObject({ code: 1, stderr: `react-rl export: ${line}\n` });
+    }
+    expect(await readFile(log, "utf8")).toBe(await readFixture("trajectories.jsonl"));
+    expect(await readFile(mine, "utf8")).toBe("mine\n");
+    expect((await readdir(dir)).sort()).toEqual(["mine.jsonl", "trajectories.jsonl"]);
+    await exported("--in", dir, "--out", mine, "--force");
+    expect(jsonl(await readFile(mine, "utf8"))).toHaveLength(5);
+  }, 30_000);
+
   it("refuses in one line episodes recorded on another suite than --dataset, and reads them with the flag it names", async () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const log = join(dir, "rollouts.jsonl");
@@ -286,7 +308,7 @@ describe("react-rl export", () => {
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const out = join(dir, "tokens.jsonl");
-    const args = ["export", "--format", "tokens", "--in", fixture("trajectories.jsonl"), "--out", out, "--prompt", "hopworld"];
+    const args = ["export", "--format", "tokens", "--in", fixture("trajectories.jsonl"), "--out", out, "--prompt", "hopworld", "--force"];
     await run(process.execPath, [bin, ...args, "--tokenizer", fixture("hf")]);
     expect(jsonl(await readFile(out, "utf8"))).toEqual(jsonl(await readFixture("hf/tokens.jsonl")));
     const failing = run(process.execPath, [bin, ...args, "--tokenizer", new URL("../package.json", import.meta.url).pathname]);

@@ -88,10 +88,16 @@ export async function checkFolder(what: string, path: string): Promise<void> {
   if (info && !info.isDirectory()) throw new UserError(`${what} ${path} is a file, not a folder`);
 }
 
-/** Refuses a file to write whose path is a folder, or runs through a file, before any work is done. */
-export async function checkFile(what: string, path: string): Promise<void> {
+/**
+ * Refuses a file to write before any work is done: a folder, a path through a file, or
+ * one that exists (a log, a result) unless `force` is on. `force` undefined: the
+ * command has no --force, and never replaces a file.
+ */
+export async function checkFile(what: string, path: string, force?: boolean): Promise<void> {
   const info = await statTarget(what, path, "a file");
   if (info?.isDirectory()) throw new UserError(`${what} ${path} is a folder, not a file`);
+  if (!info || force) return;
+  throw new UserError(`${what} ${path} already exists: ${force === undefined ? "remove it or choose another" : "pass --force to replace it, or choose another"} ${what}`);
 }
 
 /** What is at `path` now, if anything; a path that cannot be `kind` (part of it is a file) is a UserError. */

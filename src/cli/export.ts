@@ -5,8 +5,8 @@ import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, ty
 import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
 import { Tokenizer } from "../lm/index.ts";
-import { checkFile, defineCommand, numberFlag } from "./command.ts";
-import { readEpisodesOf } from "./logs.ts";
+import { defineCommand, numberFlag } from "./command.ts";
+import { checkOutput, readEpisodesOf } from "./logs.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { suiteFrom, suiteFlags, suiteUsage } from "./suite.ts";
 
@@ -26,7 +26,8 @@ export const exportCommand = defineCommand({
                          and reward, for open trainers (TRL, verl, OpenRLHF); UTF-8 byte ids
                          unless --tokenizer names one
   --in DIR|FILE        a trajectory log (DIR means DIR/trajectories.jsonl); repeat to read several
-  --out FILE           the JSONL file to write (replaced atomically)
+  --out FILE           the JSONL file to write; never one of the logs read
+  --force              replace --out if it exists (atomically)
   --tokenizer PATH     for tokens: the ids of this tokenizer, no special tokens added: a model
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
@@ -48,6 +49,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     format: z.enum(EXPORT_FORMATS),
     in: z.array(z.string(), { error: "required" }).min(1),
     out: z.string({ error: "required" }),
+    force: z.boolean().default(false),
     prompt: z.string().optional(),
     "no-exemplars": z.boolean().default(false),
     "min-reward": numberFlag(z.number()).optional(),
@@ -58,7 +60,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
   }),
   async run(flags) {
     if (flags.tokenizer !== undefined && flags.format !== "tokens") throw new UserError("--tokenizer applies to --format tokens only");
-    await checkFile("--out", flags.out);
+    await checkOutput(flags.out, flags.in, flags.force);
     const tokenizer = flags.tokenizer === undefined ? undefined : await loadTokenEncoder(flags.tokenizer);
     const suite = await suiteFrom(flags);
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)

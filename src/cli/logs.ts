@@ -1,7 +1,8 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { readTrajectories, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { checkFile } from "./command.ts";
 import { datasetSuite } from "../suites/index.ts";
 
 /** A log named on the command line: a folder means the `trajectories.jsonl` that `bench` writes in it. */
@@ -12,11 +13,25 @@ export async function logPath(target: string): Promise<string> {
   return info.isDirectory() ? join(target, "trajectories.jsonl") : target;
 }
 
+/**
+ * Refuses the file a command that reads logs (`inputs`) would write, before any work is
+ * done: one that exists unless `force`, and one of the logs read even with it.
+ */
+export async function checkOutput(out: string, inputs: readonly string[], force: boolean): Promise<void> {
+  await checkFile("--out", out, force);
+  const read = await Promise.all(inputs.map(logPath));
+  if (read.some((path) => resolve(path) === resolve(out))) throw new UserError(`--out ${out} is a log this command reads: write elsewhere`);
+}
+
 /** Reads logs in order; a torn last line (a crash mid-write) is said on stderr and skipped. */
 export async function readLogs(targets: readonly string[]): Promise<Trajectory[][]> {
   const logs: Trajectory[][] = [];
+  const read = new Set<string>();
   for (const target of targets) {
     const path = await logPath(target);
+    // The same log twice would count its episodes twice
+    if (read.has(resolve(path))) throw new UserError(`${path} is named twice`);
+    read.add(resolve(path));
     const { trajectories, tornTail } = await readTrajectories(path);
     if (tornTail) console.error(`${path}: the last line is incomplete (a crash mid-write?) and was ignored`);
     logs.push(trajectories);

@@ -6,7 +6,7 @@ import { predictionsOf } from "../bench/score.ts";
 import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
 import { checkFile, checkFolder, defineCommand } from "./command.ts";
-import { logPath, readLogs } from "./logs.ts";
+import { checkOutput, logPath, readLogs } from "./logs.ts";
 
 const statsCommand = defineCommand({
   name: "trajectories stats",
@@ -38,15 +38,16 @@ its last line.`,
 const predictionsCommand = defineCommand({
   name: "trajectories predictions",
   summary: "a trajectory log's final answers as a HotpotQA prediction file, for score or the official evaluator",
-  usage: `react-rl trajectories predictions DIR|FILE --out FILE
+  usage: `react-rl trajectories predictions DIR|FILE --out FILE [--force]
 
 Writes {"answer": {"<id>": "<text>", ...}}, HotpotQA's official prediction format, with
 each episode's final answer ("" for one that never finished): what score --pred and
 hotpot_evaluate_v1.py read. One episode per question: a log of collect --samples is
-refused. DIR means DIR/trajectories.jsonl. Prints {"predictions": ...} on its last line.`,
+refused. DIR means DIR/trajectories.jsonl. An existing --out is replaced only with --force,
+and never by the log itself. Prints {"predictions": ...} on its last line.`,
   args: ["DIR|FILE"],
-  flags: z.object({ out: z.string({ error: "required" }) }),
-  run: (flags, [target]) => predictions(target!, flags.out),
+  flags: z.object({ out: z.string({ error: "required" }), force: z.boolean().default(false) }),
+  run: (flags, [target]) => predictions(target!, flags.out, flags.force),
 });
 
 /** `trajectories stats`, `merge` and `predictions`. */
@@ -59,8 +60,8 @@ async function stats(target: string): Promise<number> {
   return 0;
 }
 
-async function predictions(target: string, out: string): Promise<number> {
-  await checkFile("--out", out);
+async function predictions(target: string, out: string, force: boolean): Promise<number> {
+  await checkOutput(out, [target], force);
   const predicted = predictionsOf(await readLog(target));
   await writeFileAtomic(out, `${JSON.stringify(predicted, null, 2)}\n`);
   const count = Object.keys(predicted.answer).length;
@@ -99,7 +100,8 @@ async function merge(out: string, inputs: string[]): Promise<number> {
  */
 async function newLogPath(out: string): Promise<string> {
   const isFile = out.endsWith(".jsonl");
-  await (isFile ? checkFile : checkFolder)("OUT", out);
+  // Their shape only (a folder for a file, a path through a file): an existing log is refused below, saying why
+  await (isFile ? checkFile("OUT", out, true) : checkFolder("OUT", out));
   const outPath = isFile ? out : join(out, "trajectories.jsonl");
   if (await stat(outPath).then(() => true, () => false)) throw new UserError(`${outPath} exists: merge into a new OUT (merge never rewrites a log)`);
   return outPath;

@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
@@ -16,7 +15,7 @@ import {
   type World,
 } from "../world/index.ts";
 import { expertEpisodeLengths, expertEpisodes, hopworldSuite } from "../suites/index.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { checkFile, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
 /** The world that train and bench work on unless told another, and that world generate writes. */
@@ -106,7 +105,8 @@ episodes as a trajectory log. An existing --out is refused.
 export const worldCommands = [generateCommand, statsCommand, expertCommand];
 
 async function generate(flags: z.infer<typeof generateFlags>): Promise<number> {
-  const out = await newFile(flags.out);
+  const out = flags.out;
+  await checkFile("--out", out);
   const sizes = { train: flags.train, dev: flags.dev, test: flags.test };
   const world = generateWorld({ seed: flags.seed, sizes, families: flags.families });
   await writeFileAtomic(out, serializeWorld(world));
@@ -136,7 +136,8 @@ async function stats(path: string): Promise<number> {
 }
 
 async function expert(flags: z.infer<typeof expertFlags>): Promise<number> {
-  const out = await newFile(flags.out);
+  const out = flags.out;
+  await checkFile("--out", out);
   const world = await loadWorld(flags.world);
   const writer = await TrajectoryWriter.open(out);
   const bar = new ProgressBar(`expert ${flags.split}`);
@@ -150,9 +151,3 @@ async function expert(flags: z.infer<typeof expertFlags>): Promise<number> {
   return 0;
 }
 
-/** A path to write a new file at, never one that exists (nothing is overwritten). */
-async function newFile(path: string): Promise<string> {
-  const exists = await stat(path).then(() => true, () => false);
-  if (exists) throw new UserError(`${path} already exists; remove it or choose another --out`);
-  return path;
-}
