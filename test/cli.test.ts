@@ -167,6 +167,23 @@ describe("react-rl CLI", () => {
     expect(await readFile(file, "utf8")).toBe("mine");
   }, 120_000);
 
+  it("refuses a --memory folder that is the run's own or another run's, leaving that run's log as it was", async () => {
+    const root = await tempDir();
+    const run = join(root, "run");
+    expect((await cli(["bench", "--policy", "oracle", "--limit", "2", "--out", run])).code).toBe(0);
+    const log = await readFile(join(run, "trajectories.jsonl"), "utf8");
+    const cases: [string[], string][] = [
+      [["--memory", run, "--out", join(root, "other")], `react-rl bench: --memory ${run} is a run's output folder (it holds summary.json): give the memory a folder of its own`],
+      [["--memory", join(root, "same"), "--out", join(root, "same")], "react-rl bench: --memory and --out name the same folder: give the memory a folder of its own"],
+    ];
+    for (const [args, line] of cases) {
+      const { code, stderr } = await cli(["bench", "--policy", "oracle", "--limit", "2", ...args]);
+      expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: line });
+    }
+    expect(await readFile(join(run, "trajectories.jsonl"), "utf8")).toBe(log);
+    expect((await readdir(root)).sort()).toEqual(["run"]);
+  }, 60_000);
+
   it("calls one tool from the shell", async () => {
     const { code, stdout } = await cli(["tool", "search", "nonexistent page title zzz"]);
     expect(code).toBe(0);

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
@@ -86,7 +87,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       const splitSuffix = suite.splits ? `-${split}` : "";
       const out = flags.out ?? `runs/${kind.name}-${suite.label}${splitSuffix}-${flags.policy}${shardSuffix}`;
       await checkFolder("--out", out);
-      if (flags.memory !== undefined) await checkFolder("--memory", flags.memory);
+      if (flags.memory !== undefined) await checkMemoryFolder(flags.memory, out);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
       const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id }));
       const policy = await createPolicy(flags);
@@ -119,6 +120,18 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       return result.failed.length > 0 ? 1 : 0;
     },
   });
+}
+
+/**
+ * Refuses a memory folder that is a run's: the memory adds the run's episodes to its own
+ * trajectories.jsonl, which in a run's folder is the log its summary.json describes.
+ */
+async function checkMemoryFolder(memory: string, out: string): Promise<void> {
+  await checkFolder("--memory", memory);
+  if (resolve(memory) === resolve(out)) throw new UserError("--memory and --out name the same folder: give the memory a folder of its own");
+  if (await stat(join(memory, "summary.json")).then(() => true, () => false)) {
+    throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
+  }
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */
