@@ -335,6 +335,8 @@ describe("configs and run folders", () => {
     await writeFile(file, JSON.stringify({ rounds: 2, roundz: 3 }));
     await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/unknown config key roundz \(did you mean rounds\?\)/);
     await expect(loadConfig(RejectionConfig, undefined, { samples: -1 })).rejects.toThrow(UserError);
+    // runs/.. would be the folder above runs/
+    for (const name of [".", ".."]) await expect(loadConfig(RejectionConfig, undefined, { name })).rejects.toThrow("name: a folder's name, not . or ..");
     await expect(loadConfig(PolicyGradientConfig, undefined, { reward: "rm" })).rejects.toThrow(/rewardModel/);
     await writeFile(file, "{ not json");
     await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/not JSON/);

@@ -90,6 +90,7 @@ const RunSettings = z.object({
   name: z
     .string()
     .regex(/^[\w.-]+$/, "letters, digits, '.', '-' or '_'")
+    .refine((name) => name !== "." && name !== "..", "a folder's name, not . or ..")
     .optional()
     .describe("run folder runs/NAME; rerun to resume"),
   runs: z.string().default("runs").describe("folder of run folders"),
