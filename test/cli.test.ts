@@ -91,6 +91,16 @@ describe("react-rl CLI", () => {
     expect(await said(["train", "rs", "--rounds", "-1"])).toBe("react-rl train rs: invalid --rounds: expected a whole number of at least 1");
   }, 60_000);
 
+  it("says in one line what the file system refused, and a file's bad JSON quoted with its line break", async () => {
+    const dir = await tempDir();
+    const bad = join(dir, "bad.json");
+    await writeFile(bad, "not json\n{}\n");
+    const refused = await cli(["world", "generate", "--train", "3", "--dev", "1", "--test", "1", "--out", "/proc/react-rl-world.json"]);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^react-rl world generate: cannot open \/proc\/react-rl-world\.json\.\d+\.tmp: no such file or directory\n$/) });
+    const unreadable = await cli(["score", "--gold", bad, "--pred", bad]);
+    expect({ code: unreadable.code, stderr: unreadable.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^react-rl score: [^\n]*not valid JSON[^\n]*\n$/) });
+  });
+
   it("runs the oracle on the bundled sample with EM 1, then scores and summarises the log", async () => {
     const out = await tempDir();
     const bench = await cli(["bench", "--policy", "oracle", "--limit", "25", "--out", out]);

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { getSystemErrorMap, parseArgs } from "node:util";
 import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { didYouMean } from "../issues.ts";
@@ -114,8 +114,10 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
     return await command.run(values, parsed.positionals);
   } catch (error) {
     if (error instanceof UsageError) return usageError(who, `${error.message}; see ${who} --help`);
-    if (!isUserFacing(error)) throw error;
-    console.error(`${who}: ${error.message}`);
+    const message = isUserFacing(error) ? error.message : fileSystemRefusal(error);
+    if (message === undefined) throw error;
+    // Quoted input (a file's bad JSON) can hold line breaks: the mistake stays one line
+    console.error(`${who}: ${message.replace(/\s*\n\s*/g, " ")}`);
     return 1;
   }
 }
@@ -164,6 +166,16 @@ function negativeValues(args: string[], options: OptionSpec): string[] {
     } else joined.push(arg);
   }
   return joined;
+}
+
+/** What the file system refuses for reasons of the user's machine (a permission, a full disk, a file in the way). */
+const REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EEXIST", "ENOTDIR", "EISDIR", "ENOENT", "ENAMETOOLONG"]);
+
+/** Such a refusal in one line (`cannot mkdir runs: permission denied`); undefined for any other error. */
+function fileSystemRefusal(error: unknown): string | undefined {
+  const { code, errno, syscall, path } = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || code === undefined || !REFUSALS.has(code) || syscall === undefined || path === undefined) return undefined;
+  return `cannot ${syscall} ${path}: ${(errno !== undefined && getSystemErrorMap().get(errno)?.[1]) || code}`;
 }
 
 function isUserFacing(error: unknown): error is Error {
