@@ -194,6 +194,16 @@ describe("react-rl CLI", () => {
     expect((await readdir(root)).sort()).toEqual(["run"]);
   }, 60_000);
 
+  it("runs the examples its tool --help gives, on the bundled wiki", async () => {
+    const help = (await cli(["tool", "--help"])).stdout;
+    const examples = [...help.matchAll(/^ {2}react-rl tool (search|lookup|code|python) "([^"]+)"(?: --page "([^"]+)")?$/gm)];
+    expect(examples.map((m) => m[1])).toEqual(["search", "lookup", "code", "python"]);
+    for (const [, name, argument, page] of examples) {
+      const { code, stdout } = await cli(["tool", name!, argument!, ...(page ? ["--page", page] : [])]);
+      expect({ code, found: !/^(Could not find|No more results)/.test(stdout) }).toEqual({ code: 0, found: true });
+    }
+  }, 60_000);
+
   it("calls one tool from the shell", async () => {
     const { code, stdout } = await cli(["tool", "search", "nonexistent page title zzz"]);
     expect(code).toBe(0);

@@ -35,8 +35,8 @@ export const toolCommand = defineCommand({
   --memory DIR  for recall: an episodic memory folder (react-rl bench --memory DIR fills one)
 
 Examples:
-  react-rl tool search "Kiss and Tell (1945 film)"
-  react-rl tool lookup "born" --page "Shirley Temple"
+  react-rl tool search "Northwestern University"
+  react-rl tool lookup "Qatar" --page "Northwestern University"
   react-rl tool code "[1844, 1989].map((year) => 2024 - year)"
   react-rl tool python "[2024 - year for year in (1844, 1989)]"
   react-rl tool recall "Which magazine was started first?" --memory runs/memory`,
