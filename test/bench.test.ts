@@ -63,6 +63,13 @@ describe("runBenchmark", () => {
     expect(trajectories.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
   });
 
+  it("leaves the log it reports, empty, when it has no episode to run (an empty shard), for merge and stats to read", async () => {
+    const out = await tempDir();
+    const result = await runBenchmark({ tasks: [], policy: answeringPolicy(), environment: finishEnvironment, out });
+    expect(result.summary.n).toBe(0);
+    expect(await readFile(join(out, "trajectories.jsonl"), "utf8")).toBe("");
+  });
+
   it("keeps at most `concurrency` episodes in flight", async () => {
     let peak = 0;
     const policy = answeringPolicy({ delayMs: 5, onCall: (n) => (peak = Math.max(peak, n)) });

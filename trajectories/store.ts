@@ -39,10 +39,15 @@ export class TrajectoryWriter {
 
   private constructor(private readonly path: string) {}
 
-  /** Opens a log for appending (making its folder if missing), first cutting off a torn last line left by a crash. */
+  /**
+   * Opens a log for appending, first cutting off a torn last line left by a crash. A log
+   * missing is made (and its folder): a run with no episode to write (an empty shard) still
+   * leaves the log it reports, which merge and stats read.
+   */
   static async open(path: string): Promise<TrajectoryWriter> {
     await mkdir(dirname(path), { recursive: true });
     await dropTornTail(path);
+    await appendDurably(path, "");
     return new TrajectoryWriter(path);
   }
 
