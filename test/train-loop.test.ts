@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { loadCheckpoint, parameters, saveCheckpoint, selectBackend } from "../src/lm/index.ts";
-import { LocalPolicy, type Planner } from "../src/planner/index.ts";
+import { episodeTokens, LocalPolicy, type Planner } from "../src/planner/index.ts";
 import {
   dpo,
   klToReference,
@@ -14,11 +14,12 @@ import {
   rejectionSampling,
   RewardModel,
   trainRewardModel,
+  trainSupervised,
   TrainingRun,
   type MetricsRecord,
   type TrainingProgress,
 } from "../src/train/index.ts";
-import { frozenCopy } from "../src/train/runs.ts";
+import { frozenCopy, resumedOptimizer } from "../src/train/runs.ts";
 import { ScriptedPolicy } from "../src/policies/index.ts";
 import { arithmeticSuite, expertEpisodes, hopworldSuite, type Suite } from "../src/suites/index.ts";
 import { generateWorld, serializeWorld, worldTasks } from "../src/world/index.ts";
@@ -207,6 +208,34 @@ describe("resuming after a kill", () => {
     // Rerunning a finished run does nothing more
     const third = await rejectionSampling({ ...settings, planner: planner() });
     expect(third.metrics).toHaveLength(3);
+  });
+});
+
+describe("supervised training stopped by its signal", () => {
+  it("saves an unfinished checkpoint at the step reached, which a second call resumes to the end", async () => {
+    const out = join(dir, "sft-stopped");
+    const rows = TOY_TASKS.map((task) => episodeTokens(toyEpisode(task, task.answer!), TOY_TEMPLATE, base.tokenizer));
+    const options = { out, steps: 6, batchSize: 4, learningRate: 1e-2, warmupSteps: 0, seed: 3 };
+    const stop = new AbortController();
+    // Aborted during step 2: that step finishes, and training stops there, saved (no `saveEvery` save is due)
+    const onStep = (m: { step: number }) => {
+      if (m.step === 2) stop.abort();
+    };
+    const first = await trainSupervised(planner(), rows, { ...options, signal: stop.signal, onStep });
+    expect(first.map((m) => m.step)).toEqual([1, 2]);
+    const saved = await loadCheckpoint(out);
+    expect(saved.meta).toMatchObject({ done: false, steps: 2 });
+    expect(saved.step).toBe(2);
+    expect(saved.optimizerMoments?.size).toBe(2 * parameters(saved.model).length);
+
+    // Resumed as `train sft` resumes: the saved weights and optimizer, the same options
+    const second = await trainSupervised({ ...saved, source: out }, rows, { ...options, optimizer: resumedOptimizer(saved.model, saved) });
+    expect(second.map((m) => m.step)).toEqual([3, 4, 5, 6]);
+    expect((await loadCheckpoint(out)).meta).toMatchObject({ done: true, steps: 6 });
+    // On the batches an unbroken run takes, to the same weights
+    const unbroken = planner();
+    await trainSupervised(unbroken, rows, { ...options, out: join(dir, "sft-unbroken") });
+    expect(sameWeights(unbroken, (await loadCheckpoint(out)).model)).toBe(true);
   });
 });
 

@@ -50,14 +50,15 @@ export interface StepMetrics {
 }
 
 /**
- * Trains until the optimizer reaches `options.steps` or the batches run out, calling
- * `onStep` after each step. Pass an optimizer (a restored one) to resume.
+ * Trains until the optimizer reaches `options.steps`, the batches run out, or `signal`
+ * aborts (after the step in flight), calling `onStep` after each step. Pass an optimizer
+ * (a restored one) to resume.
  */
 export async function trainLM(
   model: LanguageModel,
   batches: Iterable<TokenBatch> | AsyncIterable<TokenBatch>,
   options: TrainOptionsInput,
-  hooks: { optimizer?: AdamW; onStep?: (metrics: StepMetrics) => void; step?: BatchStep } = {},
+  hooks: { optimizer?: AdamW; onStep?: (metrics: StepMetrics) => void; step?: BatchStep; signal?: AbortSignal } = {},
 ): Promise<{ metrics: StepMetrics[]; optimizer: AdamW }> {
   const o = TrainOptions.parse(options);
   const optimizer = hooks.optimizer ?? new AdamW(model, o);
@@ -69,6 +70,7 @@ export async function trainLM(
     hooks.onStep?.(step);
     if (optimizer.step >= o.steps) break;
     await setImmediate(); // let timers and signal handlers run between steps
+    if (hooks.signal?.aborted) break;
   }
   return { metrics, optimizer };
 }

@@ -17,13 +17,16 @@ export interface SupervisedOptions extends TrainOptionsInput {
   meta?: Record<string, unknown>;
   /** A restored optimizer: training continues from its step, on the batches it had not seen. */
   optimizer?: AdamW;
+  /** Stops training after the step in flight; the checkpoint is saved unfinished, as at `saveEvery`, so a rerun resumes at the next step. */
+  signal?: AbortSignal;
   onStep?: (metrics: StepMetrics) => void;
 }
 
 /**
  * Next-token training on token sequences, learning only where their mask is 1:
  * pretraining (all ones) and fine-tuning on episodes (the policy's own tokens)
- * are both this.
+ * are both this. Gives the metrics of the steps taken: they end before `options.steps`
+ * when the signal stopped it.
  */
 export async function trainSupervised(planner: Planner, rows: readonly TokenSequence[], options: SupervisedOptions): Promise<StepMetrics[]> {
   if (rows.length === 0) throw new RangeError("nothing to train on: no sequences");
@@ -43,13 +46,15 @@ export async function trainSupervised(planner: Planner, rows: readonly TokenSequ
   const batches = shuffledBatches(rows, options.batchSize, options.seed ?? 0, optimizer.step);
   const { metrics } = await trainLM(planner.model, batches, options, {
     optimizer,
+    signal: options.signal,
     step: (model, optimizer, batch, learningRate, clipNorm) => objectiveStep(model, optimizer, { kind: "next-token", batch }, learningRate, clipNorm),
     onStep: (m) => {
       options.onStep?.(m);
       if (options.saveEvery && m.step % options.saveEvery === 0 && m.step < options.steps) void save(false);
     },
   });
-  await save(true);
+  // The batches never run out: short of the steps, the signal stopped it, and a rerun resumes from this save.
+  await save(optimizer.step >= options.steps);
   return metrics;
 }
 
