@@ -25,6 +25,7 @@ import { trainSupervised } from "../train/supervised.ts";
 import { pretrainingCorpus, type World } from "../world/index.ts";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
+import { stopped, untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
 import { DEFAULT_WORLD_SEED, worldFlags, worldFlagsUsage, worldFrom } from "./world.ts";
 
@@ -41,10 +42,13 @@ const commonFlags = worldFlags.extend({
 /** Each stage's default schedule: its steps, and the peak learning rate (decaying to a tenth). */
 const PRETRAIN = { steps: 600, lr: 2e-3 };
 const SFT = { steps: 300, lr: 1e-3 };
+/** Steps between saves of an unfinished run: what a kill can lose (Ctrl-C saves first). */
+const SAVE_EVERY = 100;
 
 const commonUsage = (defaults: typeof PRETRAIN) => `${worldFlagsUsage}
   --out DIR            the checkpoint to write, with report.html and curves.svg (its loss
-                       curve); rerun to resume an unfinished run
+                       curve); saved every ${SAVE_EVERY} steps and when Ctrl-C stops the run after its
+                       step in flight: rerun to resume an unfinished run
   --force              train a new checkpoint in place of the one at --out (a finished
                        one, or an unfinished one of other flags)
   --steps N            optimizer steps (default ${defaults.steps})
@@ -89,8 +93,7 @@ ${MODEL_PRESET_NAMES.map((name) => `                         ${name}: ${describe
     const extra = flags["extra-worlds"] > 0 ? ` and ${flags["extra-worlds"]} other worlds' pages` : "";
     const about = `pretraining ${parameterCount(planner.model).toLocaleString()} parameters on ${rows.length} rows of hopworld's training pages${extra}`;
     console.error(about);
-    await train(planner, rows, flags, { lr: PRETRAIN.lr, stage: "pretrain", about, optimizer: resumed?.optimizer });
-    return 0;
+    return train(planner, rows, flags, { lr: PRETRAIN.lr, stage: "pretrain", about, optimizer: resumed?.optimizer });
   },
 });
 
@@ -125,8 +128,7 @@ ${commonUsage(SFT)}
     const rows = trainingRows(episodes, template, planner);
     const about = `fine-tuning ${flags.from} on ${rows.length} expert episodes of ${flags.dataset}`;
     console.error(about);
-    await train(planner, rows, flags, { lr: SFT.lr, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length } });
-    return 0;
+    return train(planner, rows, flags, { lr: SFT.lr, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length } });
   },
 });
 
@@ -192,13 +194,16 @@ async function freshPlanner(world: World, config: ModelConfig, flags: CommonFlag
 }
 
 
-/** Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it. */
+/**
+ * Trains, saves the checkpoint at --out, and writes its report (the loss of each step this run took) beside it;
+ * gives the exit code. Ctrl-C stops it after the step in flight, saved unfinished for a rerun to resume.
+ */
 async function train(
   planner: Planner,
   rows: Parameters<typeof trainSupervised>[1],
   flags: CommonFlags,
   stage: { lr: number; stage: string; about: string; optimizer?: AdamW; meta?: Record<string, unknown> },
-): Promise<void> {
+): Promise<number> {
   const bar = new ProgressBar(stage.stage);
   const options = {
     steps: flags.steps,
@@ -208,20 +213,31 @@ async function train(
     warmupSteps: Math.min(50, Math.floor(flags.steps / 10)),
     seed: flags.seed,
     out: flags.out,
-    saveEvery: 100,
+    saveEvery: SAVE_EVERY,
     optimizer: stage.optimizer,
     meta: { stage: stage.stage, ...stage.meta },
     onStep: (m: StepMetrics) => bar.update(m.step, flags.steps, `loss ${m.loss.toFixed(3)} ${Math.round(m.tokensPerSecond)} tok/s`),
   };
-  const metrics = await trainSupervised(planner, rows, options);
+  const metrics = await untilInterrupted((signal) => trainSupervised(planner, rows, { ...options, signal }));
   bar.finish();
   const records = metrics.map(({ step, loss, learningRate }) => ({ step, loss, learningRate }));
   const last = metrics.at(-1);
+  // The batches never run out: a run short of its steps is one Ctrl-C stopped.
+  const interrupted = (last?.step ?? flags.steps) < flags.steps;
   // In the checkpoint's folder, written after its last save: a save replaces the whole folder.
   await writeReport(flags.out, {
     title: `react-rl train ${stage.stage}: ${flags.out}`,
-    about: [`${stage.about}.`, metrics.length < flags.steps ? `Resumed: the curves show steps ${metrics[0]?.step ?? flags.steps} to ${flags.steps}.` : `${flags.steps} steps.`],
+    about: [`${stage.about}.`, stepsShown(metrics, flags.steps, interrupted)],
     tables: last ? [{ header: ["last step", "value"], rows: [["step", String(last.step)], ["loss", last.loss.toFixed(4)], ["tokens/s", Math.round(last.tokensPerSecond).toString()]] }] : [],
     charts: metricCharts(records, "step", [{ title: "Next-token loss", yLabel: "loss", y2Label: "learning rate", curves: [{ key: "loss", name: "loss" }, { key: "learningRate", name: "learning rate", axis: "right" }] }]),
   });
+  return interrupted ? stopped() : 0;
+}
+
+/** What a report says of the steps its curves show: from where a resumed run began, to where an interrupted one stopped. */
+function stepsShown(metrics: readonly StepMetrics[], steps: number, interrupted: boolean): string {
+  const first = metrics[0]?.step ?? steps;
+  const last = metrics.at(-1)?.step ?? steps;
+  const shown = first > 1 ? `Resumed: the curves show steps ${first} to ${last}` : `${last} steps`;
+  return interrupted ? `${shown} of ${steps}, interrupted: rerun the same command to resume.` : `${shown}.`;
 }
