@@ -44,6 +44,19 @@ describe("bench with the OpenAI policy, through the real SDK, against a server o
   });
 });
 
+describe("bench with the OpenAI policy, many requests in flight", () => {
+  it("keeps them all in flight on the run's one Ctrl-C signal, with no listener-leak warning", async () => {
+    const server = await startFakeOpenAIServer({ reply, holdUntil: 16 });
+    try {
+      const out = await mkdtemp(join(tmpdir(), "react-rl-openai-"));
+      const { code, stderr } = await cli(["bench", "--policy", "openai", "--model", "fake-1", "--base-url", server.baseURL, "--limit", "16", "--concurrency", "16", "--out", out], { OPENAI_API_KEY: "sk-test" });
+      expect({ code, peak: server.peakInFlight, warned: stderr.includes("Warning") }).toEqual({ code: 0, peak: 16, warned: false });
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
 describe("bench with the OpenAI policy against a faulty server", () => {
   let server: FakeOpenAIServer | undefined;
   afterEach(() => server?.close());

@@ -1,6 +1,9 @@
+import { setMaxListeners } from "node:events";
 /** Runs `work` with a signal that Ctrl-C aborts, so long work can stop cleanly and say how to resume. */
 export async function untilInterrupted<R>(work: (signal: AbortSignal) => Promise<R>): Promise<R> {
   const controller = new AbortController();
+  // Every request in flight listens to it (--concurrency, up to 1024): not a leak to warn of
+  setMaxListeners(0, controller.signal);
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   try {
