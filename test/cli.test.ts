@@ -55,6 +55,8 @@ describe("react-rl CLI", () => {
       [["bench", "--limit", "many"], 1, "react-rl bench: invalid --limit: expected a whole number of at least 1"],
       [["bench", "--policy", "baseline", "--model", "m"], 1, "react-rl bench: --model is for --policy openai or local, not baseline"],
       [["collect", "--free-decoding"], 1, "react-rl collect: --free-decoding is for --policy local, not baseline"],
+      [["bench", "--policy", "oracle", "--temperature", "0.7"], 1, "react-rl bench: --temperature is for --policy openai or local, not oracle"],
+      [["collect", "--seed", "3"], 1, "react-rl collect: --seed is for --policy openai or local, not baseline"],
       [["train", "sft", "--out", "x"], 2, "react-rl train sft: --from is required; see react-rl train sft --help"],
       [["export", "--in", "x", "--out", "y.jsonl"], 2, "react-rl export: --format is required; see react-rl export --help"],
       [["bench", "--split", "dev"], 1, "react-rl bench: --split is for --dataset hopworld or arithmetic: hotpotqa's questions are the same whatever the split"],

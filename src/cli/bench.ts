@@ -74,8 +74,7 @@ ${promptUsage}
 
 summary.json and the table also give each question type's figures (HotpotQA: bridge, comparison).`,
     flags: benchFlags,
-    async run(given) {
-      const flags = { ...given, temperature: given.temperature ?? kind.temperature };
+    async run(flags) {
       const suite = await suiteFrom(flags);
       if (flags.split !== undefined && !suite.splits) throw new UserError(`--split is for --dataset hopworld or arithmetic: ${suite.label}'s questions are the same whatever the split`);
       const split = flags.split ?? "test";
@@ -90,7 +89,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       if (flags.memory !== undefined) await checkMemoryFolder(flags.memory, out);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
       const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id }));
-      const policy = await createPolicy(flags);
+      const policy = await createPolicy(flags, kind.temperature);
 
       const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
       const result = await untilInterrupted((signal) =>

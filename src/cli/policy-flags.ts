@@ -29,14 +29,17 @@ export const policyUsage = (temperature = 0) => `  --policy NAME        ${POLICY
   --timeout S          --policy openai: seconds to wait for each request's reply (default 60)
   --retries N          --policy openai: retries of a request that failed (default 2); an episode
                        whose request still fails is recorded as failed, and a rerun retries it
-  --temperature T      sampling temperature (default ${temperature})
-  --seed N             sampling seed, where the server supports one
+  --temperature T      --policy openai or local: sampling temperature (default ${temperature})
+  --seed N             --policy openai or local: sampling seed (openai: where the server
+                       supports one)
   --backend NAME       --policy local: ${backendChoices}
   --free-decoding      --policy local: decode without the ReAct turn grammar (malformed actions possible)`;
 
 /** The flags only some policies take: given to another, they would be ignored without a word. */
 const POLICY_ONLY_FLAGS: Partial<Record<keyof z.infer<typeof policyFlags>, readonly (typeof POLICY_NAMES)[number][]>> = {
   model: ["openai", "local"],
+  temperature: ["openai", "local"],
+  seed: ["openai", "local"],
   "base-url": ["openai"],
   timeout: ["openai"],
   retries: ["openai"],
@@ -44,8 +47,11 @@ const POLICY_ONLY_FLAGS: Partial<Record<keyof z.infer<typeof policyFlags>, reado
   "free-decoding": ["local"],
 };
 
-/** Builds the policy a command line names; a flag of another policy is a one-line mistake. */
-export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<Policy<QaTask>> {
+/**
+ * Builds the policy a command line names, sampling at `temperature` unless --temperature
+ * says otherwise; a flag of another policy is a one-line mistake.
+ */
+export async function createPolicy(flags: z.infer<typeof policyFlags>, temperature = 0): Promise<Policy<QaTask>> {
   const othersFlags = (Object.keys(POLICY_ONLY_FLAGS) as (keyof typeof POLICY_ONLY_FLAGS)[]).filter((flag) => !POLICY_ONLY_FLAGS[flag]!.includes(flags.policy));
   const stray = givenFlag(flags, othersFlags);
   if (stray) throw new UserError(`--${stray} is for --policy ${POLICY_ONLY_FLAGS[stray]!.join(" or ")}, not ${flags.policy}`);
@@ -60,12 +66,12 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>): Promise<
         baseURL: flags["base-url"],
         timeoutMs: flags.timeout === undefined ? undefined : Math.ceil(flags.timeout * 1000),
         maxRetries: flags.retries,
-        temperature: flags.temperature ?? 0,
+        temperature: flags.temperature ?? temperature,
         seed: flags.seed,
       });
     case "local":
       return new LocalPolicy(await loadPlanner(flags.model ?? BASE_PLANNER, flags.backend), {
-        temperature: flags.temperature ?? 0,
+        temperature: flags.temperature ?? temperature,
         seed: flags.seed ?? 0,
         grammar: !flags["free-decoding"],
         ...decodingOn((await announceBackend(flags.backend)).name),
