@@ -116,7 +116,12 @@ describe("react-rl finetune", () => {
     expect(server.requests).toEqual([]);
 
     const missing = await cli(["finetune", "--model", "m", "--base-url", server.baseURL]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("--file and --model are required");
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({
+      code: 2,
+      stderr: "react-rl finetune: --file and --model are required to start a job (or --job ID to follow one); see react-rl finetune --help\n",
+    });
+    const both = await cli(["finetune", "--job", "ftjob-1", "--file", SFT_FILE, "--base-url", server.baseURL]);
+    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: "react-rl finetune: --job follows a job started earlier: it takes no --file or --model; see react-rl finetune --help\n" });
+    expect(server.requests).toEqual([]);
   });
 });

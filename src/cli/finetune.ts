@@ -9,7 +9,7 @@ import {
   type FineTuningJobEvent,
 } from "../finetune/index.ts";
 import { createOpenAIClient } from "../policies/openai.ts";
-import { defineCommand, numberFlag } from "./command.ts";
+import { defineCommand, numberFlag, UsageError } from "./command.ts";
 import { untilInterrupted } from "./interrupt.ts";
 
 const PROVIDERS = ["openai"] as const;
@@ -33,24 +33,23 @@ export const finetuneCommand = defineCommand({
 
 Prints the job's status changes and events; the last line is {"job": ..., "status": ..., "model": ...}.
 Exits 0 when the job succeeds (or is started, with --no-wait), 1 when it fails or is cancelled.`,
-  flags: z
-    .object({
-      provider: z.enum(PROVIDERS).default("openai"),
-      file: z.string().optional(),
-      model: z.string().min(1).optional(),
-      method: z.enum(FINE_TUNE_METHODS).optional(),
-      suffix: z.string().max(64).optional(),
-      "base-url": z.url().optional(),
-      "no-wait": z.boolean().default(false),
-      "poll-seconds": numberFlag(z.number().positive()).default(15),
-      job: z.string().min(1).optional(),
-    })
-    .refine((flags) => flags.job !== undefined || (flags.file !== undefined && flags.model !== undefined), {
-      path: ["file"],
-      error: "--file and --model are required to start a job (or --job ID to follow one)",
-    }),
+  flags: z.object({
+    provider: z.enum(PROVIDERS).default("openai"),
+    file: z.string().optional(),
+    model: z.string().min(1).optional(),
+    method: z.enum(FINE_TUNE_METHODS).optional(),
+    suffix: z.string().max(64).optional(),
+    "base-url": z.url().optional(),
+    "no-wait": z.boolean().default(false),
+    "poll-seconds": numberFlag(z.number().positive()).default(15),
+    job: z.string().min(1).optional(),
+  }),
   async run(flags) {
-    // Present together without --job: checked by the refine above. The file is checked before the API key is looked for.
+    if (flags.job === undefined && (flags.file === undefined || flags.model === undefined)) {
+      throw new UsageError("--file and --model are required to start a job (or --job ID to follow one)");
+    }
+    if (flags.job !== undefined && (flags.file !== undefined || flags.model !== undefined)) throw new UsageError("--job follows a job started earlier: it takes no --file or --model");
+    // The file is checked before the API key is looked for.
     const training = flags.job === undefined ? await checkTrainingFile(flags.file!, flags.method) : undefined;
     const client = createOpenAIClient({ baseURL: flags["base-url"] });
     const pollMs = flags["poll-seconds"] * 1000;
