@@ -1,3 +1,4 @@
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadDataset, splitSentences, tasksById } from "../src/suites/datasets.ts";
@@ -112,8 +113,10 @@ describe("loadDataset on fixtures", () => {
     expect(await userErrorOf(loadDataset(MUSIQUE, "hotpotqa"))).toMatch(/musique-ans-dev-292\.jsonl, line 1: context: /);
   });
 
-  it("says when the file is missing", async () => {
+  it("says when the file is missing, or is a folder", async () => {
     expect(await userErrorOf(loadDataset("/nowhere/missing.jsonl"))).toBe("file not found: /nowhere/missing.jsonl");
+    const folder = tmpdir();
+    expect(await userErrorOf(loadDataset(folder))).toBe(`${folder} is a folder, not a file`);
   });
 });
 

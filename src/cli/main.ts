@@ -1,6 +1,7 @@
-import { getSystemErrorMap, parseArgs } from "node:util";
+import { parseArgs } from "node:util";
 import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { fileSystemRefusal } from "../files.ts";
 import { didYouMean } from "../issues.ts";
 import { benchCommand, collectCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
@@ -166,16 +167,6 @@ function negativeValues(args: string[], options: OptionSpec): string[] {
     } else joined.push(arg);
   }
   return joined;
-}
-
-/** What the file system refuses for reasons of the user's machine (a permission, a full disk, a file in the way). */
-const REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EEXIST", "ENOTDIR", "EISDIR", "ENOENT", "ENAMETOOLONG"]);
-
-/** Such a refusal in one line (`cannot mkdir runs: permission denied`); undefined for any other error. */
-function fileSystemRefusal(error: unknown): string | undefined {
-  const { code, errno, syscall, path } = error as NodeJS.ErrnoException;
-  if (!(error instanceof Error) || code === undefined || !REFUSALS.has(code) || syscall === undefined || path === undefined) return undefined;
-  return `cannot ${syscall} ${path}: ${(errno !== undefined && getSystemErrorMap().get(errno)?.[1]) || code}`;
 }
 
 function isUserFacing(error: unknown): error is Error {

@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { loadDataset } from "../suites/datasets.ts";
 import { scorePredictions } from "../bench/score.ts";
 import { UserError } from "../errors.ts";
+import { readTextFile } from "../files.ts";
 import { defineCommand } from "./command.ts";
 
 export const scoreCommand = defineCommand({
@@ -29,9 +29,7 @@ Prints {"em": ..., "f1": ..., "n": ...} on its last line.`,
 });
 
 async function readJson(path: string): Promise<unknown> {
-  const text = await readFile(path, "utf8").catch(() => {
-    throw new UserError(`file not found: ${path}`);
-  });
+  const text = await readTextFile(path);
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { exportSchema, type ExportFormat } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { readTextFile } from "../files.ts";
 
 export const FINE_TUNE_METHODS = ["sft", "dpo"] as const;
 export type FineTuneMethod = (typeof FINE_TUNE_METHODS)[number];
@@ -21,9 +21,7 @@ export interface TrainingFile {
  * first record says which: `messages` is SFT, `input` is DPO.
  */
 export async function checkTrainingFile(path: string, method?: FineTuneMethod): Promise<TrainingFile> {
-  const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(error.code === "ENOENT" ? `file not found: ${path}` : `cannot read ${path}: ${error.message}`);
-  });
+  const text = await readTextFile(path);
   const records = text.split("\n").flatMap((line, i) => (line.trim() === "" ? [] : [{ lineNo: i + 1, value: parseLine(path, line, i + 1) }]));
   if (records.length === 0) throw new UserError(`${path}: no training examples`);
   const chosen = method ?? methodOf(path, records[0]!.value);

@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { QaTaskSchema, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
 import { describeZodError, UserError } from "../errors.ts";
+import { readTextFile } from "../files.ts";
 
 type QaTaskInput = z.input<typeof QaTaskSchema>;
 
@@ -80,7 +80,7 @@ interface RawRecord {
  * HotpotQA, 2WikiMultihopQA or MuSiQue layout. `auto` picks the layout from the first record.
  */
 export async function loadDataset(path: string, format: DatasetFormat | "auto" = "auto"): Promise<QaTask[]> {
-  const records = parseRecords(path, await readText(path));
+  const records = parseRecords(path, await readTextFile(path));
   if (records.length === 0) throw new UserError(`${path}: no records`);
   const first = records[0]!;
   const layout = LAYOUTS[format === "auto" ? detectFormat(path, first) : format];
@@ -96,15 +96,6 @@ export async function loadDataset(path: string, format: DatasetFormat | "auto" =
 
 export function tasksById(tasks: readonly QaTask[]): Map<string, QaTask> {
   return new Map(tasks.map((task) => [task.id, task]));
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UserError(`file not found: ${path}`);
-    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
-  }
 }
 
 /** A JSON array (HotpotQA's official files) when the text starts with `[`, else JSONL with blank lines skipped. */

@@ -3,9 +3,9 @@
  * their options with them (one place for every default), and `react-rl train
  * rs|rl|dpo|rm` reads them from a JSON file and from flags named after the keys.
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { readTextFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
@@ -168,12 +168,7 @@ export function objectShape(schema: z.ZodType): Record<string, z.ZodType> {
 }
 
 async function readJsonObject(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new UserError(`cannot read config ${file}: ${(error as Error).message}`);
-  }
+  const text = await readTextFile(file, "config file");
   let json: unknown;
   try {
     json = JSON.parse(text);

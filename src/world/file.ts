@@ -1,16 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { describeZodError, UserError } from "../errors.ts";
+import { readTextFile } from "../files.ts";
 import { WORLD_VERSION, WorldSchema, type World } from "./schema.ts";
 
 /** Reads and checks a world file written by `react-rl world generate`; any problem is a UserError naming the file. */
 export async function loadWorld(path: string): Promise<World> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === "ENOENT";
-    throw new UserError(missing ? `world file not found: ${path}` : `cannot read ${path}: ${(error as Error).message}`);
-  }
+  const text = await readTextFile(path, "world file");
   let json: unknown;
   try {
     json = JSON.parse(text);

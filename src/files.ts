@@ -1,0 +1,31 @@
+/** The user's files as the CLI and loaders read them: what the file system refuses, said in the user's words. */
+import { readFile } from "node:fs/promises";
+import { getSystemErrorMap } from "node:util";
+import { UserError } from "./errors.ts";
+
+/** What the file system refuses for reasons of the user's machine (a permission, a full disk, a file in the way). */
+const REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EEXIST", "ENOTDIR", "EISDIR", "ENOENT", "ENAMETOOLONG"]);
+
+/** Such a refusal in one line (`cannot mkdir runs: permission denied`); undefined for any other error. */
+export function fileSystemRefusal(error: unknown): string | undefined {
+  const { code, syscall, path } = error as NodeJS.ErrnoException;
+  if (!(error instanceof Error) || code === undefined || !REFUSALS.has(code) || syscall === undefined || path === undefined) return undefined;
+  return `cannot ${syscall} ${path}: ${reasonOf(error)}`;
+}
+
+/** A text file the user named; `what` names it when it is missing (`world file not found: ...`). */
+export async function readTextFile(path: string, what = "file"): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT") throw new UserError(`${what} not found: ${path}`);
+    if (code === "EISDIR") throw new UserError(`${path} is a folder, not a file`);
+    throw new UserError(`cannot read ${path}: ${reasonOf(error as NodeJS.ErrnoException)}`, { cause: error });
+  }
+}
+
+/** The system's words for an error (`permission denied`), else its message. */
+function reasonOf(error: NodeJS.ErrnoException): string {
+  return (error.errno !== undefined && getSystemErrorMap().get(error.errno)?.[1]) || error.message;
+}
