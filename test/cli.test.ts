@@ -325,6 +325,15 @@ describe("train pretrain and sft --out", () => {
     expect(await readFile(join(notes, "keep.txt"), "utf8")).toBe("mine");
   }, 120_000); // five training runs, each a CLI process
 
+  it("train sft names a --from that does not exist, and never writes over it", async () => {
+    const dir = await tempDir();
+    const missing = await cli(["train", "sft", "--from", join(dir, "nope"), "--out", join(dir, "sft")]);
+    expect({ code: missing.code, last: missing.stderr.trim().split("\n").at(-1) }).toEqual({ code: 1, last: `react-rl train sft: checkpoint not found: ${join(dir, "nope")}` });
+    const over = await cli(["train", "sft", "--from", "models/hopworld-base", "--out", "./models/hopworld-base/", "--force"]);
+    expect({ code: over.code, stderr: over.stderr }).toEqual({ code: 1, stderr: "react-rl train sft: --out is --from: write the fine-tuned checkpoint to a folder of its own, not over the one it starts from\n" });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it("resumes an unfinished run only on the dataset (sft) or the shape (pretrain) it started with", async () => {
     const root = await tempDir();
     const pretrained = join(root, "pt");

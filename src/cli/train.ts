@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { z } from "zod";
 import { loadPrompt } from "../../prompts/index.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
@@ -122,6 +123,7 @@ ${commonUsage(SFT)}
   (--world and --world-seed are for --dataset hopworld)`,
   flags: sftFlags,
   async run(flags) {
+    if (resolve(flags.from) === resolve(flags.out)) throw new UserError("--out is --from: write the fine-tuned checkpoint to a folder of its own, not over the one it starts from");
     const { episodes, template, suite } = await demonstrations(flags);
     const resumed = await resume(flags, "sft", { dataset: flags.dataset });
     const planner = resumed?.planner ?? (await plannerFrom(flags.from, flags.backend));

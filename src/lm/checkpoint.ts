@@ -137,7 +137,8 @@ async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {
   try {
     text = await readFile(join(dir, "manifest.json"), "utf8");
   } catch {
-    throw new UserError(`${dir} is not a checkpoint: it has no manifest.json`);
+    const exists = await stat(dir).then(() => true, () => false);
+    throw new UserError(exists ? `${dir} is not a checkpoint: it has no manifest.json` : `checkpoint not found: ${dir}`);
   }
   let json: unknown;
   try {
