@@ -288,6 +288,20 @@ describe("react-rl export", () => {
     expect(jsonl(await readFile(mine, "utf8"))).toHaveLength(5);
   }, 30_000);
 
+  it("writes no file when nothing is left to write, saying why", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const out = join(dir, "out.jsonl");
+    const exported = (...args: string[]) => run(process.execPath, [bin, "export", "--out", out, ...args]);
+    await expect(exported("--format", "openai-sft", "--in", fixture("trajectories.jsonl"), "--min-reward", "2")).rejects.toMatchObject({ code: 1, stderr: "react-rl export: nothing to write: the filters kept none of the 5 trajectories read\n" });
+    const successes = join(dir, "successes.jsonl");
+    await writeFile(successes, trajectories.filter((t) => t.reward > 0).map((t) => `${JSON.stringify(t)}\n`).join(""));
+    await expect(exported("--format", "openai-dpo", "--in", successes)).rejects.toMatchObject({
+      code: 1,
+      stderr: "react-rl export: nothing to write: no question of the 2 trajectories kept has both a success and a failure to pair (collect several samples of each: react-rl collect --samples K)\n",
+    });
+    expect(await readdir(dir)).toEqual(["successes.jsonl"]);
+  }, 30_000);
+
   it("refuses in one line episodes recorded on another suite than --dataset, and reads them with the flag it names", async () => {
     const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
     const log = join(dir, "rollouts.jsonl");

@@ -78,8 +78,9 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
         noInvalid: flags["no-invalid"],
       },
     });
-    await writeExport(flags.out, result);
     const records = result.lines.length;
+    if (records === 0) throw new UserError(`nothing to write: ${emptyExportReason(result.read, result.kept)}`);
+    await writeExport(flags.out, result);
     console.log(`wrote ${records} ${flags.format} records to ${flags.out} (from ${result.kept} of ${result.read} trajectories kept by the filters)`);
     if (flags.format !== "tokens" && records < OPENAI_MIN_EXAMPLES) {
       console.error(`note: OpenAI fine-tuning needs at least ${OPENAI_MIN_EXAMPLES} examples; this file has ${records}`);
@@ -88,6 +89,13 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     return 0;
   },
 });
+
+/** Why an export holds no record, and what gives it some. */
+function emptyExportReason(read: number, kept: number): string {
+  if (kept === 0) return `the filters kept none of the ${read} trajectories read`;
+  // Only DPO makes fewer records than trajectories: it pairs a question's success with its failure
+  return `no question of the ${kept} trajectories kept has both a success and a failure to pair (collect several samples of each: react-rl collect --samples K)`;
+}
 
 /**
  * The tokenizer `path` names: a folder's tokenizer.json, or the file itself; the
