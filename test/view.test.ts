@@ -80,10 +80,20 @@ describe("the viewer's API", () => {
   it("lists the folder's trajectory logs, with why one cannot be read, and nothing outside the folder", async () => {
     const { body } = await get("/api/logs");
     expect(body.logs.map((log: { path: string }) => log.path)).toEqual(["after/trajectories.jsonl", "before/trajectories.jsonl", "notes.jsonl"]);
+    expect(viewer.logsFound).toBe(3);
     expect(body.logs[1]).toMatchObject({ episodes: 2, success: 0.5, types: ["bridge2", "comparison"] });
     expect(body.logs[2].error).toMatch(/^notes\.jsonl:1: not valid JSON/);
     for (const file of ["linked.jsonl", "linked-folder/secret.jsonl", "../before/trajectories.jsonl", join(dir, "before", "trajectories.jsonl"), "notes.jsonl", "metrics.jsonl"]) {
       expect(await get(`/api/episode?file=${encodeURIComponent(file)}&index=0`)).toMatchObject({ status: 404 });
+    }
+  });
+
+  it("counts no log in a folder that holds none yet (the CLI says so)", async () => {
+    const empty = await serveViewer(await mkdtemp(join(tmpdir(), "react-rl-empty-")), 0);
+    try {
+      expect(empty.logsFound).toBe(0);
+    } finally {
+      await empty.close();
     }
   });
 

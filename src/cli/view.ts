@@ -21,6 +21,7 @@ Ctrl-C stops it.`,
   async run(flags, positionals) {
     const viewer = await serveViewer(positionals[0]!, flags.port);
     console.log(`viewing ${positionals[0]} at ${viewer.url} (Ctrl-C stops it)`);
+    if (viewer.logsFound === 0) console.error(`note: ${positionals[0]} holds no trajectory log yet; the page lists logs as they appear`);
     await shutdownSignal();
     await viewer.close();
     return 0;

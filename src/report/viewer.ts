@@ -19,6 +19,8 @@ import { VIEWER_PAGE } from "./viewer-page.ts";
 
 export interface Viewer {
   url: string;
+  /** The trajectory logs under the folder when the viewer started (the page lists later ones as they appear). */
+  logsFound: number;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function serveViewer(root: string, port: number): Promise<Viewer> {
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}/`,
+    logsFound: (await findLogs(root)).length,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
