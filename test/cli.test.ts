@@ -168,6 +168,7 @@ describe("react-rl CLI", () => {
       [["bench", "--policy", "oracle", "--limit", "1", "--out", file], `react-rl bench: --out ${file} is a file, not a folder`],
       [["bench", "--policy", "oracle", "--limit", "1", "--out", join(file, "run")], `react-rl bench: --out ${join(file, "run")} cannot be a folder: part of its path is a file`],
       [["bench", "--policy", "oracle", "--limit", "1", "--memory", file, "--out", join(root, "run")], `react-rl bench: --memory ${file} is a file, not a folder`],
+      [["tool", "recall", "Who?", "--memory", file], `react-rl tool: --memory ${file} is a file, not a folder`],
       // Trained, a checkpoint would have taken its place
       [["train", "pretrain", "--out", file, "--steps", "1"], `react-rl train pretrain: --out ${file} is a file, not a folder`],
       [["train", "rs", "--runs", file], `react-rl train rs: run folder ${join(file, "rs")} cannot be a folder: part of its path is a file`],

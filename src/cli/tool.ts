@@ -8,7 +8,7 @@ import { loadDataset } from "../suites/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
 import { didYouMean } from "../issues.ts";
-import { defineCommand, givenFlag } from "./command.ts";
+import { checkFolder, defineCommand, givenFlag } from "./command.ts";
 
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
 type ToolFlags = z.infer<typeof toolFlags>;
@@ -67,6 +67,7 @@ async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<To
 
 async function openMemory(dir: string | undefined): Promise<EpisodicMemory> {
   if (dir === undefined) throw new UserError("recall needs --memory DIR");
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new UserError(`no memory folder at ${dir}`);
+  await checkFolder("--memory", dir);
+  if (!(await stat(dir).then(() => true, () => false))) throw new UserError(`no memory folder at ${dir}`);
   return EpisodicMemory.open(dir);
 }
