@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+
 /** Runs `work` with a signal that Ctrl-C aborts, so long work can stop cleanly and say how to resume. */
 export async function untilInterrupted<R>(work: (signal: AbortSignal) => Promise<R>): Promise<R> {
   const controller = new AbortController();

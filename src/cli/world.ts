@@ -105,7 +105,7 @@ episodes as a trajectory log. An existing --out is refused.
 export const worldCommands = [generateCommand, statsCommand, expertCommand];
 
 async function generate(flags: z.infer<typeof generateFlags>): Promise<number> {
-  const out = flags.out;
+  const { out } = flags;
   await checkFile("--out", out);
   const sizes = { train: flags.train, dev: flags.dev, test: flags.test };
   const world = generateWorld({ seed: flags.seed, sizes, families: flags.families });
@@ -136,7 +136,7 @@ async function stats(path: string): Promise<number> {
 }
 
 async function expert(flags: z.infer<typeof expertFlags>): Promise<number> {
-  const out = flags.out;
+  const { out } = flags;
   await checkFile("--out", out);
   const world = await loadWorld(flags.world);
   const writer = await TrajectoryWriter.open(out);
