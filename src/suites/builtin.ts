@@ -79,5 +79,5 @@ export async function openSuite(source: SuiteSource, defaultWorldSeed: number): 
   if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
   const file = source.file ?? (source.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
   if (!file) throw new UserError(`--dataset ${source.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
-  return fileSuite(source.dataset, await loadDataset(file));
+  return fileSuite(source.dataset, await loadDataset(file, source.dataset));
 }
