@@ -59,6 +59,7 @@ describe("react-rl CLI", () => {
       [["collect", "--seed", "3"], 1, "react-rl collect: --seed is for --policy openai or local, not baseline"],
       [["train", "sft", "--out", "x"], 2, "react-rl train sft: --from is required; see react-rl train sft --help"],
       [["export", "--in", "x", "--out", "y.jsonl"], 2, "react-rl export: --format is required; see react-rl export --help"],
+      [["train", "dpo"], 2, 'react-rl train dpo: --trajectories is required (or "trajectories" in a --config file); see react-rl train dpo --help'],
       [["bench", "--split", "dev"], 1, "react-rl bench: --split is for --dataset hopworld or arithmetic: hotpotqa's questions are the same whatever the split"],
       [["tool", "search", "Qatar", "--page", "Doha"], 1, "react-rl tool: --page is not for search, which takes --file"],
       [["tool", "code", "1 + 1", "--memory", "m"], 1, "react-rl tool: --memory is not for code, which takes no flags"],

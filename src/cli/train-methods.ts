@@ -16,6 +16,7 @@ import {
   dpo,
   DpoConfig,
   loadConfig,
+  MissingSettingError,
   policyGradient,
   PolicyGradientConfig,
   rejectionSampling,
@@ -31,7 +32,7 @@ import {
 import { UserError } from "../errors.ts";
 import { metricCharts, writeReport, type MetricChart, type Table } from "../report/report.ts";
 import type { Command, OptionSpec } from "./command.ts";
-import { baseType, checkFolder, defineCommand, numberFlag, optionsOf } from "./command.ts";
+import { baseType, checkFolder, defineCommand, numberFlag, optionsOf, UsageError } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { readEpisodesOf } from "./logs.ts";
 import { ProgressBar } from "./progress.ts";
@@ -205,7 +206,10 @@ the same command resumes at the next ${spec.counter}.`,
           return value === undefined ? [] : [[key, value]];
         }),
       );
-      const config = (await loadConfig(spec.schema, flags.config, overrides)) as z.infer<S> & RunSettings;
+      const config = (await loadConfig(spec.schema, flags.config, overrides).catch((error: unknown) => {
+        if (error instanceof MissingSettingError) throw new UsageError(`--${kebab(error.key)} is required (or "${error.key}" in a --config file)`);
+        throw error;
+      })) as z.infer<S> & RunSettings;
       const out = join(config.runs, config.name ?? spec.method);
       await checkFolder("run folder", out);
       await announceBackend(config.backend);

@@ -141,6 +141,14 @@ export type PolicyGradientConfig = z.infer<typeof PolicyGradientConfig>;
 export type DpoConfig = z.infer<typeof DpoConfig>;
 export type RewardModelConfig = z.infer<typeof RewardModelConfig>;
 
+/** A setting with no default that neither the config file nor the flags gave. */
+export class MissingSettingError extends UserError {
+  override name = "MissingSettingError";
+  constructor(readonly key: string) {
+    super(`bad config: ${key}: required`);
+  }
+}
+
 /**
  * A method's config: the JSON file's keys, overridden by `overrides` (the flags),
  * checked by `schema`. Unknown keys in the file are mistakes, and said so.
@@ -150,6 +158,7 @@ export async function loadConfig<S extends z.ZodType>(schema: S, file: string | 
   const parsed = schema.safeParse({ ...fromFile, ...overrides }, { error: inWords });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    if (issue.message === "required" && issue.path.length === 1) throw new MissingSettingError(String(issue.path[0]));
     throw new UserError(`bad config${file ? ` (${file} and flags)` : ""}: ${issue.path.join(".")}: ${issue.message}`);
   }
   const known = new Set(Object.keys(objectShape(schema)));

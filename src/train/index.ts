@@ -3,6 +3,7 @@ export {
   DpoConfig,
   DpoSettings,
   loadConfig,
+  MissingSettingError,
   PolicyGradientConfig,
   PolicyGradientSettings,
   RejectionConfig,
