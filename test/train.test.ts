@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -351,6 +351,12 @@ describe("configs and run folders", () => {
     // Another prompt renders the run's episodes differently: refused too
     const edited = { ...template, exemplars: ["Question: 2 + 2?"] };
     await expect(TrainingRun.open(out, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", template: edited })).rejects.toThrow(/prompt: "sha256 [0-9a-f]{12}" -> "sha256 [0-9a-f]{12}"/);
+    // A run from before config.json kept the prompt resumes, and keeps it from then on
+    const older = join(dir, "older");
+    await mkdir(older, { recursive: true });
+    await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", rounds: 3, seed: 1 }));
+    await expect(TrainingRun.open(older, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", template })).resolves.toMatchObject({ completed: 0 });
+    await expect(TrainingRun.open(older, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", template: edited })).rejects.toThrow(/prompt: /);
     // A round logged but never checkpointed (a kill in between) does not count: it will run again
     const logged = `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`;
     await writeFile(join(out, "metrics.jsonl"), logged);

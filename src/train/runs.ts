@@ -294,7 +294,8 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   } catch {
     throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
   }
-  const changed = changedSettings(saved, config, mutable);
+  // A run started before config.json kept the prompt resumes on the rest, and keeps it from now on
+  const changed = changedSettings(saved, config, saved.prompt === undefined ? [...mutable, "prompt"] : mutable);
   if (changed.length > 0) {
     throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run name`);
   }
