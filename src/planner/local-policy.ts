@@ -125,13 +125,13 @@ export class LocalPolicy implements Policy {
 }
 
 /**
- * A checkpoint's path from the working folder (absolute outside it), as episodes record
- * it: a resumed run refuses another model's log, and trainers name every checkpoint
- * `checkpoint`, so the folder's last name alone would not tell two runs' apart.
+ * A checkpoint's path as given, tidied (`./runs/rl/checkpoint/` is `runs/rl/checkpoint`),
+ * as episodes record it: a resumed run refuses another model's log, and trainers name
+ * every checkpoint `checkpoint`, so the folder's last name alone would not tell two runs'
+ * apart. An absolute path (the base planner's) stays one, the same from any working folder.
  */
 function checkpointName(source: string): string {
-  const path = relative(process.cwd(), resolve(source));
-  return path.startsWith("..") || isAbsolute(path) ? resolve(source) : path;
+  return isAbsolute(source) ? resolve(source) : relative(process.cwd(), resolve(source));
 }
 
 /** Where a policy's batches are decoded: this thread, or one worker. */
