@@ -299,7 +299,11 @@ describe("react-rl export", () => {
       code: 1,
       stderr: "react-rl export: nothing to write: no question of the 2 trajectories kept has both a success and a failure to pair (collect several samples of each: react-rl collect --samples K)\n",
     });
-    expect(await readdir(dir)).toEqual(["successes.jsonl"]);
+    // SFT learns only valid steps: episodes with none give no record
+    const invalid = join(dir, "invalid.jsonl");
+    await writeFile(invalid, trajectories.map((t) => `${JSON.stringify({ ...t, steps: t.steps.map((step) => ({ ...step, valid: false })) })}\n`).join(""));
+    await expect(exported("--format", "openai-sft", "--in", invalid)).rejects.toMatchObject({ code: 1, stderr: "react-rl export: nothing to write: none of the 5 trajectories kept has a valid step to learn from\n" });
+    expect((await readdir(dir)).sort()).toEqual(["invalid.jsonl", "successes.jsonl"]);
   }, 30_000);
 
   it("refuses in one line episodes recorded on another suite than --dataset, and reads them with the flag it names", async () => {

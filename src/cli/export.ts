@@ -79,7 +79,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
       },
     });
     const records = result.lines.length;
-    if (records === 0) throw new UserError(`nothing to write: ${emptyExportReason(result.read, result.kept)}`);
+    if (records === 0) throw new UserError(`nothing to write: ${emptyExportReason(flags.format, result.read, result.kept)}`);
     await writeExport(flags.out, result);
     console.log(`wrote ${records} ${flags.format} records to ${flags.out} (from ${result.kept} of ${result.read} trajectories kept by the filters)`);
     if (flags.format !== "tokens" && records < OPENAI_MIN_EXAMPLES) {
@@ -91,10 +91,10 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
 });
 
 /** Why an export holds no record, and what gives it some. */
-function emptyExportReason(read: number, kept: number): string {
+function emptyExportReason(format: string, read: number, kept: number): string {
   if (kept === 0) return `the filters kept none of the ${read} trajectories read`;
-  // Only DPO makes fewer records than trajectories: it pairs a question's success with its failure
-  return `no question of the ${kept} trajectories kept has both a success and a failure to pair (collect several samples of each: react-rl collect --samples K)`;
+  if (format === "openai-dpo") return `no question of the ${kept} trajectories kept has both a success and a failure to pair (collect several samples of each: react-rl collect --samples K)`;
+  return `none of the ${kept} trajectories kept has a valid step to learn from`;
 }
 
 /**
