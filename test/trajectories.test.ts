@@ -62,6 +62,8 @@ describe("trajectory log", () => {
 
   it("reports a missing file clearly", async () => {
     await expect(readTrajectories("/nonexistent/t.jsonl")).rejects.toThrow("file not found: /nonexistent/t.jsonl");
+    const folder = tmpdir();
+    await expect(readTrajectories(folder)).rejects.toThrow(`${folder} is a folder, not a file`);
   });
 
   it("refuses to write an invalid trajectory", async () => {

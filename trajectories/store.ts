@@ -164,7 +164,9 @@ async function* jsonlLines(path: string): AsyncGenerator<{ line: string; lineNo:
       }
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new TrajectoryFileError(`file not found: ${path}`);
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT") throw new TrajectoryFileError(`file not found: ${path}`);
+    if (code === "EISDIR") throw new TrajectoryFileError(`${path} is a folder, not a file`);
     throw error;
   }
   if (rest.trim()) yield { line: rest, lineNo: lineNo + 1, last: true };
