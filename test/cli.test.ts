@@ -186,16 +186,20 @@ describe("react-rl CLI", () => {
     const run = join(root, "run");
     expect((await cli(["bench", "--policy", "oracle", "--limit", "2", "--out", run])).code).toBe(0);
     const log = await readFile(join(run, "trajectories.jsonl"), "utf8");
+    const memory = join(root, "memory");
+    await mkdir(join(memory, "index"), { recursive: true });
     const cases: [string[], string][] = [
       [["--memory", run, "--out", join(root, "other")], `react-rl bench: --memory ${run} is a run's output folder (it holds summary.json): give the memory a folder of its own`],
       [["--memory", join(root, "same"), "--out", join(root, "same")], "react-rl bench: --memory and --out name the same folder: give the memory a folder of its own"],
+      [["--out", memory], `react-rl bench: --out ${memory} is a memory folder (it holds index/): give the run a folder of its own`],
     ];
     for (const [args, line] of cases) {
       const { code, stderr } = await cli(["bench", "--policy", "oracle", "--limit", "2", ...args]);
       expect({ code, stderr: stderr.trim() }).toEqual({ code: 1, stderr: line });
     }
     expect(await readFile(join(run, "trajectories.jsonl"), "utf8")).toBe(log);
-    expect((await readdir(root)).sort()).toEqual(["run"]);
+    expect((await readdir(root)).sort()).toEqual(["memory", "run"]);
+    expect(await readdir(memory)).toEqual(["index"]);
   }, 60_000);
 
   it("runs the examples its tool --help gives, on the bundled wiki", async () => {

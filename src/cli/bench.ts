@@ -85,8 +85,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       const shardSuffix = flags.shard ? `-shard-${flags.shard.index}-of-${flags.shard.count}` : "";
       const splitSuffix = suite.splits ? `-${split}` : "";
       const out = flags.out ?? `runs/${kind.name}-${suite.label}${splitSuffix}-${flags.policy}${shardSuffix}`;
-      await checkFolder("--out", out);
-      if (flags.memory !== undefined) await checkMemoryFolder(flags.memory, out);
+      await checkRunFolders(out, flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
       const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id }));
       const policy = await createPolicy(flags, kind.temperature);
@@ -122,15 +121,21 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
 }
 
 /**
- * Refuses a memory folder that is a run's: the memory adds the run's episodes to its own
- * trajectories.jsonl, which in a run's folder is the log its summary.json describes.
+ * Refuses an --out that is a memory folder, and a --memory that is a run's folder: both
+ * keep a trajectories.jsonl, the run's the log its summary.json describes, the memory's
+ * the episodes its index/ finds.
  */
-async function checkMemoryFolder(memory: string, out: string): Promise<void> {
+async function checkRunFolders(out: string, memory: string | undefined): Promise<void> {
+  await checkFolder("--out", out);
+  if (await exists(join(out, "index"))) throw new UserError(`--out ${out} is a memory folder (it holds index/): give the run a folder of its own`);
+  if (memory === undefined) return;
   await checkFolder("--memory", memory);
   if (resolve(memory) === resolve(out)) throw new UserError("--memory and --out name the same folder: give the memory a folder of its own");
-  if (await stat(join(memory, "summary.json")).then(() => true, () => false)) {
-    throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
-  }
+  if (await exists(join(memory, "summary.json"))) throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */
