@@ -122,6 +122,12 @@ describe("runBenchmark", () => {
     await writeFile(join(out, "trajectories.jsonl"), `${JSON.stringify({ ...makeTrajectory("q0", 1), meta: { ...makeTrajectory("q0", 1).meta, policy: "answering" } })}\n`);
     const template = { instruction: "Answer the question.", exemplars: [] };
     await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 3, dataset: "x", template })).resolves.toMatchObject({ resumed: 1 });
+    // The embedded planner's model, recorded by older logs as the checkpoint folder's last name
+    const local = (model: string): Policy => ({ ...answeringPolicy(), name: "local", model });
+    const older = await tempDir();
+    await writeFile(join(older, "trajectories.jsonl"), `${JSON.stringify({ ...makeTrajectory("q0", 1), meta: { ...makeTrajectory("q0", 1).meta, policy: "local", model: "hopworld-base" } })}\n`);
+    await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: local("runs/rl/checkpoint"), environment: finishEnvironment, out: older })).rejects.toThrow('(model: "hopworld-base" -> "runs/rl/checkpoint")');
+    await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: local("/x/models/hopworld-base"), environment: finishEnvironment, out: older })).resolves.toMatchObject({ resumed: 1 });
     const seeded: Policy = { ...answeringPolicy(), seed: 4 };
     await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: seeded, environment: finishEnvironment, out })).rejects.toThrow("(seed: undefined -> 4)");
   });

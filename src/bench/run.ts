@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
@@ -190,11 +190,17 @@ const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps", "prompt"] as const;
 function refuseOtherSettings(out: string, logged: readonly Trajectory[], settings: Partial<RunMeta>): void {
   for (const { meta } of logged) {
     const recorded = Object.fromEntries(Object.keys(settings).map((key) => [key, meta[key as keyof RunMeta]]));
+    if (meta.policy === "local" && isOlderCheckpointName(meta.model, settings.model)) recorded.model = settings.model;
     const [changed] = changedSettings(recorded, settings, UNRECORDED_IN_OLDER_LOGS.filter((key) => meta[key] === undefined));
     if (changed !== undefined) {
       throw new UserError(`${out} holds episodes made with other settings (${changed}): choose another output folder, or rerun with their settings to resume them`);
     }
   }
+}
+
+/** An embedded planner's model as older logs recorded it: the checkpoint folder's last name, which `wanted` ends in. */
+function isOlderCheckpointName(recorded: string | undefined, wanted: string | undefined): boolean {
+  return recorded !== undefined && wanted !== undefined && !/[\\/]/.test(recorded) && basename(wanted) === recorded;
 }
 
 /** The finished episodes of these tasks, in task order, samples in order. */
