@@ -1,5 +1,5 @@
 /** The user's files as the CLI and loaders read them: what the file system refuses, said in the user's words. */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { getSystemErrorMap } from "node:util";
 import { UserError } from "./errors.ts";
 
@@ -11,6 +11,11 @@ export function fileSystemRefusal(error: unknown): string | undefined {
   const { code, syscall, path } = error as NodeJS.ErrnoException;
   if (!(error instanceof Error) || code === undefined || !REFUSALS.has(code) || syscall === undefined || path === undefined) return undefined;
   return `cannot ${syscall} ${path}: ${reasonOf(error)}`;
+}
+
+/** Whether anything (a file, a folder) is at `path`. */
+export function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 /** A text file the user named; `what` names it when it is missing (`world file not found: ...`). */

@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
@@ -8,6 +7,7 @@ import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { SplitSchema } from "../world/index.ts";
 import { UserError } from "../errors.ts";
+import { pathExists } from "../files.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
@@ -127,15 +127,11 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
  */
 async function checkRunFolders(out: string, memory: string | undefined): Promise<void> {
   await checkFolder("--out", out);
-  if (await exists(join(out, "index"))) throw new UserError(`--out ${out} is a memory folder (it holds index/): give the run a folder of its own`);
+  if (await pathExists(join(out, "index"))) throw new UserError(`--out ${out} is a memory folder (it holds index/): give the run a folder of its own`);
   if (memory === undefined) return;
   await checkFolder("--memory", memory);
   if (resolve(memory) === resolve(out)) throw new UserError("--memory and --out name the same folder: give the memory a folder of its own");
-  if (await exists(join(memory, "summary.json"))) throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
-}
-
-function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  if (await pathExists(join(memory, "summary.json"))) throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */

@@ -1,9 +1,9 @@
-import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { formatPromptFile } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { pathExists } from "../files.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
@@ -58,7 +58,7 @@ Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "
   }),
   async run(flags) {
     const target = promptPath(flags.name);
-    if (!flags.force && (await stat(target).then(() => true, () => false))) {
+    if (!flags.force && (await pathExists(target))) {
       throw new UserError(`${target} exists: choose another --name, or --force to replace it`);
     }
     const out = flags.out ?? `runs/fewshot-${flags.name}`;

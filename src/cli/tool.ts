@@ -1,4 +1,3 @@
-import { stat } from "node:fs/promises";
 import { z } from "zod";
 import { EpisodicMemory, recallTool } from "../../memory/index.ts";
 import { codeTool, pythonTool } from "../../tools/code/index.ts";
@@ -7,6 +6,7 @@ import { Docstore, WikiEnvironment } from "../../tools/wiki/index.ts";
 import { loadDataset } from "../suites/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
+import { pathExists } from "../files.ts";
 import { didYouMean } from "../issues.ts";
 import { checkFolder, defineCommand, givenFlag } from "./command.ts";
 
@@ -68,6 +68,6 @@ async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<To
 async function openMemory(dir: string | undefined): Promise<EpisodicMemory> {
   if (dir === undefined) throw new UserError("recall needs --memory DIR");
   await checkFolder("--memory", dir);
-  if (!(await stat(dir).then(() => true, () => false))) throw new UserError(`no memory folder at ${dir}`);
+  if (!(await pathExists(dir))) throw new UserError(`no memory folder at ${dir}`);
   return EpisodicMemory.open(dir);
 }

@@ -1,10 +1,10 @@
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { formatSummary, readTrajectories, summarize, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { predictionsOf } from "../bench/score.ts";
 import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
+import { pathExists } from "../files.ts";
 import { checkFile, checkFolder, defineCommand } from "./command.ts";
 import { checkOutput, logPath, readLogs } from "./logs.ts";
 
@@ -103,6 +103,6 @@ async function newLogPath(out: string): Promise<string> {
   // Their shape only (a folder for a file, a path through a file): an existing log is refused below, saying why
   await (isFile ? checkFile("OUT", out, true) : checkFolder("OUT", out));
   const outPath = isFile ? out : join(out, "trajectories.jsonl");
-  if (await stat(outPath).then(() => true, () => false)) throw new UserError(`${outPath} exists: merge into a new OUT (merge never rewrites a log)`);
+  if (await pathExists(outPath)) throw new UserError(`${outPath} exists: merge into a new OUT (merge never rewrites a log)`);
   return outPath;
 }

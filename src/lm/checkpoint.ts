@@ -16,12 +16,13 @@
  * would move folders under a save in progress.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { pathExists } from "../files.ts";
 import { createModel, ModelConfig, parameters, type LanguageModel } from "./model.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import type { AdamW } from "./train.ts";
@@ -101,7 +102,7 @@ export async function recoverCheckpoint(dir: string): Promise<void> {
   const leftovers = (await readdir(parent).catch(() => [])).filter((name) => isTemporary(name, basename(dir)));
   if (leftovers.length === 0) return;
   const aside = leftovers.find((name) => name.endsWith(".tmp.old"));
-  const restore = aside !== undefined && !(await exists(dir));
+  const restore = aside !== undefined && !(await pathExists(dir));
   if (restore) await rename(join(parent, aside), dir);
   const garbage = restore ? leftovers.filter((name) => name !== aside) : leftovers;
   for (const name of garbage) await rm(join(parent, name), { recursive: true, force: true });
@@ -112,10 +113,6 @@ export async function recoverCheckpoint(dir: string): Promise<void> {
 /** `.<base>.<uuid>.tmp` or `.tmp.old`, as `saveCheckpoint` names them: nothing of the user's. */
 function isTemporary(name: string, base: string): boolean {
   return name.startsWith(`.${base}.`) && /^[0-9a-f-]{36}\.tmp(\.old)?$/.test(name.slice(base.length + 2));
-}
-
-function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
 }
 
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
@@ -137,8 +134,7 @@ async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {
   try {
     text = await readFile(join(dir, "manifest.json"), "utf8");
   } catch {
-    const exists = await stat(dir).then(() => true, () => false);
-    throw new UserError(exists ? `${dir} is not a checkpoint: it has no manifest.json` : `checkpoint not found: ${dir}`);
+    throw new UserError((await pathExists(dir)) ? `${dir} is not a checkpoint: it has no manifest.json` : `checkpoint not found: ${dir}`);
   }
   let json: unknown;
   try {
@@ -180,7 +176,7 @@ function unpackTensors(bytes: Buffer, entries: TensorEntry[], dir: string): Map<
  * existing checkpoint is first renamed aside and removed once the new one is in place.
  */
 async function replaceDirectory(staging: string, dir: string): Promise<void> {
-  const existing = await exists(dir);
+  const existing = await pathExists(dir);
   const aside = `${staging}.old`;
   if (existing) await rename(dir, aside);
   await rename(staging, dir);
