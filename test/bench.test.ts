@@ -94,7 +94,7 @@ describe("runBenchmark", () => {
     expect(new Set(ids).size).toBe(12);
   });
 
-  it("refuses to resume a log made with another policy, step limit, prompt or questions, naming the first change", async () => {
+  it("refuses to resume a log made with another policy, step limit, prompt, recall or questions, naming the first change", async () => {
     const out = await tempDir();
     const template = { instruction: "Answer the question.", exemplars: ["Question: 1 + 1?"] };
     await runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld", template });
@@ -108,6 +108,8 @@ describe("runBenchmark", () => {
     await expect(rerun(answeringPolicy(), 5, "hotpotqa")).rejects.toThrow('(dataset: "hopworld" -> "hotpotqa")');
     // A prompt file edited between the runs
     await expect(rerun(answeringPolicy(), 5, "hopworld", { ...template, exemplars: ["Question: 2 + 2?"] })).rejects.toThrow(/\(prompt: "sha256 [0-9a-f]{12}" -> "sha256 [0-9a-f]{12}"\)/);
+    // Exemplars recalled from a memory, which the first run had none of
+    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld", template, recall: 3 })).rejects.toThrow("(recall: 0 -> 3)");
     // The same ids asking other questions (another world's, or seed's) are not this run's episodes
     const renumbered = tasks.slice(0, 2).map((task) => ({ ...task, question: `${task.question} In another world.` }));
     await expect(runBenchmark({ tasks: renumbered, policy: answeringPolicy(), environment: finishEnvironment, out, maxSteps: 5, dataset: "hopworld", template })).rejects.toThrow(

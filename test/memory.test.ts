@@ -407,6 +407,8 @@ describe("react-rl bench --memory DIR --shots K", () => {
         expect(oracleQuestions).toEqual(expect.arrayContaining(exemplars));
         expect(exemplars).not.toContain(asked);
       }
+      // The same run without the memory is another run, not a resume of this one
+      await expect(cli([...policy, "--out", join(dir, "llm")])).rejects.toMatchObject({ stderr: expect.stringContaining("(recall: 2 -> 0)") });
     } finally {
       await server.close();
     }

@@ -42,6 +42,8 @@ export const RunMetaSchema = z.object({
   maxSteps: z.number().int().positive().optional(),
   /** The digest of the prompt the run started from (`promptDigest`; exemplars recalled per question come on top); older logs lack it. */
   prompt: z.string().optional(),
+  /** Exemplars recalled per question from an episodic memory (`bench --memory --shots`), 0 for none; older logs lack it. */
+  recall: z.number().int().nonnegative().optional(),
   codeVersion: z.string(),
   startedAt: z.string(),
   wallMs: z.number().nonnegative(),

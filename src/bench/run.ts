@@ -33,6 +33,8 @@ export interface BenchmarkOptions<T extends Task> {
   template?: PromptTemplate;
   /** A task's own prompt built on `template` (dynamic few-shot: exemplars recalled per question); default `template`. */
   prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
+  /** How many exemplars `prompt` recalls per question from an episodic memory, recorded with every episode (default 0). */
+  recall?: number;
   /** A task's type (a question family): when given, the summary also breaks down by it. */
   typeOf?: (task: T) => string;
   dataset?: string;
@@ -118,7 +120,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
-  const runFacts = { dataset: options.dataset, prompt: options.template && promptDigest(options.template) };
+  const runFacts = { dataset: options.dataset, prompt: options.template && promptDigest(options.template), recall: options.recall ?? 0 };
   refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), ...runFacts });
   const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
@@ -181,11 +183,11 @@ function refuseOthers(out: string, logged: readonly Trajectory[], wanted: Readon
 }
 
 /** Settings older logs do not record: an episode without them passes on the rest. */
-const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps", "prompt"] as const;
+const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps", "prompt", "recall"] as const;
 
 /**
  * Refuses a log holding episodes made with other settings than this run's (another policy,
- * model, temperature, seed, step limit, dataset or prompt): resuming would pass them off as its own.
+ * model, temperature, seed, step limit, dataset, prompt or recalled exemplars): resuming would pass them off as its own.
  */
 function refuseOtherSettings(out: string, logged: readonly Trajectory[], settings: Partial<RunMeta>): void {
   for (const { meta } of logged) {

@@ -87,7 +87,8 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
       const out = flags.out ?? `runs/${kind.name}-${suite.label}${splitSuffix}-${flags.policy}${shardSuffix}`;
       await checkRunFolders(out, flags.memory);
       const memory = flags.memory === undefined ? undefined : await EpisodicMemory.open(flags.memory);
-      const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: flags.shots ?? 3, exclude: (episode) => episode.taskId === task.id }));
+      const shots = memory ? (flags.shots ?? 3) : 0;
+      const recalled = memory && ((task: QaTask) => fewShotPrompt(memory, template, task.question, { k: shots, exclude: (episode) => episode.taskId === task.id }));
       const policy = await createPolicy(flags, kind.temperature);
 
       const bar = new ProgressBar(`${flags.dataset} ${flags.policy}`);
@@ -102,6 +103,7 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
           maxSteps: flags["max-steps"],
           template,
           prompt: recalled,
+          recall: shots,
           typeOf: (task) => task.type,
           dataset: suite.name,
           signal,
