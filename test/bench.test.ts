@@ -130,6 +130,13 @@ describe("runBenchmark", () => {
     await writeFile(join(older, "trajectories.jsonl"), `${JSON.stringify({ ...makeTrajectory("q0", 1), meta: { ...makeTrajectory("q0", 1).meta, policy: "local", model: "hopworld-base" } })}\n`);
     await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: local("runs/rl/checkpoint"), environment: finishEnvironment, out: older })).rejects.toThrow('(model: "hopworld-base" -> "runs/rl/checkpoint")');
     await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: local("/x/models/hopworld-base"), environment: finishEnvironment, out: older })).resolves.toMatchObject({ resumed: 1 });
+    // A checkpoint retrained in place: the same path, other weights
+    const retrained = (weightsDigest: string): Policy => ({ ...local("runs/rl/checkpoint"), weightsDigest });
+    const inPlace = await tempDir();
+    await runBenchmark({ tasks: tasks.slice(0, 1), policy: retrained("sha256 aaaaaaaaaaaa"), environment: finishEnvironment, out: inPlace });
+    await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: retrained("sha256 bbbbbbbbbbbb"), environment: finishEnvironment, out: inPlace })).rejects.toThrow(
+      '(weightsDigest: "sha256 aaaaaaaaaaaa" -> "sha256 bbbbbbbbbbbb")',
+    );
     const seeded: Policy = { ...answeringPolicy(), seed: 4 };
     await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: seeded, environment: finishEnvironment, out })).rejects.toThrow("(seed: undefined -> 4)");
   });

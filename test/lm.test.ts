@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -459,12 +460,19 @@ describe("checkpoints", () => {
     const first = createModel(tiny(tokenizer.vocabSize), 4);
     const second = createModel(tiny(tokenizer.vocabSize), 5);
     await saveCheckpoint(dir, { model: first, tokenizer });
+    const firstLoaded = await loadCheckpoint(dir);
+    disposeModel(firstLoaded.model);
     await saveCheckpoint(dir, { model: second, tokenizer });
     const broken = { toJSON: () => { throw new Error("disk full"); } } as unknown as Tokenizer;
     await expect(saveCheckpoint(dir, { model: first, tokenizer: broken })).rejects.toThrow("disk full");
     expect(await readdir(parent)).toEqual(["ckpt"]);
     const loaded = await loadCheckpoint(dir);
     expect(Array.from(loaded.model.tokenEmbedding.dataSync())).toEqual(Array.from(second.tokenEmbedding.dataSync()));
+    // The same path, other weights: its digest says so
+    const digestOfFile = createHash("sha256").update(await readFile(join(dir, "weights.bin"))).digest("hex").slice(0, 12);
+    expect(loaded.weightsDigest).toBe(`sha256 ${digestOfFile}`);
+    expect(firstLoaded.weightsDigest).toMatch(/^sha256 [0-9a-f]{12}$/);
+    expect(firstLoaded.weightsDigest).not.toBe(loaded.weightsDigest);
     for (const m of [first, second, loaded.model]) disposeModel(m);
   });
 

@@ -109,6 +109,8 @@ describe("LocalPolicy", () => {
     expect(named("../runs/rl/checkpoint")).toBe(join("..", "runs", "rl", "checkpoint"));
     // Absolute, as the base planner's path is: the same whatever the working folder
     expect(named("/elsewhere/./checkpoint/")).toBe(resolve("/elsewhere/checkpoint"));
+    // And its weights as loaded, so that one retrained in place is told apart
+    expect(new LocalPolicy({ ...planner, weightsDigest: "sha256 0123456789ab" }).weightsDigest).toBe("sha256 0123456789ab");
   });
 
   it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {

@@ -35,6 +35,8 @@ export const MetricsSchema = z.object({
 export const RunMetaSchema = z.object({
   policy: z.string(),
   model: z.string().optional(),
+  /** A digest of the model's weights, where the policy knows them (the embedded planner's checkpoint as loaded); older logs lack it. */
+  weightsDigest: z.string().optional(),
   dataset: z.string().optional(),
   temperature: z.number().optional(),
   seed: z.number().int().optional(),

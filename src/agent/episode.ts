@@ -72,8 +72,8 @@ export async function runEpisode<T extends Task>(
 }
 
 /** The meta an episode records of how it ran (who acted, how, for how many steps): what a resumed run must share. */
-export function episodeSettings<T extends Task>(policy: Policy<T>, maxSteps = DEFAULT_MAX_STEPS): Pick<RunMeta, "policy" | "model" | "temperature" | "seed" | "maxSteps"> {
-  return { policy: policy.name, model: policy.model, temperature: policy.temperature, seed: policy.seed, maxSteps };
+export function episodeSettings<T extends Task>(policy: Policy<T>, maxSteps = DEFAULT_MAX_STEPS): Pick<RunMeta, "policy" | "model" | "weightsDigest" | "temperature" | "seed" | "maxSteps"> {
+  return { policy: policy.name, model: policy.model, weightsDigest: policy.weightsDigest, temperature: policy.temperature, seed: policy.seed, maxSteps };
 }
 
 interface StepRequest<T extends Task> {

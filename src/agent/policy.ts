@@ -25,6 +25,8 @@ export interface Completion {
 export interface Policy<T extends Task = Task> {
   readonly name: string;
   readonly model?: string;
+  /** A digest of the model's weights where the policy knows them (the embedded planner's), so that `model` retrained in place is told apart. */
+  readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
   act(request: PolicyRequest<T>): Promise<Completion>;

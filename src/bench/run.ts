@@ -183,11 +183,11 @@ function refuseOthers(out: string, logged: readonly Trajectory[], wanted: Readon
 }
 
 /** Settings older logs do not record: an episode without them passes on the rest. */
-const UNRECORDED_IN_OLDER_LOGS = ["dataset", "maxSteps", "prompt", "recall"] as const;
+const UNRECORDED_IN_OLDER_LOGS = ["weightsDigest", "dataset", "maxSteps", "prompt", "recall"] as const;
 
 /**
  * Refuses a log holding episodes made with other settings than this run's (another policy,
- * model, temperature, seed, step limit, dataset, prompt or recalled exemplars): resuming would pass them off as its own.
+ * model or its weights, temperature, seed, step limit, dataset, prompt or recalled exemplars): resuming would pass them off as its own.
  */
 function refuseOtherSettings(out: string, logged: readonly Trajectory[], settings: Partial<RunMeta>): void {
   for (const { meta } of logged) {

@@ -15,7 +15,7 @@
  * recovers first, as must whoever resumes from a checkpoint; readers do not, as they
  * would move folders under a save in progress.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
@@ -60,6 +60,8 @@ export interface Checkpoint {
   tokenizer: Tokenizer;
   step: number;
   meta: Record<string, unknown>;
+  /** Its weights.bin in a short line (`sha256 0123456789ab`): a checkpoint retrained in place is another model under the same path. */
+  weightsDigest: string;
   /** AdamW moments by name, for `AdamW.restore(step, moments)`; absent if none were saved. */
   optimizerMoments?: Map<string, Float32Array>;
 }
@@ -118,7 +120,8 @@ function isTemporary(name: string, base: string): boolean {
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const manifest = await readManifest(dir);
   const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(join(dir, "tokenizer.json"), "utf8")));
-  const weights = unpackTensors(await readFile(join(dir, "weights.bin")), manifest.weights, dir);
+  const weightsFile = await readFile(join(dir, "weights.bin"));
+  const weights = unpackTensors(weightsFile, manifest.weights, dir);
   const model = createModel(manifest.config);
   for (const [name, variable] of parameters(model)) {
     const values = weights.get(name);
@@ -126,7 +129,8 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
   }
   const optimizerMoments = manifest.optimizer && unpackTensors(await readFile(join(dir, "optimizer.bin")), manifest.optimizer, dir);
-  return { model, tokenizer, step: manifest.step, meta: manifest.meta, optimizerMoments };
+  const weightsDigest = `sha256 ${createHash("sha256").update(weightsFile).digest("hex").slice(0, 12)}`;
+  return { model, tokenizer, step: manifest.step, meta: manifest.meta, weightsDigest, optimizerMoments };
 }
 
 async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {

@@ -63,6 +63,7 @@ export async function defaultDecoding(): Promise<Pick<Sampling, "engine" | "work
 export class LocalPolicy implements Policy {
   readonly name = "local";
   readonly model: string;
+  readonly weightsDigest?: string;
   readonly temperature: number;
   readonly seed: number;
   private readonly sampling: Sampling;
@@ -75,6 +76,7 @@ export class LocalPolicy implements Policy {
   constructor(planner: Planner, sampling: SamplingInput = {}) {
     this.sampling = SamplingSchema.parse(sampling);
     this.model = checkpointName(planner.source);
+    this.weightsDigest = planner.weightsDigest;
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
     this.lanes = this.sampling.workers === 0 ? [localLane(planner, this.sampling)] : workerLanes(planner, this.sampling);

@@ -22,14 +22,16 @@ export interface Planner {
   tokenizer: Tokenizer;
   /** Where it was loaded from, for the trajectories' `model` field. */
   source: string;
+  /** The weights `source` held when loaded (`Checkpoint.weightsDigest`), for the trajectories' `weightsDigest`; absent for a model made here. */
+  weightsDigest?: string;
   meta: Record<string, unknown>;
 }
 
 /** Picks the tfjs backend (once per process), then loads a checkpoint. */
 export async function loadPlanner(dir = BASE_PLANNER, backend?: BackendName): Promise<Planner> {
   await ensureBackend(backend);
-  const { model, tokenizer, meta } = await loadCheckpoint(dir);
-  return { model, tokenizer, source: dir, meta };
+  const { model, tokenizer, meta, weightsDigest } = await loadCheckpoint(dir);
+  return { model, tokenizer, source: dir, weightsDigest, meta };
 }
 
 let backendChoice: ReturnType<typeof selectBackend> | undefined;

@@ -27,6 +27,7 @@ const RECALL_STEP = /\nAction 1: Recall\[.*\]\nObservation 1: ([\s\S]*)\nThought
 export class RecallingPolicy<T extends Task = Task> implements Policy<T> {
   readonly name: string;
   readonly model?: string;
+  readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
   private readonly minSimilarity: number;
@@ -37,6 +38,7 @@ export class RecallingPolicy<T extends Task = Task> implements Policy<T> {
   ) {
     this.name = `${inner.name}+recall`;
     this.model = inner.model;
+    this.weightsDigest = inner.weightsDigest;
     this.temperature = inner.temperature;
     this.seed = inner.seed;
     this.minSimilarity = options.minSimilarity ?? 0.95;
