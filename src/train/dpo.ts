@@ -46,7 +46,7 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
     disposeWeights(reference);
   }
 
-  const run = await TrainingRun.open(options.out, { method: "dpo", config: { model: planner.source, pairs: pairs.length, ...o }, counter: "step", mutable: ["epochs"], template });
+  const run = await TrainingRun.open(options.out, { method: "dpo", start: planner, config: { pairs: pairs.length, ...o }, counter: "step", mutable: ["epochs"], template });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;

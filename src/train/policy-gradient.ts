@@ -54,7 +54,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
   const reference = frozenCopy(planner.model); // π_ref: the policy before any update (a resumed run's weights come next)
   try {
-    const run = await TrainingRun.open(options.out, { method: "rl", config: { model: planner.source, trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "update", mutable: ["concurrency", "updates"], template });
+    const run = await TrainingRun.open(options.out, { method: "rl", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "update", mutable: ["concurrency", "updates"], template });
     const { optimizer, state } = run.restore(planner);
     let klCoefficient = typeof state.klCoefficient === "number" ? state.klCoefficient : o.klCoefficient;
 

@@ -28,7 +28,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
   const o = RejectionSettings.parse(options);
   const { planner, template } = options;
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
-  const run = await TrainingRun.open(options.out, { method: "rs", config: { model: planner.source, trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"], template });
+  const run = await TrainingRun.open(options.out, { method: "rs", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"], template });
   const { optimizer } = run.restore(planner);
 
   return run.resume(o.rounds, { planner, optimizer, signal: options.signal }, async (round) => {

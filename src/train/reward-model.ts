@@ -99,7 +99,7 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const pairs = o.objective === "preference" ? preferencePairs(train, o.pairsPerQuestion, o.seed).map((p) => [index.get(p.chosen)!, index.get(p.rejected)!] as const) : [];
   if (o.objective === "preference" && pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: no preference pairs");
 
-  const run = await TrainingRun.open(options.out, { method: "rm", config: { model: planner.source, episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"], template, meta: { prompt: template } });
+  const run = await TrainingRun.open(options.out, { method: "rm", start: planner, config: { episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"], template, meta: { prompt: template } });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;

@@ -83,6 +83,8 @@ export interface EpisodeTrainingOptions {
 export interface RunOptions {
   /** The method (`rs`, `rl`, `dpo`, `rm`): the checkpoints' stage. */
   method: string;
+  /** The planner it starts from: config.json keeps its checkpoint's path and weights digest, so a base retrained in place is another run's. */
+  start?: Pick<Planner, "source" | "weightsDigest">;
   /** Its settings, as config.json keeps them. */
   config: Record<string, unknown>;
   /** The prompt its episodes are rendered with: config.json keeps its digest, so a resumed run renders them alike. */
@@ -136,7 +138,8 @@ export class TrainingRun {
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
   static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
     await mkdir(dir, { recursive: true });
-    await checkConfig(join(dir, "config.json"), { method: options.method, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
+    const start = options.start && { model: options.start.source, weightsDigest: options.start.weightsDigest };
+    await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
     const checkpoint = join(dir, "checkpoint");
     const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
@@ -282,6 +285,8 @@ export function disposeWeights(model: LanguageModel): void {
   tf.dispose(parameters(model).map(([, v]) => v));
 }
 
+const UNRECORDED_IN_OLDER_CONFIGS = ["prompt", "weightsDigest"];
+
 async function checkConfig(path: string, config: Record<string, unknown>, mutable: readonly string[]): Promise<void> {
   const text = await readFile(path, "utf8").catch(() => undefined);
   if (text === undefined) {
@@ -294,8 +299,9 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   } catch {
     throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
   }
-  // A run started before config.json kept the prompt resumes on the rest, and keeps it from now on
-  const changed = changedSettings(saved, config, saved.prompt === undefined ? [...mutable, "prompt"] : mutable);
+  // A run started before config.json kept these resumes on the rest, and keeps them from now on
+  const unrecorded = UNRECORDED_IN_OLDER_CONFIGS.filter((key) => saved[key] === undefined);
+  const changed = changedSettings(saved, config, [...mutable, ...unrecorded]);
   if (changed.length > 0) {
     throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run name`);
   }
