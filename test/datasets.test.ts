@@ -109,8 +109,11 @@ describe("loadDataset on fixtures", () => {
     expect(await userErrorOf(loadDataset(fixture(name)))).toMatch(message);
   });
 
-  it("refuses a file in another layout than the one asked for", async () => {
-    expect(await userErrorOf(loadDataset(MUSIQUE, "hotpotqa"))).toMatch(/musique-ans-dev-292\.jsonl, line 1: context: /);
+  it("refuses a file of another dataset than the one asked for", async () => {
+    expect(await userErrorOf(loadDataset(MUSIQUE, "hotpotqa"))).toBe(`${MUSIQUE} holds MuSiQue records, not HotpotQA's: is it the right file?`);
+    // One layout, two datasets: 2WikiMultihopQA's records add their evidences
+    expect(await userErrorOf(loadDataset(HOTPOT_DEV, "2wiki"))).toBe(`${HOTPOT_DEV} holds HotpotQA records, not 2WikiMultihopQA's: is it the right file?`);
+    expect(await userErrorOf(loadDataset(TWO_WIKI, "hotpotqa"))).toBe(`${TWO_WIKI} holds 2WikiMultihopQA records, not HotpotQA's: is it the right file?`);
   });
 
   it("says when the file is missing, or is a folder", async () => {

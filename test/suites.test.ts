@@ -60,7 +60,8 @@ describe("the built-in suites", () => {
     await expect(openSuite({ dataset: "hopworld", dataSeed: 2 }, 1)).rejects.toThrow("--data-seed is for --dataset arithmetic");
     await expect(openSuite({ dataset: "musique" }, 1)).rejects.toThrow("--dataset musique needs --file PATH");
     // A file of another dataset's layout is refused, not read as the other dataset
-    await expect(openSuite({ dataset: "musique", file: HOTPOTQA_SAMPLE }, 1)).rejects.toThrow(/hotpotqa-dev-300\.jsonl, line 1: paragraphs: /);
+    await expect(openSuite({ dataset: "musique", file: HOTPOTQA_SAMPLE }, 1)).rejects.toThrow(/hotpotqa-dev-300\.jsonl holds HotpotQA records, not MuSiQue's/);
+    await expect(openSuite({ dataset: "2wiki", file: HOTPOTQA_SAMPLE }, 1)).rejects.toThrow(/holds HotpotQA records, not 2WikiMultihopQA's/);
     await expect(openSuite({ dataset: "hotpotqa", world: "w.json" }, 1)).rejects.toThrow("--world and --world-seed are for --dataset hopworld");
     expect((await openSuite({ dataset: "hopworld" }, 3)).label).toBe("hopworld-w3");
   });

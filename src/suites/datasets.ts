@@ -55,6 +55,8 @@ const MusiqueLayoutSchema = z
   })
   .pipe(QaTaskSchema);
 
+const NAMES: Record<DatasetFormat, string> = { hotpotqa: "HotpotQA", "2wiki": "2WikiMultihopQA", musique: "MuSiQue" };
+
 const LAYOUTS: Record<DatasetFormat, z.ZodType<QaTask>> = {
   hotpotqa: HotpotLayoutSchema,
   "2wiki": HotpotLayoutSchema,
@@ -77,13 +79,16 @@ interface RawRecord {
 
 /**
  * Reads a multi-hop QA file: the official HotpotQA JSON array, or JSONL in the
- * HotpotQA, 2WikiMultihopQA or MuSiQue layout. `auto` picks the layout from the first record.
+ * HotpotQA, 2WikiMultihopQA or MuSiQue layout, which the first record tells. A `format`
+ * asked for that is not the file's is refused: its episodes would be recorded as another
+ * dataset's (2WikiMultihopQA shares HotpotQA's layout, and adds `evidences`).
  */
 export async function loadDataset(path: string, format: DatasetFormat | "auto" = "auto"): Promise<QaTask[]> {
   const records = parseRecords(path, await readTextFile(path));
   if (records.length === 0) throw new UserError(`${path}: no records`);
-  const first = records[0]!;
-  const layout = LAYOUTS[format === "auto" ? detectFormat(path, first) : format];
+  const detected = detectFormat(path, records[0]!);
+  if (format !== "auto" && format !== detected) throw new UserError(`${path} holds ${NAMES[detected]} records, not ${NAMES[format]}'s: is it the right file?`);
+  const layout = LAYOUTS[detected];
   const seen = new Set<string>();
   return records.map(({ where, value }) => {
     const parsed = layout.safeParse(value);
