@@ -35,6 +35,8 @@ const RolloutSettings = z.object({
   freeDecoding: z.boolean().default(false).describe("decode without the ReAct turn grammar (malformed actions possible)"),
 });
 
+export type RolloutSettings = z.infer<typeof RolloutSettings>;
+
 export const RejectionSettings = OptimizerSettings.extend(RolloutSettings.shape).extend({
   rounds: count.default(3).describe("sample, filter, fine-tune: this many times"),
   samples: count.default(4).describe("samples per question (K)"),

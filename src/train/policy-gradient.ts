@@ -20,7 +20,7 @@ import { PolicyGradientSettings } from "./config.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
-import { episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
+import { episodeMetrics, questionsFor, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
@@ -63,23 +63,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const seed = o.seed * 100_003 + update;
       // 1. Rollouts: G episodes of each of this update's questions, with the current policy.
       const tasks = questionsFor(options.tasks, update, o.questions);
-      const rollouts = await sampleRollouts({
-        planner,
-        tasks,
-        samples: o.groupSize,
-        temperature: o.temperature,
-        topP: o.topP,
-        seed,
-        environment: options.environment,
-        template,
-        dataset: options.dataset,
-        out: run.rolloutDir(update),
-        concurrency: o.concurrency,
-        maxSteps: o.maxSteps,
-        freeDecoding: o.freeDecoding,
-        signal: options.signal,
-        onProgress: (p) => options.onProgress?.({ phase: "sample", index: update, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
-      });
+      const rollouts = await sampleRollouts({ ...trainerRollouts(options, o, "sample", update), tasks, samples: o.groupSize, seed, out: run.rolloutDir(update) });
       if (rollouts.interrupted) return undefined;
       const sampleSeconds = (performance.now() - started) / 1000;
       const episodes = rollouts.groups.flat();

@@ -18,7 +18,7 @@ import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
-import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainingRows } from "./rollouts.ts";
+import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
@@ -35,23 +35,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const started = performance.now();
     const seed = o.seed * 100_003 + round;
     const sample = (tasks: readonly T[], out: string, phase: TrainingProgress["phase"]) =>
-      sampleRollouts({
-        planner,
-        tasks,
-        samples: o.samples,
-        temperature: o.temperature,
-        topP: o.topP,
-        seed,
-        environment: options.environment,
-        template,
-        dataset: options.dataset,
-        out,
-        concurrency: o.concurrency,
-        maxSteps: o.maxSteps,
-        freeDecoding: o.freeDecoding,
-        signal: options.signal,
-        onProgress: (p) => options.onProgress?.({ phase, index: round, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` }),
-      });
+      sampleRollouts({ ...trainerRollouts(options, o, phase, round), tasks, samples: o.samples, seed, out });
 
     // 1. K episodes of each of this round's questions, with the current policy.
     const tasks = questionsFor(options.tasks, round, o.questions);

@@ -9,6 +9,8 @@ import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
 import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
 import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
+import type { RolloutSettings } from "./config.ts";
+import type { SamplingTrainingOptions, TrainingProgress } from "./runs.ts";
 
 export interface RolloutOptions<T extends Task> {
   planner: Planner;
@@ -60,6 +62,23 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
   const logged = byQuestion((await readTrajectoriesIfAny(join(o.out, "trajectories.jsonl"))).trajectories);
   const groups = o.tasks.map((task) => (logged.get(task.id) ?? []).sort((a, b) => (a.sample ?? 0) - (b.sample ?? 0)));
   return { groups, interrupted };
+}
+
+/**
+ * The rollouts of a sampling trainer's round (or update) `index`, in its `phase`: its
+ * planner, environment and prompt, its sampling settings, and progress reported as the
+ * round's. The round adds its questions, samples, seed and folder.
+ */
+export function trainerRollouts<T extends Task>(
+  options: SamplingTrainingOptions<T>,
+  o: RolloutSettings,
+  phase: TrainingProgress["phase"],
+  index: number,
+): Omit<RolloutOptions<T>, "tasks" | "samples" | "seed" | "out"> {
+  const { planner, environment, template, dataset, signal } = options;
+  const { temperature, topP, concurrency, maxSteps, freeDecoding } = o;
+  const onProgress = (p: BenchmarkProgress) => options.onProgress?.({ phase, index, done: p.done, total: p.total, status: `EM ${p.em.toFixed(3)}` });
+  return { planner, environment, template, dataset, signal, temperature, topP, concurrency, maxSteps, freeDecoding, onProgress };
 }
 
 /**
