@@ -49,6 +49,11 @@ describe("react-rl demo", () => {
       const prompt = transcriptTokens(renderPrompt(template, episode.question, [], 1), planner.tokenizer);
       expect(episode.steps[0]!.usage?.promptTokens).toBe(prompt.ids.length);
     }
+    // The episodes after training name the trained checkpoint, not the base
+    const { trajectories: trainedEpisodes } = await readTrajectories(join(out, "after", "trajectories.jsonl"));
+    expect(new Set(evaluated.map((t) => t.meta.model))).toEqual(new Set([BASE_PLANNER]));
+    expect(new Set(trainedEpisodes.map((t) => t.meta.model))).toEqual(new Set([join(out, "pg", "checkpoint")]));
+    expect(trainedEpisodes[0]!.meta.weightsDigest).not.toBe(evaluated[0]!.meta.weightsDigest);
     // The base was fine-tuned on all of world 1's training questions; trial and error samples world 2's.
     expect(demonstratedTasks(planner.meta, hopworldSuite(generateWorld({ seed: 1 })))).toBe(worldTasks(generateWorld({ seed: 1 }), "train").length);
     expect(demonstratedTasks(planner.meta, hopworldSuite(generateWorld({ seed: 2 })))).toBe(0);

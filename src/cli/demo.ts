@@ -104,7 +104,9 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       });
       pgBars.finish();
       if (pg.interrupted) return stopped();
-      const after = await evaluate("after", planner, evaluation, join(flags.out, "after"));
+      // As the last update saved it: the episodes then name the model they ran, not the base
+      const trained = await loadPlanner(join(flags.out, "pg", "checkpoint"));
+      const after = await evaluate("after", trained, evaluation, join(flags.out, "after"));
       if (!after.complete) return stopped();
       const kl = await klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
