@@ -13,3 +13,4 @@ export * from "../memory/index.ts";
 export * from "../trajectories/index.ts";
 export * from "../prompts/index.ts";
 export * from "./serve/index.ts";
+export * from "./report/index.ts";

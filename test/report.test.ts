@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../src/cli/main.ts";
 import { duration, ProgressBar } from "../src/cli/progress.ts";
 import { DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint } from "../src/lm/index.ts";
-import { metricCharts, writeReport, type MetricsRecord } from "../src/report/report.ts";
+import { metricCharts, writeReport, type MetricsRecord } from "../src/index.ts"; // the package face, as a user imports them
 
 /** A page that opens offline: it refers to no address, and loads no file (scripts, styles, images). */
 function expectSelfContained(html: string): void {
