@@ -227,7 +227,7 @@ describe("react-rl CLI", () => {
       stderr: expect.stringMatching(/^react-rl tool: no page 'Northwestern Universty' in .*hotpotqa-dev-300\.jsonl; similar titles: Northwestern University, [^\n]*$/),
     });
     const unnamed = await cli(["tool", "lookup", "born"]);
-    expect({ code: unnamed.code, stderr: unnamed.stderr.trim() }).toEqual({ code: 1, stderr: "react-rl tool: lookup needs --page TITLE: the page to look in" });
+    expect({ code: unnamed.code, stderr: unnamed.stderr.trim() }).toEqual({ code: 2, stderr: "react-rl tool: lookup needs --page TITLE: the page to look in; see react-rl tool --help" });
   }, 60_000);
 
   it("says clearly when a dataset file is missing, with no stack trace", async () => {

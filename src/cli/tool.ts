@@ -8,7 +8,7 @@ import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
 import { pathExists } from "../files.ts";
 import { didYouMean } from "../issues.ts";
-import { checkFolder, defineCommand, givenFlag } from "./command.ts";
+import { checkFolder, defineCommand, givenFlag, UsageError } from "./command.ts";
 
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });
 type ToolFlags = z.infer<typeof toolFlags>;
@@ -54,7 +54,7 @@ Examples:
 
 async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<Tool> {
   // An agent's Lookup with no page found says "No more results."; a user who named no page, or a missing one, is told.
-  if (name === "Lookup" && flags.page === undefined) throw new UserError("lookup needs --page TITLE: the page to look in");
+  if (name === "Lookup" && flags.page === undefined) throw new UsageError("lookup needs --page TITLE: the page to look in");
   const file = flags.file ?? HOTPOTQA_SAMPLE;
   const docstore = Docstore.fromTasks(await loadDataset(file));
   if (flags.page !== undefined && !docstore.get(flags.page)) {
@@ -66,7 +66,7 @@ async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<To
 }
 
 async function openMemory(dir: string | undefined): Promise<EpisodicMemory> {
-  if (dir === undefined) throw new UserError("recall needs --memory DIR");
+  if (dir === undefined) throw new UsageError("recall needs --memory DIR");
   await checkFolder("--memory", dir);
   if (!(await pathExists(dir))) throw new UserError(`no memory folder at ${dir}`);
   return EpisodicMemory.open(dir);
