@@ -38,7 +38,7 @@ const isPromptPath = (nameOrPath: string) => nameOrPath.includes("/") || nameOrP
 
 /** The file of the user's prompt named `name`: `prompts/<name>.txt` in the working folder, where react-rl fewshot writes. */
 export function promptFile(name: string, { cwd = process.cwd() }: PromptLookup = {}): string {
-  if (!PROMPT_NAME.test(name)) throw new Error(`Invalid prompt name "${name}": a name is letters, digits, "-" and "_".`);
+  if (!PROMPT_NAME.test(name)) throw new Error(`Invalid prompt name "${name}": a name is letters, digits, "-" and "_", starting with a letter or digit.`);
   return join(resolve(cwd), "prompts", `${name}.txt`);
 }
 

@@ -70,7 +70,8 @@ ${promptUsage}
   --samples K          episodes per question (default ${kind.samples}); each is logged with its sample number
   --concurrency K      episodes in flight at once (default 4)
   --max-steps N        step limit per episode (default 7)
-  --out DIR            output folder (default runs/${kind.name}-DATASET[-SPLIT]-POLICY[-shard-i-of-n]); rerun to resume
+  --out DIR            output folder (default runs/${kind.name}-DATASET[-wN][-SPLIT]-POLICY[-shard-i-of-n], wN
+                       hopworld's world); rerun to resume
 
 summary.json and the table also give each question type's figures (HotpotQA: bridge, comparison).`,
     flags: benchFlags,
