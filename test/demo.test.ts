@@ -64,6 +64,14 @@ describe("react-rl demo", () => {
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");
+
+    // More updates on the finished demo: after/ is evaluated again, with the weights they made
+    const more = await run(process.execPath, [bin, ...args.map((arg, i) => (args[i - 1] === "--pg-updates" ? "2" : arg))], { maxBuffer: 1 << 24 });
+    expect(more.stderr).toContain(`${join(out, "after")} holds an evaluation of other weights: evaluating the trained planner again`);
+    const { trajectories: retrained } = await readTrajectories(join(out, "after", "trajectories.jsonl"));
+    expect(retrained).toHaveLength(4);
+    expect(new Set(retrained.map((t) => t.meta.weightsDigest))).toEqual(new Set([(await loadPlanner(join(out, "pg", "checkpoint"))).weightsDigest]));
+    expect(retrained[0]!.meta.weightsDigest).not.toBe(trainedEpisodes[0]!.meta.weightsDigest);
   }, 300_000);
 
   it("stopped by Ctrl-C during policy gradient, says how to resume, and the rerun finishes", async () => {

@@ -1,5 +1,5 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rm } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { z } from "zod";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
@@ -104,8 +104,9 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       });
       pgBars.finish();
       if (pg.interrupted) return stopped();
-      // As the last update saved it: the episodes then name the model they ran, not the base
-      const trained = await loadPlanner(join(flags.out, "pg", "checkpoint"));
+      // As the last update saved it, by its absolute path (however --out is written): the episodes name the model they ran
+      const trained = await loadPlanner(resolve(flags.out, "pg", "checkpoint"));
+      await forgetOtherWeights(join(flags.out, "after"), trained);
       const after = await evaluate("after", trained, evaluation, join(flags.out, "after"));
       if (!after.complete) return stopped();
       const kl = await klToReference(planner, reference, after.trajectories, template);
@@ -176,6 +177,18 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
   // Stopped before its first episode ended, it has written no log yet
   const { trajectories } = await readTrajectoriesIfAny(join(out, "trajectories.jsonl"));
   return { summary: result.summary, trajectories, complete: !result.interrupted };
+}
+
+/**
+ * Starts `dir` over when its episodes were made by other weights than `planner`'s: after/
+ * evaluates pg's checkpoint, which a rerun with more updates (or a demo from before the
+ * weights were recorded) has moved on from, and a stale evaluation would be reported as this one.
+ */
+async function forgetOtherWeights(dir: string, planner: Planner): Promise<void> {
+  const { trajectories } = await readTrajectoriesIfAny(join(dir, "trajectories.jsonl"));
+  if (trajectories.every((t) => t.meta.weightsDigest === planner.weightsDigest)) return;
+  console.error(`${dir} holds an evaluation of other weights: evaluating the trained planner again`);
+  await rm(dir, { recursive: true, force: true });
 }
 
 interface Outcome {
