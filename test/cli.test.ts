@@ -50,7 +50,7 @@ describe("react-rl CLI", () => {
       [["bench", "--free-decoding=yes"], 2, "react-rl bench: --free-decoding takes no value; see react-rl bench --help"],
       [["bench", "foo"], 2, "react-rl bench: unexpected argument 'foo'; see react-rl bench --help"],
       [["world", "stats"], 2, "react-rl world stats: missing FILE; see react-rl world stats --help"],
-      [["tool", "serch", "x"], 1, "react-rl tool: unknown tool 'serch' (did you mean search?); the tools: search, lookup, code, python, recall"],
+      [["tool", "serch", "x"], 2, "react-rl tool: unknown tool 'serch' (did you mean search?); the tools: search, lookup, code, python, recall; see react-rl tool --help"],
       [["bench", "--policy", "locl"], 1, "react-rl bench: invalid --policy: expected baseline, oracle, openai or local (did you mean local?)"],
       [["bench", "--limit", "many"], 1, "react-rl bench: invalid --limit: expected a whole number of at least 1"],
       [["bench", "--policy", "baseline", "--model", "m"], 1, "react-rl bench: --model is for --policy openai or local, not baseline"],

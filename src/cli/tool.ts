@@ -44,7 +44,7 @@ Examples:
   flags: toolFlags,
   async run(flags, [name, argument]) {
     const tool = TOOLS[name!.toLowerCase()];
-    if (!tool) throw new UserError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
+    if (!tool) throw new UsageError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
     const stray = givenFlag(flags, (Object.keys(flags) as (keyof ToolFlags)[]).filter((flag) => !tool.flags.includes(flag)));
     if (stray) throw new UserError(`--${stray} is not for ${name!.toLowerCase()}, which takes ${tool.flags.length ? tool.flags.map((f) => `--${f}`).join(" and ") : "no flags"}`);
     console.log(await callWithText(await tool.build(flags), argument!));
