@@ -114,6 +114,8 @@ describe("loadDataset on fixtures", () => {
     // One layout, two datasets: 2WikiMultihopQA's records add their evidences
     expect(await userErrorOf(loadDataset(HOTPOT_DEV, "2wiki"))).toBe(`${HOTPOT_DEV} holds HotpotQA records, not 2WikiMultihopQA's: is it the right file?`);
     expect(await userErrorOf(loadDataset(TWO_WIKI, "hotpotqa"))).toBe(`${TWO_WIKI} holds 2WikiMultihopQA records, not HotpotQA's: is it the right file?`);
+    // A copy that kept neither HotpotQA's level nor 2WikiMultihopQA's evidences could be either
+    expect(await loadDataset(fixture("minimal.jsonl"), "2wiki")).toEqual(await loadDataset(fixture("minimal.jsonl"), "hotpotqa"));
   });
 
   it("says when the file is missing, or is a folder", async () => {

@@ -80,15 +80,15 @@ interface RawRecord {
 /**
  * Reads a multi-hop QA file: the official HotpotQA JSON array, or JSONL in the
  * HotpotQA, 2WikiMultihopQA or MuSiQue layout, which the first record tells. A `format`
- * asked for that is not the file's is refused: its episodes would be recorded as another
- * dataset's (2WikiMultihopQA shares HotpotQA's layout, and adds `evidences`).
+ * asked for that the file's records cannot be is refused: its episodes would be recorded
+ * as another dataset's.
  */
 export async function loadDataset(path: string, format: DatasetFormat | "auto" = "auto"): Promise<QaTask[]> {
   const records = parseRecords(path, await readTextFile(path));
   if (records.length === 0) throw new UserError(`${path}: no records`);
-  const detected = detectFormat(path, records[0]!);
-  if (format !== "auto" && format !== detected) throw new UserError(`${path} holds ${NAMES[detected]} records, not ${NAMES[format]}'s: is it the right file?`);
-  const layout = LAYOUTS[detected];
+  const formats = possibleFormats(path, records[0]!);
+  if (format !== "auto" && !formats.includes(format)) throw new UserError(`${path} holds ${NAMES[formats[0]!]} records, not ${NAMES[format]}'s: is it the right file?`);
+  const layout = LAYOUTS[format === "auto" ? formats[0]! : format];
   const seen = new Set<string>();
   return records.map(({ where, value }) => {
     const parsed = layout.safeParse(value);
@@ -126,12 +126,18 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-function detectFormat(path: string, first: RawRecord): DatasetFormat {
+/**
+ * The datasets a record can be of, the likeliest first: 2WikiMultihopQA's add `evidences`
+ * to HotpotQA's layout, and HotpotQA's official ones have a `level`; a copy that kept
+ * neither could be either.
+ */
+function possibleFormats(path: string, first: RawRecord): DatasetFormat[] {
   const value = first.value;
   if (typeof value === "object" && value !== null) {
-    if ("paragraphs" in value) return "musique";
-    if ("evidences" in value) return "2wiki";
-    if ("context" in value) return "hotpotqa";
+    if ("paragraphs" in value) return ["musique"];
+    if ("evidences" in value) return ["2wiki"];
+    if ("level" in value) return ["hotpotqa"];
+    if ("context" in value) return ["hotpotqa", "2wiki"];
   }
   throw new UserError(
     `${path}, ${first.where}: cannot tell the dataset format: expected a record with "context" (HotpotQA, 2WikiMultihopQA) or "paragraphs" (MuSiQue)`,
