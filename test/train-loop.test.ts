@@ -135,6 +135,12 @@ describe("the reward model", () => {
     const { metrics: rl } = await policyGradient({ ...toy, planner: planner(), out: join(dir, "rl-rm"), updates: 1, groupSize: 4, reward: "rm", rewardModel });
     expect(Number(rl[0]!.reward)).toBeGreaterThan(0);
     expect(Number(rl[0]!.reward)).toBeLessThan(1);
+    // Its config keeps the reward model: another (here the one with its prompt broken, other weights aside) is another run
+    expect(JSON.parse(await readFile(join(dir, "rl-rm", "config.json"), "utf8"))).toMatchObject({ rewardModel: join(out, "checkpoint"), rewardModelDigest: rewardModel.weightsDigest });
+    const retrained = { source: join(out, "checkpoint"), weightsDigest: "sha256 0123456789ab", score: (e: readonly unknown[]) => rewardModel.score(e as never) };
+    await expect(policyGradient({ ...toy, planner: planner(), out: join(dir, "rl-rm"), updates: 2, groupSize: 4, reward: "rm", rewardModel: retrained })).rejects.toThrow(
+      `rewardModelDigest: "${rewardModel.weightsDigest}" -> "sha256 0123456789ab"`,
+    );
   });
 });
 

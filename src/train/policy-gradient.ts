@@ -26,7 +26,15 @@ import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
+  /** Where its weights come from and their digest (a reward model's checkpoint), which a run's config.json keeps. */
+  readonly source?: string;
+  readonly weightsDigest?: string;
   score(episodes: readonly Trajectory[]): Promise<number[]>;
+}
+
+/** What config.json keeps of the reward model, when the reward is its score: another one, or one retrained in place, is another run. */
+function scorerOf(reward: PolicyGradientSettings["reward"], scorer: EpisodeScorer | undefined): Record<string, unknown> {
+  return reward === "rm" ? { rewardModel: scorer?.source, rewardModelDigest: scorer?.weightsDigest } : {};
 }
 
 /** The planner, as it is at the start, is also the frozen reference of the KL penalty. */
@@ -54,7 +62,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
   const reference = frozenCopy(planner.model); // π_ref: the policy before any update (a resumed run's weights come next)
   try {
-    const run = await TrainingRun.open(options.out, { method: "rl", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "update", mutable: ["concurrency", "updates"], template });
+    const run = await TrainingRun.open(options.out, { method: "rl", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o, ...scorerOf(o.reward, options.rewardModel) }, counter: "update", mutable: ["concurrency", "updates"], template });
     const { optimizer, state } = run.restore(planner);
     let klCoefficient = typeof state.klCoefficient === "number" ? state.klCoefficient : o.klCoefficient;
 

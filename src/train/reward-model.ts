@@ -36,17 +36,25 @@ export class RewardModel implements EpisodeScorer {
     private readonly template: PromptTemplate,
   ) {}
 
+  get source(): string {
+    return this.planner.source;
+  }
+
+  get weightsDigest(): string | undefined {
+    return this.planner.weightsDigest;
+  }
+
   /**
    * A reward model checkpoint, as `trainRewardModel` saves it. It reads episodes with the
    * prompt it was trained with, kept in its meta; `template` serves checkpoints from before
    * the prompt was kept.
    */
   static async load(dir: string, template: PromptTemplate): Promise<RewardModel> {
-    const { model, tokenizer, meta } = await loadCheckpoint(dir);
+    const { model, tokenizer, meta, weightsDigest } = await loadCheckpoint(dir);
     if (meta.stage !== "rm") throw new UserError(`${dir} is not a reward model (made by react-rl train rm) but a '${String(meta.stage)}' checkpoint`);
     const saved = PromptTemplateSchema.optional().safeParse(meta.prompt);
     if (!saved.success) throw new UserError(`${dir}/manifest.json has a broken prompt in its meta: ${saved.error.issues[0]!.message}`);
-    return new RewardModel({ model, tokenizer, meta, source: dir }, saved.data ?? template);
+    return new RewardModel({ model, tokenizer, meta, source: dir, weightsDigest }, saved.data ?? template);
   }
 
   /** P(success) of each episode: the probability of the verdict token after it, read on every core (`rowLogprobs`). */

@@ -285,7 +285,7 @@ export function disposeWeights(model: LanguageModel): void {
   tf.dispose(parameters(model).map(([, v]) => v));
 }
 
-const UNRECORDED_IN_OLDER_CONFIGS = ["prompt", "weightsDigest"];
+const UNRECORDED_IN_OLDER_CONFIGS = ["prompt", "weightsDigest", "rewardModel", "rewardModelDigest"];
 
 async function checkConfig(path: string, config: Record<string, unknown>, mutable: readonly string[]): Promise<void> {
   const text = await readFile(path, "utf8").catch(() => undefined);
