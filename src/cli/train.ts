@@ -179,7 +179,9 @@ async function resume(flags: CommonFlags, stage: string, same: Record<string, un
   }
   await announceBackend(flags.backend);
   console.error(`resuming ${out} at step ${previous.step}`);
-  return { planner: { ...previous, source: out } as Planner, optimizer: resumedOptimizer(previous.model, previous) };
+  // Its weights go on training: the digest of what was saved would soon be stale
+  const { model, tokenizer } = previous;
+  return { planner: { model, tokenizer, meta, source: out }, optimizer: resumedOptimizer(model, previous) };
 }
 
 /** The model `train pretrain` makes: the preset's shape, with each shape flag given in place of its field. */
