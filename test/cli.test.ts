@@ -226,6 +226,8 @@ describe("react-rl CLI", () => {
       code: 1,
       stderr: expect.stringMatching(/^react-rl tool: no page 'Northwestern Universty' in .*hotpotqa-dev-300\.jsonl; similar titles: Northwestern University, [^\n]*$/),
     });
+    const unlike = await cli(["tool", "lookup", "Qatar", "--page", "zzqx"]);
+    expect(unlike.stderr.trim()).toMatch(/^react-rl tool: no page 'zzqx' in \S*hotpotqa-dev-300\.jsonl$/);
     const unnamed = await cli(["tool", "lookup", "born"]);
     expect({ code: unnamed.code, stderr: unnamed.stderr.trim() }).toEqual({ code: 2, stderr: "react-rl tool: lookup needs --page TITLE: the page to look in; see react-rl tool --help" });
   }, 60_000);

@@ -58,7 +58,8 @@ async function wikiTool(name: "Search" | "Lookup", flags: ToolFlags): Promise<To
   const file = flags.file ?? HOTPOTQA_SAMPLE;
   const docstore = Docstore.fromTasks(await loadDataset(file));
   if (flags.page !== undefined && !docstore.get(flags.page)) {
-    throw new UserError(`no page '${flags.page}' in ${file}; similar titles: ${docstore.similar(flags.page).join(", ")}`);
+    const similar = docstore.similar(flags.page);
+    throw new UserError(`no page '${flags.page}' in ${file}${similar.length > 0 ? `; similar titles: ${similar.join(", ")}` : ""}`);
   }
   const environment = new WikiEnvironment(docstore);
   if (flags.page !== undefined) await environment.step({ name: "Search", argument: flags.page });
