@@ -359,11 +359,12 @@ describe("configs and run folders", () => {
     await expect(TrainingRun.open(older, { method: "rs", config: { rounds: 3, seed: 1 }, counter: "round", template: edited })).rejects.toThrow(/prompt: /);
     // The planner it starts from: by path, and by weights (a base retrained in place is another start)
     const started = join(dir, "started");
-    const start = (weightsDigest: string) => ({ method: "rs", start: { source: "runs/sft", weightsDigest }, config: { rounds: 3, seed: 1 }, counter: "round", template });
+    const start = (weightsDigest: string, source = "runs/sft") => ({ method: "rs", start: { source, weightsDigest }, config: { rounds: 3, seed: 1 }, counter: "round", template });
     await TrainingRun.open(started, start("sha256 aaaaaaaaaaaa"));
+    await expect(TrainingRun.open(started, start("sha256 aaaaaaaaaaaa", "./runs/sft/"))).resolves.toMatchObject({ completed: 0 }); // the same path, tidied
     await expect(TrainingRun.open(started, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('weightsDigest: "sha256 aaaaaaaaaaaa" -> "sha256 bbbbbbbbbbbb"');
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('model: undefined -> "runs/sft"');
-    await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", model: "runs/sft", rounds: 3, seed: 1 }));
+    await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", model: "./runs/sft/", rounds: 3, seed: 1 })); // kept as given
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).resolves.toMatchObject({ completed: 0 });
     // A round logged but never checkpointed (a kill in between) does not count: it will run again
     const logged = `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`;

@@ -1,4 +1,3 @@
-import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
@@ -7,7 +6,7 @@ import { cpuThreads } from "../threads.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
 import { ENGINES } from "./engine.ts";
-import { ensureBackend, snapshotPlanner, type Planner } from "./planner.ts";
+import { checkpointName, ensureBackend, snapshotPlanner, type Planner } from "./planner.ts";
 import { decoderLanes } from "./workers.ts";
 
 export const SamplingSchema = z.object({
@@ -124,16 +123,6 @@ export class LocalPolicy implements Policy {
     }
     return lane;
   }
-}
-
-/**
- * A checkpoint's path as given, tidied (`./runs/rl/checkpoint/` is `runs/rl/checkpoint`),
- * as episodes record it: a resumed run refuses another model's log, and trainers name
- * every checkpoint `checkpoint`, so the folder's last name alone would not tell two runs'
- * apart. An absolute path (the base planner's) stays one, the same from any working folder.
- */
-function checkpointName(source: string): string {
-  return isAbsolute(source) ? resolve(source) : relative(process.cwd(), resolve(source));
 }
 
 /** Where a policy's batches are decoded: this thread, or one worker. */

@@ -1,3 +1,4 @@
+import { isAbsolute, relative, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   createModel,
@@ -25,6 +26,16 @@ export interface Planner {
   /** The weights `source` held when loaded (`Checkpoint.weightsDigest`), for the trajectories' `weightsDigest`; absent for a model made here. */
   weightsDigest?: string;
   meta: Record<string, unknown>;
+}
+
+/**
+ * A checkpoint's path as given, tidied (`./runs/rl/checkpoint/` is `runs/rl/checkpoint`),
+ * as episodes and training runs' config.json record it: a resumed run refuses another model's log, and trainers name
+ * every checkpoint `checkpoint`, so the folder's last name alone would not tell two runs'
+ * apart. An absolute path (the base planner's) stays one, the same from any working folder.
+ */
+export function checkpointName(source: string): string {
+  return isAbsolute(source) ? resolve(source) : relative(process.cwd(), resolve(source));
 }
 
 /** Picks the tfjs backend (once per process), then loads a checkpoint. */

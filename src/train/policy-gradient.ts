@@ -16,6 +16,7 @@ import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { checkpointName } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
@@ -34,7 +35,7 @@ export interface EpisodeScorer {
 
 /** What config.json keeps of the reward model, when the reward is its score: another one, or one retrained in place, is another run. */
 function scorerOf(reward: PolicyGradientSettings["reward"], scorer: EpisodeScorer | undefined): Record<string, unknown> {
-  return reward === "rm" ? { rewardModel: scorer?.source, rewardModelDigest: scorer?.weightsDigest } : {};
+  return reward === "rm" ? { rewardModel: scorer?.source && checkpointName(scorer.source), rewardModelDigest: scorer?.weightsDigest } : {};
 }
 
 /** The planner, as it is at the start, is also the frozen reference of the KL penalty. */

@@ -24,7 +24,7 @@ import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
-import type { Planner } from "../planner/index.ts";
+import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { changedSettings } from "../settings.ts";
 
@@ -138,7 +138,7 @@ export class TrainingRun {
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
   static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
     await mkdir(dir, { recursive: true });
-    const start = options.start && { model: options.start.source, weightsDigest: options.start.weightsDigest };
+    const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
     await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
     const checkpoint = join(dir, "checkpoint");
     const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
@@ -299,6 +299,8 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   } catch {
     throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
   }
+  // Older configs kept the model's path as given (`./m/`): compared tidied, it is the same model
+  if (typeof saved.model === "string" && checkpointName(saved.model) === config.model) saved.model = config.model;
   // A run started before config.json kept these resumes on the rest, and keeps them from now on
   const unrecorded = UNRECORDED_IN_OLDER_CONFIGS.filter((key) => saved[key] === undefined);
   const changed = changedSettings(saved, config, [...mutable, ...unrecorded]);
