@@ -1,10 +1,10 @@
 // A prompt file `<name>.txt` holds the instruction, then each exemplar, separated by lines holding only `---`.
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import { shortDigest } from "../trajectories/digest.ts";
 
 /** The fixed head of a ReAct prompt: what the agent is told, and the worked examples it imitates. */
 export const PromptTemplateSchema = z.object({ instruction: z.string(), exemplars: z.array(z.string()) });
@@ -15,7 +15,7 @@ export type PromptTemplate = z.infer<typeof PromptTemplateSchema>;
  * resumed with another prompt (another file, an edited one, another working folder's) is refused.
  */
 export function promptDigest(template: PromptTemplate): string {
-  return `sha256 ${createHash("sha256").update(JSON.stringify([template.instruction, template.exemplars])).digest("hex").slice(0, 12)}`;
+  return shortDigest([JSON.stringify([template.instruction, template.exemplars])]);
 }
 
 /** Where prompts are looked for: the working folder (default `process.cwd()`), the user's project. */

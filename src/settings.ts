@@ -1,11 +1,17 @@
 /**
  * The settings `wanted` changes from the `saved` ones a run was started with, each as
- * `key: old -> new` (JSON values; a key missing on one side reads as undefined),
- * leaving out `ignore`d keys: what resuming a run into the same folder must refuse.
+ * `key: old -> new` (JSON values; a key missing on one side reads as undefined): what
+ * resuming a run into the same folder must refuse. `ignore`d keys may change; a key of
+ * `olderMayLack` that `saved` lacks was not recorded when it was saved, and passes too.
  */
-export function changedSettings(saved: Readonly<Record<string, unknown>>, wanted: Readonly<Record<string, unknown>>, ignore: readonly string[] = []): string[] {
+export function changedSettings(
+  saved: Readonly<Record<string, unknown>>,
+  wanted: Readonly<Record<string, unknown>>,
+  { ignore = [], olderMayLack = [] }: { ignore?: readonly string[]; olderMayLack?: readonly string[] } = {},
+): string[] {
+  const passes = (key: string) => ignore.includes(key) || (olderMayLack.includes(key) && saved[key] === undefined);
   const keys = new Set([...Object.keys(saved), ...Object.keys(wanted)]);
   return [...keys]
-    .filter((key) => !ignore.includes(key) && JSON.stringify(saved[key]) !== JSON.stringify(wanted[key]))
+    .filter((key) => !passes(key) && JSON.stringify(saved[key]) !== JSON.stringify(wanted[key]))
     .map((key) => `${key}: ${JSON.stringify(saved[key])} -> ${JSON.stringify(wanted[key])}`);
 }

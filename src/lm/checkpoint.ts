@@ -15,8 +15,9 @@
  * recovers first, as must whoever resumes from a checkpoint; readers do not, as they
  * would move folders under a save in progress.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { shortDigest } from "../../trajectories/digest.ts";
 import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -129,8 +130,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
   }
   const optimizerMoments = manifest.optimizer && unpackTensors(await readFile(join(dir, "optimizer.bin")), manifest.optimizer, dir);
-  const weightsDigest = `sha256 ${createHash("sha256").update(weightsFile).digest("hex").slice(0, 12)}`;
-  return { model, tokenizer, step: manifest.step, meta: manifest.meta, weightsDigest, optimizerMoments };
+  return { model, tokenizer, step: manifest.step, meta: manifest.meta, weightsDigest: shortDigest([weightsFile]), optimizerMoments };
 }
 
 async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {

@@ -15,12 +15,12 @@
  * and `train pretrain|sft`, whose run is the checkpoint itself, through `savedCheckpoint`
  * and `resumedOptimizer`.
  */
-import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
+import { shortDigest } from "../../trajectories/digest.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
@@ -260,9 +260,8 @@ export function minibatchPlan(size: number, batchSize: number, epochs: number, s
  * a changed setting, not a silent switch.
  */
 export function questionsDigest(tasks: readonly Task[]): string {
-  const hash = createHash("sha256");
-  for (const task of tasks) hash.update(`${task.id}\t${task.question}\n`); // ids alone repeat across worlds
-  return `${tasks.length} from ${tasks[0]?.id ?? "none"} (sha256 ${hash.digest("hex").slice(0, 12)})`;
+  const digest = shortDigest(tasks.map((task) => `${task.id}\t${task.question}\n`)); // ids alone repeat across worlds
+  return `${tasks.length} from ${tasks[0]?.id ?? "none"} (${digest})`;
 }
 
 /** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
@@ -285,6 +284,7 @@ export function disposeWeights(model: LanguageModel): void {
   tf.dispose(parameters(model).map(([, v]) => v));
 }
 
+/** Settings older config.json files do not keep: a run without them resumes on the rest. */
 const UNRECORDED_IN_OLDER_CONFIGS = ["prompt", "weightsDigest", "rewardModel", "rewardModelDigest"];
 
 async function checkConfig(path: string, config: Record<string, unknown>, mutable: readonly string[]): Promise<void> {
@@ -301,9 +301,8 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   }
   // Older configs kept the model's path as given (`./m/`): compared tidied, it is the same model
   if (typeof saved.model === "string" && checkpointName(saved.model) === config.model) saved.model = config.model;
-  // A run started before config.json kept these resumes on the rest, and keeps them from now on
-  const unrecorded = UNRECORDED_IN_OLDER_CONFIGS.filter((key) => saved[key] === undefined);
-  const changed = changedSettings(saved, config, [...mutable, ...unrecorded]);
+  // A run started before config.json kept some settings resumes on the rest, and keeps them from now on
+  const changed = changedSettings(saved, config, { ignore: mutable, olderMayLack: UNRECORDED_IN_OLDER_CONFIGS });
   if (changed.length > 0) {
     throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run name`);
   }
