@@ -1,11 +1,12 @@
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Planner } from "../src/planner/index.ts";
 import { TrainingRun, type MetricsRecord } from "../src/train/index.ts";
 import type { Progress } from "../src/train/runs.ts";
 import { AdamW, createModel, disposeModel, loadCheckpoint, recoverCheckpoint, saveCheckpoint, selectBackend, trainTokenizer, type LanguageModel } from "../src/lm/index.ts";
+import { shortDigest } from "../trajectories/digest.ts";
 
 // A kill at filesystem step `at` (counted from `steps = 0`): that step and every later one
 // throw, so none of the code's own cleanup runs, as after a real crash.
@@ -46,7 +47,7 @@ afterEach(() => {
 });
 
 /** Runs `action` with a crash at step `at`; true if it finished before the crash. */
-async function crashingAt(at: number, action: () => Promise<void>): Promise<boolean> {
+async function crashingAt(at: number, action: () => Promise<unknown>): Promise<boolean> {
   crash.steps = 0;
   crash.at = at;
   try {
@@ -124,6 +125,8 @@ describe("a crash at any step of finishing a training round", () => {
     const resumed = planner(9);
     const { optimizer } = run.restore(resumed);
     expect(weights(resumed.model)).toEqual(weights(expected[run.completed - 1]!.model));
+    // It names the checkpoint it now holds, which its next round's episodes record
+    expect(resumed).toMatchObject({ source: resolve(out, "checkpoint"), weightsDigest: shortDigest([await readFile(join(out, "checkpoint", "weights.bin"))]) });
     return { run, optimizer, resumed };
   }
 

@@ -61,13 +61,23 @@ describe("react-rl demo", () => {
     const { trajectories: sampled } = await readTrajectories(join(out, "rs", "rollouts", "0001", "trajectories.jsonl"));
     expect(new Set(sampled.map((t) => t.question))).toEqual(new Set(train.slice(0, 2).map((t) => t.question)));
     expect(new Set(sampled.map((t) => t.meta.dataset))).toEqual(new Set(["hopworld-train"]));
+    // Each stage's episodes, and pg's config, name the weights that made them: pg starts from rs's last round
+    const rsCheckpoint = await loadPlanner(join(out, "rs", "checkpoint"));
+    const labels = async (log: string) => new Set((await readTrajectories(join(out, log, "trajectories.jsonl"))).trajectories.map((t) => `${t.meta.model} ${t.meta.weightsDigest}`));
+    expect(await labels("rs/rollouts/0001")).toEqual(new Set([`${BASE_PLANNER} ${planner.weightsDigest}`]));
+    expect(await labels("pg/rollouts/0001")).toEqual(new Set([`${join(out, "rs", "checkpoint")} ${rsCheckpoint.weightsDigest}`]));
+    expect(JSON.parse(await readFile(join(out, "pg", "config.json"), "utf8"))).toMatchObject({ model: join(out, "rs", "checkpoint"), weightsDigest: rsCheckpoint.weightsDigest });
 
     expect(JSON.parse(stdout.trim().split("\n").at(-1)!)).toMatchObject({ before: { em: summary.before.em }, after: { em: summary.after.em }, gain: summary.gain });
     expect(stdout).toContain("EM gain ± standard error (paired)");
 
-    // More updates on the finished demo: after/ is evaluated again, with the weights they made
-    const more = await run(process.execPath, [bin, ...args.map((arg, i) => (args[i - 1] === "--pg-updates" ? "2" : arg))], { maxBuffer: 1 << 24 });
+    // More rounds on the finished demo: rs goes on, so pg starts over from its new weights, and after/ is evaluated again
+    const more = await run(process.execPath, [bin, ...args.map((arg, i) => (args[i - 1] === "--rs-rounds" ? "2" : arg))], { maxBuffer: 1 << 24 });
+    expect(more.stderr).toContain(`${join(out, "pg")} started from other weights than rejection sampling's last: training it again`);
     expect(more.stderr).toContain(`${join(out, "after")} holds an evaluation of other weights: evaluating the trained planner again`);
+    const extended = await loadPlanner(join(out, "rs", "checkpoint"));
+    expect(extended.meta.completed).toBe(2);
+    expect(await labels("pg/rollouts/0001")).toEqual(new Set([`${join(out, "rs", "checkpoint")} ${extended.weightsDigest}`]));
     const { trajectories: retrained } = await readTrajectories(join(out, "after", "trajectories.jsonl"));
     expect(retrained).toHaveLength(4);
     expect(new Set(retrained.map((t) => t.meta.weightsDigest))).toEqual(new Set([(await loadPlanner(join(out, "pg", "checkpoint"))).weightsDigest]));

@@ -1,5 +1,5 @@
-import { mkdir, rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { z } from "zod";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
@@ -97,17 +97,19 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       });
       rsBars.finish();
       if (rs.interrupted) return stopped();
+      const pgDir = join(flags.out, "pg");
+      await forgetOtherWeights(pgDir, await startOf(pgDir), planner, "started from other weights than rejection sampling's last: training it again");
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), ...training, template, signal,
-        out: join(flags.out, "pg"), updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
+        out: pgDir, updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
         onProgress: pgBars.update,
       });
       pgBars.finish();
       if (pg.interrupted) return stopped();
-      // As the last update saved it, by its absolute path (however --out is written): the episodes name the model they ran
-      const trained = await loadPlanner(resolve(flags.out, "pg", "checkpoint"));
-      await forgetOtherWeights(join(flags.out, "after"), trained);
-      const after = await evaluate("after", trained, evaluation, join(flags.out, "after"));
+      // The planner now names pg's checkpoint and its weights, which its episodes record
+      const afterDir = join(flags.out, "after");
+      await forgetOtherWeights(afterDir, await madeBy(afterDir), planner, "holds an evaluation of other weights: evaluating the trained planner again");
+      const after = await evaluate("after", planner, evaluation, afterDir);
       if (!after.complete) return stopped();
       const kl = await klToReference(planner, reference, after.trajectories, template);
       const gain = pairedGain(before.trajectories, after.trajectories);
@@ -180,15 +182,28 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
 }
 
 /**
- * Starts `dir` over when its episodes were made by other weights than `planner`'s: after/
- * evaluates pg's checkpoint, which a rerun with more updates (or a demo from before the
- * weights were recorded) has moved on from, and a stale evaluation would be reported as this one.
+ * Starts a stage's folder over when other weights than `planner`'s made it (`made`): pg
+ * after rs has moved on (a rerun with more rounds), after/ once pg has, or either from a
+ * demo before weights were recorded. Resumed, it would report a stale stage as this one.
  */
-async function forgetOtherWeights(dir: string, planner: Planner): Promise<void> {
-  const { trajectories } = await readTrajectoriesIfAny(join(dir, "trajectories.jsonl"));
-  if (trajectories.every((t) => t.meta.weightsDigest === planner.weightsDigest)) return;
-  console.error(`${dir} holds an evaluation of other weights: evaluating the trained planner again`);
+async function forgetOtherWeights(dir: string, made: readonly (string | undefined)[], planner: Planner, why: string): Promise<void> {
+  if (made.every((digest) => digest === planner.weightsDigest)) return;
+  console.error(`${dir} ${why}`);
   await rm(dir, { recursive: true, force: true });
+}
+
+/** The weights a training run started from, as its config.json keeps them (none before it starts; an unreadable config is the run's to report). */
+async function startOf(run: string): Promise<(string | undefined)[]> {
+  const config = await readFile(join(run, "config.json"), "utf8")
+    .then((text) => JSON.parse(text) as { weightsDigest?: string })
+    .catch(() => undefined);
+  return config ? [config.weightsDigest] : [];
+}
+
+/** The weights that made each episode of an evaluation. */
+async function madeBy(evaluation: string): Promise<(string | undefined)[]> {
+  const { trajectories } = await readTrajectoriesIfAny(join(evaluation, "trajectories.jsonl"));
+  return trajectories.map((t) => t.meta.weightsDigest);
 }
 
 interface Outcome {

@@ -67,7 +67,8 @@ export interface Checkpoint {
   optimizerMoments?: Map<string, Float32Array>;
 }
 
-export async function saveCheckpoint(dir: string, input: CheckpointInput): Promise<void> {
+/** Saves `input` at `dir` (replacing what was there, whole or not at all); gives the saved weights' `weightsDigest`. */
+export async function saveCheckpoint(dir: string, input: CheckpointInput): Promise<string> {
   // Both reads start before either is awaited: weights and moments of the same step
   const [weights, moments] = await Promise.all([packTensors(parameters(input.model)), input.optimizer && packTensors(input.optimizer.moments())]);
   const manifest: z.input<typeof Manifest> = {
@@ -94,6 +95,7 @@ export async function saveCheckpoint(dir: string, input: CheckpointInput): Promi
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
+  return shortDigest([weights.bytes]);
 }
 
 /**

@@ -16,7 +16,7 @@
  * and `resumedOptimizer`.
  */
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
@@ -158,7 +158,8 @@ export class TrainingRun {
 
   /**
    * The optimizer to go on with: a fresh one for a fresh run; else the saved one, with
-   * the saved weights copied into `planner.model`, and the trainer's saved state.
+   * the saved weights copied into `planner.model` (which then names the checkpoint as its
+   * source), and the trainer's saved state.
    */
   restore(planner: Planner): { optimizer: AdamW; state: Record<string, unknown> } {
     const { saved } = this;
@@ -169,6 +170,7 @@ export class TrainingRun {
     } finally {
       disposeWeights(saved.model);
     }
+    this.relabel(planner, saved.weightsDigest);
     return { optimizer: resumedOptimizer(planner.model, saved), state: (saved.meta.state as Record<string, unknown> | undefined) ?? {} };
   }
 
@@ -216,7 +218,16 @@ export class TrainingRun {
   async save(progress: Progress): Promise<void> {
     const { planner, optimizer } = progress;
     const meta = { ...planner.meta, ...this.meta, stage: this.method, completed: progress.completed, state: progress.state ?? {} };
-    await saveCheckpoint(this.checkpointDir, { model: planner.model, tokenizer: planner.tokenizer, optimizer, meta });
+    this.relabel(planner, await saveCheckpoint(this.checkpointDir, { model: planner.model, tokenizer: planner.tokenizer, optimizer, meta }));
+  }
+
+  /**
+   * Names the checkpoint (by its absolute path, however the run folder was written) as the
+   * planner's source: the next round's episodes, and a run started from it, record the weights that made them.
+   */
+  private relabel(planner: Planner, weightsDigest: string): void {
+    planner.source = resolve(this.checkpointDir);
+    planner.weightsDigest = weightsDigest;
   }
 }
 

@@ -32,7 +32,7 @@ export async function trainSupervised(planner: Planner, rows: readonly TokenSequ
   if (rows.length === 0) throw new RangeError("nothing to train on: no sequences");
   const optimizer = options.optimizer ?? new AdamW(planner.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, ...options });
   // Saves run one after another: the weights are read when a save starts, and training goes on meanwhile.
-  let saving: Promise<void> = Promise.resolve();
+  let saving: Promise<unknown> = Promise.resolve();
   const save = (done: boolean) => {
     const { out } = options;
     if (!out) return saving;
