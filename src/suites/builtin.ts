@@ -72,7 +72,7 @@ export async function openSuite(source: SuiteSource, defaultWorldSeed: number): 
   }
   if (source.dataSeed !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
   if (source.dataset === "hopworld") {
-    if (source.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE or --world-seed N, not --file");
+    if (source.file !== undefined) throw new UserError("--file is for --dataset hotpotqa, 2wiki or musique: hopworld's wiki is a generated world");
     if (source.world !== undefined && source.worldSeed !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
     return hopworldSuite(source.world !== undefined ? await loadWorld(source.world) : generateWorld({ seed: source.worldSeed ?? defaultWorldSeed }));
   }
