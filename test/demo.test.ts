@@ -103,6 +103,8 @@ describe("react-rl demo", () => {
   it("says in one line when the training world has no question left to try", async () => {
     const failed = await run(process.execPath, [bin, "demo", "--out", join(tmpdir(), "react-rl-demo-none"), "--train-world", "1"]).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^react-rl demo: world 1 has no training question left after the 3000 the planner was fine-tuned on: pick another world\n$/) });
+    // A file's questions have no test split to measure on: the demo takes no --file
+    expect(await main(["demo", "--file", "questions.json"])).toBe(2);
   }, 60_000);
 });
 

@@ -16,6 +16,7 @@ import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, TRAINING_WORLD_SEED, type MetricsRecord } from "../train/index.ts";
 import { UserError } from "../errors.ts";
 import { openSuite, splitDataset, type Suite } from "../suites/index.ts";
+import { WorldSeedSchema } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
@@ -23,14 +24,14 @@ import { ProgressBar } from "./progress.ts";
 import { suiteFlags } from "./suite.ts";
 import { DEFAULT_WORLD_SEED } from "./world.ts";
 
-/** The suite flags bench and train take, less --world and --world-seed: the demo's hopworld is two worlds, named below. */
-const demoFlags = suiteFlags.omit({ world: true, "world-seed": true }).extend({
+/** The suite flags bench and train take, less --world and --world-seed (the demo's hopworld is two worlds, named below) and --file (a file's questions have no test split). */
+const demoFlags = suiteFlags.omit({ world: true, "world-seed": true, file: true }).extend({
   dataset: suiteFlags.shape.dataset.removeDefault().default("hopworld"),
   model: z.string().default(BASE_PLANNER),
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
-  "train-world": numberFlag(z.number().int().min(0)).optional(),
-  "test-world": numberFlag(z.number().int().min(0)).optional(),
+  "train-world": numberFlag(WorldSeedSchema).optional(),
+  "test-world": numberFlag(WorldSeedSchema).optional(),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
   "pg-updates": numberFlag(z.number().int().positive()).default(36),
@@ -136,7 +137,7 @@ interface DemoSuites {
 async function demoSuites(flags: DemoFlags, planner: Planner): Promise<DemoSuites> {
   const hopworld = flags.dataset === "hopworld";
   if (!hopworld && (flags["train-world"] !== undefined || flags["test-world"] !== undefined)) throw new UserError("--train-world and --test-world are for --dataset hopworld");
-  const source = { dataset: flags.dataset, file: flags.file, dataSeed: flags["data-seed"] };
+  const source = { dataset: flags.dataset, dataSeed: flags["data-seed"] };
   if (!hopworld) {
     const suite = await openSuite(source, DEFAULT_WORLD_SEED);
     if (!suite.splits) throw new UserError(`${suite.label} has no test split (a file's questions are the same whatever the split): the demo takes hopworld or arithmetic`);

@@ -9,7 +9,6 @@ import { z } from "zod";
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { loadPlanner, type Planner } from "../planner/index.ts";
-import type { BackendName } from "../lm/index.ts";
 import { announceBackend } from "./backend.ts";
 import { demonstratedTasks, openSuite, splitDataset, type Suite, type SuiteSource } from "../suites/index.ts";
 import {
@@ -26,6 +25,7 @@ import {
   trainRewardModel,
   TRAINING_WORLD_SEED,
   type MetricsRecord,
+  type RunSettings,
   type TrainingProgress,
   type TrainingResult,
 } from "../train/index.ts";
@@ -158,13 +158,6 @@ same suite). It reads the logs with the prompt of their suite (--dataset, defaul
 /** The trainers' commands, for main's command list. */
 export const trainMethodCommands: Command[] = [rsCommand, rlCommand, dpoCommand, rmCommand];
 
-interface RunSettings {
-  name?: string;
-  runs: string;
-  model: string;
-  backend?: BackendName;
-}
-
 /** A `train METHOD` command whose flags are its config schema's keys. */
 function methodCommand<S extends z.ZodObject>(spec: {
   method: string;
@@ -209,12 +202,12 @@ the same command resumes at the next ${spec.counter}.`,
       const config = (await loadConfig(spec.schema, flags.config, overrides).catch((error: unknown) => {
         if (error instanceof MissingSettingError) throw new UsageError(`--${kebab(error.key)} is required (or "${error.key}" in a --config file)`);
         throw error;
-      })) as z.infer<S> & RunSettings;
+      })) as z.infer<S> & RunSettings & SuiteSource;
       const out = join(config.runs, config.name ?? spec.method);
       await checkFolder("run folder", out);
       await announceBackend(config.backend);
       const planner = await loadPlanner(config.model, config.backend);
-      const suite = await openSuite(config as unknown as SuiteSource, TRAINING_WORLD_SEED);
+      const suite = await openSuite(config, TRAINING_WORLD_SEED);
       const template = await loadPrompt(suite.prompt);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>

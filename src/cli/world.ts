@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../../trajectories/index.ts";
-import { UserError } from "../errors.ts";
 import {
   DEFAULT_FAMILIES,
   FamiliesSchema,
@@ -10,11 +9,12 @@ import {
   serializeWorld,
   SPLITS,
   SplitSchema,
+  WorldSeedSchema,
   worldStats,
   WorldSizesSchema,
   type World,
 } from "../world/index.ts";
-import { expertEpisodeLengths, expertEpisodes, hopworldSuite } from "../suites/index.ts";
+import { expertEpisodeLengths, expertEpisodes, hopworldSuite, openWorld } from "../suites/index.ts";
 import { checkFile, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
 
@@ -24,7 +24,7 @@ export const DEFAULT_WORLD_SEED = 1;
 /** The hopworld a command works on: a file, or the seed of one generated in memory (as `world generate` would). */
 export const worldFlags = z.object({
   world: z.string().optional(),
-  "world-seed": numberFlag(z.number().int().min(0).max(2 ** 32 - 1)).optional(),
+  "world-seed": numberFlag(WorldSeedSchema).optional(),
 });
 
 /** The usage of `worldFlags`. */
@@ -32,14 +32,13 @@ export const worldFlagsUsage = `  --world FILE         a hopworld file (default:
   --world-seed N       (default ${DEFAULT_WORLD_SEED})`;
 
 /** The world that `--world` or `--world-seed` names (world ${DEFAULT_WORLD_SEED} when neither does). */
-export async function worldFrom(flags: z.infer<typeof worldFlags>): Promise<World> {
-  if (flags.world !== undefined && flags["world-seed"] !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
-  return flags.world !== undefined ? loadWorld(flags.world) : generateWorld({ seed: flags["world-seed"] ?? DEFAULT_WORLD_SEED });
+export function worldFrom(flags: z.infer<typeof worldFlags>): Promise<World> {
+  return openWorld({ world: flags.world, worldSeed: flags["world-seed"] }, DEFAULT_WORLD_SEED);
 }
 
 const generateFlags = z.object({
   out: z.string(),
-  seed: numberFlag(z.number().int().min(0).max(2 ** 32 - 1)).default(DEFAULT_WORLD_SEED),
+  seed: numberFlag(WorldSeedSchema).default(DEFAULT_WORLD_SEED),
   train: numberFlag(WorldSizesSchema.shape.train).optional(),
   dev: numberFlag(WorldSizesSchema.shape.dev).optional(),
   test: numberFlag(WorldSizesSchema.shape.test).optional(),

@@ -1,10 +1,11 @@
+import { z } from "zod";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "./arithmetic.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, ArithmeticOptionsSchema, arithmeticTasks } from "./arithmetic.ts";
 import { loadDataset } from "./datasets.ts";
 import { HOTPOTQA_SAMPLE } from "./bundled.ts";
 import { UserError } from "../errors.ts";
 import { OraclePolicy } from "../policies/oracle.ts";
-import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
+import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, WorldSeedSchema, worldTasks, type World } from "../world/index.ts";
 import type { Suite } from "./suite.ts";
 
 /** The suites the command line knows by name; a user's own plugs in from TypeScript. */
@@ -55,13 +56,14 @@ export function fileSuite(name: string, tasks: readonly QaTask[]): Suite {
 }
 
 /** Where a named suite comes from: the command line's `--dataset`, `--file`, `--world`, `--world-seed` and `--data-seed`. */
-export interface SuiteSource {
-  dataset: SuiteName;
-  file?: string;
-  world?: string;
-  worldSeed?: number;
-  dataSeed?: number;
-}
+export const SuiteSourceSchema = z.object({
+  dataset: z.enum(SUITE_NAMES),
+  file: z.string().optional(),
+  world: z.string().optional(),
+  worldSeed: WorldSeedSchema.optional(),
+  dataSeed: ArithmeticOptionsSchema.shape.seed.unwrap().optional(),
+});
+export type SuiteSource = z.infer<typeof SuiteSourceSchema>;
 
 /** The suite a source names; a one-line user error for flags that do not go with its dataset. */
 export async function openSuite(source: SuiteSource, defaultWorldSeed: number): Promise<Suite> {
@@ -72,12 +74,17 @@ export async function openSuite(source: SuiteSource, defaultWorldSeed: number): 
   }
   if (source.dataSeed !== undefined) throw new UserError("--data-seed is for --dataset arithmetic");
   if (source.dataset === "hopworld") {
-    if (source.file !== undefined) throw new UserError("--file is for --dataset hotpotqa, 2wiki or musique: hopworld's wiki is a generated world");
-    if (source.world !== undefined && source.worldSeed !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
-    return hopworldSuite(source.world !== undefined ? await loadWorld(source.world) : generateWorld({ seed: source.worldSeed ?? defaultWorldSeed }));
+    if (source.file !== undefined) throw new UserError("--dataset hopworld reads --world FILE or --world-seed N, not --file");
+    return hopworldSuite(await openWorld(source, defaultWorldSeed));
   }
   if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
   const file = source.file ?? (source.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
   if (!file) throw new UserError(`--dataset ${source.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
   return fileSuite(source.dataset, await loadDataset(file, source.dataset));
+}
+
+/** The hopworld a source names: its file, or the world of its seed generated in memory (`defaultSeed` when it names neither). */
+export async function openWorld(source: Pick<SuiteSource, "world" | "worldSeed">, defaultSeed: number): Promise<World> {
+  if (source.world !== undefined && source.worldSeed !== undefined) throw new UserError("--world and --world-seed each name a world: give one");
+  return source.world !== undefined ? loadWorld(source.world) : generateWorld({ seed: source.worldSeed ?? defaultSeed });
 }

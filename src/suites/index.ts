@@ -1,5 +1,5 @@
 // Suites: a task set with its environment, prompt and expert, behind one interface.
-export { arithmeticSuite, fileSuite, hopworldSuite, openSuite, SUITE_NAMES, type SuiteName, type SuiteSource } from "./builtin.ts";
+export { arithmeticSuite, fileSuite, hopworldSuite, openSuite, openWorld, SUITE_NAMES, SuiteSourceSchema, type SuiteName, type SuiteSource } from "./builtin.ts";
 export { datasetSuite, demonstratedTasks, expertEpisodeLengths, expertEpisodes, splitDataset, type OnEpisode, type Suite } from "./suite.ts";
 export {
   ARITHMETIC_PROMPT,

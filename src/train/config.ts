@@ -9,7 +9,7 @@ import { readTextFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
-import { SUITE_NAMES } from "../suites/builtin.ts";
+import { SuiteSourceSchema } from "../suites/builtin.ts";
 import { ADVANTAGE_ESTIMATORS } from "./losses.ts";
 
 /** The hopworld the trainers sample unless told another: the committed base was fine-tuned on world 1's training questions. */
@@ -86,9 +86,10 @@ export const RewardModelSettings = OptimizerSettings.extend({
   pairsPerQuestion: count.default(4).describe("for preference: success/failure pairs per question, at most"),
 });
 export type RewardModelSettings = z.infer<typeof RewardModelSettings>;
+export type RunSettings = z.infer<typeof RunSettings>;
 
 /** Where a command-line run reads from and writes to. */
-const RunSettings = z.object({
+export const RunSettings = z.object({
   name: z
     .string()
     .regex(/^[\w.-]+$/, "letters, digits, '.', '-' or '_'")
@@ -102,16 +103,11 @@ const RunSettings = z.object({
 
 /** The suite a method works on: the flags bench names its suite with. */
 const SuiteSettings = z.object({
-  dataset: z.enum(SUITE_NAMES).default("hopworld").describe("the suite whose training questions are sampled"),
-  file: z.string().optional().describe("for hotpotqa, 2wiki, musique: the dataset file (default: the bundled HotpotQA sample)"),
-  world: z.string().optional().describe("for hopworld: a world file (default: the world of the seed below, generated in memory)"),
-  worldSeed: z
-    .number()
-    .int()
-    .min(0)
-    .optional()
-    .describe(`for hopworld: the seed of the generated world (default ${TRAINING_WORLD_SEED}: the committed base was fine-tuned on every training question of world 1)`),
-  dataSeed: z.number().int().min(0).optional().describe("for arithmetic: the seed its questions are generated from (default 1)"),
+  dataset: SuiteSourceSchema.shape.dataset.default("hopworld").describe("the suite whose training questions are sampled"),
+  file: SuiteSourceSchema.shape.file.describe("for hotpotqa, 2wiki, musique: the dataset file (default: the bundled HotpotQA sample)"),
+  world: SuiteSourceSchema.shape.world.describe("for hopworld: a world file (default: the world of the seed below, generated in memory)"),
+  worldSeed: SuiteSourceSchema.shape.worldSeed.describe(`for hopworld: the seed of the generated world (default ${TRAINING_WORLD_SEED}: the committed base was fine-tuned on every training question of world 1)`),
+  dataSeed: SuiteSourceSchema.shape.dataSeed.describe("for arithmetic: the seed its questions are generated from (default 1)"),
 });
 
 /** The suite whose training questions a sampler draws, and where among them it starts. */

@@ -10,6 +10,7 @@ export {
   RejectionSettings,
   REWARDS,
   RewardModelConfig,
+  type RunSettings,
   RewardModelSettings,
   RM_OBJECTIVES,
   TRAINING_WORLD_SEED,

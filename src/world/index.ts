@@ -12,6 +12,7 @@ export {
   SplitSchema,
   WORLD_VERSION,
   WorldSchema,
+  WorldSeedSchema,
   WorldSizesSchema,
   type Hop,
   type Page,
