@@ -151,8 +151,11 @@ describe("runEpisode", () => {
     await expect(run(policy, { maxSteps: 0 })).rejects.toThrow(/maxSteps/);
   });
 
-  it("asks to stop at the next observation and cuts one the policy invents anyway", async () => {
-    const invented = " t\nAction 1: Search[Paris]\nObservation 1: Paris is in Texas.\nThought 2: so Texas\nAction 2: Finish[Texas]";
+  it.each([
+    ["on its own line", "\n", ""],
+    ["inline, as the parser reads it", " ", " "],
+  ])("asks to stop at the next observation and cuts one the policy invents anyway, %s", async (_, before, kept) => {
+    const invented = ` t\nAction 1: Search[Paris]${before}Observation 1: Paris is in Texas.\nThought 2: so Texas\nAction 2: Finish[Texas]`;
     const policy = new ScriptedPolicy([
       { text: invented, tokens: [1, 2, 3], logprobs: [-0.1, -0.2, -0.3], usage: { promptTokens: 50, completionTokens: 3 } },
       " t\nAction 2: Finish[France]",
@@ -161,7 +164,7 @@ describe("runEpisode", () => {
 
     expect(policy.requests.map((request) => request.stop)).toEqual([["\nObservation 1:"], ["\nObservation 2:"]]);
     const [first] = trajectory.steps;
-    expect(first!.raw).toBe(" t\nAction 1: Search[Paris]");
+    expect(first!.raw).toBe(` t\nAction 1: Search[Paris]${kept}`);
     expect(first!.observation).toBe(PARIS);
     expect(environment.actions).toHaveLength(2);
     // Tokens and logprobs covered the cut text too, so they no longer describe `raw`; the cost still counts.

@@ -1,7 +1,7 @@
 import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import { invalidAction, type AnswerScores, type Environment, type StepResult, type Task } from "../../tools/environment.ts";
 import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "../../trajectories/schema.ts";
-import { parseStep } from "./parse.ts";
+import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
 import { VERSION } from "../version.ts";
@@ -92,7 +92,7 @@ async function takeStep<T extends Task>(
   const before = performance.now();
   const completion = await policy.act({ ...request, stop: [`\nObservation ${request.step}:`] });
   const latencyMs = performance.now() - before;
-  const raw = cutAtObservation(completion.text);
+  const raw = cutAtInventedObservation(completion.text);
   const parsed = parseStep(raw, request.step);
   const result = parsed.action ? await environment.step(parsed.action) : undefined;
   const step: Step = {
@@ -105,12 +105,6 @@ async function takeStep<T extends Task>(
     latencyMs,
   };
   return result ? { step, result } : { step };
-}
-
-/** For policies that ignore `stop`: an observation they write themselves is invented, never kept. */
-function cutAtObservation(text: string): string {
-  const at = text.indexOf("\nObservation");
-  return at === -1 ? text : text.slice(0, at);
 }
 
 /** Tokens and logprobs describe the whole completion, so they are kept only when none of it was cut. */

@@ -54,7 +54,8 @@ export function parseStep(text: string, step: number): ParsedStep {
   return { thought: cleanThought(body), action: null, actionText: "" };
 }
 
-function cutAtInventedObservation(text: string): string {
+/** A continuation up to an observation the policy wrote itself (a policy that ignores `stop` invents one): everything from there on is not its step. */
+export function cutAtInventedObservation(text: string): string {
   const match = INVENTED_OBSERVATION.exec(text);
   return match ? text.slice(0, match.index) : text;
 }
