@@ -137,6 +137,9 @@ describe("runBenchmark", () => {
     await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: retrained("sha256 bbbbbbbbbbbb"), environment: finishEnvironment, out: inPlace })).rejects.toThrow(
       '(weightsDigest: "sha256 aaaaaaaaaaaa" -> "sha256 bbbbbbbbbbbb")',
     );
+    // The same weights moved (a run folder renamed with its checkpoint): the same episodes, resumed
+    const moved: Policy = { ...local("runs/rl-moved/checkpoint"), weightsDigest: "sha256 aaaaaaaaaaaa" };
+    await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: moved, environment: finishEnvironment, out: inPlace })).resolves.toMatchObject({ resumed: 1 });
     const seeded: Policy = { ...answeringPolicy(), seed: 4 };
     await expect(runBenchmark({ tasks: tasks.slice(0, 2), policy: seeded, environment: finishEnvironment, out })).rejects.toThrow("(seed: undefined -> 4)");
   });

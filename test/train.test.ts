@@ -365,6 +365,7 @@ describe("configs and run folders", () => {
     await TrainingRun.open(started, start("sha256 aaaaaaaaaaaa"));
     await expect(TrainingRun.open(started, start("sha256 aaaaaaaaaaaa", "./runs/sft/"))).resolves.toMatchObject({ completed: 0 }); // the same path, tidied
     await expect(TrainingRun.open(started, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('weightsDigest: "sha256 aaaaaaaaaaaa" -> "sha256 bbbbbbbbbbbb"');
+    await expect(TrainingRun.open(started, start("sha256 aaaaaaaaaaaa", "runs/sft-moved"))).resolves.toMatchObject({ completed: 0 }); // the same weights, moved
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('model: undefined -> "runs/sft"');
     await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", model: "./runs/sft/", rounds: 3, seed: 1 })); // kept as given
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).resolves.toMatchObject({ completed: 0 });

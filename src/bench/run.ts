@@ -193,7 +193,8 @@ function refuseOtherSettings(out: string, logged: readonly Trajectory[], setting
   for (const { meta } of logged) {
     const recorded = Object.fromEntries(Object.keys(settings).map((key) => [key, meta[key as keyof RunMeta]]));
     if (meta.policy === "local" && isOlderCheckpointName(meta.model, settings.model)) recorded.model = settings.model;
-    const [changed] = changedSettings(recorded, settings, { olderMayLack: UNRECORDED_IN_OLDER_LOGS });
+    // A checkpoint moved (a run folder, with the log) made the same episodes: its weights say so
+    const [changed] = changedSettings(recorded, settings, { olderMayLack: UNRECORDED_IN_OLDER_LOGS, identifiedBy: { model: "weightsDigest" } });
     if (changed !== undefined) {
       throw new UserError(`${out} holds episodes made with other settings (${changed}): choose another output folder, or rerun with their settings to resume them`);
     }

@@ -312,8 +312,10 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   }
   // Older configs kept the model's path as given (`./m/`): compared tidied, it is the same model
   if (typeof saved.model === "string" && checkpointName(saved.model) === config.model) saved.model = config.model;
-  // A run started before config.json kept some settings resumes on the rest, and keeps them from now on
-  const changed = changedSettings(saved, config, { ignore: mutable, olderMayLack: UNRECORDED_IN_OLDER_CONFIGS });
+  // A run started before config.json kept some settings resumes on the rest, and keeps them from now on;
+  // a checkpoint moved (the demo's rs, with its folder) is the same start by its weights
+  const identifiedBy = { model: "weightsDigest", rewardModel: "rewardModelDigest" };
+  const changed = changedSettings(saved, config, { ignore: mutable, olderMayLack: UNRECORDED_IN_OLDER_CONFIGS, identifiedBy });
   if (changed.length > 0) {
     throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run name`);
   }
