@@ -68,7 +68,7 @@ describe("the packed package", () => {
     const { stdout } = await npm(["pack", "--json", "--pack-destination", packs], root);
     const [{ filename, files }] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
     const shipped = files.map((file) => file.path);
-    expect(shipped).toEqual(expect.arrayContaining(["dist/src/index.js", "dist/src/index.d.ts", "bin/react-rl.mjs", "prompts/hotpotqa.txt", "dist/tools/code/python/sandbox.py"]));
+    expect(shipped).toEqual(expect.arrayContaining(["dist/src/index.js", "dist/src/index.d.ts", "bin/react-rl.mjs", "prompts/hotpotqa.txt", "dist/tools/code/python/sandbox.py", "docs/package.md"]));
     expect(shipped.filter((path) => /^(src|tools|test)\//.test(path) || path.endsWith(".tsbuildinfo"))).toEqual([]);
 
     const project = await userProject(join(packs, filename));

@@ -59,6 +59,7 @@ describe("the built-in suites", () => {
     await expect(openSuite({ dataset: "arithmetic", worldSeed: 2 }, 1)).rejects.toThrow("--dataset arithmetic is generated: it takes --data-seed, not --world or --world-seed");
     await expect(openSuite({ dataset: "hopworld", dataSeed: 2 }, 1)).rejects.toThrow("--data-seed is for --dataset arithmetic");
     await expect(openSuite({ dataset: "musique" }, 1)).rejects.toThrow("--dataset musique needs --file PATH");
+    expect((await openSuite({ dataset: "2wiki" }, 1)).tasks("test")).toHaveLength(100); // its bundled sample
     // A file of another dataset's layout is refused, not read as the other dataset
     await expect(openSuite({ dataset: "musique", file: HOTPOTQA_SAMPLE }, 1)).rejects.toThrow(/hotpotqa-dev-300\.jsonl holds HotpotQA records, not MuSiQue's/);
     await expect(openSuite({ dataset: "2wiki", file: HOTPOTQA_SAMPLE }, 1)).rejects.toThrow(/holds HotpotQA records, not 2WikiMultihopQA's/);

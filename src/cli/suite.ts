@@ -13,7 +13,8 @@ export const suiteFlags = worldFlags.extend({
 
 /** The usage of `suiteFlags`. */
 export const suiteUsage = `  --dataset NAME       ${SUITE_NAMES.join(" | ")} (default hotpotqa)
-  --file PATH          dataset file, official JSON or JSONL (default: the bundled HotpotQA sample)
+  --file PATH          dataset file, official JSON or JSONL (default for hotpotqa and 2wiki: the
+                       bundled sample)
   --world FILE         for --dataset hopworld: a world from react-rl world generate; its episodes
                        run with prompts/hopworld.txt unless --prompt names another
   --world-seed N       for --dataset hopworld, instead of --world: generate the world of seed N

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
 import { ARITHMETIC_PROMPT, arithmeticEnvironment, ArithmeticOptionsSchema, arithmeticTasks } from "./arithmetic.ts";
 import { loadDataset } from "./datasets.ts";
-import { HOTPOTQA_SAMPLE } from "./bundled.ts";
+import { HOTPOTQA_SAMPLE, TWOWIKI_SAMPLE } from "./bundled.ts";
 import { UserError } from "../errors.ts";
 import { OraclePolicy } from "../policies/oracle.ts";
 import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, WorldSeedSchema, worldTasks, type World } from "../world/index.ts";
@@ -55,6 +55,9 @@ export function fileSuite(name: string, tasks: readonly QaTask[]): Suite {
   };
 }
 
+/** The file a dataset reads when no `--file` names one. */
+const BUNDLED_SAMPLES: Partial<Record<SuiteName, string>> = { hotpotqa: HOTPOTQA_SAMPLE, "2wiki": TWOWIKI_SAMPLE };
+
 /** Where a named suite comes from: the command line's `--dataset`, `--file`, `--world`, `--world-seed` and `--data-seed`. */
 export const SuiteSourceSchema = z.object({
   dataset: z.enum(SUITE_NAMES),
@@ -78,8 +81,8 @@ export async function openSuite(source: SuiteSource, defaultWorldSeed: number): 
     return hopworldSuite(await openWorld(source, defaultWorldSeed));
   }
   if (namesWorld) throw new UserError("--world and --world-seed are for --dataset hopworld");
-  const file = source.file ?? (source.dataset === "hotpotqa" ? HOTPOTQA_SAMPLE : undefined);
-  if (!file) throw new UserError(`--dataset ${source.dataset} needs --file PATH (only a HotpotQA sample is bundled)`);
+  const file = source.file ?? BUNDLED_SAMPLES[source.dataset];
+  if (!file) throw new UserError(`--dataset ${source.dataset} needs --file PATH (samples are bundled for hotpotqa and 2wiki only)`);
   return fileSuite(source.dataset, await loadDataset(file, source.dataset));
 }
 

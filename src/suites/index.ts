@@ -10,4 +10,4 @@ export {
   type ArithmeticOptions,
 } from "./arithmetic.ts";
 export { loadDataset, tasksById, type DatasetFormat } from "./datasets.ts";
-export { HOTPOTQA_SAMPLE } from "./bundled.ts";
+export { HOTPOTQA_SAMPLE, TWOWIKI_SAMPLE } from "./bundled.ts";

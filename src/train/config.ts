@@ -104,7 +104,7 @@ export const RunSettings = z.object({
 /** The suite a method works on: the flags bench names its suite with. */
 const SuiteSettings = z.object({
   dataset: SuiteSourceSchema.shape.dataset.default("hopworld").describe("the suite whose training questions are sampled"),
-  file: SuiteSourceSchema.shape.file.describe("for hotpotqa, 2wiki, musique: the dataset file (default: the bundled HotpotQA sample)"),
+  file: SuiteSourceSchema.shape.file.describe("for hotpotqa, 2wiki, musique: the dataset file (default for hotpotqa and 2wiki: the bundled sample)"),
   world: SuiteSourceSchema.shape.world.describe("for hopworld: a world file (default: the world of the seed below, generated in memory)"),
   worldSeed: SuiteSourceSchema.shape.worldSeed.describe(`for hopworld: the seed of the generated world (default ${TRAINING_WORLD_SEED}: the committed base was fine-tuned on every training question of world 1)`),
   dataSeed: SuiteSourceSchema.shape.dataSeed.describe("for arithmetic: the seed its questions are generated from (default 1)"),
