@@ -370,6 +370,8 @@ describe("train pretrain and sft --out", () => {
     const resumed = await cli(["train", "sft", "--from", pretrained, "--out", unfinished, "--dataset", "arithmetic", "--steps", "2", "--batch-size", "1", "--examples", "2"]);
     expect(resumed.stderr).toContain(`resuming ${unfinished}`);
     expect(resumed.code).toBe(0);
+    // It records the prompt it was fine-tuned with, which the planner's episodes then default to
+    expect((await loadCheckpoint(unfinished)).meta).toMatchObject({ dataset: "arithmetic", prompt: "arithmetic", done: true });
     expect((await readdir(root)).sort()).toEqual(["pt", "pt-unfinished", "sft"]);
     optimizer.dispose();
     disposeModel(model);

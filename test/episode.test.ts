@@ -103,6 +103,18 @@ describe("runEpisode", () => {
     expect(trajectory).toMatchObject({ answer: "Spain", reward: 0, metrics: { em: 0, f1: 0.5, halted: false } });
   });
 
+  it("runs with the policy's own prompt when given none, else HotpotQA's", async () => {
+    const prompts = async (policy: ScriptedPolicy) => {
+      await runEpisode(policy, new FakeWiki(), { task: TASK });
+      return policy.requests[0]!.prompt;
+    };
+    const planner = Object.assign(new ScriptedPolicy([" t\nAction 1: Finish[France]"]), { defaultPrompt: "arithmetic" });
+    const arithmetic = await prompts(planner);
+    expect(arithmetic).toContain((await loadPrompt("arithmetic")).instruction.slice(0, 60));
+    expect(arithmetic).not.toContain("interleaving Thought, Action and Observation");
+    expect(await prompts(new ScriptedPolicy([" t\nAction 1: Finish[France]"]))).toContain("interleaving Thought, Action and Observation");
+  });
+
   it("keeps the task's type (a question family) when it has one", async () => {
     const policy = () => new ScriptedPolicy([" t\nAction 1: Finish[France]"]);
     const typed = await runEpisode(policy(), new FakeWiki(), { task: { ...TASK, type: "bridge2" }, prompt: TEMPLATE });

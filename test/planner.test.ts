@@ -1,9 +1,10 @@
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { join, resolve } from "node:path";
 import type { PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
-import { ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptActions, promptTokens, REACT_ACTIONS, transcriptTokens, type Planner } from "../src/planner/index.ts";
+import { BASE_PLANNER, ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptActions, promptTokens, REACT_ACTIONS, transcriptTokens, type Planner } from "../src/planner/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
 const TEMPLATE: PromptTemplate = { instruction: "Answer the question.", exemplars: [] };
@@ -111,6 +112,10 @@ describe("LocalPolicy", () => {
     expect(named("/elsewhere/./checkpoint/")).toBe(resolve("/elsewhere/checkpoint"));
     // And its weights as loaded, so that one retrained in place is told apart
     expect(new LocalPolicy({ ...planner, weightsDigest: "sha256 0123456789ab" }).weightsDigest).toBe("sha256 0123456789ab");
+    // And the prompt it was fine-tuned with, which its episodes default to (the committed base's is hopworld's)
+    expect(new LocalPolicy({ ...planner, meta: { prompt: "hopworld" } }).defaultPrompt).toBe("hopworld");
+    expect(new LocalPolicy(planner).defaultPrompt).toBeUndefined();
+    expect(JSON.parse(readFileSync(join(BASE_PLANNER, "manifest.json"), "utf8")).meta.prompt).toBe("hopworld");
   });
 
   it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {

@@ -13,7 +13,7 @@ export interface EpisodeOptions<T extends Task> {
   task: T;
   /** Steps before the episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
   maxSteps?: number;
-  /** Instruction and exemplars; default the `hotpotqa` prompt. A `{tools}` in the instruction lists the environment's tools. */
+  /** Instruction and exemplars; default the policy's own (`promptOf`). A `{tools}` in the instruction lists the environment's tools. */
   prompt?: PromptTemplate;
   /** Run facts the caller knows (dataset, ...); they override the ones filled in here. */
   meta?: Partial<RunMeta>;
@@ -34,7 +34,7 @@ export async function runEpisode<T extends Task>(
   const started = performance.now();
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}.`);
-  const template = withToolList(options.prompt ?? (await defaultPrompt()), environment.tools);
+  const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.
   await environment.reset(task);
   const steps: Step[] = [];
@@ -121,9 +121,12 @@ function scoresOf(finish: StepResult | undefined): AnswerScores {
   return { em: scores?.em ?? 0, f1: scores?.f1 ?? 0, fuzzy: scores?.fuzzy ?? 0 };
 }
 
-let defaultPromptTemplate: Promise<PromptTemplate> | undefined;
+const loadedPrompts = new Map<string, Promise<PromptTemplate>>();
 
-function defaultPrompt(): Promise<PromptTemplate> {
-  defaultPromptTemplate ??= loadPrompt();
-  return defaultPromptTemplate;
+/** The prompt a policy's episodes run with when the caller gives none: its `defaultPrompt`, else `hotpotqa` (each file read once). */
+export function promptOf(policy: Pick<Policy, "defaultPrompt">): Promise<PromptTemplate> {
+  const name = policy.defaultPrompt ?? "hotpotqa";
+  const loaded = loadedPrompts.get(name) ?? loadPrompt(name);
+  loadedPrompts.set(name, loaded);
+  return loaded;
 }

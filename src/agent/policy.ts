@@ -29,5 +29,7 @@ export interface Policy<T extends Task = Task> {
   readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
+  /** The prompt (a name or file for `loadPrompt`) its episodes run with when the caller gives none: the embedded planner's is the one it was fine-tuned with. Absent: `hotpotqa`. */
+  readonly defaultPrompt?: string;
   act(request: PolicyRequest<T>): Promise<Completion>;
 }

@@ -13,7 +13,7 @@ import {
   type RunMeta,
   type Trajectory,
 } from "../../trajectories/index.ts";
-import { episodeSettings, runEpisode } from "../agent/episode.ts";
+import { episodeSettings, promptOf, runEpisode } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { changedSettings } from "../settings.ts";
@@ -29,7 +29,7 @@ export interface BenchmarkOptions<T extends Task> {
   /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
   samples?: number;
   maxSteps?: number;
-  /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default runEpisode's (`hotpotqa`). */
+  /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default the policy's own (`promptOf`). */
   template?: PromptTemplate;
   /** A task's own prompt built on `template` (dynamic few-shot: exemplars recalled per question); default `template`. */
   prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
@@ -120,7 +120,8 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
-  const runFacts = { dataset: options.dataset, prompt: options.template && promptDigest(options.template), recall: options.recall ?? 0 };
+  const template = options.template ?? (await promptOf(options.policy));
+  const runFacts = { dataset: options.dataset, prompt: promptDigest(template), recall: options.recall ?? 0 };
   refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), ...runFacts });
   const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));
@@ -137,7 +138,7 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
     const episode = await runEpisode(options.policy, options.environment(task), {
       task,
       maxSteps: options.maxSteps,
-      prompt: options.prompt ? await options.prompt(task) : options.template,
+      prompt: options.prompt ? await options.prompt(task) : template,
       meta: runFacts,
       signal: options.signal,
     }).catch((error: unknown) => failures.record(error, task.id, sample));

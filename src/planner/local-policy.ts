@@ -65,6 +65,7 @@ export class LocalPolicy implements Policy {
   readonly weightsDigest?: string;
   readonly temperature: number;
   readonly seed: number;
+  readonly defaultPrompt?: string;
   private readonly sampling: Sampling;
   /** How often each prompt (by hash) has been asked for: the n-th asking draws from stream n. */
   private readonly asked = new Map<number, number>();
@@ -78,6 +79,8 @@ export class LocalPolicy implements Policy {
     this.weightsDigest = planner.weightsDigest;
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
+    // The prompt `train sft` fine-tuned it with, which its checkpoint records
+    if (typeof planner.meta.prompt === "string") this.defaultPrompt = planner.meta.prompt;
     this.lanes = this.sampling.workers === 0 ? [localLane(planner, this.sampling)] : workerLanes(planner, this.sampling);
   }
 

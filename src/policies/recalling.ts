@@ -30,6 +30,7 @@ export class RecallingPolicy<T extends Task = Task> implements Policy<T> {
   readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
+  readonly defaultPrompt?: string;
   private readonly minSimilarity: number;
 
   constructor(
@@ -41,6 +42,7 @@ export class RecallingPolicy<T extends Task = Task> implements Policy<T> {
     this.weightsDigest = inner.weightsDigest;
     this.temperature = inner.temperature;
     this.seed = inner.seed;
+    this.defaultPrompt = inner.defaultPrompt;
     this.minSimilarity = options.minSimilarity ?? 0.95;
   }
 
