@@ -1,7 +1,8 @@
 /** The user's files as the CLI and loaders read them: what the file system refuses, said in the user's words. */
 import { readFile, stat } from "node:fs/promises";
 import { getSystemErrorMap } from "node:util";
-import { UserError } from "./errors.ts";
+import { z } from "zod";
+import { describeZodError, UserError } from "./errors.ts";
 
 /** What the file system refuses for reasons of the user's machine (a permission, a full disk, a file in the way). */
 const REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOSPC", "EDQUOT", "EEXIST", "ENOTDIR", "EISDIR", "ENOENT", "ENAMETOOLONG"]);
@@ -28,6 +29,27 @@ export async function readTextFile(path: string, what = "file"): Promise<string>
     if (code === "EISDIR") throw new UserError(`${path} is a folder, not a file`);
     throw new UserError(`cannot read ${path}: ${reasonOf(error as NodeJS.ErrnoException)}`, { cause: error });
   }
+}
+
+/** A JSON object of any keys: a config file's, a run's config.json. */
+export const JsonObjectSchema = z.record(z.string(), z.unknown(), { error: "expected a JSON object" });
+
+/** JSON the user gave, as `schema` takes it; `where` (a file, a line of one) begins the UserError for either problem. */
+export function parseJson<S extends z.ZodType>(text: string, where: string, schema: S): z.infer<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${where}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new UserError(`${where}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** A JSON file the user named, as `schema` takes it; `what` names it when it is missing. */
+export async function readJsonFile<S extends z.ZodType>(path: string, schema: S, what = "file"): Promise<z.infer<S>> {
+  return parseJson(await readTextFile(path, what), path, schema);
 }
 
 /** The system's words for an error (`permission denied`), else its message. */

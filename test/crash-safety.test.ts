@@ -161,6 +161,6 @@ describe("a crash at any step of finishing a training round", () => {
   it("refuses a damaged checkpoint, saying what is wrong with it", async () => {
     const { out } = await crashInRound2(Infinity, [planner(1), planner(2)]);
     await writeFile(join(out, "checkpoint", "manifest.json"), "{ cut short");
-    await expect(TrainingRun.open(out, options)).rejects.toThrow(/checkpoint\/manifest.json is not JSON: .*; remove it to start the run over/);
+    await expect(TrainingRun.open(out, options)).rejects.toThrow(/checkpoint\/manifest.json: not valid JSON \(.*\); remove it to start the run over/);
   });
 });

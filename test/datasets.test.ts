@@ -98,7 +98,7 @@ describe("loadDataset on fixtures", () => {
   });
 
   it.each([
-    ["bad-json-line.jsonl", /bad-json-line\.jsonl, line 3: invalid JSON/],
+    ["bad-json-line.jsonl", /bad-json-line\.jsonl, line 3: not valid JSON/],
     ["missing-answer.jsonl", /missing-answer\.jsonl, line 2: answer: .*expected string/],
     ["empty-question.jsonl", /empty-question\.jsonl, line 2: question: /],
     ["duplicate-id.jsonl", /duplicate-id\.jsonl, line 2: duplicate id a1/],

@@ -341,7 +341,7 @@ describe("configs and run folders", () => {
     // A world seed past 32 bits would generate another seed's world under its name
     await expect(loadConfig(PolicyGradientConfig, undefined, { worldSeed: 2 ** 32 + 1 })).rejects.toThrow("bad config: worldSeed: ");
     await writeFile(file, "{ not json");
-    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/not JSON/);
+    await expect(loadConfig(RejectionConfig, file, {})).rejects.toThrow(/not valid JSON/);
   });
 
   it("a run folder refuses other settings, and skips but keeps metrics logged past its checkpoint", async () => {
@@ -369,6 +369,13 @@ describe("configs and run folders", () => {
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('model: undefined -> "runs/sft"');
     await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", model: "./runs/sft/", rounds: 3, seed: 1 })); // kept as given
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).resolves.toMatchObject({ completed: 0 });
+    // A config.json damaged by hand is the user's to mend, said in one line
+    for (const [text, problem] of [["null", "expected a JSON object"], ["{ cut", "not valid JSON"]]) {
+      await writeFile(join(older, "config.json"), text);
+      const refused = TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"));
+      await expect(refused).rejects.toThrow(UserError);
+      await expect(refused).rejects.toThrow(`${join(older, "config.json")}: ${problem}`);
+    }
     // A round logged but never checkpointed (a kill in between) does not count: it will run again
     const logged = `${JSON.stringify({ round: 1, success: 0.5 })}\n{"round": 2, "succ`;
     await writeFile(join(out, "metrics.jsonl"), logged);

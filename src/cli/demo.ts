@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
@@ -15,6 +15,7 @@ import { klToReference } from "../train/kl.ts";
 import { frozenCopy } from "../train/runs.ts";
 import { policyGradient, rejectionSampling, TRAINING_WORLD_SEED, type MetricsRecord } from "../train/index.ts";
 import { UserError } from "../errors.ts";
+import { readJsonFile } from "../files.ts";
 import { openSuite, splitDataset, type Suite } from "../suites/index.ts";
 import { WorldSeedSchema } from "../world/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
@@ -195,10 +196,8 @@ async function forgetOtherWeights(dir: string, made: readonly (string | undefine
 
 /** The weights a training run started from, as its config.json keeps them (none before it starts; an unreadable config is the run's to report). */
 async function startOf(run: string): Promise<(string | undefined)[]> {
-  const config = await readFile(join(run, "config.json"), "utf8")
-    .then((text) => JSON.parse(text) as { weightsDigest?: string })
-    .catch(() => undefined);
-  return config ? [config.weightsDigest] : [];
+  const started = z.object({ weightsDigest: z.string().optional() });
+  return readJsonFile(join(run, "config.json"), started).then((config) => [config.weightsDigest], () => []);
 }
 
 /** The weights that made each episode of an evaluation. */

@@ -1,9 +1,10 @@
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { EXPORT_FORMATS, exportTrajectories, huggingFaceEncoder, writeExport, type TokenEncoder } from "../../trajectories/index.ts";
 import { withToolList } from "../agent/prompt.ts";
 import { UserError } from "../errors.ts";
+import { readJsonFile } from "../files.ts";
 import { Tokenizer } from "../lm/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { checkOutput, readEpisodesOf } from "./logs.ts";
@@ -103,9 +104,9 @@ function emptyExportReason(format: string, read: number, kept: number): string {
  */
 async function loadTokenEncoder(path: string): Promise<TokenEncoder> {
   const file = (await isDirectory(path)) ? join(path, "tokenizer.json") : path;
-  const json = await readJson(file);
+  const json = await readJsonFile(file, z.unknown(), "--tokenizer");
   const configFile = join(dirname(file), "tokenizer_config.json");
-  const config = (await stat(configFile).catch(() => undefined)) ? await readJson(configFile) : {};
+  const config = (await stat(configFile).catch(() => undefined)) ? await readJsonFile(configFile, z.unknown()) : {};
   try {
     if (json === null || typeof json !== "object") throw new Error("not a JSON object");
     if ("format" in json) return Tokenizer.fromJSON(json);
@@ -119,12 +120,4 @@ async function loadTokenEncoder(path: string): Promise<TokenEncoder> {
 
 async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
-}
-
-async function readJson(file: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new UserError(`--tokenizer: cannot read ${file}: ${(error as Error).message}`, { cause: error });
-  }
 }

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { loadDataset } from "../suites/datasets.ts";
 import { scorePredictions } from "../bench/score.ts";
-import { UserError } from "../errors.ts";
-import { readTextFile } from "../files.ts";
+import { readJsonFile } from "../files.ts";
 import { defineCommand } from "./command.ts";
 
 export const scoreCommand = defineCommand({
@@ -20,19 +19,10 @@ Prints {"em": ..., "f1": ..., "n": ...} on its last line.`,
   }),
   async run(flags) {
     const gold = await loadDataset(flags.gold);
-    const predictions = await readJson(flags.pred);
+    const predictions = await readJsonFile(flags.pred, z.unknown());
     const result = scorePredictions(gold, predictions);
     if (result.missing > 0) console.error(`${result.missing} of ${result.n} questions have no prediction (scored 0)`);
     console.log(JSON.stringify({ em: result.em, f1: result.f1, n: result.n }));
     return 0;
   },
 });
-
-async function readJson(path: string): Promise<unknown> {
-  const text = await readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
-}

@@ -1,6 +1,7 @@
+import { z } from "zod";
 import { exportSchema, type ExportFormat } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { readTextFile } from "../files.ts";
+import { parseJson, readTextFile } from "../files.ts";
 
 export const FINE_TUNE_METHODS = ["sft", "dpo"] as const;
 export type FineTuneMethod = (typeof FINE_TUNE_METHODS)[number];
@@ -22,7 +23,7 @@ export interface TrainingFile {
  */
 export async function checkTrainingFile(path: string, method?: FineTuneMethod): Promise<TrainingFile> {
   const text = await readTextFile(path);
-  const records = text.split("\n").flatMap((line, i) => (line.trim() === "" ? [] : [{ lineNo: i + 1, value: parseLine(path, line, i + 1) }]));
+  const records = text.split("\n").flatMap((line, i) => (line.trim() === "" ? [] : [{ lineNo: i + 1, value: parseJson(line, `${path}:${i + 1}`, z.unknown()) }]));
   if (records.length === 0) throw new UserError(`${path}: no training examples`);
   const chosen = method ?? methodOf(path, records[0]!.value);
   const schema = exportSchema(FORMAT_OF[chosen]);
@@ -35,14 +36,6 @@ export async function checkTrainingFile(path: string, method?: FineTuneMethod): 
     }
   }
   return { path, method: chosen, examples: records.length };
-}
-
-function parseLine(path: string, line: string, lineNo: number): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    throw new UserError(`${path}:${lineNo}: not valid JSON`);
-  }
 }
 
 function methodOf(path: string, first: unknown): FineTuneMethod {

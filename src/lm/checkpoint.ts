@@ -23,7 +23,7 @@ import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { pathExists } from "../files.ts";
+import { parseJson, pathExists, readJsonFile } from "../files.ts";
 import { createModel, ModelConfig, parameters, type LanguageModel } from "./model.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import type { AdamW } from "./train.ts";
@@ -122,7 +122,7 @@ function isTemporary(name: string, base: string): boolean {
 
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const manifest = await readManifest(dir);
-  const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(join(dir, "tokenizer.json"), "utf8")));
+  const tokenizer = Tokenizer.fromJSON(await readJsonFile(join(dir, "tokenizer.json"), z.unknown(), "checkpoint tokenizer"));
   const weightsFile = await readFile(join(dir, "weights.bin"));
   const weights = unpackTensors(weightsFile, manifest.weights, dir);
   const model = createModel(manifest.config);
@@ -142,13 +142,7 @@ async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {
   } catch {
     throw new UserError((await pathExists(dir)) ? `${dir} is not a checkpoint: it has no manifest.json` : `checkpoint not found: ${dir}`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${dir}/manifest.json is not JSON: ${(error as Error).message}`);
-  }
-  const parsed = Manifest.safeParse(json);
+  const parsed = Manifest.safeParse(parseJson(text, `${dir}/manifest.json`, z.unknown()));
   if (!parsed.success) throw new UserError(`${dir}/manifest.json is not a valid checkpoint manifest: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { QaTaskSchema, type Paragraph, type QaTask } from "../../tools/wiki/index.ts";
 import { describeZodError, UserError } from "../errors.ts";
-import { readTextFile } from "../files.ts";
+import { parseJson, readTextFile } from "../files.ts";
 
 type QaTaskInput = z.input<typeof QaTaskSchema>;
 
@@ -107,23 +107,15 @@ export function tasksById(tasks: readonly QaTask[]): Map<string, QaTask> {
 function parseRecords(path: string, text: string): RawRecord[] {
   const body = text.replace(/^\uFEFF/, "");
   if (body.trimStart().startsWith("[")) {
-    const array = parseJson(body, path);
+    const array = parseJson(body, path, z.unknown());
     if (!Array.isArray(array)) throw new UserError(`${path}: expected a JSON array of records`);
     return array.map((value, i) => ({ where: `record ${i + 1}`, value }));
   }
   return body.split("\n").flatMap((line, i) => {
     if (line.trim() === "") return [];
     const where = `line ${i + 1}`;
-    return [{ where, value: parseJson(line, `${path}, ${where}`) }];
+    return [{ where, value: parseJson(line, `${path}, ${where}`, z.unknown()) }];
   });
-}
-
-function parseJson(text: string, where: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${where}: invalid JSON (${(error as Error).message})`);
-  }
 }
 
 /**

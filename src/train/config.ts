@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { readTextFile } from "../files.ts";
+import { JsonObjectSchema, readJsonFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
@@ -152,7 +152,7 @@ export class MissingSettingError extends UserError {
  * checked by `schema`. Unknown keys in the file are mistakes, and said so.
  */
 export async function loadConfig<S extends z.ZodType>(schema: S, file: string | undefined, overrides: Record<string, unknown>): Promise<z.infer<S>> {
-  const fromFile = file === undefined ? {} : await readJsonObject(file);
+  const fromFile = file === undefined ? {} : await readJsonFile(file, JsonObjectSchema, "config file");
   const parsed = schema.safeParse({ ...fromFile, ...overrides }, { error: inWords });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -169,19 +169,7 @@ export async function loadConfig<S extends z.ZodType>(schema: S, file: string | 
 }
 
 /** The fields of an object schema, seen through refinements. */
-export function objectShape(schema: z.ZodType): Record<string, z.ZodType> {
+function objectShape(schema: z.ZodType): Record<string, z.ZodType> {
   if (schema instanceof z.ZodObject) return schema.shape as Record<string, z.ZodType>;
   throw new Error("a config schema must be an object schema");
-}
-
-async function readJsonObject(file: string): Promise<Record<string, unknown>> {
-  const text = await readTextFile(file, "config file");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`config ${file} is not JSON: ${(error as Error).message}`);
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new UserError(`config ${file} must hold a JSON object`);
-  return json as Record<string, unknown>;
 }

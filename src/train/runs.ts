@@ -23,6 +23,7 @@ import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { shortDigest } from "../../trajectories/digest.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
+import { JsonObjectSchema, parseJson } from "../files.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -282,7 +283,7 @@ export function frozenCopy(model: LanguageModel): LanguageModel {
   return copy;
 }
 
-export function copyWeights(from: LanguageModel, to: LanguageModel): void {
+function copyWeights(from: LanguageModel, to: LanguageModel): void {
   const source = new Map(parameters(from));
   for (const [name, variable] of parameters(to)) {
     const value = source.get(name);
@@ -304,12 +305,7 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
     await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
     return;
   }
-  let saved: Record<string, unknown>;
-  try {
-    saved = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    throw new UserError(`${path} is not JSON: fix or remove it (the run's checkpoint and metrics are kept)`);
-  }
+  const saved = fixOrRemove(() => parseJson(text, path, JsonObjectSchema));
   // Older configs kept the model's path as given (`./m/`): compared tidied, it is the same model
   if (typeof saved.model === "string" && checkpointName(saved.model) === config.model) saved.model = config.model;
   // A run started before config.json kept some settings resumes on the rest, and keeps them from now on;
@@ -321,6 +317,15 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   }
   // Mutable keys follow the latest run.
   await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** A damaged config.json is the user's to mend: the run's checkpoint and metrics stay as they are. */
+function fixOrRemove<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new UserError(`${(error as Error).message}: fix or remove it (the run's checkpoint and metrics are kept)`);
+  }
 }
 
 function completedOf(saved: Checkpoint, dir: string): number {

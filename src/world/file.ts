@@ -1,16 +1,11 @@
+import { z } from "zod";
 import { describeZodError, UserError } from "../errors.ts";
-import { readTextFile } from "../files.ts";
+import { readJsonFile } from "../files.ts";
 import { WORLD_VERSION, WorldSchema, type World } from "./schema.ts";
 
 /** Reads and checks a world file written by `react-rl world generate`; any problem is a UserError naming the file. */
 export async function loadWorld(path: string): Promise<World> {
-  const text = await readTextFile(path, "world file");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${path}: not valid JSON (${(error as Error).message})`);
-  }
+  const json = await readJsonFile(path, z.unknown(), "world file");
   const version = (json as { version?: unknown } | null)?.version;
   if (version !== WORLD_VERSION) {
     const found = `version ${String(version)}`;
