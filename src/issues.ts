@@ -42,7 +42,7 @@ export const inWords: z.core.$ZodErrorMap = (issue) => {
 };
 
 /** `a, b or c`. */
-export function oneOf(names: readonly string[]): string {
+function oneOf(names: readonly string[]): string {
   return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} or ${names.at(-1)}`;
 }
 

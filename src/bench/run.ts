@@ -233,7 +233,7 @@ function summariesByType<T extends Task>(
  * Runs `work` over items with at most `limit` in flight. On the first failure or
  * on abort it starts nothing new, lets running work end, then rethrows the failure.
  */
-export async function forEachConcurrently<T>(
+async function forEachConcurrently<T>(
   items: readonly T[],
   limit: number,
   signal: AbortSignal | undefined,

@@ -7,7 +7,7 @@ import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/i
 import { UserError } from "../errors.ts";
 import { givenFlag, numberFlag } from "./command.ts";
 
-export const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
+const POLICY_NAMES = ["baseline", "oracle", "openai", "local"] as const;
 
 export const policyFlags = z.object({
   policy: z.enum(POLICY_NAMES).default("baseline"),

@@ -9,7 +9,6 @@ import { UserError } from "../errors.ts";
 import {
   AdamW,
   describeShape,
-  loadCheckpoint,
   MODEL_PRESET_NAMES,
   MODEL_PRESETS,
   parameterCount,
@@ -17,7 +16,7 @@ import {
   type ModelConfig,
   type StepMetrics,
 } from "../lm/index.ts";
-import { ensureBackend, type Planner } from "../planner/index.ts";
+import { ensureBackend, loadPlanner, type Planner } from "../planner/index.ts";
 import { metricCharts, writeReport } from "../report/report.ts";
 import { corpusRows, newPlanner } from "../train/pretrain.ts";
 import { trainingRows } from "../train/rollouts.ts";
@@ -153,8 +152,7 @@ type CommonFlags = z.infer<typeof commonFlags> & { steps: number };
 
 async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promise<Planner> {
   await announceBackend(backend);
-  const { model, tokenizer, meta } = await loadCheckpoint(dir);
-  return { model, tokenizer, meta, source: dir };
+  return loadPlanner(dir, backend);
 }
 
 /**

@@ -21,9 +21,9 @@ export const BASE_PLANNER = packagePath("models/hopworld-base");
 export interface Planner {
   model: LanguageModel;
   tokenizer: Tokenizer;
-  /** Where it was loaded from, for the trajectories' `model` field. */
+  /** Where its weights are kept (loaded from; a training run's checkpoint once it saves or restores), for the trajectories' `model` field. */
   source: string;
-  /** The weights `source` held when loaded (`Checkpoint.weightsDigest`), for the trajectories' `weightsDigest`; absent for a model made here. */
+  /** The weights `source` holds (`Checkpoint.weightsDigest`), for the trajectories' `weightsDigest`; absent for a model made here. */
   weightsDigest?: string;
   meta: Record<string, unknown>;
 }

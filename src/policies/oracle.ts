@@ -10,7 +10,8 @@ function supportingTitles(task: QaTask): string[] {
  * A policy that cheats: it searches the gold supporting pages in order, runs
  * the task's gold program with `Code[...]` when it has one, then finishes with
  * the gold answer. An upper bound for tests and for measuring the runtime's own
- * overhead; never an evaluation result.
+ * overhead, and the expert whose episodes `train sft` fine-tunes on where a
+ * suite has no other (arithmetic); never an evaluation result.
  */
 export class OraclePolicy implements Policy<QaTask> {
   readonly name = "oracle";

@@ -80,11 +80,14 @@ export function preferencePairs(episodes: readonly Trajectory[], perQuestion: nu
   });
 }
 
+/** Rows scored at once by the reference: enough to fill a batch, few enough to bound its memory. */
+const REFERENCE_BATCH = 16;
+
 /** Sum of log π over each row's policy tokens, without a gradient. */
-async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[], batchSize = 16): Promise<number[]> {
+async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[]): Promise<number[]> {
   const sums: number[] = [];
-  for (let at = 0; at < rows.length; at += batchSize) {
-    const chunk = rows.slice(at, at + batchSize);
+  for (let at = 0; at < rows.length; at += REFERENCE_BATCH) {
+    const chunk = rows.slice(at, at + REFERENCE_BATCH);
     (await rowLogprobs(model, chunk.map((r) => r.ids))).forEach((lp, k) => sums.push(lp.reduce((total, v, i) => total + v * chunk[k]!.mask[i + 1]!, 0)));
   }
   return sums;

@@ -50,7 +50,7 @@ export function objectiveLoss(objective: Objective): LossFunction<string> {
 }
 
 /** What the loss averages over: the batch's policy tokens, its episodes (reward-outcome), or its pairs. */
-export function objectiveWeight(objective: Objective): number {
+function objectiveWeight(objective: Objective): number {
   if (objective.kind === "reward-outcome") return objective.batch.ids.length;
   return pairsOf(objective) ?? targetMask(objective.batch).reduce((n, m) => n + m, 0);
 }
@@ -202,7 +202,7 @@ export function dpoLoss(policyChosen: tf.Tensor1D, policyRejected: tf.Tensor1D, 
 }
 
 /** The mean of -log σ(x), as softplus(-x): tf.logSigmoid's gradient fails in tfjs 4.22. */
-export function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
+function negLogSigmoid(x: tf.Tensor1D): tf.Scalar {
   return tf.mean(tf.softplus(tf.neg(x)));
 }
 

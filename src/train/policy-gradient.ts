@@ -21,7 +21,7 @@ import { PolicyGradientSettings } from "./config.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
-import { episodeMetrics, questionsFor, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
+import { episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
@@ -69,7 +69,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
 
     return await run.resume(o.updates, { planner, optimizer, signal: options.signal }, async (update) => {
       const started = performance.now();
-      const seed = o.seed * 100_003 + update;
+      const seed = roundSeed(o.seed, update);
       // 1. Rollouts: G episodes of each of this update's questions, with the current policy.
       const tasks = questionsFor(options.tasks, update, o.questions);
       const rollouts = await sampleRollouts({ ...trainerRollouts(options, o, "sample", update), tasks, samples: o.groupSize, seed, out: run.rolloutDir(update) });

@@ -18,7 +18,7 @@ import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
-import { distinctByActions, episodeMetrics, questionsFor, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
+import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
@@ -33,7 +33,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
 
   return run.resume(o.rounds, { planner, optimizer, signal: options.signal }, async (round) => {
     const started = performance.now();
-    const seed = o.seed * 100_003 + round;
+    const seed = roundSeed(o.seed, round);
     const sample = (tasks: readonly T[], out: string, phase: TrainingProgress["phase"]) =>
       sampleRollouts({ ...trainerRollouts(options, o, phase, round), tasks, samples: o.samples, seed, out });
 

@@ -81,6 +81,11 @@ export function trainerRollouts<T extends Task>(
   return { planner, environment, template, dataset, signal, temperature, topP, concurrency, maxSteps, freeDecoding, onProgress };
 }
 
+/** The seed of round (or update) `index`: one of its own, the same when a run resumes. */
+export function roundSeed(seed: number, index: number): number {
+  return seed * 100_003 + index;
+}
+
 /**
  * The questions of round (or update) `index` (1-based): the next `count` in turn,
  * wrapping around, so successive rounds see different questions.

@@ -38,7 +38,7 @@ const WORK_KINDS = Object.keys(CREATORS) as WorkKind[];
 const ORG_KINDS = Object.keys(ORG_MARKERS) as OrgKind[];
 
 /** How many entities a split with `questions` questions gets: enough for that many distinct questions. */
-export function entityCounts(questions: number) {
+function entityCounts(questions: number) {
   const q = Math.max(questions, 50);
   return {
     countries: Math.min(24, Math.max(4, Math.round(q / 60))),
