@@ -10,16 +10,20 @@ import {
   bestOfN,
   broughtBack,
   distinctRewarded,
+  dpo,
   dpoLoss,
   groupAdvantages,
   klK3,
   loadConfig,
+  policyGradient,
   policyGradientLoss,
   PolicyGradientConfig,
   preferencePairs,
   questionsFor,
   RejectionConfig,
+  rejectionSampling,
   TrainingRun,
+  trainRewardModel,
   withHint,
   type LossTerms,
 } from "../src/train/index.ts";
@@ -322,6 +326,14 @@ describe("configs and run folders", () => {
     dir = await mkdtemp(join(tmpdir(), "react-rl-train-"));
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("a trainer called from a script says what is wrong with a setting in one line, naming itself", async () => {
+    const script = { planner: undefined, tasks: [], out: join(dir, "never") };
+    await expect(rejectionSampling({ ...script, rounds: 0 } as never)).rejects.toThrow(new UserError("rejectionSampling: rounds: expected a whole number of at least 1"));
+    await expect(policyGradient({ ...script, reward: "exact" } as never)).rejects.toThrow(/^policyGradient: reward: expected em, f1 or rm$/);
+    await expect(dpo({ ...script, beta: "0.1" } as never)).rejects.toThrow(/^dpo: beta: expected a number/);
+    await expect(trainRewardModel({ ...script, objective: "outcomes" } as never)).rejects.toThrow(/^trainRewardModel: objective: expected outcome or preference \(did you mean outcome\?\)$/);
+  });
 
   it("reads a JSON config, lets flags override it, and fills in defaults", async () => {
     const file = join(dir, "rs.json");

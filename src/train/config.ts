@@ -4,7 +4,7 @@
  * rs|rl|dpo|rm` reads them from a JSON file and from flags named after the keys.
  */
 import { z } from "zod";
-import { UserError } from "../errors.ts";
+import { describeZodError, UserError } from "../errors.ts";
 import { JsonObjectSchema, readJsonFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
@@ -165,6 +165,13 @@ export async function loadConfig<S extends z.ZodType>(schema: S, file: string | 
     const named = unknown.map((key) => `${key}${didYouMean(key, [...known])}`);
     throw new UserError(`${file}: unknown config key${unknown.length > 1 ? "s" : ""} ${named.join(", ")}`);
   }
+  return parsed.data;
+}
+
+/** A trainer's settings among the options a script passed it: a bad value is a UserError in the CLI's words, naming the trainer. */
+export function trainerSettings<S extends z.ZodObject>(trainer: string, schema: S, options: object): z.infer<S> {
+  const parsed = schema.safeParse(options, { error: inWords });
+  if (!parsed.success) throw new UserError(`${trainer}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 
