@@ -32,7 +32,7 @@ const prompt = await loadPrompt("hotpotqa"); // the prompt the episodes run with
 /** Runs a policy on the questions into OUT/NAME (resumable) and returns its trajectories. */
 async function collect(name: string, policy: Policy<QaTask>) {
   const dir = join(out, name);
-  const { summary } = await runBenchmark({ tasks, policy, environment: () => new WikiEnvironment(docstore), out: dir, prompt: () => prompt });
+  const { summary } = await runBenchmark({ tasks, policy, environment: () => new WikiEnvironment(docstore), out: dir, template: prompt });
   console.log(`${name}: ${summary.n} episodes, EM ${summary.em.toFixed(3)}`);
   return (await readTrajectories(join(dir, "trajectories.jsonl"))).trajectories;
 }

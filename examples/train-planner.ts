@@ -51,7 +51,7 @@ const result = await runBenchmark({
   tasks: worldTasks(world, "test"),
   policy: new LocalPolicy(planner, { temperature: 0 }),
   environment: () => new WikiEnvironment(docstore),
-  prompt: () => template,
+  template,
   concurrency: 32,
   out: join(tmpdir(), `react-rl-example-${process.pid}`),
 });

@@ -117,6 +117,10 @@ describe("runBenchmark", () => {
     );
     expect((await readTrajectories(join(out, "trajectories.jsonl"))).trajectories).toHaveLength(2);
     await expect(rerun(answeringPolicy(), 5)).resolves.toMatchObject({ resumed: 2, summary: { n: 2 } });
+    // Each task's own prompt and no template: no one prompt to record, rather than a default never used
+    const perTask = await tempDir();
+    await runBenchmark({ tasks: tasks.slice(0, 1), policy: answeringPolicy(), environment: finishEnvironment, out: perTask, prompt: () => template });
+    expect((await readTrajectories(join(perTask, "trajectories.jsonl"))).trajectories[0]!.meta.prompt).toBeUndefined();
   });
 
   it("resumes a log older than recorded step limits, datasets and prompts, still checking the policy", async () => {

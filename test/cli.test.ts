@@ -12,6 +12,7 @@ import { numberRange } from "../src/issues.ts";
 import { pretrainConfig } from "../src/cli/train.ts";
 import { UserError } from "../src/errors.ts";
 import { AdamW, DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint, MODEL_PRESETS, saveCheckpoint } from "../src/lm/index.ts";
+import { loadPrompt } from "../prompts/index.ts";
 import { cli, lastJson } from "./helpers/cli.ts";
 
 const tempDir = () => mkdtemp(join(tmpdir(), "react-rl-cli-"));
@@ -371,7 +372,7 @@ describe("train pretrain and sft --out", () => {
     expect(resumed.stderr).toContain(`resuming ${unfinished}`);
     expect(resumed.code).toBe(0);
     // It records the prompt it was fine-tuned with, which the planner's episodes then default to
-    expect((await loadCheckpoint(unfinished)).meta).toMatchObject({ dataset: "arithmetic", prompt: "arithmetic", done: true });
+    expect((await loadCheckpoint(unfinished)).meta).toMatchObject({ dataset: "arithmetic", prompt: await loadPrompt("arithmetic"), done: true });
     expect((await readdir(root)).sort()).toEqual(["pt", "pt-unfinished", "sft"]);
     optimizer.dispose();
     disposeModel(model);

@@ -108,7 +108,7 @@ describe("runEpisode", () => {
       await runEpisode(policy, new FakeWiki(), { task: TASK });
       return policy.requests[0]!.prompt;
     };
-    const planner = Object.assign(new ScriptedPolicy([" t\nAction 1: Finish[France]"]), { defaultPrompt: "arithmetic" });
+    const planner = Object.assign(new ScriptedPolicy([" t\nAction 1: Finish[France]"]), { defaultPrompt: await loadPrompt("arithmetic") });
     const arithmetic = await prompts(planner);
     expect(arithmetic).toContain((await loadPrompt("arithmetic")).instruction.slice(0, 60));
     expect(arithmetic).not.toContain("interleaving Thought, Action and Observation");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { join, resolve } from "node:path";
-import type { PromptTemplate } from "../prompts/index.ts";
+import { loadPrompt, type PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
 import { BASE_PLANNER, ensureBackend, episodeTokens, LocalPolicy, MicroBatcher, promptActions, promptTokens, REACT_ACTIONS, transcriptTokens, type Planner } from "../src/planner/index.ts";
@@ -102,7 +102,7 @@ describe("LocalPolicy", () => {
     }
   });
 
-  it("records a checkpoint by its path, so that two runs' checkpoints (both named checkpoint) stay apart", () => {
+  it("records a checkpoint by its path, so that two runs' checkpoints (both named checkpoint) stay apart", async () => {
     const planner = tinyPlanner(3);
     const named = (source: string) => new LocalPolicy({ ...planner, source }).model;
     expect(named("runs/rs/checkpoint")).toBe(join("runs", "rs", "checkpoint"));
@@ -112,10 +112,11 @@ describe("LocalPolicy", () => {
     expect(named("/elsewhere/./checkpoint/")).toBe(resolve("/elsewhere/checkpoint"));
     // And its weights as loaded, so that one retrained in place is told apart
     expect(new LocalPolicy({ ...planner, weightsDigest: "sha256 0123456789ab" }).weightsDigest).toBe("sha256 0123456789ab");
-    // And the prompt it was fine-tuned with, which its episodes default to (the committed base's is hopworld's)
-    expect(new LocalPolicy({ ...planner, meta: { prompt: "hopworld" } }).defaultPrompt).toBe("hopworld");
+    // And the prompt its weights were trained with, which its episodes default to (the committed base's is hopworld's)
+    expect(new LocalPolicy({ ...planner, meta: { prompt: TEMPLATE } }).defaultPrompt).toEqual(TEMPLATE);
     expect(new LocalPolicy(planner).defaultPrompt).toBeUndefined();
-    expect(JSON.parse(readFileSync(join(BASE_PLANNER, "manifest.json"), "utf8")).meta.prompt).toBe("hopworld");
+    expect(() => new LocalPolicy({ ...planner, source: "runs/x", meta: { prompt: "hopworld" } })).toThrow("runs/x/manifest.json has a broken prompt in its meta: Invalid input: expected object, received string");
+    expect(JSON.parse(readFileSync(join(BASE_PLANNER, "manifest.json"), "utf8")).meta.prompt).toEqual(await loadPrompt("hopworld"));
   });
 
   it("samples the same for each request however requests share batches, and differently for each asking of one prompt", async () => {

@@ -54,6 +54,8 @@ describe("trainers improve a toy task", () => {
     // Where the time went: sampling, and the fine-tune with the tokens it read
     expect(metrics.every((m) => Number(m.sampleSeconds) > 0 && Number(m.trainTokens) > 0 && Number(m.trainSeconds) > 0)).toBe(true);
     expect(metrics.every((m) => Number(m.sampleSeconds) + Number(m.trainSeconds) <= Number(m.seconds))).toBe(true);
+    // Its checkpoint keeps the prompt it trained with, which a LocalPolicy of it then runs with
+    expect((await loadCheckpoint(join(dir, "rs", "checkpoint"))).meta.prompt).toEqual(toy.template);
   });
 
   it("rationalisation retries unsolved questions with the answer as a hint, keeping only what the episode found itself", async () => {

@@ -121,12 +121,11 @@ function scoresOf(finish: StepResult | undefined): AnswerScores {
   return { em: scores?.em ?? 0, f1: scores?.f1 ?? 0, fuzzy: scores?.fuzzy ?? 0 };
 }
 
-const loadedPrompts = new Map<string, Promise<PromptTemplate>>();
+let hotpotqaPrompt: Promise<PromptTemplate> | undefined;
 
-/** The prompt a policy's episodes run with when the caller gives none: its `defaultPrompt`, else `hotpotqa` (each file read once). */
-export function promptOf(policy: Pick<Policy, "defaultPrompt">): Promise<PromptTemplate> {
-  const name = policy.defaultPrompt ?? "hotpotqa";
-  const loaded = loadedPrompts.get(name) ?? loadPrompt(name);
-  loadedPrompts.set(name, loaded);
-  return loaded;
+/** The prompt a policy's episodes run with when the caller gives none: its `defaultPrompt`, else `hotpotqa`'s (read once). */
+export async function promptOf(policy: Pick<Policy, "defaultPrompt">): Promise<PromptTemplate> {
+  if (policy.defaultPrompt) return policy.defaultPrompt;
+  hotpotqaPrompt ??= loadPrompt();
+  return hotpotqaPrompt;
 }

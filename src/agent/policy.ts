@@ -1,3 +1,4 @@
+import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Task } from "../../tools/environment.ts";
 import type { Usage } from "../../trajectories/schema.ts";
 
@@ -29,7 +30,7 @@ export interface Policy<T extends Task = Task> {
   readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
-  /** The prompt (a name or file for `loadPrompt`) its episodes run with when the caller gives none: the embedded planner's is the one it was fine-tuned with. Absent: `hotpotqa`. */
-  readonly defaultPrompt?: string;
+  /** The prompt its episodes run with when the caller gives none: the embedded planner's is the one its weights were trained with. Absent: `hotpotqa`'s. */
+  readonly defaultPrompt?: PromptTemplate;
   act(request: PolicyRequest<T>): Promise<Completion>;
 }

@@ -29,7 +29,7 @@ export interface BenchmarkOptions<T extends Task> {
   /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
   samples?: number;
   maxSteps?: number;
-  /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default the policy's own (`promptOf`). */
+  /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default the policy's own (`promptOf`), unless `prompt` is given. */
   template?: PromptTemplate;
   /** A task's own prompt built on `template` (dynamic few-shot: exemplars recalled per question); default `template`. */
   prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
@@ -120,8 +120,9 @@ export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>)
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;
   refuseOthers(options.out, previous, wanted);
-  const template = options.template ?? (await promptOf(options.policy));
-  const runFacts = { dataset: options.dataset, prompt: promptDigest(template), recall: options.recall ?? 0 };
+  // A task's own prompt (`options.prompt`) is no one template: none is recorded then
+  const template = options.template ?? (options.prompt ? undefined : await promptOf(options.policy));
+  const runFacts = { dataset: options.dataset, prompt: template && promptDigest(template), recall: options.recall ?? 0 };
   refuseOtherSettings(options.out, previous, { ...episodeSettings(options.policy, options.maxSteps), ...runFacts });
   const finished = new Map(previous.map((t) => [trajectoryKey(t), t]));
   const pending = episodes.filter((e) => !finished.has(episodeKey(e.task.id, e.sample)));

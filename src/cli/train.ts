@@ -129,7 +129,7 @@ ${commonUsage(SFT)}
     const rows = trainingRows(episodes, template, planner);
     const about = `fine-tuning ${flags.from} on ${rows.length} expert episodes of ${flags.dataset}`;
     console.error(about);
-    return train(planner, rows, flags, { lr: SFT.lr, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length, prompt: suite.prompt } });
+    return train(planner, rows, flags, { lr: SFT.lr, stage: "sft", about, optimizer: resumed?.optimizer, meta: { dataset: suite.name, ...suite.identity, examples: rows.length, prompt: template } });
   },
 });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
 import { hashString } from "../random.ts";
@@ -6,7 +7,7 @@ import { cpuThreads } from "../threads.ts";
 import { MicroBatcher } from "./batcher.ts";
 import { TurnDecoder, type TurnRequest } from "./decoder.ts";
 import { ENGINES } from "./engine.ts";
-import { checkpointName, ensureBackend, snapshotPlanner, type Planner } from "./planner.ts";
+import { checkpointName, ensureBackend, snapshotPlanner, trainedPrompt, type Planner } from "./planner.ts";
 import { decoderLanes } from "./workers.ts";
 
 export const SamplingSchema = z.object({
@@ -65,7 +66,7 @@ export class LocalPolicy implements Policy {
   readonly weightsDigest?: string;
   readonly temperature: number;
   readonly seed: number;
-  readonly defaultPrompt?: string;
+  readonly defaultPrompt?: PromptTemplate;
   private readonly sampling: Sampling;
   /** How often each prompt (by hash) has been asked for: the n-th asking draws from stream n. */
   private readonly asked = new Map<number, number>();
@@ -79,8 +80,7 @@ export class LocalPolicy implements Policy {
     this.weightsDigest = planner.weightsDigest;
     this.temperature = this.sampling.temperature;
     this.seed = this.sampling.seed;
-    // The prompt `train sft` fine-tuned it with, which its checkpoint records
-    if (typeof planner.meta.prompt === "string") this.defaultPrompt = planner.meta.prompt;
+    this.defaultPrompt = trainedPrompt(planner);
     this.lanes = this.sampling.workers === 0 ? [localLane(planner, this.sampling)] : workerLanes(planner, this.sampling);
   }
 

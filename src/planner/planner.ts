@@ -12,6 +12,8 @@ import {
   type ModelConfig,
   type TokenizerJson,
 } from "../lm/index.ts";
+import { PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
+import { describeZodError, UserError } from "../errors.ts";
 import { packagePath } from "../package-files.ts";
 
 /** The committed base checkpoint: pretrained on hopworld pages, then fine-tuned on 3,000 expert episodes (every training question of world 1). */
@@ -43,6 +45,13 @@ export async function loadPlanner(dir = BASE_PLANNER, backend?: BackendName): Pr
   await ensureBackend(backend);
   const { model, tokenizer, meta, weightsDigest } = await loadCheckpoint(dir);
   return { model, tokenizer, source: dir, weightsDigest, meta };
+}
+
+/** The prompt its weights were trained with, as `train sft` and every trainer keep it in the checkpoint's meta; undefined where none is kept. */
+export function trainedPrompt(planner: Pick<Planner, "meta" | "source">): PromptTemplate | undefined {
+  const kept = PromptTemplateSchema.optional().safeParse(planner.meta.prompt);
+  if (!kept.success) throw new UserError(`${planner.source}/manifest.json has a broken prompt in its meta: ${describeZodError(kept.error)}`);
+  return kept.data;
 }
 
 let backendChoice: ReturnType<typeof selectBackend> | undefined;

@@ -1,3 +1,4 @@
+import type { PromptTemplate } from "../../prompts/index.ts";
 import { parseRecallObservation, type RecalledEpisode } from "../../memory/index.ts";
 import type { Task } from "../../tools/environment.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
@@ -30,7 +31,7 @@ export class RecallingPolicy<T extends Task = Task> implements Policy<T> {
   readonly weightsDigest?: string;
   readonly temperature?: number;
   readonly seed?: number;
-  readonly defaultPrompt?: string;
+  readonly defaultPrompt?: PromptTemplate;
   private readonly minSimilarity: number;
 
   constructor(

@@ -15,11 +15,11 @@
  */
 import { join } from "node:path";
 import type { z } from "zod";
-import { PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
+import type { PromptTemplate } from "../../prompts/index.ts";
 import { mean, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
-import type { Planner } from "../planner/index.ts";
+import { trainedPrompt, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings, trainerSettings } from "./config.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
@@ -52,9 +52,8 @@ export class RewardModel implements EpisodeScorer {
   static async load(dir: string, template: PromptTemplate): Promise<RewardModel> {
     const { model, tokenizer, meta, weightsDigest } = await loadCheckpoint(dir);
     if (meta.stage !== "rm") throw new UserError(`${dir} is not a reward model (made by react-rl train rm) but a '${String(meta.stage)}' checkpoint`);
-    const saved = PromptTemplateSchema.optional().safeParse(meta.prompt);
-    if (!saved.success) throw new UserError(`${dir}/manifest.json has a broken prompt in its meta: ${saved.error.issues[0]!.message}`);
-    return new RewardModel({ model, tokenizer, meta, source: dir, weightsDigest }, saved.data ?? template);
+    const planner = { model, tokenizer, meta, source: dir, weightsDigest };
+    return new RewardModel(planner, trainedPrompt(planner) ?? template);
   }
 
   /** P(success) of each episode: the probability of the verdict token after it, read on every core (`rowLogprobs`). */
@@ -107,7 +106,7 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const pairs = o.objective === "preference" ? preferencePairs(train, o.pairsPerQuestion, o.seed).map((p) => [index.get(p.chosen)!, index.get(p.rejected)!] as const) : [];
   if (o.objective === "preference" && pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: no preference pairs");
 
-  const run = await TrainingRun.open(options.out, { method: "rm", start: planner, config: { episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"], template, meta: { prompt: template } });
+  const run = await TrainingRun.open(options.out, { method: "rm", start: planner, config: { episodes: options.episodes.length, ...o }, counter: "step", mutable: ["epochs"], template });
   const { optimizer } = run.restore(planner);
   const plan = minibatchPlan(o.objective === "outcome" ? rows.length : pairs.length, o.batchSize, o.epochs, o.seed);
   const { checkpointEvery, signal, onProgress } = options;

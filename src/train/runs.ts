@@ -94,8 +94,6 @@ export interface RunOptions {
   counter: string;
   /** Config keys a resumed run may change: how it runs (concurrency), or how long (more rounds). */
   mutable?: readonly string[];
-  /** What every checkpoint's meta records besides the run's progress (the reward model's prompt). */
-  meta?: Record<string, unknown>;
 }
 
 /** What a finished round (update, step) leaves: its metrics, and the trainer's state to keep with its checkpoint. */
@@ -133,7 +131,7 @@ export class TrainingRun {
     /** The metrics record of each round completed so far, in order. */
     readonly metrics: MetricsRecord[],
     private saved: Checkpoint | undefined,
-    private readonly meta: Record<string, unknown>,
+    private readonly template: PromptTemplate,
   ) {}
 
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
@@ -145,7 +143,7 @@ export class TrainingRun {
     const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
     const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
     const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
-    return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.meta ?? {});
+    return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.template);
   }
 
   get checkpointDir(): string {
@@ -218,7 +216,8 @@ export class TrainingRun {
   /** Checkpoints the model and optimizer after round (update, step) `progress.completed`. */
   async save(progress: Progress): Promise<void> {
     const { planner, optimizer } = progress;
-    const meta = { ...planner.meta, ...this.meta, stage: this.method, completed: progress.completed, state: progress.state ?? {} };
+    // The prompt it trained with: a LocalPolicy of the checkpoint defaults to it (`trainedPrompt`)
+    const meta = { ...planner.meta, prompt: this.template, stage: this.method, completed: progress.completed, state: progress.state ?? {} };
     this.relabel(planner, await saveCheckpoint(this.checkpointDir, { model: planner.model, tokenizer: planner.tokenizer, optimizer, meta }));
   }
 
