@@ -193,6 +193,14 @@ describe("resuming after a kill", () => {
     expect(first.metrics.map((m) => m.round)).toEqual([1]);
     const saved = await loadCheckpoint(join(out, "checkpoint"));
     expect(saved.meta).toMatchObject({ stage: "rs", completed: 1 });
+    // The same, as an older react-rl left it: round 2's episodes labelled with the run's start
+    const older = join(dir, "resume-older");
+    await cp(out, older, { recursive: true });
+    const round2 = join(older, "rollouts", "0002", "trajectories.jsonl");
+    const startLabels = { model: base.source, weightsDigest: "sha256 000000000000" };
+    const relabelled = (await readTrajectories(round2)).trajectories.map((t) => JSON.stringify({ ...t, meta: { ...t.meta, ...startLabels } }));
+    expect(relabelled.length).toBeGreaterThanOrEqual(4);
+    await writeFile(round2, `${relabelled.join("\n")}\n`);
 
     const resumedPlanner = planner();
     let weightsAtRound2: boolean | undefined;
@@ -216,6 +224,12 @@ describe("resuming after a kill", () => {
     // Rerunning a finished run does nothing more
     const third = await rejectionSampling({ ...settings, planner: planner() });
     expect(third.metrics).toHaveLength(3);
+    // The older folder's round 2 is sampled again by the weights it resumes with, as the episodes now say
+    const resumedOlder = planner();
+    await expect(rejectionSampling({ ...settings, out: older, planner: resumedOlder, rounds: 2 })).resolves.toMatchObject({ interrupted: false });
+    const resampled = (await readTrajectories(round2)).trajectories;
+    expect(resampled).toHaveLength(16);
+    expect(new Set(resampled.map((t) => t.meta.weightsDigest))).toEqual(new Set([saved.weightsDigest]));
   });
 });
 

@@ -111,6 +111,12 @@ class FailureLog {
  * An episode whose policy fails with a PolicyError is recorded as failed and the
  * run goes on, unless episodes keep failing: then it stops with a UserError.
  */
+/** The weights that made each episode logged in a run's folder (`out`), as the episodes record them. */
+export async function madeBy(out: string): Promise<(string | undefined)[]> {
+  const { trajectories } = await readTrajectoriesIfAny(join(out, "trajectories.jsonl"));
+  return trajectories.map((t) => t.meta.weightsDigest);
+}
+
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
   const started = Date.now();
   await mkdir(options.out, { recursive: true });

@@ -6,7 +6,7 @@ import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectoriesIfAny, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
-import { runBenchmark } from "../bench/index.ts";
+import { madeBy, runBenchmark } from "../bench/index.ts";
 import { BASE_PLANNER, defaultDecoding, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { metricCharts, writeReport, type Table } from "../report/report.ts";
@@ -100,7 +100,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       rsBars.finish();
       if (rs.interrupted) return stopped();
       const pgDir = join(flags.out, "pg");
-      await forgetOtherWeights(pgDir, await startOf(pgDir), planner, "started from other weights than rejection sampling's last: training it again");
+      await forgetOtherWeights(pgDir, await startOf(pgDir), planner, "did not start from rejection sampling's last weights, as its config.json records them (rs went on, or an older react-rl recorded the base): training it again");
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), ...training, template, signal,
         out: pgDir, updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
@@ -198,12 +198,6 @@ async function forgetOtherWeights(dir: string, made: readonly (string | undefine
 async function startOf(run: string): Promise<(string | undefined)[]> {
   const started = z.object({ weightsDigest: z.string().optional() });
   return readJsonFile(join(run, "config.json"), started).then((config) => [config.weightsDigest], () => []);
-}
-
-/** The weights that made each episode of an evaluation. */
-async function madeBy(evaluation: string): Promise<(string | undefined)[]> {
-  const { trajectories } = await readTrajectoriesIfAny(join(evaluation, "trajectories.jsonl"));
-  return trajectories.map((t) => t.meta.weightsDigest);
 }
 
 interface Outcome {

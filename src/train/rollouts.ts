@@ -3,11 +3,12 @@
  * trained, run through the real runtime (runBenchmark: the episodes are logged as
  * they finish, so a killed collection resumes), and their token rows for training.
  */
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
-import { runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
+import { madeBy, runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
 import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 import type { RolloutSettings } from "./config.ts";
 import type { SamplingTrainingOptions, TrainingProgress } from "./runs.ts";
@@ -45,6 +46,9 @@ export interface Rollouts {
 
 /** Samples `samples` episodes of every task (a resumed collection keeps what it had logged). */
 export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Promise<Rollouts> {
+  // A round's rollouts are its planner's samples: others kept there (an older react-rl labelled them
+  // with the run's start, whatever weights sampled them) are drawn again, from the same seed
+  if ((await madeBy(o.out)).some((digest) => digest !== o.planner.weightsDigest)) await rm(o.out, { recursive: true, force: true });
   const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding, ...(await defaultDecoding()) });
   const { interrupted } = await runBenchmark({
     tasks: o.tasks,
