@@ -5,6 +5,7 @@
 //
 // The policy here is scripted, so the example runs offline and shows the
 // plumbing; put `new OpenAIPolicy({ model: "gpt-4o-mini" })` in its place for a real one.
+// In a project of your own, install @langchain/community as docs/package.md says.
 import { Calculator } from "@langchain/community/tools/calculator";
 import { Docstore, fromLangChainTool, loadPrompt, runEpisode, ScriptedPolicy, WikiEnvironment, withToolList, type QaTask } from "react-rl";
 

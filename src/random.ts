@@ -1,3 +1,8 @@
+import { z } from "zod";
+
+/** A seed: `Random` keeps 32 bits of it, so a larger one would give another seed's numbers (a world, a question set) under its name. */
+export const SeedSchema = z.number().int().min(0).max(2 ** 32 - 1);
+
 /**
  * A seeded pseudo-random stream (mulberry32: 32-bit state, period 2^32), so a
  * world, a sample or a shuffle is a pure function of its seed on every platform. Math.random cannot be seeded.

@@ -70,6 +70,8 @@ describe("hopworld generation", () => {
     const first = serializeWorld(generateWorld({ seed: 3, sizes: SMALL }));
     expect(serializeWorld(generateWorld({ seed: 3, sizes: SMALL }))).toBe(first);
     expect(serializeWorld(generateWorld({ seed: 4, sizes: SMALL }))).not.toBe(first);
+    // A seed the stream cannot keep whole would be another seed's world under its name
+    for (const seed of [2 ** 32 + 3, -1, 1.5, "3"]) expect(() => generateWorld({ seed: seed as number, sizes: SMALL })).toThrow();
   });
 
   it("leaves the worlds of existing seeds byte for byte as they were before compute questions (the base planner was trained on seed 1)", () => {

@@ -17,7 +17,7 @@ import { policyGradient, rejectionSampling, TRAINING_WORLD_SEED, type MetricsRec
 import { UserError } from "../errors.ts";
 import { readJsonFile } from "../files.ts";
 import { openSuite, splitDataset, type Suite } from "../suites/index.ts";
-import { WorldSeedSchema } from "../world/index.ts";
+import { SeedSchema } from "../random.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { POLICY_GRADIENT_CHARTS, REJECTION_CHARTS, trainingProgressBars, untriedTasks } from "./train-methods.ts";
@@ -31,8 +31,8 @@ const demoFlags = suiteFlags.omit({ world: true, "world-seed": true, file: true 
   model: z.string().default(BASE_PLANNER),
   out: z.string().default("runs/demo"),
   eval: numberFlag(z.number().int().positive()).default(300),
-  "train-world": numberFlag(WorldSeedSchema).optional(),
-  "test-world": numberFlag(WorldSeedSchema).optional(),
+  "train-world": numberFlag(SeedSchema).optional(),
+  "test-world": numberFlag(SeedSchema).optional(),
   "rs-rounds": numberFlag(z.number().int().positive()).default(4),
   "rs-questions": numberFlag(z.number().int().positive()).default(64),
   "pg-updates": numberFlag(z.number().int().positive()).default(36),

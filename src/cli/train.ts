@@ -152,7 +152,8 @@ type CommonFlags = z.infer<typeof commonFlags> & { steps: number };
 
 async function plannerFrom(dir: string, backend: CommonFlags["backend"]): Promise<Planner> {
   await announceBackend(backend);
-  return loadPlanner(dir, backend);
+  // Its weights are fine-tuned in place: the digest of --from's would soon be stale
+  return { ...(await loadPlanner(dir, backend)), weightsDigest: undefined };
 }
 
 /**

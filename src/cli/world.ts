@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SeedSchema } from "../random.ts";
 import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../../trajectories/index.ts";
 import {
   DEFAULT_FAMILIES,
@@ -9,7 +10,6 @@ import {
   serializeWorld,
   SPLITS,
   SplitSchema,
-  WorldSeedSchema,
   worldStats,
   WorldSizesSchema,
   type World,
@@ -24,7 +24,7 @@ export const DEFAULT_WORLD_SEED = 1;
 /** The hopworld a command works on: a file, or the seed of one generated in memory (as `world generate` would). */
 export const worldFlags = z.object({
   world: z.string().optional(),
-  "world-seed": numberFlag(WorldSeedSchema).optional(),
+  "world-seed": numberFlag(SeedSchema).optional(),
 });
 
 /** The usage of `worldFlags`. */
@@ -38,7 +38,7 @@ export function worldFrom(flags: z.infer<typeof worldFlags>): Promise<World> {
 
 const generateFlags = z.object({
   out: z.string(),
-  seed: numberFlag(WorldSeedSchema).default(DEFAULT_WORLD_SEED),
+  seed: numberFlag(SeedSchema).default(DEFAULT_WORLD_SEED),
   train: numberFlag(WorldSizesSchema.shape.train).optional(),
   dev: numberFlag(WorldSizesSchema.shape.dev).optional(),
   test: numberFlag(WorldSizesSchema.shape.test).optional(),

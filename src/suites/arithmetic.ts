@@ -2,7 +2,7 @@ import { z } from "zod";
 import { codeTool } from "../../tools/code/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import { Random } from "../random.ts";
+import { Random, SeedSchema } from "../random.ts";
 import { SPLITS, SplitSchema, type Split } from "../world/schema.ts";
 
 /** The prompt (prompts/arithmetic.txt) arithmetic episodes run with: an instruction naming Code and Finish, no exemplars. */
@@ -12,7 +12,7 @@ export const ARITHMETIC_PROMPT = "arithmetic";
 export const ARITHMETIC_SIZES: Record<Split, number> = { train: 3000, dev: 300, test: 300 };
 
 export const ArithmeticOptionsSchema = z.object({
-  seed: z.number().int().min(0).max(2 ** 32 - 1).default(1),
+  seed: SeedSchema.default(1),
   split: SplitSchema.default("test"),
   /** Default `ARITHMETIC_SIZES[split]`. */
   count: z.number().int().min(1).max(100_000).optional(),

@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { SeedSchema } from "../random.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
-import { ARITHMETIC_PROMPT, arithmeticEnvironment, ArithmeticOptionsSchema, arithmeticTasks } from "./arithmetic.ts";
+import { ARITHMETIC_PROMPT, arithmeticEnvironment, arithmeticTasks } from "./arithmetic.ts";
 import { loadDataset } from "./datasets.ts";
 import { HOTPOTQA_SAMPLE, TWOWIKI_SAMPLE } from "./bundled.ts";
 import { UserError } from "../errors.ts";
 import { OraclePolicy } from "../policies/oracle.ts";
-import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, WorldSeedSchema, worldTasks, type World } from "../world/index.ts";
+import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
 import type { Suite } from "./suite.ts";
 
 /** The suites the command line knows by name; a user's own plugs in from TypeScript. */
@@ -63,8 +64,8 @@ export const SuiteSourceSchema = z.object({
   dataset: z.enum(SUITE_NAMES),
   file: z.string().optional(),
   world: z.string().optional(),
-  worldSeed: WorldSeedSchema.optional(),
-  dataSeed: ArithmeticOptionsSchema.shape.seed.unwrap().optional(),
+  worldSeed: SeedSchema.optional(),
+  dataSeed: SeedSchema.optional(),
 });
 export type SuiteSource = z.infer<typeof SuiteSourceSchema>;
 

@@ -3,7 +3,7 @@ import { writeArticle, type Article } from "./articles.ts";
 import { buildEntities, vocabularyNeeds } from "./entities.ts";
 import { NameBank } from "./names.ts";
 import { draftQuestions, type QuestionDraft } from "./questions.ts";
-import { Random } from "../random.ts";
+import { Random, SeedSchema } from "../random.ts";
 import {
   DEFAULT_FAMILIES,
   DEFAULT_WORLD_SIZES,
@@ -38,7 +38,8 @@ export function generateWorld(options: WorldOptions): World {
   const asked = SPLITS.map((split) => [split, options.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]]);
   const sizes = WorldSizesSchema.parse(Object.fromEntries(asked));
   const families = FamiliesSchema.parse(options.families ?? DEFAULT_FAMILIES);
-  const random = new Random(options.seed);
+  const seed = SeedSchema.parse(options.seed);
+  const random = new Random(seed);
   const names = new NameBank(random);
   const splits = SPLITS.map((split) => {
     const entities = buildEntities(sizes[split], names.vocabulary(vocabularyNeeds(sizes[split])), random);
@@ -53,7 +54,7 @@ export function generateWorld(options: WorldOptions): World {
   const questions = splits.flatMap(({ split, entities }) =>
     draftQuestions({ entities, docstore }, sizes[split], random, families).map((draft, i) => finishQuestion(draft, split, i, articles)),
   );
-  return { version: WORLD_VERSION, seed: options.seed, sizes, pages, questions };
+  return { version: WORLD_VERSION, seed, sizes, pages, questions };
 }
 
 function finishQuestion(draft: QuestionDraft, split: Split, index: number, articles: ReadonlyMap<string, Article>): Question {

@@ -12,7 +12,6 @@ export {
   SplitSchema,
   WORLD_VERSION,
   WorldSchema,
-  WorldSeedSchema,
   WorldSizesSchema,
   type Hop,
   type Page,

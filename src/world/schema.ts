@@ -90,9 +90,6 @@ export const QuestionSchema = z.object({
 });
 
 /** Questions per split; entity counts follow from them. */
-/** A world's seed: the generator's random numbers keep 32 bits of it, so a larger one would be another seed's world under its name. */
-export const WorldSeedSchema = z.number().int().min(0).max(2 ** 32 - 1);
-
 export const WorldSizesSchema = z.object({
   train: z.number().int().min(1).max(10_000),
   dev: z.number().int().min(1).max(2_000),
