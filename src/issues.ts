@@ -1,6 +1,17 @@
 // User mistakes in words: what a setting allows, and what a misspelt name was likely meant to be.
 import { z } from "zod";
 import { levenshteinRatio } from "../tools/wiki/index.ts";
+import { describeZodError, UserError } from "./errors.ts";
+
+/**
+ * The settings among the options a script passed `caller` (a trainer, runBenchmark): a bad
+ * value, which JavaScript lets through, is a UserError in the CLI's words, naming the caller.
+ */
+export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object): z.infer<S> {
+  const parsed = schema.safeParse(options, { error: inWords });
+  if (!parsed.success) throw new UserError(`${caller}: ${describeZodError(parsed.error)}`);
+  return parsed.data;
+}
 
 /** In words, the numbers a schema allows: `a whole number from 1 to 20`, `a number above 0 and at most 1`. */
 export function numberRange(schema: z.ZodNumber): string {

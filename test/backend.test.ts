@@ -4,8 +4,8 @@ import { availableParallelism } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { UserError } from "../src/errors.ts";
-import { BACKENDS, describeBackend, GPU_BACKENDS, selectBackend } from "../src/lm/index.ts";
-import { decodingOn } from "../src/planner/index.ts";
+import { BACKENDS, describeBackend, GPU_BACKENDS, selectBackend, type BackendName } from "../src/lm/index.ts";
+import { decodingOn, ensureBackend } from "../src/planner/index.ts";
 import { trainingThreads } from "../src/train/index.ts";
 
 const installed = (pkg: string) => {
@@ -34,6 +34,15 @@ describe("selecting a backend", () => {
     await expect(selectBackend("webgpu")).rejects.toThrow(/^tfjs backend 'webgpu' is not available: webgpu is not installed \(npm install --no-save webgpu @tensorflow\/tfjs-backend-webgpu@4.22.0\)$/);
     expect(["tensorflow", "webgpu"]).not.toContain(tf.getBackend());
     await selectBackend("wasm");
+  });
+
+  it("keeps the process's first choice, not a failed one, and refuses another or an unknown name", async () => {
+    await expect(ensureBackend("bogus" as BackendName)).rejects.toThrow(new UserError("unknown tfjs backend 'bogus': one of tfjs-node-gpu, webgpu, tfjs-node, wasm, cpu"));
+    if (!installed("@tensorflow/tfjs-node-gpu")) await expect(ensureBackend("tfjs-node-gpu")).rejects.toThrow(/not installed/);
+    // Tried and failed: the next choice is made afresh
+    await expect(ensureBackend("cpu")).resolves.toMatchObject({ name: "cpu" });
+    await expect(ensureBackend()).resolves.toMatchObject({ name: "cpu" });
+    await expect(ensureBackend("wasm")).rejects.toThrow(new UserError("this process already runs on tfjs backend 'cpu': it cannot move to 'wasm'"));
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -92,6 +92,15 @@ describe("runBenchmark", () => {
     const ids = (await readTrajectories(log)).trajectories.map((t) => t.id);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
+  });
+
+  it("refuses a size a script got wrong in one line, before writing anything", async () => {
+    const out = join(await tempDir(), "never");
+    const run = (sizes: object) => runBenchmark({ tasks: tasks.slice(0, 1), policy: answeringPolicy(), environment: finishEnvironment, out, ...sizes });
+    await expect(run({ concurrency: Number.NaN })).rejects.toThrow(new UserError("runBenchmark: concurrency: expected a whole number of at least 1"));
+    await expect(run({ samples: 0 })).rejects.toThrow("runBenchmark: samples: expected a whole number of at least 1");
+    await expect(run({ maxSteps: "3" })).rejects.toThrow("runBenchmark: maxSteps: expected a whole number of at least 1");
+    await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 
   it("refuses to resume a log made with another policy, step limit, prompt, recall or questions, naming the first change", async () => {

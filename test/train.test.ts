@@ -350,6 +350,8 @@ describe("configs and run folders", () => {
     // runs/.. would be the folder above runs/
     for (const name of [".", ".."]) await expect(loadConfig(RejectionConfig, undefined, { name })).rejects.toThrow("name: a folder's name, not . or ..");
     await expect(loadConfig(PolicyGradientConfig, undefined, { reward: "rm" })).rejects.toThrow(/rewardModel/);
+    // A reward model the reward would never read is a mistake too
+    await expect(loadConfig(PolicyGradientConfig, undefined, { rewardModel: "runs/rm/checkpoint" })).rejects.toThrow("rewardModel: a reward model is read only for reward rm (--reward rm)");
     // A world seed past 32 bits would generate another seed's world under its name
     await expect(loadConfig(PolicyGradientConfig, undefined, { worldSeed: 2 ** 32 + 1 })).rejects.toThrow("bad config: worldSeed: ");
     await writeFile(file, "{ not json");

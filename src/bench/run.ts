@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { z } from "zod";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
@@ -17,6 +18,7 @@ import { episodeSettings, promptOf, runEpisode } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { changedSettings } from "../settings.ts";
+import { parseOptions } from "../issues.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
@@ -105,23 +107,31 @@ class FailureLog {
   }
 }
 
-/**
- * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
- * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
- * An episode whose policy fails with a PolicyError is recorded as failed and the
- * run goes on, unless episodes keep failing: then it stops with a UserError.
- */
 /** The weights that made each episode logged in a run's folder (`out`), as the episodes record them. */
 export async function madeBy(out: string): Promise<(string | undefined)[]> {
   const { trajectories } = await readTrajectoriesIfAny(join(out, "trajectories.jsonl"));
   return trajectories.map((t) => t.meta.weightsDigest);
 }
 
+/** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */
+const BenchmarkSizes = z.object({
+  concurrency: z.number().int().min(1).optional(),
+  samples: z.number().int().min(1).default(1),
+  maxSteps: z.number().int().min(1).optional(),
+  recall: z.number().int().min(0).optional(),
+});
+
+/**
+ * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
+ * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
+ * An episode whose policy fails with a PolicyError is recorded as failed and the
+ * run goes on, unless episodes keep failing: then it stops with a UserError.
+ */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
   const started = Date.now();
+  const { samples } = parseOptions("runBenchmark", BenchmarkSizes, options);
   await mkdir(options.out, { recursive: true });
   const logPath = join(options.out, "trajectories.jsonl");
-  const samples = options.samples ?? 1;
   const episodes = options.tasks.flatMap((task) => Array.from({ length: samples }, (_, sample) => ({ task, sample })));
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));
   const previous = (await readTrajectoriesIfAny(logPath)).trajectories;

@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
+  BACKENDS,
   createModel,
   disposeModel,
   loadCheckpoint,
@@ -56,10 +57,19 @@ export function trainedPrompt(planner: Pick<Planner, "meta" | "source">): Prompt
 
 let backendChoice: ReturnType<typeof selectBackend> | undefined;
 
-/** Selects the fastest present backend, or `preferred`; later calls reuse the first choice. */
-export function ensureBackend(preferred?: BackendName): ReturnType<typeof selectBackend> {
-  backendChoice ??= selectBackend(preferred);
-  return backendChoice;
+/**
+ * Selects the fastest present backend, or `preferred`; later calls reuse the first choice
+ * (the process's tensors live on it), and refuse to name another. A choice that failed is not kept.
+ */
+export async function ensureBackend(preferred?: BackendName): ReturnType<typeof selectBackend> {
+  if (preferred !== undefined && !BACKENDS.includes(preferred)) throw new UserError(`unknown tfjs backend '${String(preferred)}': one of ${BACKENDS.join(", ")}`);
+  backendChoice ??= selectBackend(preferred).catch((error: unknown) => {
+    backendChoice = undefined;
+    throw error;
+  });
+  const choice = await backendChoice;
+  if (preferred && choice.name !== preferred) throw new UserError(`this process already runs on tfjs backend '${choice.name}': it cannot move to '${preferred}'`);
+  return choice;
 }
 
 /** A planner as plain data (its weights copied out), for another thread to rebuild. */

@@ -4,7 +4,7 @@
  * rs|rl|dpo|rm` reads them from a JSON file and from flags named after the keys.
  */
 import { z } from "zod";
-import { describeZodError, UserError } from "../errors.ts";
+import { UserError } from "../errors.ts";
 import { JsonObjectSchema, readJsonFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
 import { BACKENDS } from "../lm/index.ts";
@@ -130,7 +130,8 @@ export const RejectionConfig = RunSettings.extend(SamplingSuiteSettings.shape).e
 export const PolicyGradientConfig = RunSettings.extend(SamplingSuiteSettings.shape)
   .extend(PolicyGradientSettings.shape)
   .extend({ rewardModel: z.string().optional().describe("reward model checkpoint (from react-rl train rm), for reward rm") })
-  .refine((c) => c.reward !== "rm" || c.rewardModel !== undefined, { message: "reward rm needs a reward model (rewardModel, or --reward-model DIR)", path: ["rewardModel"] });
+  .refine((c) => c.reward !== "rm" || c.rewardModel !== undefined, { message: "reward rm needs a reward model (rewardModel, or --reward-model DIR)", path: ["rewardModel"] })
+  .refine((c) => c.reward === "rm" || c.rewardModel === undefined, { message: "a reward model is read only for reward rm (--reward rm)", path: ["rewardModel"] });
 export const DpoConfig = RunSettings.extend(LogSettings.shape).extend(DpoSettings.shape);
 export const RewardModelConfig = RunSettings.extend(LogSettings.shape).extend(RewardModelSettings.shape);
 
@@ -165,13 +166,6 @@ export async function loadConfig<S extends z.ZodType>(schema: S, file: string | 
     const named = unknown.map((key) => `${key}${didYouMean(key, [...known])}`);
     throw new UserError(`${file}: unknown config key${unknown.length > 1 ? "s" : ""} ${named.join(", ")}`);
   }
-  return parsed.data;
-}
-
-/** A trainer's settings among the options a script passed it: a bad value is a UserError in the CLI's words, naming the trainer. */
-export function trainerSettings<S extends z.ZodObject>(trainer: string, schema: S, options: object): z.infer<S> {
-  const parsed = schema.safeParse(options, { error: inWords });
-  if (!parsed.success) throw new UserError(`${trainer}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }
 

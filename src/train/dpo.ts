@@ -13,7 +13,8 @@ import { UserError } from "../errors.ts";
 import type { LanguageModel } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
-import { DpoSettings, trainerSettings } from "./config.ts";
+import { DpoSettings } from "./config.ts";
+import { parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
@@ -28,7 +29,7 @@ export interface PreferencePair {
 export type DpoOptions = z.input<typeof DpoSettings> & EpisodeTrainingOptions;
 
 export async function dpo(options: DpoOptions): Promise<TrainingResult> {
-  const o = trainerSettings("dpo", DpoSettings, options);
+  const o = parseOptions("dpo", DpoSettings, options);
   const { planner, template } = options;
   const pairs = preferencePairs(options.episodes, o.pairsPerQuestion, o.seed);
   if (pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: DPO has no pairs to learn from");

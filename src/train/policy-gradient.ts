@@ -17,7 +17,8 @@ import type { Task } from "../../tools/environment.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkpointName } from "../planner/index.ts";
-import { PolicyGradientSettings, trainerSettings } from "./config.ts";
+import { PolicyGradientSettings } from "./config.ts";
+import { parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
@@ -57,7 +58,7 @@ interface StepStats {
 }
 
 export async function policyGradient<T extends Task>(options: PolicyGradientOptions<T>): Promise<TrainingResult> {
-  const o = trainerSettings("policyGradient", PolicyGradientSettings, options);
+  const o = parseOptions("policyGradient", PolicyGradientSettings, options);
   const { planner, template } = options;
   if (o.reward === "rm" && !options.rewardModel) throw new UserError("reward rm needs a reward model");
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");

@@ -17,7 +17,8 @@ import type { Task } from "../../tools/environment.ts";
 import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { RejectionSettings, trainerSettings } from "./config.ts";
+import { RejectionSettings } from "./config.ts";
+import { parseOptions } from "../issues.ts";
 import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
@@ -25,7 +26,7 @@ import { trainSupervised } from "./supervised.ts";
 export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings>, SamplingTrainingOptions<T> {}
 
 export async function rejectionSampling<T extends Task>(options: RejectionOptions<T>): Promise<TrainingResult> {
-  const o = trainerSettings("rejectionSampling", RejectionSettings, options);
+  const o = parseOptions("rejectionSampling", RejectionSettings, options);
   const { planner, template } = options;
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
   const run = await TrainingRun.open(options.out, { method: "rs", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"], template });

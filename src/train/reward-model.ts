@@ -21,7 +21,8 @@ import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
-import { RewardModelSettings, trainerSettings } from "./config.ts";
+import { RewardModelSettings } from "./config.ts";
+import { parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
 import type { Objective } from "./objectives.ts";
@@ -94,7 +95,7 @@ export interface BestOfN {
 }
 
 export async function trainRewardModel(options: RewardModelOptions): Promise<TrainingResult & { evaluation?: RewardModelEvaluation }> {
-  const o = trainerSettings("trainRewardModel", RewardModelSettings, options);
+  const o = parseOptions("trainRewardModel", RewardModelSettings, options);
   const { planner, template } = options;
   const verdict = planner.tokenizer.bos;
   const { train, heldOut } = splitByQuestion(options.episodes, o.heldOut, o.seed);
