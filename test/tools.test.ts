@@ -75,6 +75,18 @@ describe("object-schema arguments", () => {
     expect(await callWithText(add, "two, 3")).toMatch(/^Invalid input for Add: a: .*expected number, received string\. Write Add\[a, b\]/);
   });
 
+  it("turn a tool's own failure into an observation, and an answer that is not text into JSON", async () => {
+    const flaky = defineTool({ name: "Flaky", description: "Fails.", schema: z.string(), call: (): string => { throw new Error("ECONNRESET"); } });
+    expect(await callWithText(flaky, "x")).toBe("Error in Flaky: ECONNRESET");
+    // From JavaScript, nothing stops a tool answering a number or an object
+    const measure = defineTool({ name: "Measure", description: "Measures.", schema: z.string(), call: (text) => ({ length: text.length }) as unknown as string });
+    expect(await callWithText(measure, "abc")).toBe('{"length":3}');
+    // Stopped by the caller's signal: no answer, the stop goes on up
+    const stop = new AbortController();
+    stop.abort();
+    await expect(callWithText(flaky, "x", { signal: stop.signal })).rejects.toThrow("ECONNRESET");
+  });
+
   it("keep commas inside quotes and brackets, and give a lone argument the whole text", async () => {
     const join = defineTool({
       name: "Join",

@@ -48,18 +48,33 @@ export function toolEntry(tool: Tool): ToolEntry {
 }
 
 /**
- * Validates a text argument against a tool's schema and calls it. Bad input
- * becomes an observation for the agent to read, never an exception.
+ * Validates a text argument against a tool's schema and calls it. Bad input, and
+ * the tool's own failure, become an observation for the agent to read, never an exception.
  */
 export async function callWithText(tool: Tool, argument: string, ctx?: ToolContext): Promise<string> {
   const asString = tool.schema.safeParse(argument);
-  if (asString.success) return tool.call(asString.data, ctx);
+  if (asString.success) return answerOf(tool, asString.data, ctx);
   const shape = inputShape(tool.schema);
   const read = readArgument(shape, argument);
   const parsed = read.ok ? tool.schema.safeParse(read.input) : undefined;
-  if (parsed?.success) return tool.call(parsed.data, ctx);
+  if (parsed?.success) return answerOf(tool, parsed.data, ctx);
   const reason = read.ok ? issueText(parsed!.error.issues[0]) : read.error;
   return `Invalid input for ${tool.name}: ${reason}. Write ${tool.name}[${argumentForm(shape)}]${shape.type === "object" ? " or a JSON object" : ""}.`;
+}
+
+/**
+ * The tool's answer as text. A tool that throws (a flaky network, a bug of a tool from
+ * JavaScript) answers `Error in NAME: ...`, so that one failing call ends no run; one
+ * stopped by the caller's signal still throws. A value other than text is shown as JSON.
+ */
+async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
+  try {
+    const answer: unknown = await tool.call(input, ctx);
+    return typeof answer === "string" ? answer : String(JSON.stringify(answer));
+  } catch (error) {
+    if (ctx?.signal?.aborted) throw error;
+    return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 function issueText(issue: z.core.$ZodIssue | undefined): string {
