@@ -1,5 +1,7 @@
 /** The user's files as the CLI and loaders read them: what the file system refuses, said in the user's words. */
-import { readFile, stat } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { getSystemErrorMap } from "node:util";
 import { z } from "zod";
 import { describeZodError, UserError } from "./errors.ts";
@@ -50,6 +52,44 @@ export function parseJson<S extends z.ZodType>(text: string, where: string, sche
 /** A JSON file the user named, as `schema` takes it; `what` names it when it is missing. */
 export async function readJsonFile<S extends z.ZodType>(path: string, schema: S, what = "file"): Promise<z.infer<S>> {
   return parseJson(await readTextFile(path, what), path, schema);
+}
+
+/** The folders this process has claimed, released at exit (Ctrl-C included) if not before. */
+const claimed = new Set<string>();
+process.once("exit", () => claimed.forEach((lock) => rmSync(lock, { force: true })));
+
+/**
+ * Claims a run folder for this process until `release` (or its exit): a second react-rl
+ * process writing into it would log every episode twice, so one while another live process
+ * holds it is refused. A claim left by a process that died is taken over; this process's own
+ * is its to take again.
+ */
+export async function claimFolder(dir: string): Promise<{ release(): Promise<void> }> {
+  const lock = join(dir, ".react-rl.lock");
+  for (;;) {
+    const made = await writeFile(lock, `${process.pid}\n`, { flag: "wx" }).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === "EEXIST" ? false : Promise.reject(error)),
+    );
+    const holder = made ? process.pid : Number((await readFile(lock, "utf8").catch(() => "")).trim());
+    if (holder === process.pid) {
+      claimed.add(lock);
+      return { release: () => rm(lock, { force: true }).then(() => void claimed.delete(lock)) };
+    }
+    if (isAlive(holder)) throw new UserError(`${dir} is in use by another react-rl process (pid ${holder}): wait for it to end, or stop it`);
+    await rm(lock, { force: true });
+  }
+}
+
+/** Whether a process of this id runs (one this user may not signal runs too). */
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** The system's words for an error (`permission denied`), else its message. */

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +93,18 @@ describe("runBenchmark", () => {
     const ids = (await readTrajectories(log)).trajectories.map((t) => t.id);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
+  });
+
+  it("refuses a folder another live process is writing into, takes over one a dead process left, and leaves no claim behind", async () => {
+    const out = await tempDir();
+    const lock = join(out, ".react-rl.lock");
+    const run = () => runBenchmark({ tasks: tasks.slice(0, 2), policy: answeringPolicy(), environment: finishEnvironment, out });
+    await writeFile(lock, `${process.ppid}\n`); // alive: the test runner's own parent
+    await expect(run()).rejects.toThrow(new UserError(`${out} is in use by another react-rl process (pid ${process.ppid}): wait for it to end, or stop it`));
+    await expect(readdir(out)).resolves.toEqual([".react-rl.lock"]);
+    await writeFile(lock, `${spawnSync("true").pid}\n`); // ended
+    await expect(run()).resolves.toMatchObject({ summary: { n: 2 } });
+    expect((await readdir(out)).sort()).toEqual(["summary.json", "trajectories.jsonl"]);
   });
 
   it("refuses a size a script got wrong in one line, before writing anything", async () => {

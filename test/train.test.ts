@@ -383,6 +383,11 @@ describe("configs and run folders", () => {
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).rejects.toThrow('model: undefined -> "runs/sft"');
     await writeFile(join(older, "config.json"), JSON.stringify({ method: "rs", model: "./runs/sft/", rounds: 3, seed: 1 })); // kept as given
     await expect(TrainingRun.open(older, start("sha256 bbbbbbbbbbbb"))).resolves.toMatchObject({ completed: 0 });
+    // Another live process's run (two terminals, one folder): refused, as it would log every round twice
+    const busy = join(dir, "busy");
+    await mkdir(busy, { recursive: true });
+    await writeFile(join(busy, ".react-rl.lock"), `${process.ppid}\n`);
+    await expect(TrainingRun.open(busy, start("sha256 aaaaaaaaaaaa"))).rejects.toThrow(`${busy} is in use by another react-rl process (pid ${process.ppid})`);
     // A config.json damaged by hand is the user's to mend, said in one line
     for (const [text, problem] of [["null", "expected a JSON object"], ["{ cut", "not valid JSON"]]) {
       await writeFile(join(older, "config.json"), text);

@@ -17,6 +17,7 @@ import {
 import { episodeSettings, promptOf, runEpisode } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
+import { claimFolder } from "../files.ts";
 import { changedSettings } from "../settings.ts";
 import { parseOptions } from "../issues.ts";
 
@@ -128,9 +129,19 @@ const BenchmarkSizes = z.object({
  * run goes on, unless episodes keep failing: then it stops with a UserError.
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
-  const started = Date.now();
   const { samples } = parseOptions("runBenchmark", BenchmarkSizes, options);
   await mkdir(options.out, { recursive: true });
+  const claim = await claimFolder(options.out);
+  try {
+    return await benchmark(options, samples);
+  } finally {
+    await claim.release();
+  }
+}
+
+/** runBenchmark, once its folder is this process's. */
+async function benchmark<T extends Task>(options: BenchmarkOptions<T>, samples: number): Promise<BenchmarkResult> {
+  const started = Date.now();
   const logPath = join(options.out, "trajectories.jsonl");
   const episodes = options.tasks.flatMap((task) => Array.from({ length: samples }, (_, sample) => ({ task, sample })));
   const wanted = new Map(episodes.map((e) => [episodeKey(e.task.id, e.sample), e.task.question]));

@@ -23,7 +23,7 @@ import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { shortDigest } from "../../trajectories/digest.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { JsonObjectSchema, parseJson } from "../files.ts";
+import { claimFolder, JsonObjectSchema, parseJson } from "../files.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -132,18 +132,25 @@ export class TrainingRun {
     readonly metrics: MetricsRecord[],
     private saved: Checkpoint | undefined,
     private readonly template: PromptTemplate,
+    private readonly claim: { release(): Promise<void> },
   ) {}
 
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
   static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
     await mkdir(dir, { recursive: true });
-    const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
-    await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
-    const checkpoint = join(dir, "checkpoint");
-    const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
-    const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
-    const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
-    return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.template);
+    const claim = await claimFolder(dir); // until `resume` ends, or the process does
+    try {
+      const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
+      await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
+      const checkpoint = join(dir, "checkpoint");
+      const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run name");
+      const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
+      const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
+      return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.template, claim);
+    } catch (error) {
+      await claim.release();
+      throw error;
+    }
   }
 
   get checkpointDir(): string {
@@ -181,15 +188,19 @@ export class TrainingRun {
    */
   async resume(total: number, options: ResumeOptions, round: (index: number) => Promise<Completed | undefined>): Promise<TrainingResult> {
     const { planner, optimizer, signal, checkpointEvery = 1 } = options;
-    for (let index = this.completed + 1; index <= total; index++) {
-      const completed = await round(index);
-      if (!completed) return { metrics: this.metrics, interrupted: true };
-      await this.log(index, completed.record);
-      const stopping = signal?.aborted === true;
-      if (index === total || stopping || index % checkpointEvery === 0) await this.save({ completed: index, planner, optimizer, state: completed.state });
-      if (stopping && index < total) return { metrics: this.metrics, interrupted: true };
+    try {
+      for (let index = this.completed + 1; index <= total; index++) {
+        const completed = await round(index);
+        if (!completed) return { metrics: this.metrics, interrupted: true };
+        await this.log(index, completed.record);
+        const stopping = signal?.aborted === true;
+        if (index === total || stopping || index % checkpointEvery === 0) await this.save({ completed: index, planner, optimizer, state: completed.state });
+        if (stopping && index < total) return { metrics: this.metrics, interrupted: true };
+      }
+      return { metrics: this.metrics, interrupted: false };
+    } finally {
+      await this.claim.release();
     }
-    return { metrics: this.metrics, interrupted: false };
   }
 
   /**
