@@ -104,7 +104,10 @@ describe("react-rl demo", () => {
     const failed = await run(process.execPath, [bin, "demo", "--out", join(tmpdir(), "react-rl-demo-none"), "--train-world", "1"]).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/^react-rl demo: world 1 has no training question left after the 3000 the planner was fine-tuned on: pick another world\n$/) });
     // A file's questions have no test split to measure on: the demo takes no --file
+    const said = vi.spyOn(console, "error").mockImplementation(() => {});
     expect(await main(["demo", "--file", "questions.json"])).toBe(2);
+    expect(said.mock.calls.flat().join("\n")).toMatch(/^react-rl demo: unknown option --file/);
+    said.mockRestore();
   }, 60_000);
 });
 
