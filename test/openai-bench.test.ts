@@ -117,7 +117,7 @@ describe("bench with the OpenAI policy against a faulty server", () => {
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(Date.now() - interrupted).toBeLessThan(3_000);
-    expect(told(stderr)).toEqual(["interrupted: rerun the same command to resume"]);
+    expect(told(stderr)).toEqual(["stopping where a rerun resumes; Ctrl-C again quits at once", "interrupted: rerun the same command to resume"]);
     expect(await loggedIds(args)).toHaveLength(1);
   });
 });
