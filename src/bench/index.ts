@@ -1,3 +1,3 @@
 export { runWithMemory, type MemoryBenchmarkOptions } from "./memory.ts";
-export { madeBy, runBenchmark, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkResult, type FailedEpisode } from "./run.ts";
+export { forgetOtherWeights, madeBy, runBenchmark, type BenchmarkOptions, type BenchmarkProgress, type BenchmarkResult, type FailedEpisode } from "./run.ts";
 export { scorePredictions, type PredictionScores } from "./score.ts";

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
@@ -112,6 +112,13 @@ class FailureLog {
 export async function madeBy(out: string): Promise<(string | undefined)[]> {
   const { trajectories } = await readTrajectoriesIfAny(join(out, "trajectories.jsonl"));
   return trajectories.map((t) => t.meta.weightsDigest);
+}
+
+/** Removes `dir` unless `weightsDigest`'s weights made all it holds (`made`: each episode's, a run's start); whether it did. */
+export async function forgetOtherWeights(dir: string, made: readonly (string | undefined)[], weightsDigest: string | undefined): Promise<boolean> {
+  if (made.every((digest) => digest === weightsDigest)) return false;
+  await rm(dir, { recursive: true, force: true });
+  return true;
 }
 
 /** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { announceBackend, backendFlag, backendUsage } from "./backend.ts";
@@ -6,7 +6,7 @@ import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectoriesIfAny, writeFileAtomic, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
-import { madeBy, runBenchmark } from "../bench/index.ts";
+import { forgetOtherWeights, madeBy, runBenchmark } from "../bench/index.ts";
 import { BASE_PLANNER, defaultDecoding, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { metricCharts, writeReport, type Table } from "../report/report.ts";
@@ -100,7 +100,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       rsBars.finish();
       if (rs.interrupted) return stopped();
       const pgDir = join(flags.out, "pg");
-      await forgetOtherWeights(pgDir, await startOf(pgDir), planner, "did not start from rejection sampling's last weights, as its config.json records them (rs went on, or an older react-rl recorded the base): training it again");
+      await startOver(pgDir, await startOf(pgDir), planner, "did not start from rejection sampling's last weights, as its config.json records them (rs went on, or an older react-rl recorded the base): training it again");
       const pg = await policyGradient<QaTask>({
         planner, tasks: train.slice(flags["rs-rounds"] * flags["rs-questions"]), ...training, template, signal,
         out: pgDir, updates: flags["pg-updates"], questions: flags["pg-questions"], temperature: ROLLOUT_TEMPERATURE,
@@ -110,7 +110,7 @@ trajectories and OUT/metrics.jsonl. Browse the episodes with react-rl view OUT.`
       if (pg.interrupted) return stopped();
       // The planner now names pg's checkpoint and its weights, which its episodes record
       const afterDir = join(flags.out, "after");
-      await forgetOtherWeights(afterDir, await madeBy(afterDir), planner, "holds an evaluation of other weights: evaluating the trained planner again");
+      await startOver(afterDir, await madeBy(afterDir), planner, "holds an evaluation of other weights: evaluating the trained planner again");
       const after = await evaluate("after", planner, evaluation, afterDir);
       if (!after.complete) return stopped();
       const kl = await klToReference(planner, reference, after.trajectories, template);
@@ -188,10 +188,8 @@ async function evaluate(label: string, planner: Planner, { tasks, environment, t
  * after rs has moved on (a rerun with more rounds), after/ once pg has, or either from a
  * demo before weights were recorded. Resumed, it would report a stale stage as this one.
  */
-async function forgetOtherWeights(dir: string, made: readonly (string | undefined)[], planner: Planner, why: string): Promise<void> {
-  if (made.every((digest) => digest === planner.weightsDigest)) return;
-  console.error(`${dir} ${why}`);
-  await rm(dir, { recursive: true, force: true });
+async function startOver(dir: string, made: readonly (string | undefined)[], planner: Planner, why: string): Promise<void> {
+  if (await forgetOtherWeights(dir, made, planner.weightsDigest)) console.error(`${dir} ${why}`);
 }
 
 /** The weights a training run started from, as its config.json keeps them (none before it starts; an unreadable config is the run's to report). */

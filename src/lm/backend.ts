@@ -60,6 +60,7 @@ const TFJS_NAMES: Record<BackendName, string> = {
  * it is (callers print it). An explicit choice that cannot load is a UserError.
  */
 export async function selectBackend(preferred?: BackendName): Promise<BackendChoice> {
+  if (preferred !== undefined && !BACKENDS.includes(preferred)) throw new UserError(`unknown tfjs backend '${String(preferred)}': one of ${BACKENDS.join(", ")}`);
   if (preferred) {
     const failed = await activate(preferred);
     if (failed) throw new UserError(`tfjs backend '${preferred}' is not available: ${failed.reason}${failed.missing ? ` (${INSTALL[preferred]})` : ""}`);

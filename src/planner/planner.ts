@@ -1,7 +1,6 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
-  BACKENDS,
   createModel,
   disposeModel,
   loadCheckpoint,
@@ -62,7 +61,6 @@ let backendChoice: ReturnType<typeof selectBackend> | undefined;
  * (the process's tensors live on it), and refuse to name another. A choice that failed is not kept.
  */
 export async function ensureBackend(preferred?: BackendName): ReturnType<typeof selectBackend> {
-  if (preferred !== undefined && !BACKENDS.includes(preferred)) throw new UserError(`unknown tfjs backend '${String(preferred)}': one of ${BACKENDS.join(", ")}`);
   backendChoice ??= selectBackend(preferred).catch((error: unknown) => {
     backendChoice = undefined;
     throw error;

@@ -3,12 +3,11 @@
  * trained, run through the real runtime (runBenchmark: the episodes are logged as
  * they finish, so a killed collection resumes), and their token rows for training.
  */
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
-import { madeBy, runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
+import { forgetOtherWeights, madeBy, runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
 import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 import type { RolloutSettings } from "./config.ts";
 import type { SamplingTrainingOptions, TrainingProgress } from "./runs.ts";
@@ -48,7 +47,7 @@ export interface Rollouts {
 export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Promise<Rollouts> {
   // A round's rollouts are its planner's samples: others kept there (an older react-rl labelled them
   // with the run's start, whatever weights sampled them) are drawn again, from the same seed
-  if ((await madeBy(o.out)).some((digest) => digest !== o.planner.weightsDigest)) await rm(o.out, { recursive: true, force: true });
+  await forgetOtherWeights(o.out, await madeBy(o.out), o.planner.weightsDigest);
   const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding, ...(await defaultDecoding()) });
   const { interrupted } = await runBenchmark({
     tasks: o.tasks,
