@@ -83,8 +83,27 @@ describe("object-schema arguments", () => {
     expect(await callWithText(measure, "abc")).toBe('{"length":3}');
     // Stopped by the caller's signal: no answer, the stop goes on up
     const stop = new AbortController();
-    stop.abort();
-    await expect(callWithText(flaky, "x", { signal: stop.signal })).rejects.toThrow("ECONNRESET");
+    stop.abort(new Error("stopped"));
+    await expect(callWithText(flaky, "x", { signal: stop.signal })).rejects.toThrow("stopped");
+  });
+
+  it("tell the agent a tool gave no answer in its time, and stop a call at once on the caller's signal", async () => {
+    let toldToStop: AbortSignal | undefined;
+    const hang = defineTool({
+      name: "Hang",
+      description: "Never answers.",
+      schema: z.string(),
+      call: (_text, ctx) => ((toldToStop = ctx?.signal), new Promise<string>(() => {})),
+      timeoutMs: 50,
+    });
+    expect(await callWithText(hang, "x")).toBe("Error in Hang: no answer in 0.05 s.");
+    expect(toldToStop?.aborted).toBe(true);
+    // The caller's stop wins over a timeout that has not come yet, though the tool ignores its signal
+    const stop = new AbortController();
+    const call = callWithText({ ...hang, timeoutMs: 60_000 }, "x", { signal: stop.signal });
+    stop.abort(new Error("stopped"));
+    await expect(call).rejects.toThrow("stopped");
+    expect(toldToStop?.aborted).toBe(true);
   });
 
   it("keep commas inside quotes and brackets, and give a lone argument the whole text", async () => {
@@ -111,5 +130,20 @@ describe("object-schema arguments", () => {
     const policy = new ScriptedPolicy<QaTask>([' t\nAction 1: Concat["a, ", "b"]', " t\nAction 2: Finish[a, b]"]);
     const trajectory = await runEpisode(policy, new WikiEnvironment(new Docstore([]), [concat]), { task: TASK });
     expect(trajectory.steps[0]).toMatchObject({ action: 'Concat["a, ", "b"]', observation: "a, b", valid: true });
+  });
+
+  it("hand the episode's signal to the tool an action calls", async () => {
+    const stop = new AbortController();
+    let toldToStop: AbortSignal | undefined;
+    const wait = defineTool({
+      name: "Wait",
+      description: "Waits to be stopped.",
+      schema: z.string(),
+      call: (_text, ctx) => ((toldToStop = ctx?.signal), stop.abort(new Error("stopped")), new Promise<string>(() => {})),
+    });
+    const policy = new ScriptedPolicy<QaTask>([" t\nAction 1: Wait[x]"]);
+    const episode = runEpisode(policy, new WikiEnvironment(new Docstore([]), [wait]), { task: TASK, signal: stop.signal });
+    await expect(episode).rejects.toThrow("stopped");
+    expect(toldToStop?.aborted).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import type { Tool, ToolEntry } from "./tool.ts";
+import type { Tool, ToolContext, ToolEntry } from "./tool.ts";
 
 /** A parsed text action: `Search[Paris]` is `{ name: "Search", argument: "Paris" }`. */
 export interface Action {
@@ -40,7 +40,8 @@ export interface StepResult {
 export interface Environment<T extends Task = Task> {
   readonly tools: readonly Tool[];
   reset(task: T): Promise<string>;
-  step(action: Action): Promise<StepResult>;
+  /** `ctx` carries the episode's signal, for the tools the action calls. */
+  step(action: Action, ctx?: ToolContext): Promise<StepResult>;
 }
 
 /**

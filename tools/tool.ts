@@ -6,6 +6,9 @@ export interface ToolContext {
   signal?: AbortSignal;
 }
 
+/** How long a call may take before the agent reads that the tool gave no answer; a tool may set its own `timeoutMs`. */
+export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
+
 /**
  * A tool the agent can call. Text actions `Name[argument]` reach it with the
  * argument as a string when its schema takes a string; object schemas also
@@ -18,6 +21,11 @@ export interface Tool<Input = unknown> {
   /** The input; `.describe()` on a string schema names its argument in the prompt (`Search[entity]`). */
   schema: z.ZodType<Input>;
   call(input: Input, ctx?: ToolContext): Promise<string>;
+  /**
+   * How long a call may take, default `DEFAULT_TOOL_TIMEOUT_MS`; `Infinity` for a tool that
+   * bounds its own calls. Past it the call's signal is aborted and the agent reads an error.
+   */
+  timeoutMs?: number;
 }
 
 /** Builds a tool whose input type is derived from its schema. */
@@ -26,6 +34,7 @@ export function defineTool<Input>(tool: {
   description: string;
   schema: z.ZodType<Input>;
   call(input: Input, ctx?: ToolContext): Promise<string> | string;
+  timeoutMs?: number;
 }): Tool<Input> {
   return { ...tool, call: async (input, ctx) => tool.call(input, ctx) };
 }
@@ -64,17 +73,35 @@ export async function callWithText(tool: Tool, argument: string, ctx?: ToolConte
 
 /**
  * The tool's answer as text. A tool that throws (a flaky network, a bug of a tool from
- * JavaScript) answers `Error in NAME: ...`, so that one failing call ends no run; one
- * stopped by the caller's signal still throws. A value other than text is shown as JSON.
+ * JavaScript) or gives no answer in its time answers `Error in NAME: ...`, so that one
+ * failing call ends no run; a call stopped by the caller's signal still throws, at once,
+ * even when the tool does not read its signal. A value other than text is shown as JSON.
  */
 async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
+  ctx?.signal?.throwIfAborted();
+  const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  const timeout = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
+  const signals = [ctx?.signal, timeout].filter((signal) => signal !== undefined);
+  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
   try {
-    const answer: unknown = await tool.call(input, ctx);
+    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal }), signal);
     return typeof answer === "string" ? answer : String(JSON.stringify(answer));
   } catch (error) {
     if (ctx?.signal?.aborted) throw error;
+    if (timeout?.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
     return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+
+/** The call's outcome, or the signal's reason as soon as it aborts: a tool that never settles holds nothing up. */
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return call;
+  return new Promise((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop(); // while the tool was starting its call
+    signal.addEventListener("abort", stop, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
 }
 
 function issueText(issue: z.core.$ZodIssue | undefined): string {

@@ -94,7 +94,7 @@ async function takeStep<T extends Task>(
   const latencyMs = performance.now() - before;
   const raw = cutAtInventedObservation(completion.text);
   const parsed = parseStep(raw, request.step);
-  const result = parsed.action ? await environment.step(parsed.action) : undefined;
+  const result = parsed.action ? await environment.step(parsed.action, { signal: request.signal }) : undefined;
   const step: Step = {
     thought: parsed.thought,
     action: parsed.actionText,

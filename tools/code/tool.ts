@@ -15,6 +15,9 @@ export interface CodeToolOptions {
   limits?: Partial<CallLimits>;
 }
 
+/** The interpreters stop a program at its limits' `timeoutMs` (up to 10 minutes), so the tools set no time of their own. */
+const BOUNDED_BY_LIMITS = Number.POSITIVE_INFINITY;
+
 const DESCRIPTION =
   "Runs a JavaScript program in a sandbox and returns what it printed with console.log and the value of its last expression. " +
   "The sandbox has the language's built-ins only: no files, network, modules or timers.";
@@ -27,6 +30,7 @@ export function codeTool(options: CodeToolOptions = {}): Tool<string> {
     description: DESCRIPTION,
     schema: z.string().describe("program"),
     call: async (program, ctx) => codeObservation(await run(program, ctx?.signal)),
+    timeoutMs: BOUNDED_BY_LIMITS,
   });
 }
 
@@ -61,6 +65,7 @@ export function pythonTool({ interpreter, limits }: PythonToolOptions = {}): Too
       const result = await (interpreter ?? sharedPythonInterpreter()).run(program, { limits, signal: ctx?.signal });
       return codeObservation(result, "None");
     },
+    timeoutMs: BOUNDED_BY_LIMITS,
   });
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidAction, type Action, type Environment, type StepResult } from "../environment.ts";
-import { callWithText, defineTool, type Tool } from "../tool.ts";
+import { callWithText, defineTool, type Tool, type ToolContext } from "../tool.ts";
 import type { Docstore } from "./docstore.ts";
 import { scoreAnswer } from "./metrics.ts";
 import type { QaTask } from "./task.ts";
@@ -59,13 +59,13 @@ export class WikiEnvironment implements Environment<QaTask> {
     return task.question;
   }
 
-  async step(action: Action): Promise<StepResult> {
+  async step(action: Action, ctx?: ToolContext): Promise<StepResult> {
     const name = action.name.toLowerCase();
     if (name === "search") return ongoing(this.search(action.argument));
     if (name === "lookup") return ongoing(this.lookup(action.argument));
     if (name === "finish") return this.finish(action.argument);
     const tool = this.extraTools.get(name);
-    if (tool) return ongoing(await callWithText(tool, action.argument));
+    if (tool) return ongoing(await callWithText(tool, action.argument, ctx));
     return { observation: invalidAction(`${action.name}[${action.argument}]`), done: false, reward: 0, info: { valid: false } };
   }
 
