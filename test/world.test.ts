@@ -314,7 +314,7 @@ describe("world files", () => {
 });
 
 describe("react-rl world and bench --dataset hopworld", () => {
-  it("generates the same file twice, refuses to overwrite, and reports stats", async () => {
+  it("generates the same file twice, overwrites only with --force, and reports stats", async () => {
     const dir = await tempDir();
     const args = (out: string) => ["world", "generate", "--seed", "11", "--train", "150", "--dev", "40", "--test", "40", "--out", out];
     expect((await cli(args(join(dir, "a.json")))).code).toBe(0);
@@ -323,6 +323,9 @@ describe("react-rl world and bench --dataset hopworld", () => {
     const again = await cli(args(join(dir, "a.json")));
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already exists");
+    // --force replaces it: another seed, another file
+    expect((await cli([...args(join(dir, "a.json")), "--seed", "12", "--force"])).code).toBe(0);
+    expect(await readFile(join(dir, "a.json"), "utf8")).not.toBe(await readFile(join(dir, "b.json"), "utf8"));
     const stats = await cli(["world", "stats", join(dir, "a.json")]);
     const figures = lastJson(stats.stdout);
     expect(figures.counts).toMatchObject({ train: { questions: 150 }, dev: { questions: 40 }, test: { questions: 40 } });

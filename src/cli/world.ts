@@ -38,6 +38,7 @@ export function worldFrom(flags: z.infer<typeof worldFlags>): Promise<World> {
 
 const generateFlags = z.object({
   out: z.string(),
+  force: z.boolean().default(false),
   seed: numberFlag(SeedSchema).default(DEFAULT_WORLD_SEED),
   train: numberFlag(WorldSizesSchema.shape.train).optional(),
   dev: numberFlag(WorldSizesSchema.shape.dev).optional(),
@@ -59,11 +60,11 @@ const expertFlags = z.object({
 const generateCommand = defineCommand({
   name: "world generate",
   summary: "generate hopworld: a fictional wiki with multi-hop questions",
-  usage: `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N] [--families LIST]
+  usage: `react-rl world generate --out FILE [--seed N] [--train N] [--dev N] [--test N] [--families LIST] [--force]
 
 Writes a world: pages and questions in train, dev and test splits whose entity names never
 meet. The same seed, sizes and families give the same file, byte for byte. The pages are the
-same whatever the families. An existing FILE is refused.
+same whatever the families. An existing FILE is replaced only with --force (atomically).
 
   --seed N             (default ${DEFAULT_WORLD_SEED})
   --train N, --dev N, --test N   questions per split (default 3000, 300, 300)
@@ -105,7 +106,7 @@ export const worldCommands = [generateCommand, statsCommand, expertCommand];
 
 async function generate(flags: z.infer<typeof generateFlags>): Promise<number> {
   const { out } = flags;
-  await checkFile("--out", out);
+  await checkFile("--out", out, flags.force);
   const sizes = { train: flags.train, dev: flags.dev, test: flags.test };
   const world = generateWorld({ seed: flags.seed, sizes, families: flags.families });
   await writeFileAtomic(out, serializeWorld(world));
