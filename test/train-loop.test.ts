@@ -189,7 +189,7 @@ describe("resuming after a kill", () => {
       if (p.index === 2 && p.phase === "sample" && p.done >= 4) stop.abort();
     };
     const first = await rejectionSampling({ ...settings, planner: planner(), signal: stop.signal, onProgress });
-    expect(first.interrupted).toBe(true);
+    expect(first).toMatchObject({ interrupted: true, ran: 1 });
     expect(first.metrics.map((m) => m.round)).toEqual([1]);
     const saved = await loadCheckpoint(join(out, "checkpoint"));
     expect(saved.meta).toMatchObject({ stage: "rs", completed: 1 });
@@ -215,7 +215,7 @@ describe("resuming after a kill", () => {
       },
     });
     expect(weightsAtRound2).toBe(true);
-    expect(second.interrupted).toBe(false);
+    expect(second).toMatchObject({ interrupted: false, ran: 2 });
     expect(second.metrics.map((m) => m.round)).toEqual([1, 2, 3]);
     expect((await readFile(join(out, "metrics.jsonl"), "utf8")).trim().split("\n")).toHaveLength(3);
     expect(await readdir(join(out, "rollouts"))).toEqual(["0001", "0002", "0003"]);
@@ -223,6 +223,7 @@ describe("resuming after a kill", () => {
 
     // Rerunning a finished run does nothing more
     const third = await rejectionSampling({ ...settings, planner: planner() });
+    expect(third).toMatchObject({ interrupted: false, ran: 0 });
     expect(third.metrics).toHaveLength(3);
     // The older folder's round 2 is sampled again by the weights it resumes with, as the episodes now say
     const resumedOlder = planner();
@@ -289,13 +290,19 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     const curves = await readFile(join(dir, "cli", "curves.svg"), "utf8");
     expect(curves).toContain(">Rejection sampling: rollouts</text>");
     expect(await readFile(join(dir, "cli", "report.html"), "utf8")).toContain(curves.split("\n")[2]!);
-    expect(await main([...rs, "--seed", "4"])).toBe(0); // finished: nothing more to do
+    const said = vi.spyOn(console, "error");
+    expect(await main([...rs, "--seed", "4"])).toBe(0); // finished: nothing more to do, and said so
+    expect(said.mock.calls.flat()).toContain(`${join(dir, "cli")} had finished its 1 round: nothing more to do`);
+    said.mockRestore();
     expect((await readFile(metrics, "utf8")).trim().split("\n")).toHaveLength(1);
     expect(await main([...rs, "--seed", "5"])).toBe(1); // other settings in the same run folder
 
     const rollouts = join(dir, "cli", "rollouts", "0001");
     expect(await main(["train", "dpo", "--model", model, "--trajectories", rollouts, "--runs", dir])).toBe(1); // a random model solves nothing: no pairs
+    const printed = vi.spyOn(console, "log");
     expect(await main(["train", "rm", "--model", model, "--trajectories", rollouts, "--runs", dir, "--name", "cli-rm", "--epochs", "1", "--held-out", "0.5"])).toBe(0);
+    expect(printed.mock.calls.flat().find((line) => String(line).startsWith("best-of-"))).toMatch(/^best-of-2 EM /); // two samples per question
+    printed.mockRestore();
     expect(await readFile(join(dir, "cli-rm", "report.html"), "utf8")).toMatch(/<th>held-out questions<\/th>[\s\S]*<svg/);
     expect(await main(["train", "rl", "--model", model, "--reward", "rm"])).toBe(1); // rm needs --reward-model
     expect(await main(["train", "rl", "--updates", "many"])).toBe(1);
@@ -312,6 +319,11 @@ describe("react-rl train rs|rl|dpo|rm", () => {
     expect(await main([...rl, "--name", "cli-skip", "--skip-questions", "4", "--updates", "2", "--world", other])).toBe(1);
     expect(JSON.parse(await readFile(join(dir, "cli-skip", "config.json"), "utf8")).trainingQuestions).toMatch(/^2 from /);
     expect(await main([...rl, "--name", "cli-skip-all", "--skip-questions", "6"])).toBe(1); // no training questions left
+    // fewer questions left than an update takes: said, not silent
+    const notes = vi.spyOn(console, "error");
+    expect(await main([...rl, "--name", "cli-again", "--skip-questions", "5"])).toBe(0);
+    expect(notes.mock.calls.flat()).toContain("note: 1 training question left, fewer than 2 per update: every update samples the same ones");
+    notes.mockRestore();
   });
 });
 

@@ -8,7 +8,7 @@ import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
-import { ProgressBar } from "./progress.ts";
+import { counted, ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
 import { suiteFlags, suiteFrom, suiteUsage } from "./suite.ts";
 import type { Suite } from "../suites/index.ts";
@@ -95,7 +95,7 @@ Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "
     if (result.interrupted) return stopped();
     console.log(formatCandidates(result.candidates, result.best));
     if (result.pool === 0) console.error("no training episode was rewarded: nothing to choose from, so the starting prompt is kept");
-    else if (result.pool < flags.k) console.error(`only ${result.pool} training episode${result.pool === 1 ? " was" : "s were"} rewarded: each candidate has ${result.pool} exemplar${result.pool === 1 ? "" : "s"}, not --k ${flags.k} (more --train questions give more)`);
+    else if (result.pool < flags.k) console.error(`only ${result.pool} training episode${result.pool === 1 ? " was" : "s were"} rewarded: each candidate has ${counted(result.pool, "exemplar")}, not --k ${flags.k} (more --train questions give more)`);
     await writeFileAtomic(target, formatPromptFile(result.template));
     const score = result.candidates[result.best]!.score;
     const baseScore = result.candidates[0]!.score;

@@ -35,7 +35,7 @@ import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf, UsageError } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { readEpisodesOf } from "./logs.ts";
-import { ProgressBar } from "./progress.ts";
+import { counted, ProgressBar } from "./progress.ts";
 
 /** The learning curves of a rejection-sampling run, from its metrics.jsonl (the demo draws them too). */
 export const REJECTION_CHARTS: readonly MetricChart[] = [
@@ -87,7 +87,7 @@ the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
   counter: "round",
   charts: REJECTION_CHARTS,
   async train(run) {
-    return rejectionSampling({ ...run.config, ...run, ...trainingQuestions(run) });
+    return rejectionSampling({ ...run.config, ...run, ...trainingQuestions(run, run.config.rounds, "round") });
   },
 });
 
@@ -102,7 +102,7 @@ on the planner's own tokens.`,
   charts: POLICY_GRADIENT_CHARTS,
   async train(run) {
     const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
-    return policyGradient({ ...run.config, ...run, ...trainingQuestions(run), rewardModel });
+    return policyGradient({ ...run.config, ...run, ...trainingQuestions(run, run.config.updates, "update"), rewardModel });
   },
 });
 
@@ -136,22 +136,22 @@ same suite). It reads the logs with the prompt of their suite (--dataset, defaul
   counter: "step",
   charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
   async train(run) {
-    const result = await trainRewardModel({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
-    if (!result.evaluation) return { metrics: result.metrics, interrupted: result.interrupted };
-    const { accuracy, episodes, successRate, bestOfN } = result.evaluation;
+    const { evaluation, ...result } = await trainRewardModel({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
+    if (!evaluation) return result;
+    const { accuracy, episodes, successRate, bestOfN } = evaluation;
     console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
-    console.log(`best-of-${bestOfN.n.toFixed(1)} EM ${bestOfN.best.toFixed(3)} vs one sample ${bestOfN.single.toFixed(3)} (oracle ${bestOfN.oracle.toFixed(3)}) on ${bestOfN.questions} questions`);
+    console.log(`best-of-${count(bestOfN.n)} EM ${bestOfN.best.toFixed(3)} vs one sample ${bestOfN.single.toFixed(3)} (oracle ${bestOfN.oracle.toFixed(3)}) on ${bestOfN.questions} questions`);
     const evaluationTable: Table = {
       header: ["held-out questions", "value"],
       rows: [
         ["accuracy", accuracy.toFixed(3)],
         ["always \"failed\"", (1 - successRate).toFixed(3)],
-        [`EM of the best of ${bestOfN.n.toFixed(1)} by the reward model`, bestOfN.best.toFixed(3)],
+        [`EM of the best of ${count(bestOfN.n)} by the reward model`, bestOfN.best.toFixed(3)],
         ["EM of one sample", bestOfN.single.toFixed(3)],
         ["EM of the best, known (oracle)", bestOfN.oracle.toFixed(3)],
       ],
     };
-    return { metrics: result.metrics, interrupted: result.interrupted, evaluationTable };
+    return { ...result, evaluationTable };
   },
 });
 
@@ -215,6 +215,7 @@ the same command resumes at the next ${spec.counter}.`,
       );
       bars.finish();
       const last = result.metrics.at(-1);
+      if (!result.interrupted && result.ran === 0) console.error(`${out} had finished its ${counted(result.metrics.length, spec.counter)}: nothing more to do`);
       if (last) console.log(formatRecord(last));
       const report = await writeReport(out, {
         title: `react-rl train ${spec.method}: ${out}`,
@@ -223,17 +224,31 @@ the same command resumes at the next ${spec.counter}.`,
         charts: metricCharts(result.metrics, spec.counter, spec.charts),
         files: ["config.json", "metrics.jsonl"],
       });
-      console.log(`run: ${out} (checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")}, report ${report})`);
+      const files = last ? `checkpoint ${join(out, "checkpoint")}, metrics ${join(out, "metrics.jsonl")}` : `no ${spec.counter} finished yet`;
+      console.log(`run: ${out} (${files}, report ${report})`);
       console.log(JSON.stringify({ run: out, ...last }));
       return result.interrupted ? stopped() : 0;
     },
   });
 }
 
-/** The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more), their environment, and the name their logs record. */
-function trainingQuestions(run: MethodRun<{ skipQuestions: number }>): { tasks: QaTask[]; environment: Suite["environment"]; dataset: string } {
-  const { suite } = run;
-  return { tasks: untriedTasks(suite, run.planner, run.config.skipQuestions), environment: suite.environment, dataset: splitDataset(suite, "train") };
+/**
+ * The suite's training questions after those the planner was fine-tuned on (and `skipQuestions` more),
+ * their environment, and the name their logs record. Says so when `rounds` rounds (or updates) of them run past the last question.
+ */
+function trainingQuestions(
+  run: MethodRun<{ skipQuestions: number; questions: number }>,
+  rounds: number,
+  counter: string,
+): { tasks: QaTask[]; environment: Suite["environment"]; dataset: string } {
+  const { suite, config } = run;
+  const tasks = untriedTasks(suite, run.planner, config.skipQuestions);
+  const fresh = Math.floor(tasks.length / config.questions);
+  if (rounds > fresh) {
+    const left = `note: ${counted(tasks.length, "training question")} left`;
+    console.error(fresh === 0 ? `${left}, fewer than ${config.questions} per ${counter}: every ${counter} samples the same ones` : `${left}, enough for ${counted(fresh, counter)} of ${config.questions}: later ${counter}s sample them again`);
+  }
+  return { tasks, environment: suite.environment, dataset: splitDataset(suite, "train") };
 }
 
 /** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */
@@ -245,6 +260,11 @@ export function untriedTasks(suite: Suite, planner: Planner, skip = 0): QaTask[]
     throw new UserError(`${what} has no training question left after the ${demonstrated} the planner was fine-tuned on${skip > 0 ? ` and ${skip} skipped` : ""}: pick another ${other}`);
   }
   return tasks;
+}
+
+/** A count that may be a mean: `4`, or `3.5`. */
+function count(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
 /** A trainer's progress as bars: one per phase of each round, update or epoch, the next replacing the last. */

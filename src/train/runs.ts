@@ -48,6 +48,8 @@ export interface TrainingResult {
   metrics: MetricsRecord[];
   /** True when the signal stopped the run early: rerun with the same settings to continue. */
   interrupted: boolean;
+  /** The rounds (updates, steps) this call ran: 0 when a rerun found the run finished. */
+  ran: number;
 }
 
 /** What a trainer that samples its own episodes (rejection sampling, policy gradient) is given besides its settings. */
@@ -188,16 +190,17 @@ export class TrainingRun {
    */
   async resume(total: number, options: ResumeOptions, round: (index: number) => Promise<Completed | undefined>): Promise<TrainingResult> {
     const { planner, optimizer, signal, checkpointEvery = 1 } = options;
+    const result = (interrupted: boolean, last: number) => ({ metrics: this.metrics, interrupted, ran: Math.max(0, last - this.completed) });
     try {
       for (let index = this.completed + 1; index <= total; index++) {
         const completed = await round(index);
-        if (!completed) return { metrics: this.metrics, interrupted: true };
+        if (!completed) return result(true, index - 1);
         await this.log(index, completed.record);
         const stopping = signal?.aborted === true;
         if (index === total || stopping || index % checkpointEvery === 0) await this.save({ completed: index, planner, optimizer, state: completed.state });
-        if (stopping && index < total) return { metrics: this.metrics, interrupted: true };
+        if (stopping && index < total) return result(true, index);
       }
-      return { metrics: this.metrics, interrupted: false };
+      return result(false, total);
     } finally {
       await this.claim.release();
     }
