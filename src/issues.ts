@@ -6,11 +6,21 @@ import { describeZodError, UserError } from "./errors.ts";
 /**
  * The settings among the options a script passed `caller` (a trainer, runBenchmark): a bad
  * value, which JavaScript lets through, is a UserError in the CLI's words, naming the caller.
+ * So is a key that is neither a setting nor one of `others` (its options besides the
+ * settings): a misspelt `temprature` was dropped, and the run went on with the default.
  */
-export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object): z.infer<S> {
+export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object, others: readonly string[]): z.infer<S> {
+  const known = [...Object.keys(schema.shape), ...others];
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw new UserError(`${caller}: unknown option ${unknown}${didYouMean(unknown, known)}`);
   const parsed = schema.safeParse(options, { error: inWords });
   if (!parsed.success) throw new UserError(`${caller}: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+/** The keys of an options type, each named once: the compiler refuses a list that misses one. */
+export function optionKeys<T>(keys: Record<keyof T, true>): string[] {
+  return Object.keys(keys);
 }
 
 /** In words, the numbers a schema allows: `a whole number from 1 to 20`, `a number above 0 and at most 1`. */

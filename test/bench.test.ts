@@ -113,6 +113,7 @@ describe("runBenchmark", () => {
     await expect(run({ concurrency: Number.NaN })).rejects.toThrow(new UserError("runBenchmark: concurrency: expected a whole number of at least 1"));
     await expect(run({ samples: 0 })).rejects.toThrow("runBenchmark: samples: expected a whole number of at least 1");
     await expect(run({ maxSteps: "3" })).rejects.toThrow("runBenchmark: maxSteps: expected a whole number of at least 1");
+    await expect(run({ concurency: 4 })).rejects.toThrow(new UserError("runBenchmark: unknown option concurency (did you mean concurrency?)"));
     await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 

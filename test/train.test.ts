@@ -328,11 +328,16 @@ describe("configs and run folders", () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("a trainer called from a script says what is wrong with a setting in one line, naming itself", async () => {
-    const script = { planner: undefined, tasks: [], out: join(dir, "never") };
-    await expect(rejectionSampling({ ...script, rounds: 0 } as never)).rejects.toThrow(new UserError("rejectionSampling: rounds: expected a whole number of at least 1"));
-    await expect(policyGradient({ ...script, reward: "exact" } as never)).rejects.toThrow(/^policyGradient: reward: expected em, f1 or rm$/);
-    await expect(dpo({ ...script, beta: "0.1" } as never)).rejects.toThrow(/^dpo: beta: expected a number/);
-    await expect(trainRewardModel({ ...script, objective: "outcomes" } as never)).rejects.toThrow(/^trainRewardModel: objective: expected outcome or preference \(did you mean outcome\?\)$/);
+    const sampling = { planner: undefined, tasks: [], out: join(dir, "never") };
+    const logged = { planner: undefined, episodes: [], out: join(dir, "never") };
+    await expect(rejectionSampling({ ...sampling, rounds: 0 } as never)).rejects.toThrow(new UserError("rejectionSampling: rounds: expected a whole number of at least 1"));
+    await expect(policyGradient({ ...sampling, reward: "exact" } as never)).rejects.toThrow(/^policyGradient: reward: expected em, f1 or rm$/);
+    await expect(dpo({ ...logged, beta: "0.1" } as never)).rejects.toThrow(/^dpo: beta: expected a number/);
+    await expect(trainRewardModel({ ...logged, objective: "outcomes" } as never)).rejects.toThrow(/^trainRewardModel: objective: expected outcome or preference \(did you mean outcome\?\)$/);
+    // A misspelt setting, which JavaScript lets through, is not dropped for the default
+    await expect(rejectionSampling({ ...sampling, temprature: 0.7 } as never)).rejects.toThrow(new UserError("rejectionSampling: unknown option temprature (did you mean temperature or template?)"));
+    await expect(policyGradient({ ...sampling, groupsize: 4 } as never)).rejects.toThrow(new UserError("policyGradient: unknown option groupsize (did you mean groupSize?)"));
+    await expect(dpo({ ...logged, tasks: [] } as never)).rejects.toThrow(new UserError("dpo: unknown option tasks"));
   });
 
   it("reads a JSON config, lets flags override it, and fills in defaults", async () => {

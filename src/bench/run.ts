@@ -19,7 +19,7 @@ import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder } from "../files.ts";
 import { changedSettings } from "../settings.ts";
-import { parseOptions } from "../issues.ts";
+import { optionKeys, parseOptions } from "../issues.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
@@ -129,6 +129,11 @@ const BenchmarkSizes = z.object({
   recall: z.number().int().min(0).optional(),
 });
 
+/** The other options' keys (any key besides these and the sizes is refused as a likely slip). */
+const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
+  tasks: true, policy: true, environment: true, out: true, template: true, prompt: true, typeOf: true, dataset: true, signal: true, onProgress: true, onEpisode: true,
+});
+
 /**
  * Runs every task `samples` times, `concurrency` episodes at a time. Each finished
  * episode is appended at once, so a killed run resumes where it stopped with no duplicates.
@@ -136,7 +141,7 @@ const BenchmarkSizes = z.object({
  * run goes on, unless episodes keep failing: then it stops with a UserError.
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
-  const { samples } = parseOptions("runBenchmark", BenchmarkSizes, options);
+  const { samples } = parseOptions("runBenchmark", BenchmarkSizes, options, BENCHMARK_OPTIONS);
   await mkdir(options.out, { recursive: true });
   const claim = await claimFolder(options.out);
   try {

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
+import { loadPrompt } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { loadPlanner, type Planner } from "../planner/index.ts";
 import { announceBackend } from "./backend.ts";
@@ -14,16 +14,21 @@ import { demonstratedTasks, openSuite, splitDataset, type Suite, type SuiteSourc
 import {
   dpo,
   DpoConfig,
+  DpoSettings,
   loadConfig,
   MissingSettingError,
   policyGradient,
   PolicyGradientConfig,
+  PolicyGradientSettings,
   rejectionSampling,
   RejectionConfig,
+  RejectionSettings,
   RewardModel,
   RewardModelConfig,
+  RewardModelSettings,
   trainRewardModel,
   TRAINING_WORLD_SEED,
+  type EpisodeTrainingOptions,
   type MetricsRecord,
   type RunSettings,
   type TrainingProgress,
@@ -65,17 +70,16 @@ export const POLICY_GRADIENT_CHARTS: readonly MetricChart[] = [
 /** Placeholders for the string settings that name files and folders. */
 const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", file: "PATH", world: "FILE", trajectories: "FILE" };
 
-/** What a method needs from the command line besides its config: where to write, how to report. */
-interface MethodRun<C> {
+/** What a method needs from the command line: its settings, the rest of its config, where to write, how to report. */
+interface MethodRun<C, S> {
+  /** The command's whole config: the method's settings, and the run, model and suite they apply to. */
   config: C;
-  out: string;
-  planner: Planner;
+  /** The method's own settings, out of `config`. */
+  settings: S;
   /** The config's suite (`dataset` and its settings): rs and rl sample its training questions, dpo and rm read their logs as its episodes. */
   suite: Suite;
-  /** The suite's prompt, which renders every episode the method trains on. */
-  template: PromptTemplate;
-  signal: AbortSignal;
-  onProgress: (progress: TrainingProgress) => void;
+  /** What every trainer takes besides its settings; `template` is the suite's prompt, which renders every episode it trains on. */
+  options: Pick<EpisodeTrainingOptions, "planner" | "template" | "out" | "signal" | "onProgress">;
 }
 
 const rsCommand = methodCommand({
@@ -84,10 +88,11 @@ const rsCommand = methodCommand({
   about: `Each round samples K episodes of the next training questions with the current planner, keeps
 the rewarded ones (one per distinct action sequence), and fine-tunes on them.`,
   schema: RejectionConfig,
+  settings: RejectionSettings,
   counter: "round",
   charts: REJECTION_CHARTS,
   async train(run) {
-    return rejectionSampling({ ...run.config, ...run, ...trainingQuestions(run, run.config.rounds, "round") });
+    return rejectionSampling({ ...run.settings, ...run.options, ...trainingQuestions(run, run.settings.rounds, "round") });
   },
 });
 
@@ -98,11 +103,12 @@ const rlCommand = methodCommand({
 rewards into advantages, and minimises the (optionally PPO-clipped) surrogate plus the KL penalty
 on the planner's own tokens.`,
   schema: PolicyGradientConfig,
+  settings: PolicyGradientSettings,
   counter: "update",
   charts: POLICY_GRADIENT_CHARTS,
   async train(run) {
-    const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.template);
-    return policyGradient({ ...run.config, ...run, ...trainingQuestions(run, run.config.updates, "update"), rewardModel });
+    const rewardModel = run.config.rewardModel === undefined ? undefined : await RewardModel.load(run.config.rewardModel, run.options.template);
+    return policyGradient({ ...run.settings, ...run.options, ...trainingQuestions(run, run.settings.updates, "update"), rewardModel });
   },
 });
 
@@ -114,6 +120,7 @@ a run's rollouts or react-rl collect) and trains the planner to prefer the succe
 the frozen starting planner. It reads them with the prompt of their suite (--dataset, default
 hopworld), as they ran.`,
   schema: DpoConfig,
+  settings: DpoSettings,
   counter: "step",
   charts: [
     { title: "Preferences", yLabel: "pairs preferred", y2Label: "margin", curves: [{ key: "accuracy", name: "pairs preferred" }, { key: "margin", name: "margin", axis: "right" }] },
@@ -121,7 +128,7 @@ hopworld), as they ran.`,
     { title: "Implicit rewards", yLabel: "β · log-ratio", curves: [{ key: "chosenReward", name: "chosen" }, { key: "rejectedReward", name: "rejected" }] },
   ],
   async train(run) {
-    return dpo({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
+    return dpo({ ...run.settings, ...run.options, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
   },
 });
 
@@ -133,10 +140,11 @@ Questions held out (--held-out) measure its accuracy, and best-of-n ranked by it
 sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR, on the
 same suite). It reads the logs with the prompt of their suite (--dataset, default hopworld).`,
   schema: RewardModelConfig,
+  settings: RewardModelSettings,
   counter: "step",
   charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
   async train(run) {
-    const { evaluation, ...result } = await trainRewardModel({ ...run.config, ...run, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
+    const { evaluation, ...result } = await trainRewardModel({ ...run.settings, ...run.options, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
     if (!evaluation) return result;
     const { accuracy, episodes, successRate, bestOfN } = evaluation;
     console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
@@ -159,16 +167,19 @@ same suite). It reads the logs with the prompt of their suite (--dataset, defaul
 export const trainMethodCommands: Command[] = [rsCommand, rlCommand, dpoCommand, rmCommand];
 
 /** A `train METHOD` command whose flags are its config schema's keys. */
-function methodCommand<S extends z.ZodObject>(spec: {
+function methodCommand<S extends z.ZodObject, T extends z.ZodObject>(spec: {
   method: string;
   summary: string;
   about: string;
+  /** The command's config: the method's settings and the run's. */
   schema: S;
+  /** The settings the method's function takes. */
+  settings: T;
   counter: string;
   /** The learning curves of its report, from metrics.jsonl. */
   charts: readonly MetricChart[];
   /** The run's metrics, and a table of what the method measured after training (held-out figures), if any. */
-  train(run: MethodRun<z.infer<S>>): Promise<TrainingResult & { evaluationTable?: Table }>;
+  train(run: MethodRun<z.infer<S>, z.infer<T>>): Promise<TrainingResult & { evaluationTable?: Table }>;
 }): Command {
   const fields = Object.entries(spec.schema.shape as Record<string, z.ZodType>);
   const options: OptionSpec = { config: { type: "string" }, ...optionsOf(spec.schema, kebab) };
@@ -211,7 +222,7 @@ the same command resumes at the next ${spec.counter}.`,
       const template = await loadPrompt(suite.prompt);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
-        spec.train({ config, out, planner, suite, template, signal, onProgress: (p) => bars.update(p) }),
+        spec.train({ config, settings: spec.settings.parse(config), suite, options: { planner, template, out, signal, onProgress: (p) => bars.update(p) } }),
       );
       bars.finish();
       const last = result.metrics.at(-1);
@@ -237,16 +248,16 @@ the same command resumes at the next ${spec.counter}.`,
  * their environment, and the name their logs record. Says so when `rounds` rounds (or updates) of them run past the last question.
  */
 function trainingQuestions(
-  run: MethodRun<{ skipQuestions: number; questions: number }>,
+  run: MethodRun<{ skipQuestions: number }, { questions: number }>,
   rounds: number,
   counter: string,
 ): { tasks: QaTask[]; environment: Suite["environment"]; dataset: string } {
-  const { suite, config } = run;
-  const tasks = untriedTasks(suite, run.planner, config.skipQuestions);
-  const fresh = Math.floor(tasks.length / config.questions);
+  const { suite, config, settings } = run;
+  const tasks = untriedTasks(suite, run.options.planner, config.skipQuestions);
+  const fresh = Math.floor(tasks.length / settings.questions);
   if (rounds > fresh) {
     const left = `note: ${counted(tasks.length, "training question")} left`;
-    console.error(fresh === 0 ? `${left}, fewer than ${config.questions} per ${counter}: every ${counter} samples the same ones` : `${left}, enough for ${counted(fresh, counter)} of ${config.questions}: later ${counter}s sample them again`);
+    console.error(fresh === 0 ? `${left}, fewer than ${settings.questions} per ${counter}: every ${counter} samples the same ones` : `${left}, enough for ${counted(fresh, counter)} of ${settings.questions}: later ${counter}s sample them again`);
   }
   return { tasks, environment: suite.environment, dataset: splitDataset(suite, "train") };
 }

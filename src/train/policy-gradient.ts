@@ -24,7 +24,7 @@ import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
 import { episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
@@ -58,7 +58,7 @@ interface StepStats {
 }
 
 export async function policyGradient<T extends Task>(options: PolicyGradientOptions<T>): Promise<TrainingResult> {
-  const o = parseOptions("policyGradient", PolicyGradientSettings, options);
+  const o = parseOptions("policyGradient", PolicyGradientSettings, options, [...SAMPLING_OPTIONS, "rewardModel"]);
   const { planner, template } = options;
   if (o.reward === "rm" && !options.rewardModel) throw new UserError("reward rm needs a reward model");
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");

@@ -20,13 +20,13 @@ import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
 import { parseOptions } from "../issues.ts";
 import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
-import { questionsDigest, TrainingRun, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
 export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings>, SamplingTrainingOptions<T> {}
 
 export async function rejectionSampling<T extends Task>(options: RejectionOptions<T>): Promise<TrainingResult> {
-  const o = parseOptions("rejectionSampling", RejectionSettings, options);
+  const o = parseOptions("rejectionSampling", RejectionSettings, options, SAMPLING_OPTIONS);
   const { planner, template } = options;
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");
   const run = await TrainingRun.open(options.out, { method: "rs", start: planner, config: { trainingQuestions: questionsDigest(options.tasks), ...o }, counter: "round", mutable: ["concurrency", "rounds"], template });

@@ -24,6 +24,7 @@ import { shortDigest } from "../../trajectories/digest.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { claimFolder, JsonObjectSchema, parseJson } from "../files.ts";
+import { optionKeys } from "../issues.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -68,6 +69,9 @@ export interface SamplingTrainingOptions<T extends Task> {
   onProgress?: (progress: TrainingProgress) => void;
 }
 
+/** Their keys, which a sampling trainer takes besides its settings' (any other is refused as a likely slip). */
+export const SAMPLING_OPTIONS = optionKeys<SamplingTrainingOptions<Task>>({ planner: true, tasks: true, environment: true, template: true, dataset: true, out: true, signal: true, onProgress: true });
+
 /** What a trainer on logged episodes (DPO, the reward model) is given besides its settings. */
 export interface EpisodeTrainingOptions {
   /** The model to train in place, starting from the planner's weights. */
@@ -82,6 +86,9 @@ export interface EpisodeTrainingOptions {
   signal?: AbortSignal;
   onProgress?: (progress: TrainingProgress) => void;
 }
+
+/** Their keys, which a trainer on logged episodes takes besides its settings'. */
+export const EPISODE_OPTIONS = optionKeys<EpisodeTrainingOptions>({ planner: true, episodes: true, template: true, out: true, checkpointEvery: true, signal: true, onProgress: true });
 
 export interface RunOptions {
   /** The method (`rs`, `rl`, `dpo`, `rm`): the checkpoints' stage. */
