@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -482,5 +482,11 @@ describe("checkpoints", () => {
     await mkdir(join(dir, "bad"));
     await writeFile(join(dir, "bad", "manifest.json"), '{"format": "something else"}');
     await expect(loadCheckpoint(join(dir, "bad"))).rejects.toThrow(/not a valid checkpoint manifest/);
+    // Copied in part: the manifest is there, its weights are not
+    const model = createModel(tiny(tokenizer.vocabSize), 4);
+    await saveCheckpoint(join(dir, "part"), { model, tokenizer });
+    disposeModel(model);
+    await rm(join(dir, "part", "weights.bin"));
+    await expect(loadCheckpoint(join(dir, "part"))).rejects.toThrow(new UserError(`checkpoint ${join(dir, "part")} is incomplete: it has no weights.bin (copy it again, or train it again)`));
   });
 });

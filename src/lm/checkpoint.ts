@@ -123,7 +123,7 @@ function isTemporary(name: string, base: string): boolean {
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const manifest = await readManifest(dir);
   const tokenizer = Tokenizer.fromJSON(await readJsonFile(join(dir, "tokenizer.json"), z.unknown(), "checkpoint tokenizer"));
-  const weightsFile = await readFile(join(dir, "weights.bin"));
+  const weightsFile = await readPart(dir, "weights.bin");
   const weights = unpackTensors(weightsFile, manifest.weights, dir);
   const model = createModel(manifest.config);
   for (const [name, variable] of parameters(model)) {
@@ -131,8 +131,18 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     if (values?.length !== variable.size) throw new UserError(`checkpoint ${dir} has no weight '${name}' of ${variable.size} values`);
     tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
   }
-  const optimizerMoments = manifest.optimizer && unpackTensors(await readFile(join(dir, "optimizer.bin")), manifest.optimizer, dir);
+  const optimizerMoments = manifest.optimizer && unpackTensors(await readPart(dir, "optimizer.bin"), manifest.optimizer, dir);
   return { model, tokenizer, step: manifest.step, meta: manifest.meta, weightsDigest: shortDigest([weightsFile]), optimizerMoments };
+}
+
+/** A file its manifest promises: one missing is a checkpoint copied or saved in part. */
+async function readPart(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    throw new UserError(`checkpoint ${dir} is incomplete: it has no ${name} (copy it again, or train it again)`);
+  }
 }
 
 async function readManifest(dir: string): Promise<z.infer<typeof Manifest>> {
