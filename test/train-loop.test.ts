@@ -234,6 +234,31 @@ describe("resuming after a kill", () => {
   });
 });
 
+describe("a trainer stopped during a round's optimisation", () => {
+  /** A signal that stops the run once the round's first optimizer step is taken. */
+  function stopAfterFirstStep() {
+    const stop = new AbortController();
+    return { signal: stop.signal, onProgress: (p: TrainingProgress) => p.phase === "train" && p.done === 1 && stop.abort() };
+  }
+
+  it("takes back the steps it took, logs nothing, and a rerun trains the round again", async () => {
+    const runs = [
+      (options: { planner: Planner; signal?: AbortSignal; onProgress?: (p: TrainingProgress) => void }) =>
+        rejectionSampling({ ...toy, ...options, out: join(dir, "rs-stopped"), rounds: 1, samples: 4, epochs: 4, batchSize: 4, learningRate: 1e-2 }),
+      (options: { planner: Planner; signal?: AbortSignal; onProgress?: (p: TrainingProgress) => void }) =>
+        policyGradient({ ...toy, ...options, out: join(dir, "rl-stopped"), updates: 1, groupSize: 4, minibatch: 8, keepZeroAdvantage: true, learningRate: 3e-3 }),
+    ];
+    for (const run of runs) {
+      const trained = planner();
+      const start = frozenCopy(trained.model);
+      await expect(run({ planner: trained, ...stopAfterFirstStep() })).resolves.toMatchObject({ interrupted: true, ran: 0, metrics: [] });
+      expect(sameWeights(trained, start)).toBe(true); // as it started: round 1 has no checkpoint to go back to
+      await expect(run({ planner: trained })).resolves.toMatchObject({ interrupted: false, ran: 1 });
+      expect(sameWeights(trained, start)).toBe(false);
+    }
+  });
+});
+
 describe("supervised training stopped by its signal", () => {
   it("saves an unfinished checkpoint at the step reached, which a second call resumes to the end", async () => {
     const out = join(dir, "sft-stopped");

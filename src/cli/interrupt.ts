@@ -5,7 +5,7 @@ export async function untilInterrupted<R>(work: (signal: AbortSignal) => Promise
   const controller = new AbortController();
   // Every request in flight listens to it (--concurrency, up to 1024): not a leak to warn of
   setMaxListeners(0, controller.signal);
-  // Said at once: a trainer stops only once its round's fine-tune ends, which can take minutes
+  // Said at once: a trainer stops only after the optimizer step in flight, which can take seconds
   const stop = () => {
     process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}stopping where a rerun resumes; Ctrl-C again quits at once\n`);
     controller.abort();

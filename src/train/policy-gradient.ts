@@ -24,7 +24,7 @@ import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
 import { episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
+import { disposeWeights, fineTuneOrUndo, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
 /** Anything that scores episodes in [0, 1] without a gold answer: a reward model. */
 export interface EpisodeScorer {
@@ -94,22 +94,28 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const steps: StepStats[] = [];
       const trainStarted = performance.now();
       const plan = minibatchPlan(rows.length, o.minibatch, o.ppoEpochs, seed);
-      for (const { epoch, indices } of plan) {
-        const batch = tokenBatch(indices.map((i) => rows[i]!));
-        if (epoch === 0) (await rowLogprobs(reference, batch.ids)).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
-        const terms: LossTerms = {
-          advantages: perTarget(batch, indices.map((i) => advantages[i]!)),
-          refLogprobs: joined(indices.map((i) => refLogprobs.get(i)!)),
-          oldLogprobs: epoch === 0 ? undefined : joined(indices.map((i) => oldLogprobs.get(i)!)),
-          klCoefficient,
-          clipRatio: o.clipRatio,
-        };
-        const step = await objectiveStep(planner.model, optimizer, { kind: "policy-gradient", batch, terms }, o.learningRate, o.clipNorm);
-        const { kl, entropy, clipFraction, logprobs } = step.outputs as Record<string, Float32Array>;
-        if (epoch === 0) splitRows(logprobs, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
-        steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm, tokens: step.tokens });
-        options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
-      }
+      // Ctrl-C stops it after the step in flight; the rerun optimises again on the logged rollouts
+      const optimised = await fineTuneOrUndo(planner, options.signal, async () => {
+        for (const { epoch, indices } of plan) {
+          if (options.signal?.aborted) return undefined;
+          const batch = tokenBatch(indices.map((i) => rows[i]!));
+          if (epoch === 0) (await rowLogprobs(reference, batch.ids)).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
+          const terms: LossTerms = {
+            advantages: perTarget(batch, indices.map((i) => advantages[i]!)),
+            refLogprobs: joined(indices.map((i) => refLogprobs.get(i)!)),
+            oldLogprobs: epoch === 0 ? undefined : joined(indices.map((i) => oldLogprobs.get(i)!)),
+            klCoefficient,
+            clipRatio: o.clipRatio,
+          };
+          const step = await objectiveStep(planner.model, optimizer, { kind: "policy-gradient", batch, terms }, o.learningRate, o.clipNorm);
+          const { kl, entropy, clipFraction, logprobs } = step.outputs as Record<string, Float32Array>;
+          if (epoch === 0) splitRows(logprobs, batch.ids).forEach((lp, k) => oldLogprobs.set(indices[k]!, lp));
+          steps.push({ loss: step.loss, kl: kl[0]!, entropy: entropy[0]!, clipFraction: clipFraction[0]!, gradNorm: step.gradNorm, tokens: step.tokens });
+          options.onProgress?.({ phase: "train", index: update, done: steps.length, total: plan.length, status: `loss ${step.loss.toFixed(3)}` });
+        }
+        return steps;
+      });
+      if (!optimised) return undefined;
 
       const trainSeconds = (performance.now() - trainStarted) / 1000;
 

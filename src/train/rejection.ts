@@ -20,7 +20,7 @@ import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
 import { parseOptions } from "../issues.ts";
 import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
-import { questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { fineTuneOrUndo, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
 export interface RejectionOptions<T extends Task> extends z.input<typeof RejectionSettings>, SamplingTrainingOptions<T> {}
@@ -68,20 +68,24 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const steps = rows.length === 0 ? 0 : o.epochs * Math.ceil(rows.length / o.batchSize);
     const first = optimizer.step;
     const trainStarted = performance.now();
-    const trained =
-      steps === 0
-        ? []
-        : await trainSupervised(planner, rows, {
-            steps: first + steps,
-            batchSize: o.batchSize,
-            learningRate: o.learningRate,
-            minLearningRate: o.learningRate,
-            warmupSteps: 0,
-            clipNorm: o.clipNorm,
-            seed,
-            optimizer,
-            onStep: (m) => options.onProgress?.({ phase: "train", index: round, done: m.step - first, total: steps, status: `loss ${m.loss.toFixed(3)}` }),
-          });
+    // Ctrl-C stops it after the step in flight; the rerun fine-tunes again on the logged rollouts
+    const trained = await fineTuneOrUndo(planner, options.signal, async () => {
+      if (steps === 0) return [];
+      const taken = await trainSupervised(planner, rows, {
+        steps: first + steps,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        minLearningRate: o.learningRate,
+        warmupSteps: 0,
+        clipNorm: o.clipNorm,
+        seed,
+        optimizer,
+        signal: options.signal,
+        onStep: (m) => options.onProgress?.({ phase: "train", index: round, done: m.step - first, total: steps, status: `loss ${m.loss.toFixed(3)}` }),
+      });
+      return taken.length === steps ? taken : undefined;
+    });
+    if (!trained) return undefined;
 
     const episodes = rollouts.groups.flat();
     const record: MetricsRecord = {

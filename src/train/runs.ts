@@ -297,6 +297,23 @@ export function questionsDigest(tasks: readonly Task[]): string {
 }
 
 /** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
+/**
+ * A round's fine-tune, `train`, which gives undefined when the signal cut it short: then the
+ * planner's weights are put back as they were before it, so that the planner stays the last
+ * finished round's (a rerun in the same process, or a checkpoint-less round 1, starts from them).
+ */
+export async function fineTuneOrUndo<R>(planner: Planner, signal: AbortSignal | undefined, train: () => Promise<R | undefined>): Promise<R | undefined> {
+  if (!signal) return train();
+  const before = frozenCopy(planner.model);
+  try {
+    const trained = await train();
+    if (trained === undefined) copyWeights(before, planner.model);
+    return trained;
+  } finally {
+    disposeWeights(before);
+  }
+}
+
 export function frozenCopy(model: LanguageModel): LanguageModel {
   const copy = createModel(model.config);
   copyWeights(model, copy);
