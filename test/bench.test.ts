@@ -7,6 +7,8 @@ import type { Policy } from "../src/agent/policy.ts";
 import { runBenchmark } from "../src/bench/run.ts";
 import { PolicyError, UserError } from "../src/errors.ts";
 import type { Environment, Task } from "../tools/environment.ts";
+import type { Tool } from "../tools/tool.ts";
+import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
 import { makeTrajectory } from "./helpers/trajectory.ts";
 
@@ -105,6 +107,15 @@ describe("runBenchmark", () => {
     await writeFile(lock, `${spawnSync("true").pid}\n`); // ended
     await expect(run()).resolves.toMatchObject({ summary: { n: 2 } });
     expect((await readdir(out)).sort()).toEqual(["summary.json", "trajectories.jsonl"]);
+  });
+
+  it("takes a policy of any task with a suite's own tasks and environment, no type argument needed", async () => {
+    const questions: QaTask[] = tasks.slice(0, 2).map((task) => ({ ...task, answer: task.answer!, type: "bridge", supportingFacts: [], context: [] }));
+    const suiteEnvironment = (_task: QaTask, tools?: readonly Tool[]) => new WikiEnvironment(new Docstore([]), tools);
+    const out = join(await tempDir(), "suite");
+    // The policy acts on any Task: the tasks, not the policy, say which tasks these are
+    const { summary } = await runBenchmark({ tasks: questions, policy: answeringPolicy(), environment: (task) => suiteEnvironment(task), out });
+    expect(summary).toMatchObject({ n: 2, em: 0.5 });
   });
 
   it("refuses a size a script got wrong in one line, before writing anything", async () => {

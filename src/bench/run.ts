@@ -23,7 +23,8 @@ import { optionKeys, parseOptions } from "../issues.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
-  policy: Policy<T>;
+  /** Any policy that can act on these tasks (one of any Task acts on all): `T` is read from the tasks. */
+  policy: Policy<NoInfer<T>>;
   /** A fresh environment for each episode: environments hold per-episode state. */
   environment: EnvironmentFactory<T>;
   /** Output folder: `trajectories.jsonl` (appended, resumable) and `summary.json`. */
