@@ -80,22 +80,25 @@ export async function callWithText(tool: Tool, argument: string, ctx?: ToolConte
 async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
   ctx?.signal?.throwIfAborted();
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  const timeout = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
-  const signals = [ctx?.signal, timeout].filter((signal) => signal !== undefined);
-  const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+  // A timer of our own, not AbortSignal.timeout's: that one does not keep the process alive,
+  // so a script whose only work left was a hung call ended with it unanswered
+  const timeout = new AbortController();
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
+  const signal = ctx?.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
   try {
     const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal }), signal);
     return typeof answer === "string" ? answer : String(JSON.stringify(answer));
   } catch (error) {
     if (ctx?.signal?.aborted) throw error;
-    if (timeout?.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
+    if (timeout.signal.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
     return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 /** The call's outcome, or the signal's reason as soon as it aborts: a tool that never settles holds nothing up. */
-function untilAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return call;
+function untilAborted<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const stop = () => reject(signal.reason);
     if (signal.aborted) stop(); // while the tool was starting its call
