@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadPrompt, parsePromptFile, promptFile, resolvePrompt, type PromptTemplate } from "../prompts/index.ts";
 import { DEFAULT_MAX_STEPS, renderPrompt, runEpisode, type Policy } from "../src/agent/index.ts";
+import { UserError } from "../src/errors.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { invalidAction, type Action, type Environment, type StepResult, type Task } from "../tools/environment.ts";
 import { defineTool } from "../tools/tool.ts";
@@ -160,7 +161,16 @@ describe("runEpisode", () => {
     const { trajectory } = await run(policy, { maxSteps: 3 });
     expect(trajectory.steps).toHaveLength(3);
     expect(trajectory.metrics.halted).toBe(true);
-    await expect(run(policy, { maxSteps: 0 })).rejects.toThrow(/maxSteps/);
+    await expect(run(policy, { maxSteps: 0 })).rejects.toThrow(new UserError("runEpisode: maxSteps: expected a whole number of at least 1"));
+  });
+
+  it("says in one line what a script got wrong: a prompt given as text, no task", async () => {
+    const policy = new ScriptedPolicy(() => " t\nAction 1: Finish[France]");
+    await expect(runEpisode(policy, new FakeWiki(), { task: TASK, prompt: "Answer it." as never })).rejects.toThrow(
+      new UserError("runEpisode: prompt: expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives"),
+    );
+    await expect(runEpisode(policy, new FakeWiki(), {} as never)).rejects.toThrow(new UserError("runEpisode: task: required"));
+    expect(policy.requests).toHaveLength(0);
   });
 
   it.each([

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { join, resolve } from "node:path";
+import { UserError } from "../src/errors.ts";
 import { loadPrompt, type PromptTemplate } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { createModel, trainTokenizer, type Tokenizer } from "../src/lm/index.ts";
@@ -115,6 +116,9 @@ describe("LocalPolicy", () => {
     // And the prompt its weights were trained with, which its episodes default to (the committed base's is hopworld's)
     expect(new LocalPolicy({ ...planner, meta: { prompt: TEMPLATE } }).defaultPrompt).toEqual(TEMPLATE);
     expect(new LocalPolicy(planner).defaultPrompt).toBeUndefined();
+    // A script's mistake in its sampling options is one line, a misspelt one too
+    expect(() => new LocalPolicy(planner, { temperature: 5 })).toThrow(new UserError("LocalPolicy: temperature: expected a number from 0 to 2"));
+    expect(() => new LocalPolicy(planner, { temprature: 0.5 } as never)).toThrow(new UserError("LocalPolicy: unknown option temprature (did you mean temperature?)"));
     expect(() => new LocalPolicy({ ...planner, source: "runs/x", meta: { prompt: "hopworld" } })).toThrow("runs/x/manifest.json has a broken prompt in its meta: Invalid input: expected object, received string");
     expect(JSON.parse(readFileSync(join(BASE_PLANNER, "manifest.json"), "utf8")).meta.prompt).toEqual(await loadPrompt("hopworld"));
   });

@@ -71,7 +71,10 @@ describe("hopworld generation", () => {
     expect(serializeWorld(generateWorld({ seed: 3, sizes: SMALL }))).toBe(first);
     expect(serializeWorld(generateWorld({ seed: 4, sizes: SMALL }))).not.toBe(first);
     // A seed the stream cannot keep whole would be another seed's world under its name
-    for (const seed of [2 ** 32 + 3, -1, 1.5, "3"]) expect(() => generateWorld({ seed: seed as number, sizes: SMALL })).toThrow();
+    for (const seed of [2 ** 32 + 3, -1, 1.5, "3"]) expect(() => generateWorld({ seed: seed as number, sizes: SMALL })).toThrow(UserError);
+    // A script's mistake is one line naming the option
+    expect(() => generateWorld({ seed: 3, sizes: { ...SMALL, train: -1 } })).toThrow(new UserError("generateWorld: sizes.train: expected a whole number from 1 to 10000"));
+    expect(() => generateWorld({ seed: 3, size: SMALL } as never)).toThrow(new UserError("generateWorld: unknown option size (did you mean sizes?)"));
   });
 
   it("leaves the worlds of existing seeds byte for byte as they were before compute questions (the base planner was trained on seed 1)", () => {

@@ -1,9 +1,11 @@
-import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
+import { z } from "zod";
+import { loadPrompt, PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
 import { invalidAction, type AnswerScores, type Environment, type StepResult, type Task } from "../../tools/environment.ts";
 import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "../../trajectories/schema.ts";
 import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
+import { parseOptions } from "../issues.ts";
 import { VERSION } from "../version.ts";
 
 /** ReAct's step limit for HotpotQA. */
@@ -20,6 +22,17 @@ export interface EpisodeOptions<T extends Task> {
   signal?: AbortSignal;
 }
 
+/** EpisodeOptions as a script may get them wrong (a prompt given as text, no task): checked, then used as given. */
+const EpisodeOptionsSchema = z.object({
+  task: z.looseObject({ id: z.string(), question: z.string() }),
+  maxSteps: z.number().int().min(1).optional(),
+  prompt: z
+    .custom<PromptTemplate>((prompt) => PromptTemplateSchema.safeParse(prompt).success, "expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives")
+    .optional(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+});
+
 /**
  * Runs one ReAct episode: the policy writes a thought and an action, the
  * environment answers with an observation, until Finish or `maxSteps`.
@@ -32,8 +45,8 @@ export async function runEpisode<T extends Task>(
 ): Promise<Trajectory> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
+  parseOptions("runEpisode", EpisodeOptionsSchema, options, []);
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
-  if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new RangeError(`maxSteps must be a positive integer, got ${maxSteps}.`);
   const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.
   await environment.reset(task);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseOptions } from "../issues.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";
@@ -75,7 +76,7 @@ export class LocalPolicy implements Policy {
   private readonly laneOf = new Map<string, Lane>();
 
   constructor(planner: Planner, sampling: SamplingInput = {}) {
-    this.sampling = SamplingSchema.parse(sampling);
+    this.sampling = parseOptions("LocalPolicy", SamplingSchema, sampling, []);
     this.model = checkpointName(planner.source);
     this.weightsDigest = planner.weightsDigest;
     this.temperature = this.sampling.temperature;

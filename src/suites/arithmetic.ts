@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseOptions } from "../issues.ts";
 import { codeTool } from "../../tools/code/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";
@@ -124,7 +125,8 @@ const SPLIT_STRIDE = 1_000_000;
  * operations it takes (`ops-2` to `ops-4`). There are no pages to search.
  */
 export function arithmeticTasks(options: ArithmeticOptions = {}): QaTask[] {
-  const { seed, split, count = ARITHMETIC_SIZES[split] } = ArithmeticOptionsSchema.parse(options);
+  const asked = parseOptions("arithmeticTasks", ArithmeticOptionsSchema, options, []);
+  const { seed, split, count = ARITHMETIC_SIZES[asked.split] } = asked;
   const tasks: QaTask[] = [];
   const seen = new Set<string>();
   for (let item = 0; tasks.length < count; item++) {

@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { Docstore, titleKey } from "../../tools/wiki/index.ts";
+import { parseOptions } from "../issues.ts";
 import { writeArticle, type Article } from "./articles.ts";
 import { buildEntities, vocabularyNeeds } from "./entities.ts";
 import { NameBank } from "./names.ts";
@@ -30,15 +32,17 @@ export interface WorldOptions {
   families?: readonly QuestionType[];
 }
 
+/** WorldOptions, checked: a script's mistake is one line, not a world of another seed. */
+const WorldOptionsSchema = z.object({ seed: SeedSchema, sizes: WorldSizesSchema.partial().optional(), families: FamiliesSchema.optional() });
+
 /**
  * Generates a hopworld: a function of the seed, sizes and families alone, so
  * the same options give the same world, byte for byte once serialised.
  */
 export function generateWorld(options: WorldOptions): World {
-  const asked = SPLITS.map((split) => [split, options.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]]);
-  const sizes = WorldSizesSchema.parse(Object.fromEntries(asked));
-  const families = FamiliesSchema.parse(options.families ?? DEFAULT_FAMILIES);
-  const seed = SeedSchema.parse(options.seed);
+  const asked = parseOptions("generateWorld", WorldOptionsSchema, options, []);
+  const sizes = Object.fromEntries(SPLITS.map((split) => [split, asked.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]])) as WorldSizes;
+  const { seed, families = DEFAULT_FAMILIES } = asked;
   const random = new Random(seed);
   const names = new NameBank(random);
   const splits = SPLITS.map((split) => {
