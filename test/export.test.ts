@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { loadPrompt, parsePromptFile } from "../prompts/index.ts";
+import { loadPrompt, parsePromptFile, promptDigest } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { Tokenizer } from "../src/lm/index.ts";
 import { BASE_PLANNER, episodeTokens } from "../src/planner/index.ts";
@@ -321,6 +321,22 @@ describe("react-rl export", () => {
     expect((jsonl(await readFile(join(dir, "sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).toContain(
       (await loadPrompt("hopworld")).instruction.slice(0, 60),
     );
+  }, 30_000);
+
+  it("refuses episodes that ran with another prompt than the one they would be read with, and reads them with the --prompt they ran with", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "react-rl-export-cli-"));
+    const mine = join(dir, "mine.txt");
+    await writeFile(mine, "Answer with Search and Finish.\n---\nQuestion: Q?\nThought 1: t\nAction 1: Finish[A]\n");
+    const digest = promptDigest(await loadPrompt(mine));
+    const log = join(dir, "mine.jsonl");
+    await writeFile(log, trajectories.map((t) => `${JSON.stringify({ ...t, meta: { ...t.meta, prompt: digest } })}\n`).join(""));
+    const args = ["export", "--format", "openai-sft", "--in", log, "--out", join(dir, "sft.jsonl")];
+    await expect(run(process.execPath, [bin, ...args])).rejects.toMatchObject({
+      code: 1,
+      stderr: `react-rl export: ${log} holds episodes that ran with another prompt (${digest}) than hotpotqa (${promptDigest(await loadPrompt("hotpotqa"))}): pass --prompt with the one they ran with\n`,
+    });
+    await run(process.execPath, [bin, ...args, "--prompt", mine]);
+    expect((jsonl(await readFile(join(dir, "sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).toContain("Answer with Search and Finish.");
   }, 30_000);
 
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { loadPrompt, promptDigest } from "../prompts/index.ts";
 import { main } from "../src/cli/main.ts";
 import { loadCheckpoint, parameters, saveCheckpoint, selectBackend } from "../src/lm/index.ts";
 import { episodeTokens, LocalPolicy, type Planner } from "../src/planner/index.ts";
@@ -414,6 +415,18 @@ describe("react-rl train dpo and rm on any suite", () => {
     expect(said).toContain(`logs-hopworld.jsonl holds episodes of hopworld, not arithmetic: pass --dataset hopworld`);
     await expect(readFile(join(dir, "dpo-misread", "config.json"), "utf8")).rejects.toThrow("ENOENT");
     expect(await main(["train", "dpo", ...misread, "--world", world, "--epochs", "1", "--batch-size", "2"])).toBe(0);
+    // and so are logs that ran with another prompt, unless --prompt names it
+    const mine = join(dir, "mine.txt");
+    await writeFile(mine, "Answer with Search and Finish.\n---\nQuestion: Q?\nThought 1: t\nAction 1: Finish[A]\n");
+    const prompted = join(dir, "logs-mine.jsonl");
+    const digest = promptDigest(await loadPrompt(mine));
+    await writeFile(prompted, (await readTrajectories(join(dir, "logs-hopworld.jsonl"))).trajectories.map((t) => `${JSON.stringify({ ...t, meta: { ...t.meta, prompt: digest } })}\n`).join(""));
+    const mineFlags = ["--model", model, "--trajectories", prompted, "--world", world, "--runs", dir, "--epochs", "1", "--batch-size", "2"];
+    const refusals = vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(await main(["train", "dpo", ...mineFlags, "--name", "dpo-mine"])).toBe(1);
+    expect(refusals.mock.calls.flat().join("\n")).toContain(`logs-mine.jsonl holds episodes that ran with another prompt (${digest}) than hopworld`);
+    refusals.mockRestore();
+    expect(await main(["train", "dpo", ...mineFlags, "--name", "dpo-mine", "--prompt", mine])).toBe(0);
     // a suite's flags that do not go with it are one-line errors here too
     expect(await main(["train", "dpo", "--model", model, "--trajectories", join(dir, "logs-arithmetic.jsonl"), "--dataset", "arithmetic", "--world", world, "--runs", dir, "--name", "dpo-bad"])).toBe(1);
   });

@@ -32,9 +32,9 @@ export const exportCommand = defineCommand({
   --tokenizer PATH     for tokens: the ids of this tokenizer, no special tokens added: a model
                          folder holding tokenizer.json (the embedded planner's, e.g.
                          models/hopworld-base, or a Hugging Face model's) or such a file
-  The suite the trajectories were collected on gives their prompt, and the tools that a
-  {tools} in it lists (the wiki's Search and Lookup, or Code), as bench gave them; logs
-  whose episodes record another suite are refused:
+  The suite the trajectories were collected on gives their prompt (unless --prompt names the
+  one they ran with), and the tools that a {tools} in it lists (the wiki's Search and Lookup,
+  or Code), as bench gave them; logs whose episodes record another suite or prompt are refused:
 ${suiteUsage}
 ${promptUsage}
   --no-exemplars       leave the prompt's exemplars out of the training prompt (cheaper; the
@@ -66,8 +66,9 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     const suite = await suiteFrom(flags);
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)
     const [task] = suite.tasks("train", 1);
-    const template = withToolList(await loadNamedPrompt(flags.prompt ?? suite.prompt), task ? suite.environment(task).tools : []);
-    const trajectories = await readEpisodesOf(flags.in, suite.name);
+    const prompt = { name: flags.prompt ?? suite.prompt, template: await loadNamedPrompt(flags.prompt ?? suite.prompt) };
+    const template = withToolList(prompt.template, task ? suite.environment(task).tools : []);
+    const trajectories = await readEpisodesOf(flags.in, suite.name, prompt);
     const result = exportTrajectories(trajectories, {
       format: flags.format,
       tokenizer,

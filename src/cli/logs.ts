@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import { readTrajectories, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFile } from "./command.ts";
@@ -44,17 +45,29 @@ function suiteOf(episode: Trajectory): string | undefined {
   return episode.meta.dataset === undefined ? undefined : datasetSuite(episode.meta.dataset);
 }
 
+/** The prompt logs are read with, and the name the command line gave it (for messages). */
+export interface ReadingPrompt {
+  name: string;
+  template: PromptTemplate;
+}
+
 /**
- * The episodes of logs recorded on suite `suite`, in order. A log of another suite's
- * episodes would be rendered with the wrong prompt, so it is refused; episodes that
- * record no suite pass.
+ * The episodes of logs recorded on suite `suite`, to be rendered with `prompt`, in order. A
+ * log of another suite's episodes, or of episodes that record another prompt, would be
+ * rendered with a prompt they never ran with, so it is refused; episodes that record no
+ * suite or prompt (older logs, a prompt per question) pass.
  */
-export async function readEpisodesOf(targets: readonly string[], suite: string): Promise<Trajectory[]> {
+export async function readEpisodesOf(targets: readonly string[], suite: string, prompt: ReadingPrompt): Promise<Trajectory[]> {
   const logs = await readLogs(targets);
+  const digest = promptDigest(prompt.template);
   for (const [i, log] of logs.entries()) {
     const other = log.map(suiteOf).find((recorded) => recorded !== undefined && recorded !== suite);
     if (other !== undefined) {
       throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
+    }
+    const ranWith = log.map((episode) => episode.meta.prompt).find((recorded) => recorded !== undefined && recorded !== digest);
+    if (ranWith !== undefined) {
+      throw new UserError(`${targets[i]} holds episodes that ran with another prompt (${ranWith}) than ${prompt.name} (${digest}): pass --prompt with the one they ran with`);
     }
   }
   return logs.flat();

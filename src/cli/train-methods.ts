@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { loadPrompt } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
+import type { Trajectory } from "../../trajectories/index.ts";
 import { loadPlanner, type Planner } from "../planner/index.ts";
 import { announceBackend } from "./backend.ts";
 import { demonstratedTasks, openSuite, splitDataset, type Suite, type SuiteSource } from "../suites/index.ts";
@@ -40,6 +40,7 @@ import type { Command, OptionSpec } from "./command.ts";
 import { baseType, checkFolder, defineCommand, numberFlag, optionsOf, UsageError } from "./command.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { readEpisodesOf } from "./logs.ts";
+import { loadNamedPrompt } from "./prompt.ts";
 import { counted, ProgressBar } from "./progress.ts";
 
 /** The learning curves of a rejection-sampling run, from its metrics.jsonl (the demo draws them too). */
@@ -68,7 +69,7 @@ export const POLICY_GRADIENT_CHARTS: readonly MetricChart[] = [
 ];
 
 /** Placeholders for the string settings that name files and folders. */
-const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", file: "PATH", world: "FILE", trajectories: "FILE" };
+const PLACEHOLDERS: Record<string, string> = { name: "NAME", runs: "DIR", model: "DIR", rewardModel: "DIR", file: "PATH", world: "FILE", trajectories: "FILE", prompt: "NAME|FILE" };
 
 /** What a method needs from the command line: its settings, the rest of its config, where to write, how to report. */
 interface MethodRun<C, S> {
@@ -78,6 +79,8 @@ interface MethodRun<C, S> {
   settings: S;
   /** The config's suite (`dataset` and its settings): rs and rl sample its training questions, dpo and rm read their logs as its episodes. */
   suite: Suite;
+  /** The prompt `options.template` is, as the config named it. */
+  promptName: string;
   /** What every trainer takes besides its settings; `template` is the suite's prompt, which renders every episode it trains on. */
   options: Pick<EpisodeTrainingOptions, "planner" | "template" | "out" | "signal" | "onProgress">;
 }
@@ -117,8 +120,8 @@ const dpoCommand = methodCommand({
   summary: "direct preference optimisation on success/failure pairs of logged episodes",
   about: `Pairs a successful and a failed episode of the same question (from --trajectories logs, e.g.
 a run's rollouts or react-rl collect) and trains the planner to prefer the success, relative to
-the frozen starting planner. It reads them with the prompt of their suite (--dataset, default
-hopworld), as they ran.`,
+the frozen starting planner. It reads them with the prompt they ran with: their suite's
+(--dataset, default hopworld) unless --prompt names another; logs that record another are refused.`,
   schema: DpoConfig,
   settings: DpoSettings,
   counter: "step",
@@ -128,7 +131,7 @@ hopworld), as they ran.`,
     { title: "Implicit rewards", yLabel: "β · log-ratio", curves: [{ key: "chosenReward", name: "chosen" }, { key: "rejectedReward", name: "rejected" }] },
   ],
   async train(run) {
-    return dpo({ ...run.settings, ...run.options, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
+    return dpo({ ...run.settings, ...run.options, episodes: await loggedEpisodes(run) });
   },
 });
 
@@ -138,13 +141,14 @@ const rmCommand = methodCommand({
   about: `Starts from --model's weights and learns P(success) of a whole episode from --trajectories logs.
 Questions held out (--held-out) measure its accuracy, and best-of-n ranked by it against one
 sample. The run's checkpoint is the reward model (for rl --reward rm --reward-model DIR, on the
-same suite). It reads the logs with the prompt of their suite (--dataset, default hopworld).`,
+same suite). It reads the logs with the prompt they ran with: their suite's (--dataset, default
+hopworld) unless --prompt names another; logs that record another are refused.`,
   schema: RewardModelConfig,
   settings: RewardModelSettings,
   counter: "step",
   charts: [{ title: "Training", yLabel: "loss", y2Label: "accuracy", curves: [{ key: "loss", name: "loss" }, { key: "accuracy", name: "accuracy (batch)", axis: "right" }] }],
   async train(run) {
-    const { evaluation, ...result } = await trainRewardModel({ ...run.settings, ...run.options, episodes: await readEpisodesOf(run.config.trajectories, run.suite.name) });
+    const { evaluation, ...result } = await trainRewardModel({ ...run.settings, ...run.options, episodes: await loggedEpisodes(run) });
     if (!evaluation) return result;
     const { accuracy, episodes, successRate, bestOfN } = evaluation;
     console.log(`held-out accuracy ${accuracy.toFixed(3)} on ${episodes} episodes (always "failed": ${(1 - successRate).toFixed(3)})`);
@@ -219,10 +223,12 @@ the same command resumes at the next ${spec.counter}.`,
       await announceBackend(config.backend);
       const planner = await loadPlanner(config.model, config.backend);
       const suite = await openSuite(config, TRAINING_WORLD_SEED);
-      const template = await loadPrompt(suite.prompt);
+      // dpo and rm render logged episodes with the prompt they ran with; rs and rl sample with the suite's
+      const promptName = ("prompt" in config ? (config.prompt as string | undefined) : undefined) ?? suite.prompt;
+      const template = await loadNamedPrompt(promptName);
       const bars = trainingProgressBars(spec.counter);
       const result = await untilInterrupted((signal) =>
-        spec.train({ config, settings: spec.settings.parse(config), suite, options: { planner, template, out, signal, onProgress: (p) => bars.update(p) } }),
+        spec.train({ config, settings: spec.settings.parse(config), suite, promptName, options: { planner, template, out, signal, onProgress: (p) => bars.update(p) } }),
       );
       bars.finish();
       const last = result.metrics.at(-1);
@@ -260,6 +266,11 @@ function trainingQuestions(
     console.error(fresh === 0 ? `${left}, fewer than ${settings.questions} per ${counter}: every ${counter} samples the same ones` : `${left}, enough for ${counted(fresh, counter)} of ${settings.questions}: later ${counter}s sample them again`);
   }
   return { tasks, environment: suite.environment, dataset: splitDataset(suite, "train") };
+}
+
+/** The episodes of the `trajectories` logs, refused when they record another suite or prompt than the run renders them with. */
+function loggedEpisodes(run: MethodRun<{ trajectories: string[] }, unknown>): Promise<Trajectory[]> {
+  return readEpisodesOf(run.config.trajectories, run.suite.name, { name: run.promptName, template: run.options.template });
 }
 
 /** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */

@@ -123,6 +123,7 @@ const SamplingSuiteSettings = SuiteSettings.extend({
 /** Logged episodes to learn from, and the suite they are episodes of: they are read as its prompt renders them. */
 const LogSettings = SuiteSettings.extend({
   dataset: SuiteSettings.shape.dataset.describe("the suite the logged episodes are of, whose prompt renders them"),
+  prompt: z.string().optional().describe("the prompt the logged episodes ran with, if not their suite's: a name in prompts/ or a file's path"),
   trajectories: z.array(z.string()).min(1, "name at least one trajectory log").describe("a trajectory log to learn from (JSONL, or a folder holding trajectories.jsonl); repeat the flag for more"),
 });
 
