@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, posix } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
@@ -61,6 +61,12 @@ const wrong: number = echo.name;
 console.log(wrong);
 `;
 
+/** The files a markdown page links to, relative to the package root (anchors dropped; web links left out). */
+function relativeLinks(page: string, markdown: string): string[] {
+  const targets = [...markdown.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]!.split("#")[0]!);
+  return targets.filter((target) => target !== "" && !/^[a-z]+:/.test(target)).map((target) => posix.join(posix.dirname(page), target));
+}
+
 describe("the packed package", () => {
   it("installs into a user's project and works from plain Node, TypeScript and npx", async () => {
     const packs = await mkdtemp(join(tmpdir(), "react-rl-pack-"));
@@ -70,6 +76,9 @@ describe("the packed package", () => {
     const shipped = files.map((file) => file.path);
     expect(shipped).toEqual(expect.arrayContaining(["dist/src/index.js", "dist/src/index.d.ts", "bin/react-rl.mjs", "prompts/hotpotqa.txt", "dist/tools/code/python/sandbox.py", "docs/package.md"]));
     expect(shipped.filter((path) => /^(src|tools|test)\//.test(path) || path.endsWith(".tsbuildinfo"))).toEqual([]);
+    // The shipped docs' links lead to shipped files: a user reads them in node_modules/react-rl
+    const links = await Promise.all(shipped.filter((path) => path.endsWith(".md")).map(async (page) => relativeLinks(page, await readFile(join(root, page), "utf8"))));
+    expect(links.flat().filter((target) => !shipped.some((path) => path === target || path.startsWith(`${target.replace(/\/$/, "")}/`)))).toEqual([]);
 
     const project = await userProject(join(packs, filename));
     await writeFile(join(project, "script.mjs"), script);
