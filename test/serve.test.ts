@@ -16,7 +16,7 @@ import type { Policy } from "../src/agent/policy.ts";
 import { runBenchmark } from "../src/bench/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, promptTokens, REACT_ACTIONS, turnConstraint, type Planner } from "../src/planner/index.ts";
 import { OpenAIPolicy } from "../src/policies/index.ts";
-import { promptText, servePlanner, type PlannerServer } from "../src/serve/index.ts";
+import { promptText, servePlanner, servedModelName, type PlannerServer } from "../src/serve/index.ts";
 import { requestedTurn } from "../src/serve/turn.ts";
 import { generateWorld, HOPWORLD_PROMPT, serializeWorld, worldEnvironments, worldTasks } from "../src/world/index.ts";
 
@@ -152,9 +152,20 @@ describe.each(["kernels", "tfjs"] as const)("react-rl serve decoding on %s, thro
 });
 
 describe("react-rl serve", () => {
-  it("lists the model under its checkpoint folder's name", async () => {
+  it("lists the model under its checkpoint folder's name, and gives it by its id", async () => {
     const models = await client.models.list();
     expect(models.data.map((m) => [m.id, m.object])).toEqual([["tiny-planner", "model"]]);
+    await expect(client.models.retrieve("tiny-planner")).resolves.toMatchObject({ id: "tiny-planner", object: "model", owned_by: "react-rl" });
+    await expect(client.models.retrieve("gpt-4o-mini")).rejects.toMatchObject({ status: 404, code: "model_not_found" });
+  });
+
+  it("names a trainer's RUN/checkpoint after its run, unless told a name", async () => {
+    expect(servedModelName("runs/rl/checkpoint")).toBe("rl");
+    expect(servedModelName("/abs/models/hopworld-base")).toBe("hopworld-base");
+    const named = await servePlanner(planner, { port: 0, model: "mine", log: () => {} });
+    const models = await new OpenAI({ baseURL: named.baseURL, apiKey: "unused", maxRetries: 0 }).models.list();
+    await named.close();
+    expect(models.data.map((m) => m.id)).toEqual(["mine"]);
   });
 
   it("refuses another model's name with OpenAI's 404", async () => {

@@ -12,8 +12,9 @@ export const serveCommand = defineCommand({
   summary: "serve the embedded planner over OpenAI's chat-completions API",
   usage: `react-rl serve [options]
 
-  --model DIR          checkpoint folder (default: the committed base planner); its
-                       folder name is the model id requests must name
+  --model DIR          checkpoint folder (default: the committed base planner)
+  --served-model-name NAME   the model id requests must name (default: the folder's name, or
+                       the run's for a trainer's RUN/checkpoint: runs/rl/checkpoint is "rl")
   --port N             port (default 8000; 0 picks a free one)
   --host ADDR          address to listen on (default 127.0.0.1; the server has no
                        authentication, so only name another address on purpose)
@@ -25,11 +26,12 @@ ${backendUsage}
                        open "Thought k:" gets a thought and one well-formed action, as with
                        --policy local; a request's "turn_grammar": true|false overrides this)
 
-Answers POST /v1/chat/completions and GET /v1/models under http://HOST:PORT/v1;
+Answers POST /v1/chat/completions, GET /v1/models and GET /v1/models/ID under http://HOST:PORT/v1;
 point any OpenAI client there, e.g. react-rl bench --policy openai --base-url URL --model ID.
 Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
   flags: z.object({
     model: z.string().default(BASE_PLANNER),
+    "served-model-name": z.string().min(1).optional(),
     port: numberFlag(z.number().int().min(0).max(65535)).default(8000),
     host: z.string().min(1).default("127.0.0.1"),
     backend: backendFlag,
@@ -39,7 +41,13 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
   async run(flags) {
     const backend = await ensureBackend(flags.backend);
     const planner = await loadPlanner(flags.model, flags.backend);
-    const server = await servePlanner(planner, { host: flags.host, port: flags.port, maxBatch: flags["max-batch"], grammar: !flags["free-decoding"] });
+    const server = await servePlanner(planner, {
+      host: flags.host,
+      port: flags.port,
+      maxBatch: flags["max-batch"],
+      grammar: !flags["free-decoding"],
+      model: flags["served-model-name"],
+    });
     if (!LOOPBACK.has(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
     const engine = server.engine === "kernels" ? "WebAssembly SIMD kernels" : `tfjs ${backend.name}`;
     console.log(`serving ${server.model} (decoding on ${engine}) at ${server.baseURL}`);

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { defaultDecoding, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
@@ -30,12 +30,14 @@ export interface ServeOptions {
   grammar?: boolean;
   /** Receives one line per request; default: stderr. */
   log?: (line: string) => void;
+  /** The id requests must name; default `servedModelName(planner.source)`. */
+  model?: string;
 }
 
 export interface PlannerServer {
   /** The base URL to give an OpenAI client, ending in `/v1`. */
   baseURL: string;
-  /** The served model's id: its checkpoint folder's name. */
+  /** The served model's id, which requests must name. */
   model: string;
   /** What requests decode on. */
   engine: EngineName;
@@ -73,7 +75,7 @@ class RequestError extends Error {
 export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
   const engine = options.engine ?? (await defaultDecoding()).engine;
   const decoder = new PlannerDecoder(planner, { maxBatch: options.maxBatch ?? 64, engine });
-  const model = basename(planner.source);
+  const model = options.model ?? servedModelName(planner.source);
   const created = Math.floor(Date.now() / 1000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const served: Served = { planner, decoder, model, created, grammar: options.grammar ?? true };
@@ -103,6 +105,15 @@ function afterAnswer(req: IncomingMessage, res: ServerResponse, server: Server, 
   });
 }
 
+/**
+ * A checkpoint's model id: its folder's name, or its run's for the `NAME/checkpoint` every
+ * trainer writes (`runs/rl/checkpoint` is `rl`), so that two runs' checkpoints are not both `checkpoint`.
+ */
+export function servedModelName(dir: string): string {
+  const name = basename(dir);
+  return name === "checkpoint" ? basename(dirname(dir)) : name;
+}
+
 interface Served {
   planner: Planner;
   decoder: PlannerDecoder;
@@ -115,8 +126,19 @@ async function route(req: IncomingMessage, res: ServerResponse, served: Served):
   const path = requestPath(req.url ?? "/");
   const trimmed = path.replace(/\/+$/, "");
   if (req.method === "GET" && trimmed === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
+  if (req.method === "GET" && trimmed.startsWith("/v1/models/")) return sendJson(res, 200, servedModel(decodeURIComponent(trimmed.slice("/v1/models/".length)), served));
   if (req.method === "POST" && trimmed === "/v1/chat/completions") return completeChat(req, res, served);
   throw new RequestError(404, errorBody(`Unknown request URL: ${req.method} ${path}`, null, "unknown_url"));
+}
+
+/** `GET /v1/models/{id}`: the served model, or OpenAI's 404 for another. */
+function servedModel(id: string, served: Served) {
+  if (id !== served.model) throw unknownModel(id, served);
+  return modelList(served.model, served.created).data[0];
+}
+
+function unknownModel(id: string, served: Served): RequestError {
+  return new RequestError(404, errorBody(`The model '${id}' does not exist: this server serves '${served.model}'.`, "model", "model_not_found"));
 }
 
 /** The path a request names, without its query; its target is usually just that (`/v1/models?x`), or else a whole URL. */
@@ -128,10 +150,7 @@ function requestPath(target: string): string {
 
 async function completeChat(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
   const request = ChatRequest.parse(await readJson(req)); // a failed check is answered with 400 (see refuse)
-  if (request.model !== served.model) {
-    const message = `The model '${request.model}' does not exist: this server serves '${served.model}'.`;
-    throw new RequestError(404, errorBody(message, "model", "model_not_found"));
-  }
+  if (request.model !== served.model) throw unknownModel(request.model, served);
   const maxNewTokens = request.max_completion_tokens ?? request.max_tokens ?? DEFAULT_MAX_TOKENS;
   const { contextLength } = served.planner.model.config;
   if (maxNewTokens >= contextLength) {
