@@ -18,6 +18,7 @@ import {
   readTrajectories,
   runBenchmark,
   WikiEnvironment,
+  withToolList,
   writeExport,
   type Policy,
   type QaTask,
@@ -41,17 +42,19 @@ async function collect(name: string, policy: Policy<QaTask>) {
 // model sampled several times (temperature > 0): its successes against its own failures.
 const own = await collect("baseline", new BaselinePolicy());
 const expert = await collect("oracle", new OraclePolicy());
+// The prompt as the episodes saw it: its {tools} listing the wiki's Search and Lookup
+const head = withToolList(prompt, new WikiEnvironment(docstore).tools);
 
 // SFT on the policy's own successes (rejection sampling: keep what earned a reward).
-const sft = exportTrajectories(own, { format: "openai-sft", head: prompt, filter: { successOnly: true, noInvalid: true } });
+const sft = exportTrajectories(own, { format: "openai-sft", head, filter: { successOnly: true, noInvalid: true } });
 await writeExport(join(out, "sft.jsonl"), sft);
 
 // DPO: for each question, a success against a failure of the same question, at the step where they part.
-const dpo = exportTrajectories([...expert, ...own], { format: "openai-dpo", head: prompt });
+const dpo = exportTrajectories([...expert, ...own], { format: "openai-dpo", head });
 await writeExport(join(out, "dpo.jsonl"), dpo);
 
 // Token ids for TRL, verl or OpenRLHF: mask 1 on what the policy wrote, 0 on observations.
-const tokens = exportTrajectories(own, { format: "tokens", head: prompt });
+const tokens = exportTrajectories(own, { format: "tokens", head });
 await writeExport(join(out, "tokens.jsonl"), tokens);
 
 console.log(`sft.jsonl: ${sft.lines.length} conversations (from ${sft.kept} successful episodes)`);

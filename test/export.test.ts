@@ -78,6 +78,15 @@ describe("openai-sft export", () => {
     expect(exportOf({ format: "openai-sft" }, [allInvalid]).lines).toEqual([]);
   });
 
+  it("says in one line what a script got wrong: a head whose {tools} was never filled in, a misspelt filter, an unknown format", () => {
+    const one = trajectories.slice(0, 1);
+    expect(() => exportTrajectories(one, { format: "openai-sft", head: { ...head, instruction: "Use these: {tools}" } })).toThrow(
+      "exportTrajectories: head.instruction: holds {tools}: fill it in as the episodes saw it (withToolList(template, tools))",
+    );
+    expect(() => exportTrajectories(one, { format: "openai-sft", head, filter: { succesOnly: true } as never })).toThrow(/^exportTrajectories: filter: .*succesOnly/);
+    expect(() => exportTrajectories(one, { format: "sft" as never, head })).toThrow(/^exportTrajectories: format: /);
+  });
+
   it("drops the exemplars when told, keeping the instruction", () => {
     const [line] = exportTrajectories(trajectories.slice(0, 1), { format: "openai-sft", head: { ...head, exemplars: [] } }).lines;
     expect(JSON.parse(line!).messages[0]).toEqual({ role: "system", content: head.instruction });

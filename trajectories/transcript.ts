@@ -8,6 +8,9 @@ export interface PromptHead {
   exemplars: readonly string[];
 }
 
+/** Where an instruction wants the episode's tools listed; a head that still holds it was never filled in. */
+export const TOOLS_PLACEHOLDER = "{tools}";
+
 /** The fixed head of every prompt: instruction, then exemplars, blank-line separated. */
 export function headText(head: PromptHead): string {
   return [head.instruction, ...head.exemplars].join("\n\n");

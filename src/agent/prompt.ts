@@ -2,7 +2,7 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import { FINISH_ENTRY } from "../../tools/environment.ts";
 import { toolEntry, type Tool } from "../../tools/tool.ts";
 import type { Step } from "../../trajectories/schema.ts";
-import { headText, observationLine, questionLine, stepText, thoughtLabel } from "../../trajectories/transcript.ts";
+import { headText, observationLine, questionLine, stepText, thoughtLabel, TOOLS_PLACEHOLDER } from "../../trajectories/transcript.ts";
 
 /**
  * The prompt a policy continues: instruction, exemplars, the question, the
@@ -12,9 +12,6 @@ export function renderPrompt(template: PromptTemplate, question: string, steps: 
   const history = steps.map((step, i) => `${stepText(step, i + 1)}\n${observationLine(step, i + 1)}\n`).join("");
   return `${headText(template)}\n\n${questionLine(question)}\n${history}${thoughtLabel(nextStep)}`;
 }
-
-/** Where an instruction wants the episode's tools listed. */
-export const TOOLS_PLACEHOLDER = "{tools}";
 
 /**
  * `template` with `{tools}` in its instruction replaced by the list of `tools`,

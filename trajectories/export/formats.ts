@@ -1,23 +1,35 @@
-import type { z } from "zod";
+import { z } from "zod";
 import type { Trajectory } from "../schema.ts";
 import { writeFileAtomic } from "../store.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
-import type { PromptHead } from "../transcript.ts";
+import { TOOLS_PLACEHOLDER, type PromptHead } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** Which trajectories to learn from; every condition given must hold. */
-export interface ExportFilter {
-  minReward?: number;
+const ExportFilterSchema = z.strictObject({
+  minReward: z.number().optional(),
   /** Only episodes with a positive reward. */
-  successOnly?: boolean;
-  maxSteps?: number;
+  successOnly: z.boolean().optional(),
+  maxSteps: z.number().int().min(1).optional(),
   /** Only episodes with no invalid action. */
-  noInvalid?: boolean;
-}
+  noInvalid: z.boolean().optional(),
+});
+export type ExportFilter = z.infer<typeof ExportFilterSchema>;
+
+/** ExportOptions as a script may get them wrong (from JavaScript): checked before any record is made. */
+const ExportOptionsSchema = z.object({
+  format: z.enum(EXPORT_FORMATS),
+  head: z.object({
+    instruction: z.string().refine((text) => !text.includes(TOOLS_PLACEHOLDER), `holds ${TOOLS_PLACEHOLDER}: fill it in as the episodes saw it (withToolList(template, tools))`),
+    exemplars: z.array(z.string()),
+  }),
+  filter: ExportFilterSchema.optional(),
+  tokenizer: z.custom<TokenEncoder>((value) => typeof (value as TokenEncoder | undefined)?.encode === "function", "expected an object with encode(text)").optional(),
+});
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -55,6 +67,11 @@ function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
 
 /** Turns trajectories into training records of one format, in the order given. */
 export function exportTrajectories(trajectories: readonly Trajectory[], options: ExportOptions): ExportResult {
+  const checked = ExportOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const [issue] = checked.error.issues;
+    throw new TypeError(`exportTrajectories: ${issue!.path.join(".")}: ${issue!.message}`);
+  }
   const { format, head, filter = {} } = options;
   const kept = trajectories.filter((t) => passesFilter(t, filter));
   const records: unknown[] =
