@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { loadPrompt, parsePromptFile, promptFile, resolvePrompt, type PromptTemplate } from "../prompts/index.ts";
-import { DEFAULT_MAX_STEPS, renderPrompt, runEpisode, type Policy } from "../src/agent/index.ts";
+import { DEFAULT_MAX_STEPS, promptOf, renderPrompt, runEpisode, type Policy } from "../src/agent/index.ts";
+import { BaselinePolicy } from "../src/policies/baseline.ts";
 import { UserError } from "../src/errors.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { invalidAction, type Action, type Environment, type StepResult, type Task } from "../tools/environment.ts";
@@ -114,6 +115,8 @@ describe("runEpisode", () => {
     expect(arithmetic).toContain((await loadPrompt("arithmetic")).instruction.slice(0, 60));
     expect(arithmetic).not.toContain("interleaving Thought, Action and Observation");
     expect(await prompts(new ScriptedPolicy([" t\nAction 1: Finish[France]"]))).toContain("interleaving Thought, Action and Observation");
+    // promptOf takes any policy, one with no prompt of its own too (TypeScript refused those)
+    expect(await promptOf(new BaselinePolicy())).toEqual(await loadPrompt("hotpotqa"));
   });
 
   it("keeps the task's type (a question family) when it has one", async () => {

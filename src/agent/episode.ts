@@ -136,8 +136,12 @@ function scoresOf(finish: StepResult | undefined): AnswerScores {
 
 let hotpotqaPrompt: Promise<PromptTemplate> | undefined;
 
-/** The prompt a policy's episodes run with when the caller gives none: its `defaultPrompt`, else `hotpotqa`'s (read once). */
-export async function promptOf(policy: Pick<Policy, "defaultPrompt">): Promise<PromptTemplate> {
+/**
+ * The prompt a policy's episodes run with when the caller gives none: its `defaultPrompt`, else
+ * `hotpotqa`'s (read once). It asks for `name` too: a type of optional fields alone is "weak", and
+ * TypeScript refuses a policy with none of them.
+ */
+export async function promptOf(policy: Pick<Policy, "name" | "defaultPrompt">): Promise<PromptTemplate> {
   if (policy.defaultPrompt) return policy.defaultPrompt;
   hotpotqaPrompt ??= loadPrompt();
   return hotpotqaPrompt;
