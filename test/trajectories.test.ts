@@ -53,6 +53,14 @@ describe("trajectory log", () => {
     await expect(readTrajectories(path)).rejects.toThrow(`${path}:2:`);
   });
 
+  it("says a dataset file is not a log", async () => {
+    const path = await tempLog();
+    await writeFile(path, `${JSON.stringify({ _id: "q1", question: "Who?", answer: "Me", context: [] })}\n`);
+    await expect(readTrajectories(path)).rejects.toThrow(
+      new TrajectoryFileError(`${path}:1: not a trajectory: the record has no version (a dataset file? logs are what bench and collect write)`),
+    );
+  });
+
   it("rejects a version it does not know", async () => {
     const path = await tempLog();
     await appendFile(path, `${JSON.stringify({ ...makeTrajectory("a", 1), version: 99 })}\n\n`);

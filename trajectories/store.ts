@@ -138,6 +138,8 @@ function parseLine(line: string): Parsed {
     return { ok: false, error: "not valid JSON" };
   }
   const version = (json as { version?: unknown } | null)?.version;
+  // A dataset file (a question with its answer and context) is the likely mistake
+  if (version === undefined) return { ok: false, error: "not a trajectory: the record has no version (a dataset file? logs are what bench and collect write)" };
   if (version !== TRAJECTORY_VERSION) {
     return { ok: false, error: `trajectory version ${String(version)} is not ${TRAJECTORY_VERSION}` };
   }
