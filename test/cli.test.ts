@@ -126,6 +126,12 @@ describe("react-rl CLI", () => {
     const scored = lastJson(score.stdout);
     expect(scored.n).toBe(300);
     expect(scored.em).toBeCloseTo(25 / 300, 10);
+    // Predictions of questions the gold file lacks (another dataset's run) are said, not silently dropped
+    const stray = join(out, "stray.json");
+    await writeFile(stray, JSON.stringify({ answer: { nosuchid: "x" } }));
+    expect((await cli(["score", "--gold", HOTPOTQA_SAMPLE, "--pred", stray])).stderr).toContain(
+      "predictions of questions not in --gold, not scored: 1 (nosuchid first): is --gold the file the run answered?",
+    );
 
     // A log of several samples a question, or of none, is a mistake told in one line
     const samples = join(out, "samples.jsonl");

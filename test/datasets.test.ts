@@ -161,13 +161,14 @@ describe("scorePredictions", () => {
     });
     expect(scores.n).toBe(4);
     expect(scores.missing).toBe(1);
+    expect(scores.unknown).toEqual(["extra"]);
     expect(scores.em).toBeCloseTo(1 / 4, 12);
     expect(scores.f1).toBeCloseTo((1 + 0 + 0.8 + 0) / 4, 12);
   });
 
   it("scores nothing predicted as zero", () => {
-    expect(scorePredictions(gold, { answer: {} })).toEqual({ em: 0, f1: 0, n: 4, missing: 4 });
-    expect(scorePredictions([], { answer: {} })).toEqual({ em: 0, f1: 0, n: 0, missing: 0 });
+    expect(scorePredictions(gold, { answer: {} })).toEqual({ em: 0, f1: 0, n: 4, missing: 4, unknown: [] });
+    expect(scorePredictions([], { answer: {} })).toEqual({ em: 0, f1: 0, n: 0, missing: 0, unknown: [] });
   });
 
   it.each([

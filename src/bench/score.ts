@@ -24,6 +24,8 @@ export interface PredictionScores {
   n: number;
   /** Gold questions with no prediction; each scores 0. */
   missing: number;
+  /** Predicted ids that no gold question has (the official evaluator ignores them too): many say the gold file is another's. */
+  unknown: string[];
 }
 
 /** Answer EM and F1 as hotpot_evaluate_v1.py reports them: averaged over every gold question. */
@@ -44,5 +46,7 @@ export function scorePredictions(gold: readonly QaTask[], predictions: unknown):
     f1 += f1Score(answer, task.answer).f1;
   }
   const n = gold.length;
-  return { em: n > 0 ? em / n : 0, f1: n > 0 ? f1 / n : 0, n, missing };
+  const ids = new Set(gold.map((task) => task.id));
+  const unknown = [...answers.keys()].filter((id) => !ids.has(id));
+  return { em: n > 0 ? em / n : 0, f1: n > 0 ? f1 / n : 0, n, missing, unknown };
 }

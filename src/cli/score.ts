@@ -22,6 +22,7 @@ Prints {"em": ..., "f1": ..., "n": ...} on its last line.`,
     const predictions = await readJsonFile(flags.pred, z.unknown());
     const result = scorePredictions(gold, predictions);
     if (result.missing > 0) console.error(`${result.missing} of ${result.n} questions have no prediction (scored 0)`);
+    if (result.unknown.length > 0) console.error(`predictions of questions not in --gold, not scored: ${result.unknown.length} (${result.unknown[0]} first): is --gold the file the run answered?`);
     console.log(JSON.stringify({ em: result.em, f1: result.f1, n: result.n }));
     return 0;
   },
