@@ -399,10 +399,17 @@ describe("requests at the edges", () => {
   it("serves a prompt of half a megabyte from its end, as the library cuts it", async () => {
     const prompt = "Observation 1: Ana Morel was born in Tiren. ".repeat(12_000) + PROMPT;
     expect(prompt.length).toBeGreaterThan(512 * 1024);
-    const response = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 });
+    const { data: response, response: raw } = await client.chat.completions
+      .create({ model: "tiny-planner", messages: [{ role: "user", content: prompt }], temperature: 0, max_tokens: 4 })
+      .withResponse();
     const [library] = await expected(prompt, 1, { temperature: 0, maxNewTokens: 4, seed: 0 });
     expect(response.choices[0]!.message.content).toBe(library!.text);
     expect(response.usage!.prompt_tokens).toBe(128 - 4);
+    // The cut is said, to the client and in the server's log; a prompt that fits says nothing
+    expect(raw.headers.get("x-prompt-tokens-kept")).toBe("124");
+    await expect.poll(() => logs.some((line) => line.endsWith("(prompt cut to its last 124 tokens)"))).toBe(true);
+    const { response: fitting } = await client.chat.completions.create({ model: "tiny-planner", messages: [{ role: "user", content: PROMPT }], max_tokens: 4 }).withResponse();
+    expect(fitting.headers.get("x-prompt-tokens-kept")).toBeNull();
   });
 
   it("reads no more of a prompt of megabytes than the model has room for", async () => {

@@ -47,7 +47,7 @@ export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSeque
 
 /**
  * What a model with room for `window` prompt tokens (at least 1) sees of a prompt: the
- * last `window` tokens of its `transcriptTokens`, with their mask. Only the end of the text that holds
+ * last `window` tokens of its `transcriptTokens`, with their mask, and whether any were left out. Only the end of the text that holds
  * them is read, so a prompt far longer than the context costs no more to read than one
  * that fills it.
  *
@@ -57,11 +57,11 @@ export function transcriptTokens(text: string, tokenizer: Tokenizer): TokenSeque
  * lie that far before the end, out of sight, unless one word or one policy turn runs
  * across the cut into the last `window` tokens.
  */
-export function promptTokens(text: string, tokenizer: Tokenizer, window: number): TokenSequence {
+export function promptTokens(text: string, tokenizer: Tokenizer, window: number): TokenSequence & { cut: boolean } {
   if (!(window >= 1)) throw new RangeError(`a prompt window of ${window} tokens holds nothing`);
   const read = 2 * window * tokenizer.maxTokenBytes;
   const { ids, mask } = transcriptTokens(text.length > read ? text.slice(-read) : text, tokenizer);
-  return { ids: ids.slice(-window), mask: mask.slice(-window) };
+  return { ids: ids.slice(-window), mask: mask.slice(-window), cut: text.length > read || ids.length > window };
 }
 
 /** An episode's text as the planner saw and wrote it, up to its last action. */

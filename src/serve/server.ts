@@ -95,11 +95,16 @@ export async function servePlanner(planner: Planner, options: ServeOptions = {})
   };
 }
 
+/** Set on an answer to a prompt longer than the context: the tokens of its end that were read. */
+export const PROMPT_CUT_HEADER = "x-prompt-tokens-kept";
+
 /** Logs the request once its answer has gone (or its client left). */
 function afterAnswer(req: IncomingMessage, res: ServerResponse, server: Server, log: (line: string) => void): void {
   const started = performance.now();
   res.on("close", () => {
-    log(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms`);
+    const kept = res.getHeader(PROMPT_CUT_HEADER);
+    const cut = kept === undefined ? "" : ` (prompt cut to its last ${String(kept)} tokens)`;
+    log(`${req.method} ${req.url} ${res.statusCode} ${Math.round(performance.now() - started)}ms${cut}`);
     // Once closing, a connection whose last answer has gone would otherwise idle until its keep-alive timeout.
     if (!server.listening) server.closeIdleConnections();
   });
@@ -160,6 +165,8 @@ async function completeChat(req: IncomingMessage, res: ServerResponse, served: S
   // What the model has room for, as the generator would cut it: a prompt of megabytes is read no further
   const text = promptText(request.messages);
   const prompt = promptTokens(text, served.planner.tokenizer, contextLength - maxNewTokens);
+  // OpenAI refuses a prompt past the context; this server reads its end, as the library does, and says so
+  if (prompt.cut) res.setHeader(PROMPT_CUT_HEADER, String(prompt.ids.length));
   const turn = (request.turn_grammar ?? served.grammar) ? requestedTurn(text) : undefined;
   const grammar = turn && (() => turnConstraint(prompt, served.planner.tokenizer, turn.step, turn.actions));
   const sampling = {
