@@ -350,6 +350,10 @@ describe("bad requests", () => {
     expect(Object.keys(json.error).sort()).toEqual(["code", "message", "param", "type"]);
   });
 
+  it("says what a field allows", async () => {
+    expect((await post({ ...valid, stop: ["a", "b", "c", "d", "e"] })).json.error.message).toContain("expected a non-empty string, or up to 4 of them");
+  });
+
   it("answers an unknown route with 404 in the same shape", async () => {
     const { status, json } = await post(valid, "/completions");
     expect(status).toBe(404);

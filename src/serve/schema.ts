@@ -14,7 +14,7 @@ const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
-const Stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]);
+const Stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)], { error: "expected a non-empty string, or up to 4 of them" });
 
 export const ChatRequest = z.object({
   model: z.string().min(1),
