@@ -1,3 +1,5 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -65,6 +67,12 @@ describe("loadDataset on the shared samples", () => {
     expect(tasks).toHaveLength(292);
     const first = tasks[0]!;
     expect(first).toMatchObject({ id: "2hop__108336_772156", answer: "Mantua", type: "2hop" });
+    expect(new Set(tasks.map((task) => task.type))).toEqual(new Set(["2hop", "3hop1", "3hop2", "4hop1", "4hop2", "4hop3"]));
+    // An id of another form names no hop type: one "unknown" type, not a type per question
+    const copy = join(await mkdtemp(join(tmpdir(), "react-rl-musique-")), "renamed.jsonl");
+    const [line] = (await readFile(MUSIQUE, "utf8")).split("\n");
+    await writeFile(copy, `${JSON.stringify({ ...JSON.parse(line!), id: "q-1" })}\n`);
+    expect((await loadDataset(copy, "musique"))[0]!.type).toBe("unknown");
     expect(first.context).toHaveLength(20);
     expect(first.context[0]).toEqual([
       "Allegory of Isabella d'Este's Coronation",

@@ -44,8 +44,8 @@ const MusiqueLayoutSchema = z
       id: record.id,
       question: record.question,
       answer: record.answer,
-      // MuSiQue ids start with the hop type: `2hop__...`, `3hop1__...`.
-      type: record.id.split("__")[0],
+      // MuSiQue ids start with the hop type: `2hop__...`, `3hop1__...`; an id of another form names none
+      type: /^(\d+hop\d*)__/.exec(record.id)?.[1] ?? "unknown",
       // A supporting paragraph supports with all its sentences.
       supportingFacts: record.paragraphs.flatMap((p, i) =>
         p.is_supporting ? context[i]![1].map((_, sentence): [string, number] => [p.title, sentence]) : [],
