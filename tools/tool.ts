@@ -78,22 +78,27 @@ export async function callWithText(tool: Tool, argument: string, ctx?: ToolConte
  * even when the tool does not read its signal. A value other than text is shown as JSON.
  */
 async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
-  ctx?.signal?.throwIfAborted();
+  const caller = ctx?.signal;
+  caller?.throwIfAborted();
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  // A timer of our own, not AbortSignal.timeout's: that one does not keep the process alive,
-  // so a script whose only work left was a hung call ended with it unanswered
-  const timeout = new AbortController();
-  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => timeout.abort(), timeoutMs) : undefined;
-  const signal = ctx?.signal ? AbortSignal.any([ctx.signal, timeout.signal]) : timeout.signal;
+  // The call's own signal, aborted by the caller's or at the timeout. Not AbortSignal.any, which keeps every
+  // combined signal while the caller's lives (a whole run's), nor AbortSignal.timeout, whose timer does not
+  // keep the process alive: a script whose only work left was a hung call ended with it unanswered.
+  const call = new AbortController();
+  const stop = () => call.abort(caller?.reason);
+  caller?.addEventListener("abort", stop, { once: true });
+  let timedOut = false;
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => ((timedOut = true), call.abort()), timeoutMs) : undefined;
   try {
-    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal }), signal);
+    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal: call.signal }), call.signal);
     return typeof answer === "string" ? answer : String(JSON.stringify(answer));
   } catch (error) {
-    if (ctx?.signal?.aborted) throw error;
-    if (timeout.signal.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
+    if (caller?.aborted) throw error;
+    if (timedOut) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
     return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
   } finally {
     clearTimeout(timer);
+    caller?.removeEventListener("abort", stop);
   }
 }
 
