@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { deadlineSignal, untilAborted } from "../src/deadline.ts";
 import { argumentForm, argumentNotes, inputShape, readArgument } from "./arguments.ts";
 
 /** What a tool call needs besides its input: cancellation, for tools that can take long. */
@@ -81,35 +82,17 @@ async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<
   const caller = ctx?.signal;
   caller?.throwIfAborted();
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  // The call's own signal, aborted by the caller's or at the timeout. Not AbortSignal.any, which keeps every
-  // combined signal while the caller's lives (a whole run's), nor AbortSignal.timeout, whose timer does not
-  // keep the process alive: a script whose only work left was a hung call ended with it unanswered.
-  const call = new AbortController();
-  const stop = () => call.abort(caller?.reason);
-  caller?.addEventListener("abort", stop, { once: true });
-  let timedOut = false;
-  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => ((timedOut = true), call.abort()), timeoutMs) : undefined;
+  const deadline = deadlineSignal(timeoutMs, caller);
   try {
-    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal: call.signal }), call.signal);
+    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal: deadline.signal }), deadline.signal);
     return typeof answer === "string" ? answer : String(JSON.stringify(answer));
   } catch (error) {
-    if (caller?.aborted) throw error;
-    if (timedOut) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
+    caller?.throwIfAborted();
+    if (deadline.signal.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
     return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
   } finally {
-    clearTimeout(timer);
-    caller?.removeEventListener("abort", stop);
+    deadline.dispose();
   }
-}
-
-/** The call's outcome, or the signal's reason as soon as it aborts: a tool that never settles holds nothing up. */
-function untilAborted<T>(call: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const stop = () => reject(signal.reason);
-    if (signal.aborted) stop(); // while the tool was starting its call
-    signal.addEventListener("abort", stop, { once: true });
-    call.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
-  });
 }
 
 function issueText(issue: z.core.$ZodIssue | undefined): string {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { PolicyError, type UserError } from "../errors.ts";
+import { deadlineSignal, untilAborted } from "../deadline.ts";
 
 /** How a policy behind a remote model retries it: the options every such policy takes. */
 export const RetryOptionsSchema = z.object({
@@ -68,38 +69,6 @@ export function retryAfterMs(headers: Headers | undefined): number | undefined {
 /** The openai SDK's backoff when the backend names no wait: 0.5 s doubling to 8 s, with jitter so parallel episodes spread out. */
 function backoffMs(attempt: number): number {
   return Math.min(500 * 2 ** (attempt - 1), 8_000) * (1 - Math.random() * 0.25);
-}
-
-/**
- * A signal that aborts after `ms` or when `parent` does. `dispose` it after the
- * attempt: unlike AbortSignal.any and AbortSignal.timeout, it then leaves nothing
- * behind on a run-long parent (Node 20 keeps every signal combined with it).
- */
-function deadlineSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const abort = () => controller.abort();
-  const timer = setTimeout(abort, ms);
-  parent?.addEventListener("abort", abort);
-  if (parent?.aborted) abort();
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      parent?.removeEventListener("abort", abort);
-    },
-  };
-}
-
-/** `work`, or a rejection as soon as `signal` aborts: a backend that ignores its signal cannot hold the attempt past it. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) => {
-      const stop = () => reject(signal.reason);
-      if (signal.aborted) stop();
-      else signal.addEventListener("abort", stop, { once: true });
-    }),
-  ]);
 }
 
 /**

@@ -1,0 +1,32 @@
+// Deadlines for work that may never settle: a policy's request, a tool's call.
+
+/**
+ * A signal that aborts after `ms` (never, for Infinity) or when `parent` does. `dispose` it
+ * once the work is done: unlike AbortSignal.any and AbortSignal.timeout, it then leaves
+ * nothing behind on a run-long parent (Node 20 keeps every signal combined with it), and
+ * its timer keeps the process alive while the work is pending.
+ */
+export function deadlineSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  const timer = Number.isFinite(ms) ? setTimeout(abort, ms) : undefined;
+  parent?.addEventListener("abort", abort);
+  if (parent?.aborted) abort();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", abort);
+    },
+  };
+}
+
+/** `work`'s outcome, or the signal's reason as soon as it aborts: work that ignores its signal cannot hold its caller past it. */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    if (signal.aborted) stop(); // while the work was starting
+    signal.addEventListener("abort", stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
