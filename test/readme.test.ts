@@ -33,7 +33,7 @@ const notRun: Array<[RegExp, string]> = [
   [/--policy openai|npx react-rl finetune /, "needs an OpenAI-compatible server, and a key for OpenAI's"],
   [/--policy local/, "decodes with the embedded planner: a minute or more per run"],
   [/^npx react-rl train /, "trains the embedded planner: minutes to hours"],
-  [/^npx react-rl serve /, "a server that runs until stopped (test/serve.test.ts covers it)"],
+  [/^npx react-rl serve\b/, "a server that runs until stopped (test/serve.test.ts covers it)"],
   [/^curl http:\/\/127\.0\.0\.1:8000\//, "asks the server above"],
   [/^npx react-rl export .*--in runs\/s1/, "exports runs/s1 and runs/s2, which the --policy openai runs above collect"],
   [/^npx react-rl trajectories (merge|stats) runs\/(all|s-)/, "joins the shards of the --policy openai runs above"],
