@@ -1,5 +1,7 @@
 // Deadlines for work that may never settle: a policy's request, a tool's call.
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * A signal that aborts after `ms` (never, for Infinity) or when `parent` does. `dispose` it
  * once the work is done: unlike AbortSignal.any and AbortSignal.timeout, it then leaves
@@ -7,16 +9,18 @@
  * its timer keeps the process alive while the work is pending.
  */
 export function deadlineSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  // Node's timers hold at most 2^31 - 1 ms, and fire at once past it
+  if (!(ms > 0 && (ms <= MAX_TIMER_MS || ms === Infinity))) throw new RangeError(`a deadline is a time above 0 and up to ${MAX_TIMER_MS} ms, or Infinity for none; got ${ms}`);
   const controller = new AbortController();
-  const abort = () => controller.abort();
-  const timer = Number.isFinite(ms) ? setTimeout(abort, ms) : undefined;
-  parent?.addEventListener("abort", abort);
-  if (parent?.aborted) abort();
+  const timer = Number.isFinite(ms) ? setTimeout(() => controller.abort(), ms) : undefined;
+  const stop = () => controller.abort(parent?.reason); // the caller's reason reaches the work
+  parent?.addEventListener("abort", stop);
+  if (parent?.aborted) stop();
   return {
     signal: controller.signal,
     dispose: () => {
       clearTimeout(timer);
-      parent?.removeEventListener("abort", abort);
+      parent?.removeEventListener("abort", stop);
     },
   };
 }

@@ -9,11 +9,11 @@ import { describeZodError, UserError } from "./errors.ts";
  * So is a key that is neither a setting nor one of `others` (its options besides the
  * settings): a misspelt `temprature` was dropped, and the run went on with the default.
  */
-export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object, others: readonly string[]): z.infer<S> {
+export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object | undefined, others: readonly string[]): z.infer<S> {
   const known = [...Object.keys(schema.shape), ...others];
-  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  const unknown = Object.keys(options ?? {}).find((key) => !known.includes(key));
   if (unknown !== undefined) throw new UserError(`${caller}: unknown option ${unknown}${didYouMean(unknown, known)}`);
-  const parsed = schema.safeParse(options, { error: inWords });
+  const parsed = schema.safeParse(options ?? {}, { error: inWords });
   if (!parsed.success) throw new UserError(`${caller}: ${describeZodError(parsed.error)}`);
   return parsed.data;
 }

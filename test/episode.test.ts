@@ -173,6 +173,7 @@ describe("runEpisode", () => {
       new UserError("runEpisode: prompt: expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives"),
     );
     await expect(runEpisode(policy, new FakeWiki(), {} as never)).rejects.toThrow(new UserError("runEpisode: task: required"));
+    await expect((runEpisode as (...args: unknown[]) => Promise<unknown>)(policy, new FakeWiki())).rejects.toThrow(new UserError("runEpisode: task: required"));
     expect(policy.requests).toHaveLength(0);
   });
 

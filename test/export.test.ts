@@ -85,6 +85,7 @@ describe("openai-sft export", () => {
     );
     expect(() => exportTrajectories(one, { format: "openai-sft", head, filter: { succesOnly: true } as never })).toThrow(/^exportTrajectories: filter: .*succesOnly/);
     expect(() => exportTrajectories(one, { format: "sft" as never, head })).toThrow(/^exportTrajectories: format: /);
+    expect(() => exportTrajectories(one, { format: "openai-sft", head, fitler: { successOnly: true } } as never)).toThrow(/^exportTrajectories: options: .*fitler/);
   });
 
   it("drops the exemplars when told, keeping the instruction", () => {

@@ -488,5 +488,15 @@ describe("checkpoints", () => {
     disposeModel(model);
     await rm(join(dir, "part", "weights.bin"));
     await expect(loadCheckpoint(join(dir, "part"))).rejects.toThrow(new UserError(`checkpoint ${join(dir, "part")} is incomplete: it has no weights.bin (copy it again, or train it again)`));
+    // A refused checkpoint leaves no tensors behind
+    const trained = createModel(tiny(tokenizer.vocabSize), 4);
+    const { optimizer } = await trainLM(trained, [corpusBatch(tokenizer)], { steps: 1 });
+    await saveCheckpoint(join(dir, "unfinished"), { model: trained, tokenizer, optimizer });
+    optimizer.dispose();
+    disposeModel(trained);
+    await rm(join(dir, "unfinished", "optimizer.bin"));
+    const tensors = tf.memory().numTensors;
+    await expect(loadCheckpoint(join(dir, "unfinished"))).rejects.toThrow(/is incomplete: it has no optimizer\.bin/);
+    expect(tf.memory().numTensors).toBe(tensors);
   });
 });

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { Agent, request, type ClientRequest } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { promisify } from "node:util";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -162,6 +162,7 @@ describe("react-rl serve", () => {
   it("names a trainer's RUN/checkpoint after its run, unless told a name", async () => {
     expect(servedModelName("runs/rl/checkpoint")).toBe("rl");
     expect(servedModelName("/abs/models/hopworld-base")).toBe("hopworld-base");
+    expect(servedModelName("./checkpoint")).toBe(basename(process.cwd())); // named by where it is, not "."
     const named = await servePlanner(planner, { port: 0, model: "mine", log: () => {} });
     const models = await new OpenAI({ baseURL: named.baseURL, apiKey: "unused", maxRetries: 0 }).models.list();
     await named.close();
@@ -427,6 +428,7 @@ describe("requests at the edges", () => {
     { name: "GET //", method: "GET", path: "//", status: 404 },
     { name: "GET /%", method: "GET", path: "/%", status: 404 },
     { name: "GET //v1/models", method: "GET", path: "//v1/models", status: 404 },
+    { name: "a model id with a malformed escape", method: "GET", path: "/v1/models/%E0%A4%A", status: 404 },
     { name: "a query that is not percent-encoded", method: "GET", path: "/v1/models?x=%", status: 200 },
     { name: "a whole URL as the target", method: "GET", path: "http://localhost/v1/models", status: 200 },
     { name: "OPTIONS *", method: "OPTIONS", path: "*", status: 400 },

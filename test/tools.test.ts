@@ -104,6 +104,9 @@ describe("object-schema arguments", () => {
     stop.abort(new Error("stopped"));
     await expect(call).rejects.toThrow("stopped");
     expect(toldToStop?.aborted).toBe(true);
+    expect(toldToStop?.reason).toEqual(new Error("stopped")); // the tool reads why
+    // A time a timer cannot hold is the tool's bug, said as such, not a call that fails at once
+    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) await expect(callWithText({ ...hang, timeoutMs }, "x")).rejects.toThrow(RangeError);
   });
 
   it("keep commas inside quotes and brackets, and give a lone argument the whole text", async () => {

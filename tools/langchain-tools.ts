@@ -49,11 +49,12 @@ function isStringInput(schema: z.core.JSONSchema.JSONSchema): boolean {
 
 /**
  * Makes any LangChain tool callable by the agent (`Name[argument]`); `name`
- * renames it, e.g. `calculator` to `Calculator`. Its input schema (zod 3, zod 4
+ * renames it, e.g. `calculator` to `Calculator`, and `timeoutMs` sets its calls'
+ * time (`Tool.timeoutMs`). Its input schema (zod 3, zod 4
  * or JSON Schema) goes through JSON Schema, which reads all three and keeps the
  * input side of any transform, which the LangChain tool applies itself.
  */
-export function fromLangChainTool(tool: LangChainToolLike, options: { name?: string } = {}): Tool {
+export function fromLangChainTool(tool: LangChainToolLike, options: { name?: string; timeoutMs?: number } = {}): Tool {
   if (!isLangChainToolLike(tool)) {
     throw new TypeError("fromLangChainTool needs a LangChain tool: an object with a name, a description, a schema and invoke().");
   }
@@ -65,6 +66,7 @@ export function fromLangChainTool(tool: LangChainToolLike, options: { name?: str
     schema: takesText ? z.string() : z.fromJSONSchema(schema),
     // The input has passed our schema, which mirrors the tool's own.
     call: async (input, ctx) => observationText(await tool.invoke((takesText ? { input } : input) as never, { signal: ctx?.signal })),
+    timeoutMs: options.timeoutMs,
   });
 }
 

@@ -81,7 +81,7 @@ interface MethodRun<C, S> {
   suite: Suite;
   /** The prompt `options.template` is, as the config named it. */
   promptName: string;
-  /** What every trainer takes besides its settings; `template` is the suite's prompt, which renders every episode it trains on. */
+  /** What every trainer takes besides its settings; `template` renders every episode it trains on (the suite's prompt, or dpo's and rm's --prompt). */
   options: Pick<EpisodeTrainingOptions, "planner" | "template" | "out" | "signal" | "onProgress">;
 }
 

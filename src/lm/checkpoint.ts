@@ -24,7 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { parseJson, pathExists, readJsonFile } from "../files.ts";
-import { createModel, ModelConfig, parameters, type LanguageModel } from "./model.ts";
+import { createModel, disposeModel, ModelConfig, parameters, type LanguageModel } from "./model.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import type { AdamW } from "./train.ts";
 
@@ -125,13 +125,19 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const tokenizer = Tokenizer.fromJSON(await readJsonFile(join(dir, "tokenizer.json"), z.unknown(), "checkpoint tokenizer"));
   const weightsFile = await readPart(dir, "weights.bin");
   const weights = unpackTensors(weightsFile, manifest.weights, dir);
-  const model = createModel(manifest.config);
-  for (const [name, variable] of parameters(model)) {
-    const values = weights.get(name);
-    if (values?.length !== variable.size) throw new UserError(`checkpoint ${dir} has no weight '${name}' of ${variable.size} values`);
-    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
-  }
+  // Read before the model is made, whose tensors a refused checkpoint would otherwise leave behind
   const optimizerMoments = manifest.optimizer && unpackTensors(await readPart(dir, "optimizer.bin"), manifest.optimizer, dir);
+  const model = createModel(manifest.config);
+  try {
+    for (const [name, variable] of parameters(model)) {
+      const values = weights.get(name);
+      if (values?.length !== variable.size) throw new UserError(`checkpoint ${dir} has no weight '${name}' of ${variable.size} values`);
+      tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+    }
+  } catch (error) {
+    disposeModel(model);
+    throw error;
+  }
   return { model, tokenizer, step: manifest.step, meta: manifest.meta, weightsDigest: shortDigest([weightsFile]), optimizerMoments };
 }
 

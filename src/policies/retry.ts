@@ -8,7 +8,7 @@ export const RetryOptionsSchema = z.object({
   /** Retries of an attempt that may pass next time: no answer in time, no connection, a 408, 409, 429 or 5xx, a malformed reply. */
   maxRetries: z.number().int().nonnegative().default(2),
   /** Each attempt's limit, the whole reply included. */
-  timeoutMs: z.number().int().positive().default(60_000),
+  timeoutMs: z.number().int().positive().max(2 ** 31 - 1).default(60_000),
   /** The longest retry-after obeyed: a backend asking for more fails the request at once rather than stall the run. */
   maxRetryAfterMs: z.number().int().nonnegative().default(20_000),
 });

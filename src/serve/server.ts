@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { basename, dirname } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { defaultDecoding, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
@@ -115,8 +115,9 @@ function afterAnswer(req: IncomingMessage, res: ServerResponse, server: Server, 
  * trainer writes (`runs/rl/checkpoint` is `rl`), so that two runs' checkpoints are not both `checkpoint`.
  */
 export function servedModelName(dir: string): string {
-  const name = basename(dir);
-  return name === "checkpoint" ? basename(dirname(dir)) : name;
+  const path = resolve(dir); // `./checkpoint` is named after the folder it is in, not "."
+  const name = basename(path);
+  return name === "checkpoint" ? basename(dirname(path)) : name;
 }
 
 interface Served {
@@ -131,15 +132,25 @@ async function route(req: IncomingMessage, res: ServerResponse, served: Served):
   const path = requestPath(req.url ?? "/");
   const trimmed = path.replace(/\/+$/, "");
   if (req.method === "GET" && trimmed === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));
-  if (req.method === "GET" && trimmed.startsWith("/v1/models/")) return sendJson(res, 200, servedModel(decodeURIComponent(trimmed.slice("/v1/models/".length)), served));
+  if (req.method === "GET" && trimmed.startsWith("/v1/models/")) return sendJson(res, 200, servedModel(trimmed.slice("/v1/models/".length), served));
   if (req.method === "POST" && trimmed === "/v1/chat/completions") return completeChat(req, res, served);
   throw new RequestError(404, errorBody(`Unknown request URL: ${req.method} ${path}`, null, "unknown_url"));
 }
 
 /** `GET /v1/models/{id}`: the served model, or OpenAI's 404 for another. */
-function servedModel(id: string, served: Served) {
+function servedModel(escapedId: string, served: Served) {
+  const id = decodedOrAsIs(escapedId);
   if (id !== served.model) throw unknownModel(id, served);
   return modelList(served.model, served.created).data[0];
+}
+
+/** A path segment's text; a malformed escape (`%`) is kept as it is, and names no model. */
+function decodedOrAsIs(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function unknownModel(id: string, served: Served): RequestError {

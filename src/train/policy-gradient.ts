@@ -18,7 +18,7 @@ import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkpointName } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
-import { parseOptions } from "../issues.ts";
+import { optionKeys, parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
@@ -45,6 +45,9 @@ export interface PolicyGradientOptions<T extends Task> extends z.input<typeof Po
   rewardModel?: EpisodeScorer;
 }
 
+/** The options policyGradient takes besides its settings. */
+const POLICY_GRADIENT_OPTIONS = [...SAMPLING_OPTIONS, ...optionKeys<Pick<PolicyGradientOptions<Task>, "rewardModel">>({ rewardModel: true })];
+
 /** What one optimizer step's loss also measured, averaged over the policy's tokens. */
 interface StepStats {
   loss: number;
@@ -58,7 +61,7 @@ interface StepStats {
 }
 
 export async function policyGradient<T extends Task>(options: PolicyGradientOptions<T>): Promise<TrainingResult> {
-  const o = parseOptions("policyGradient", PolicyGradientSettings, options, [...SAMPLING_OPTIONS, "rewardModel"]);
+  const o = parseOptions("policyGradient", PolicyGradientSettings, options, POLICY_GRADIENT_OPTIONS);
   const { planner, template } = options;
   if (o.reward === "rm" && !options.rewardModel) throw new UserError("reward rm needs a reward model");
   if (options.tasks.length === 0) throw new UserError("no training questions to sample");

@@ -296,7 +296,6 @@ export function questionsDigest(tasks: readonly Task[]): string {
   return `${tasks.length} from ${tasks[0]?.id ?? "none"} (${digest})`;
 }
 
-/** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
 /**
  * A round's fine-tune, `train`, which gives undefined when the signal cut it short: then the
  * planner's weights are put back as they were before it, so that the planner stays the last
@@ -314,6 +313,7 @@ export async function fineTuneOrUndo<R>(planner: Planner, signal: AbortSignal | 
   }
 }
 
+/** A frozen copy of a model's weights: the reference policy the trainer's KL is measured against. */
 export function frozenCopy(model: LanguageModel): LanguageModel {
   const copy = createModel(model.config);
   copyWeights(model, copy);

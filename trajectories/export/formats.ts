@@ -3,7 +3,7 @@ import type { Trajectory } from "../schema.ts";
 import { writeFileAtomic } from "../store.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
-import { TOOLS_PLACEHOLDER, type PromptHead } from "../transcript.ts";
+import { TOOLS_PLACEHOLDER } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
@@ -20,8 +20,8 @@ const ExportFilterSchema = z.strictObject({
 });
 export type ExportFilter = z.infer<typeof ExportFilterSchema>;
 
-/** ExportOptions as a script may get them wrong (from JavaScript): checked before any record is made. */
-const ExportOptionsSchema = z.object({
+/** What to export and how; checked before any record is made (a script in JavaScript can get any of it wrong). */
+const ExportOptionsSchema = z.strictObject({
   format: z.enum(EXPORT_FORMATS),
   head: z.object({
     instruction: z.string().refine((text) => !text.includes(TOOLS_PLACEHOLDER), `holds ${TOOLS_PLACEHOLDER}: fill it in as the episodes saw it (withToolList(template, tools))`),
@@ -31,15 +31,12 @@ const ExportOptionsSchema = z.object({
   tokenizer: z.custom<TokenEncoder>((value) => typeof (value as TokenEncoder | undefined)?.encode === "function", "expected an object with encode(text)").optional(),
 });
 
-export interface ExportOptions {
-  format: ExportFormat;
-  /** The prompt the trajectories were collected with. */
-  head: PromptHead;
-  /** For `openai-dpo` it picks the preferred side; failures are what it is compared against. */
-  filter?: ExportFilter;
-  /** For `tokens`; default `byteTokenizer`. */
-  tokenizer?: TokenEncoder;
-}
+/**
+ * `head`: the prompt the trajectories were collected with, its `{tools}` filled in. `filter`: for
+ * `openai-dpo` it picks the preferred side; failures are what it is compared against.
+ * `tokenizer`: for `tokens`; default `byteTokenizer`.
+ */
+export type ExportOptions = z.infer<typeof ExportOptionsSchema>;
 
 export interface ExportResult {
   /** One JSON text per record, each checked against its format's schema. */
@@ -70,7 +67,7 @@ export function exportTrajectories(trajectories: readonly Trajectory[], options:
   const checked = ExportOptionsSchema.safeParse(options);
   if (!checked.success) {
     const [issue] = checked.error.issues;
-    throw new TypeError(`exportTrajectories: ${issue!.path.join(".")}: ${issue!.message}`);
+    throw new TypeError(`exportTrajectories: ${issue!.path.join(".") || "options"}: ${issue!.message}`);
   }
   const { format, head, filter = {} } = options;
   const kept = trajectories.filter((t) => passesFilter(t, filter));
