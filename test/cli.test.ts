@@ -223,6 +223,7 @@ describe("react-rl CLI", () => {
     const { code, stdout } = await cli(["tool", "search", "nonexistent page title zzz"]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Could not find nonexistent page title zzz\. Similar: \[.*\]\.$/m);
+    expect(await cli(["tool", "search", " "])).toMatchObject({ code: 2, stderr: "react-rl tool: search needs an ARGUMENT that is not blank; see react-rl tool --help\n" });
   });
 
   it("looks up a keyword on the page named, and says in one line when there is no such page or none named", async () => {

@@ -47,6 +47,7 @@ Examples:
     if (!tool) throw new UsageError(`unknown tool '${name}'${didYouMean(name!, Object.keys(TOOLS))}; the tools: ${Object.keys(TOOLS).join(", ")}`);
     const stray = givenFlag(flags, (Object.keys(flags) as (keyof ToolFlags)[]).filter((flag) => !tool.flags.includes(flag)));
     if (stray) throw new UserError(`--${stray} is not for ${name!.toLowerCase()}, which takes ${tool.flags.length ? tool.flags.map((f) => `--${f}`).join(" and ") : "no flags"}`);
+    if (argument!.trim() === "") throw new UsageError(`${name!.toLowerCase()} needs an ARGUMENT that is not blank`);
     console.log(await callWithText(await tool.build(flags), argument!));
     return 0;
   },
