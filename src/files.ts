@@ -42,11 +42,24 @@ export function parseJson<S extends z.ZodType>(text: string, where: string, sche
   try {
     json = JSON.parse(text);
   } catch (error) {
+    // A log or a dataset's JSONL where one value belongs is the likely mistake: said as such, not as a position
+    if (isJsonLines(text)) throw new UserError(`${where}: holds one JSON value per line (JSONL: a log or a dataset?), not the one JSON value expected here`);
     throw new UserError(`${where}: not valid JSON (${(error as Error).message})`);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw new UserError(`${where}: ${describeZodError(parsed.error)}`);
   return parsed.data;
+}
+
+function isJsonLines(text: string): boolean {
+  const [first, second] = text.trim().split("\n");
+  if (second === undefined) return false;
+  try {
+    JSON.parse(first!);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A JSON file the user named, as `schema` takes it; `what` names it when it is missing. */

@@ -132,6 +132,9 @@ describe("react-rl CLI", () => {
     expect((await cli(["score", "--gold", HOTPOTQA_SAMPLE, "--pred", stray])).stderr).toContain(
       "predictions of questions not in --gold, not scored: 1 (nosuchid first): is --gold the file the run answered?",
     );
+    // The run's log given as --pred is named for what it is, not as JSON broken at some position
+    const logGiven = await cli(["score", "--gold", HOTPOTQA_SAMPLE, "--pred", join(out, "trajectories.jsonl")]);
+    expect(logGiven.stderr).toBe(`react-rl score: ${join(out, "trajectories.jsonl")}: holds one JSON value per line (JSONL: a log or a dataset?), not the one JSON value expected here\n`);
 
     // A log of several samples a question, or of none, is a mistake told in one line
     const samples = join(out, "samples.jsonl");
