@@ -366,7 +366,7 @@ describe("bad requests", () => {
  * One request over `agent`, its body written by `write` (none by default): the answer's
  * status and `connection` header, and whether it went over a connection already used.
  */
-function send(agent: Agent, method: string, path: string, body: { headers?: Record<string, number>; write?: (req: ClientRequest) => void } = {}) {
+function send(agent: Agent, method: string, path: string, body: { headers?: Record<string, number | string>; write?: (req: ClientRequest) => void } = {}) {
   const { hostname, port } = new URL(server.baseURL);
   return new Promise<{ status: number; connection: string | undefined; reused: boolean }>((resolve, reject) => {
     let answered = false;
@@ -437,6 +437,13 @@ describe("requests at the edges", () => {
 
   it.each(targets)("answers $name with $status", async ({ method, path, status }) => {
     expect((await send(new Agent(), method, path)).status).toBe(status);
+  });
+
+  it("answers only requests that name this machine as their host, as the viewer does (DNS rebinding)", async () => {
+    const agent = new Agent();
+    expect(await send(agent, "GET", "/v1/models", { headers: { host: "evil.example" } })).toMatchObject({ status: 403 });
+    expect(await send(agent, "GET", "/v1/models", { headers: { host: `localhost:${new URL(server.baseURL).port}` } })).toMatchObject({ status: 200 });
+    agent.destroy();
   });
 
   it("keeps the connection after refusing a body too large, so the next request goes over it", async () => {

@@ -4,8 +4,7 @@ import { BASE_PLANNER, ensureBackend, loadPlanner } from "../planner/index.ts";
 import { servePlanner } from "../serve/index.ts";
 import { defineCommand, numberFlag } from "./command.ts";
 import { shutdownSignal } from "./interrupt.ts";
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+import { isLoopback } from "../loopback.ts";
 
 export const serveCommand = defineCommand({
   name: "serve",
@@ -48,7 +47,7 @@ Ctrl-C (or SIGTERM) stops it once the requests in progress are answered.`,
       grammar: !flags["free-decoding"],
       model: flags["served-model-name"],
     });
-    if (!LOOPBACK.has(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
+    if (!isLoopback(flags.host)) console.error(`warning: listening on ${flags.host}: anyone who can reach it can use this server`);
     const engine = server.engine === "kernels" ? "WebAssembly SIMD kernels" : `tfjs ${backend.name}`;
     console.log(`serving ${server.model} (decoding on ${engine}) at ${server.baseURL}`);
     await shutdownSignal();

@@ -16,6 +16,7 @@ import { z } from "zod";
 import { mean, readTrajectories, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
+import { namesLoopback } from "../loopback.ts";
 
 export interface Viewer {
   url: string;
@@ -128,11 +129,9 @@ const EpisodesQuery = z
 const EpisodeQuery = z.object({ file: LogPath, index: z.string().regex(/^\d{1,9}$/, "expected a whole number").transform(Number) }).strict();
 const QuestionQuery = z.object({ file: LogPath, id: Text.min(1) }).strict();
 
-/** What a request may name as its Host: this machine, so that no other site's page can read the viewer (DNS rebinding). */
-const LOCAL_HOSTS = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
-
 async function handle(folder: RunFolder, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  if (!LOCAL_HOSTS.test(request.headers.host ?? "")) return send(response, 403, { error: "the viewer answers only on 127.0.0.1" });
+  // No other site's page may read the viewer (DNS rebinding)
+  if (!namesLoopback(request.headers.host)) return send(response, 403, { error: "the viewer answers only on 127.0.0.1" });
   if (request.method !== "GET" && request.method !== "HEAD") return send(response, 405, { error: "only GET" });
   const url = new URL(request.url ?? "/", "http://127.0.0.1");
   const query = Object.fromEntries(url.searchParams);

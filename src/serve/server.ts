@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
+import { isLoopback, namesLoopback } from "../loopback.ts";
 import { defaultDecoding, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
 import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
@@ -78,12 +79,13 @@ export async function servePlanner(planner: Planner, options: ServeOptions = {})
   const model = options.model ?? servedModelName(planner.source);
   const created = Math.floor(Date.now() / 1000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const served: Served = { planner, decoder, model, created, grammar: options.grammar ?? true };
+  const host = options.host ?? "127.0.0.1";
+  // On a loopback address, no other site's page may use it (DNS rebinding); another address was asked for
+  const served: Served = { planner, decoder, model, created, grammar: options.grammar ?? true, loopbackOnly: isLoopback(host) };
   const server = createServer((req, res) => {
     afterAnswer(req, res, server, log);
     route(req, res, served).catch((error: unknown) => refuse(res, error));
   });
-  const host = options.host ?? "127.0.0.1";
   await listen(server, host, options.port ?? 8000);
   const { port } = server.address() as AddressInfo;
   return {
@@ -126,9 +128,14 @@ interface Served {
   model: string;
   created: number;
   grammar: boolean;
+  /** Answer only requests that name this machine as their Host. */
+  loopbackOnly: boolean;
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, served: Served): Promise<void> {
+  if (served.loopbackOnly && !namesLoopback(req.headers.host)) {
+    throw new RequestError(403, errorBody("This server answers only requests to 127.0.0.1 (listen on another address with --host to serve others).", null, "forbidden_host"));
+  }
   const path = requestPath(req.url ?? "/");
   const trimmed = path.replace(/\/+$/, "");
   if (req.method === "GET" && trimmed === "/v1/models") return sendJson(res, 200, modelList(served.model, served.created));

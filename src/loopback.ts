@@ -1,0 +1,14 @@
+// The machine itself: as an address a server listens on, and as the Host a request to it names.
+
+/** Addresses that only this machine reaches. */
+export function isLoopback(address: string): boolean {
+  return ["127.0.0.1", "localhost", "::1"].includes(address);
+}
+
+/**
+ * Whether a request's Host header names this machine (any port). A web page of another site that
+ * reaches a local server through DNS rebinding names its own host, and is refused by this check.
+ */
+export function namesLoopback(hostHeader: string | undefined): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/.test(hostHeader ?? "");
+}
