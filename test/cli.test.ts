@@ -199,7 +199,7 @@ describe("react-rl CLI", () => {
     const memory = join(root, "memory");
     await mkdir(join(memory, "index"), { recursive: true });
     const cases: [string[], string][] = [
-      [["--memory", run, "--out", join(root, "other")], `react-rl bench: --memory ${run} is a run's output folder (it holds summary.json): give the memory a folder of its own`],
+      [["--memory", run, "--out", join(root, "other")], `react-rl bench: ${run} is a run's output folder (it holds summary.json), not a memory: give the memory a folder of its own`],
       [["--memory", join(root, "same"), "--out", join(root, "same")], "react-rl bench: --memory and --out name the same folder: give the memory a folder of its own"],
       [["--out", memory], `react-rl bench: --out ${memory} is a memory folder (it holds index/): give the run a folder of its own`],
     ];

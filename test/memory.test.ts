@@ -287,6 +287,13 @@ describe("EpisodicMemory", () => {
     expect((await reopened.recall("Who was born first, Henry Paul or Chris Barnes?", 1))[0]?.episode.taskId).toBe("ages");
   });
 
+  it("refuses a run's output folder, whose log it would adopt and whose resume it would break", async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, "summary.json"), "{}");
+    await expect(EpisodicMemory.open(dir)).rejects.toThrow(`${dir} is a run's output folder (it holds summary.json), not a memory`);
+    expect(await readdir(dir)).toEqual(["summary.json"]);
+  });
+
   it("loses nothing when the process stops before the index is saved", async () => {
     const dir = await tempDir();
     const memory = await EpisodicMemory.open(dir);

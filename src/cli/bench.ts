@@ -124,9 +124,9 @@ summary.json and the table also give each question type's figures (HotpotQA: bri
 }
 
 /**
- * Refuses an --out that is a memory folder, and a --memory that is a run's folder: both
- * keep a trajectories.jsonl, the run's the log its summary.json describes, the memory's
- * the episodes its index/ finds.
+ * Refuses an --out that is a memory folder, and a --memory that is this run's folder (another
+ * run's, EpisodicMemory.open refuses): both keep a trajectories.jsonl, the run's the log its
+ * summary.json describes, the memory's the episodes its index/ finds.
  */
 async function checkRunFolders(out: string, memory: string | undefined): Promise<void> {
   await checkFolder("--out", out);
@@ -134,7 +134,6 @@ async function checkRunFolders(out: string, memory: string | undefined): Promise
   if (memory === undefined) return;
   await checkFolder("--memory", memory);
   if (resolve(memory) === resolve(out)) throw new UserError("--memory and --out name the same folder: give the memory a folder of its own");
-  if (await pathExists(join(memory, "summary.json"))) throw new UserError(`--memory ${memory} is a run's output folder (it holds summary.json): give the memory a folder of its own`);
 }
 
 /** The summary table, where the log is, and the machine-readable last line. */
