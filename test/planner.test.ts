@@ -49,12 +49,12 @@ describe("transcript tokens", () => {
     const episode = makeTrajectory("a", 1, 3);
     const transcript = renderPrompt(TEMPLATE, episode.question, episode.steps, 4);
     const whole = transcriptTokens(transcript, tokenizer).ids;
-    expect(promptTokens(transcript, tokenizer, whole.length + 5)).toEqual(transcriptTokens(transcript, tokenizer));
-    expect(promptTokens(transcript, tokenizer, 20).ids).toEqual(whole.slice(-20));
+    expect(promptTokens(transcript, tokenizer, whole.length + 5)).toEqual({ ...transcriptTokens(transcript, tokenizer), cut: false });
+    expect(promptTokens(transcript, tokenizer, 20)).toMatchObject({ ids: whole.slice(-20), cut: true });
     expect(promptTokens(transcript, tokenizer, 20).mask).toEqual(transcriptTokens(transcript, tokenizer).mask.slice(-20));
 
     const long = `${"Observation 1: Search the page of Paris. ".repeat(20_000)}${transcript}`;
-    expect(promptTokens(long, tokenizer, 50).ids).toEqual(transcriptTokens(long, tokenizer).ids.slice(-50));
+    expect(promptTokens(long, tokenizer, 50)).toMatchObject({ ids: transcriptTokens(long, tokenizer).ids.slice(-50), cut: true });
     // Read whole, labels with no action after them take time quadratic in their length: minutes, here
     expect(promptTokens("Thought 1: a ".repeat(200_000), tokenizer, 50).ids).toHaveLength(50);
   });
