@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 /**
  * Policy gradient with group-relative advantages (GRPO / RLOO) and a KL penalty to a
  * frozen reference policy whose coefficient adapts to hold a target KL; optionally
@@ -100,6 +101,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       // Ctrl-C stops it after the step in flight; the rerun optimises again on the logged rollouts
       const optimised = await fineTuneOrUndo(planner, options.signal, async () => {
         for (const { epoch, indices } of plan) {
+          await setImmediate(); // let a Ctrl-C in: a step on the main thread never yields otherwise
           if (options.signal?.aborted) return undefined;
           const batch = tokenBatch(indices.map((i) => rows[i]!));
           if (epoch === 0) (await rowLogprobs(reference, batch.ids)).forEach((lp, k) => refLogprobs.set(indices[k]!, lp));
