@@ -9,8 +9,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * its timer keeps the process alive while the work is pending.
  */
 export function deadlineSignal(ms: number, parent: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
-  // Node's timers hold at most 2^31 - 1 ms, and fire at once past it
-  if (!(ms > 0 && (ms <= MAX_TIMER_MS || ms === Infinity))) throw new RangeError(`a deadline is a time above 0 and up to ${MAX_TIMER_MS} ms, or Infinity for none; got ${ms}`);
+  checkDeadline(ms, "a deadline");
   const controller = new AbortController();
   const timer = Number.isFinite(ms) ? setTimeout(() => controller.abort(), ms) : undefined;
   const stop = () => controller.abort(parent?.reason); // the caller's reason reaches the work
@@ -23,6 +22,11 @@ export function deadlineSignal(ms: number, parent: AbortSignal | undefined): { s
       parent?.removeEventListener("abort", stop);
     },
   };
+}
+
+/** Refuses a time a timer cannot hold (Node's hold at most 2^31 - 1 ms, and fire at once past it), naming `what` it is. */
+export function checkDeadline(ms: number, what: string): void {
+  if (!(ms > 0 && (ms <= MAX_TIMER_MS || ms === Infinity))) throw new RangeError(`${what} is a time above 0 and up to ${MAX_TIMER_MS} ms, or Infinity for none; got ${ms}`);
 }
 
 /** `work`'s outcome, or the signal's reason as soon as it aborts: work that ignores its signal cannot hold its caller past it. */

@@ -18,6 +18,7 @@ import { BASE_PLANNER, LocalPolicy, loadPlanner, promptTokens, REACT_ACTIONS, tu
 import { OpenAIPolicy } from "../src/policies/index.ts";
 import { promptText, servePlanner, servedModelName, type PlannerServer } from "../src/serve/index.ts";
 import { requestedTurn } from "../src/serve/turn.ts";
+import { isLoopback, namesLoopback } from "../src/loopback.ts";
 import { generateWorld, HOPWORLD_PROMPT, serializeWorld, worldEnvironments, worldTasks } from "../src/world/index.ts";
 
 const run = promisify(execFile);
@@ -444,6 +445,10 @@ describe("requests at the edges", () => {
     expect(await send(agent, "GET", "/v1/models", { headers: { host: "evil.example" } })).toMatchObject({ status: 403 });
     expect(await send(agent, "GET", "/v1/models", { headers: { host: `localhost:${new URL(server.baseURL).port}` } })).toMatchObject({ status: 200 });
     agent.destroy();
+    // This machine in any of its names, and nothing else
+    for (const host of ["127.0.0.1:8000", "127.0.0.2", "LOCALHOST:80", "localhost.", "[::1]:8000"]) expect(namesLoopback(host), host).toBe(true);
+    for (const host of ["evil.example", "localhost.evil.example", "127.0.0.1.evil.example", "10.0.0.1:8000", "", undefined]) expect(namesLoopback(host), String(host)).toBe(false);
+    expect(isLoopback("127.0.0.2") && isLoopback("::1") && !isLoopback("0.0.0.0")).toBe(true);
   });
 
   it("keeps the connection after refusing a body too large, so the next request goes over it", async () => {

@@ -105,8 +105,12 @@ describe("object-schema arguments", () => {
     await expect(call).rejects.toThrow("stopped");
     expect(toldToStop?.aborted).toBe(true);
     expect(toldToStop?.reason).toEqual(new Error("stopped")); // the tool reads why
-    // A time a timer cannot hold is the tool's bug, said as such, not a call that fails at once
-    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) await expect(callWithText({ ...hang, timeoutMs }, "x")).rejects.toThrow(RangeError);
+    // A time a timer cannot hold is the tool's bug, said where the tool is made, not a call that fails at once
+    for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) {
+      expect(() => defineTool({ name: "Hang", description: "Never answers.", schema: z.string(), call: () => "", timeoutMs })).toThrow(
+        new RangeError(`Hang's timeoutMs is a time above 0 and up to 2147483647 ms, or Infinity for none; got ${timeoutMs}`),
+      );
+    }
   });
 
   it("keep commas inside quotes and brackets, and give a lone argument the whole text", async () => {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deadlineSignal, untilAborted } from "../src/deadline.ts";
+import { checkDeadline, deadlineSignal, untilAborted } from "../src/deadline.ts";
 import { argumentForm, argumentNotes, inputShape, readArgument } from "./arguments.ts";
 
 /** What a tool call needs besides its input: cancellation, for tools that can take long. */
@@ -37,6 +37,8 @@ export function defineTool<Input>(tool: {
   call(input: Input, ctx?: ToolContext): Promise<string> | string;
   timeoutMs?: number;
 }): Tool<Input> {
+  // A bad time is the tool's author's mistake, said where the tool is made rather than at its first call
+  if (tool.timeoutMs !== undefined) checkDeadline(tool.timeoutMs, `${tool.name}'s timeoutMs`);
   return { ...tool, call: async (input, ctx) => tool.call(input, ctx) };
 }
 
