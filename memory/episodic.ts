@@ -93,7 +93,7 @@ export class EpisodicMemory {
     return this.episodes.size;
   }
 
-  /** Adds trajectories not remembered yet (same task and start time: the same run); returns how many were new. */
+  /** Adds trajectories not remembered yet (same task, sample and start time: the same episode); returns how many were new. */
   remember(trajectories: readonly Trajectory[]): Promise<number> {
     const done = this.queue.then(async () => {
       const fresh = new Map<string, Trajectory>();
@@ -189,8 +189,13 @@ function episodeDocument({ id, taskId, question, outcome, reward, answer }: Memo
   return { pageContent: question, metadata: { id, taskId, outcome, reward, answer } };
 }
 
+/**
+ * An episode's key: its question, its sample (two samples can start in the same millisecond),
+ * and its start time. Sample 0 keeps the key older memories were saved with.
+ */
 function episodeId(trajectory: Trajectory): string {
-  return `${trajectory.id}@${trajectory.meta.startedAt}`;
+  const question = trajectory.sample ? `${trajectory.id}#${trajectory.sample}` : trajectory.id;
+  return `${question}@${trajectory.meta.startedAt}`;
 }
 
 function shorten(text: string, max: number): string {

@@ -275,6 +275,9 @@ describe("EpisodicMemory", () => {
     await memory.remember(PAST);
     expect(await memory.remember([PIZZA, AGES])).toBe(0);
     expect(memory.size).toBe(5);
+    // Two samples of one question started in the same millisecond are two episodes
+    expect(await memory.remember([{ ...PIZZA, sample: 1 }, { ...PIZZA, sample: 2 }])).toBe(2);
+    expect(memory.size).toBe(7);
   });
 
   it("reopens from its folder with what it remembered", async () => {
