@@ -102,7 +102,8 @@ describe("LangChainPolicy", () => {
       }
     })();
     expect(error).toBeInstanceOf(UserError);
-    expect((error as Error).message).toMatch(/^Invalid LangChain policy options: timeoutMs: [^\n]+$/);
+    expect((error as Error).message).toMatch(/^LangChainPolicy: timeoutMs: [^\n]+$/);
+    expect(() => new LangChainPolicy(fakeModel(), { temprature: 0.5 } as never)).toThrow(new UserError("LangChainPolicy: unknown option temprature (did you mean temperature?)"));
   });
 
   it("times out a model that never answers, each attempt, then fails in one line naming it", async () => {

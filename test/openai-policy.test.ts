@@ -201,5 +201,6 @@ describe("OpenAIPolicy", () => {
   it("rejects invalid options with a UserError", () => {
     expect(() => new OpenAIPolicy({ model: "m", apiKey: "k", temperature: 5 })).toThrow(UserError);
     expect(() => new OpenAIPolicy({ model: "", apiKey: "k" })).toThrow(/model/);
+    expect(() => new OpenAIPolicy({ model: "m", apiKey: "k", temprature: 0.5 } as never)).toThrow(new UserError("OpenAIPolicy: unknown option temprature (did you mean temperature?)"));
   });
 });

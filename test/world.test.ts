@@ -75,6 +75,7 @@ describe("hopworld generation", () => {
     // A script's mistake is one line naming the option
     expect(() => generateWorld({ seed: 3, sizes: { ...SMALL, train: -1 } })).toThrow(new UserError("generateWorld: sizes.train: expected a whole number from 1 to 10000"));
     expect(() => generateWorld({ seed: 3, size: SMALL } as never)).toThrow(new UserError("generateWorld: unknown option size (did you mean sizes?)"));
+    expect(() => generateWorld({ seed: 3, sizes: { trian: 2 } } as never)).toThrow(/^generateWorld: sizes: .*trian/); // not a world of 3000 training questions
   });
 
   it("leaves the worlds of existing seeds byte for byte as they were before compute questions (the base planner was trained on seed 1)", () => {

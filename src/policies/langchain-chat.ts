@@ -3,9 +3,10 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { HumanMessage, type AIMessageChunk } from "@langchain/core/messages";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { describeZodError, UserError } from "../errors.ts";
+import { UserError } from "../errors.ts";
 import type { Usage } from "../../trajectories/schema.ts";
 import { isTransientStatus, oneLine, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, withRetries, type Backend, type Failure } from "./retry.ts";
+import { parseOptions } from "../issues.ts";
 
 export const LangChainPolicyOptionsSchema = z.object({
   /** Recorded in trajectories; defaults to the chat model's `model` field, else its class name. */
@@ -19,12 +20,6 @@ export const LangChainPolicyOptionsSchema = z.object({
 
 export type LangChainPolicyOptions = z.input<typeof LangChainPolicyOptionsSchema>;
 type ResolvedOptions = z.output<typeof LangChainPolicyOptionsSchema>;
-
-function parseOptions(options: LangChainPolicyOptions): ResolvedOptions {
-  const parsed = LangChainPolicyOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new UserError(`Invalid LangChain policy options: ${describeZodError(parsed.error)}`);
-  return parsed.data;
-}
 
 /** Chat models name their model differently; most (ChatOpenAI, ChatAnthropic, ChatOllama, ...) have `model`. */
 function modelName(chatModel: BaseChatModel): string {
@@ -98,7 +93,7 @@ export class LangChainPolicy implements Policy {
     private readonly chatModel: BaseChatModel,
     options: LangChainPolicyOptions = {},
   ) {
-    this.options = parseOptions(options);
+    this.options = parseOptions("LangChainPolicy", LangChainPolicyOptionsSchema, options, []);
     this.model = this.options.model ?? modelName(chatModel);
     this.temperature = this.options.temperature;
     this.seed = this.options.seed;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { UserError } from "../errors.ts";
 import { isTransientStatus, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, timeoutFailure, withRetries, type Failure } from "./retry.ts";
+import { parseOptions } from "../issues.ts";
 
 export const OpenAIPolicyOptionsSchema = z.object({
   model: z.string().min(1),
@@ -29,12 +30,6 @@ type ResolvedOptions = z.output<typeof OpenAIPolicyOptionsSchema>;
 
 /** Local OpenAI-compatible servers ignore the key, but the SDK insists on one. */
 const PLACEHOLDER_API_KEY = "no-key-needed";
-
-function parseOptions(options: OpenAIPolicyOptions): ResolvedOptions {
-  const parsed = OpenAIPolicyOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new UserError(`Invalid OpenAI policy options: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
 
 /** Where and how to reach an OpenAI-compatible API; unset fields fall back to OPENAI_BASE_URL and OPENAI_API_KEY. */
 export interface OpenAIClientOptions {
@@ -156,7 +151,7 @@ export class OpenAIPolicy implements Policy {
   private readonly client: OpenAI;
 
   constructor(options: OpenAIPolicyOptions) {
-    this.options = parseOptions(options);
+    this.options = parseOptions("OpenAIPolicy", OpenAIPolicyOptionsSchema, options, []);
     // The policy retries itself: the SDK's retries wait unbounded retry-afters and cannot be interrupted.
     this.client = createOpenAIClient({ ...this.options, maxRetries: 0 });
     this.model = this.options.model;

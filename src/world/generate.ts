@@ -33,7 +33,7 @@ export interface WorldOptions {
 }
 
 /** WorldOptions, checked: a script's mistake is one line, not a world of another seed. */
-const WorldOptionsSchema = z.object({ seed: SeedSchema, sizes: WorldSizesSchema.partial().optional(), families: FamiliesSchema.optional() });
+const WorldOptionsSchema = z.object({ seed: SeedSchema, sizes: WorldSizesSchema.partial().strict().optional(), families: FamiliesSchema.optional() });
 
 /**
  * Generates a hopworld: a function of the seed, sizes and families alone, so
