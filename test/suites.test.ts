@@ -1,10 +1,12 @@
 // Suites: every task set behind one interface, the built-in ones and a user's own.
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   arithmeticSuite,
+  BASE_PLANNER,
   demonstratedTasks,
   expertEpisodes,
   FINISH_ENTRY,
@@ -53,6 +55,14 @@ describe("the built-in suites", () => {
     // a checkpoint from before suites: hopworld, of the world it names
     expect(demonstratedTasks({ worldSeed: 3, examples: 4 }, hopworldSuite(world))).toBe(4);
     expect(demonstratedTasks({ worldSeed: 1, examples: 4 }, hopworldSuite(world))).toBe(0);
+    // the seed alone does not say which questions: a world of the same seed and other sizes holds others
+    expect(demonstratedTasks({ ...hopworldSuite(world).identity, examples: 4 }, hopworldSuite(world))).toBe(4);
+    const resized = generateWorld({ seed: world.seed, sizes: { train: 5, dev: 2, test: 2 } });
+    expect(demonstratedTasks({ ...hopworldSuite(world).identity, examples: 4 }, hopworldSuite(resized))).toBe(0);
+    // the committed base names world 1's 3,000 training questions, so a small world of seed 1 is not taken for it
+    const base = JSON.parse(readFileSync(join(BASE_PLANNER, "manifest.json"), "utf8")).meta;
+    expect(demonstratedTasks(base, hopworldSuite(generateWorld({ seed: 1 })))).toBe(3000);
+    expect(demonstratedTasks(base, hopworldSuite(generateWorld({ seed: 1, sizes: { train: 6, dev: 2, test: 2 } })))).toBe(0);
   });
 
   it("turn flags that do not go with their dataset into one-line errors", async () => {

@@ -9,3 +9,8 @@ export function shortDigest(chunks: Iterable<string | Uint8Array>): string {
   for (const chunk of chunks) hash.update(chunk);
   return `sha256 ${hash.digest("hex").slice(0, 12)}`;
 }
+
+/** Questions in a short line: their ids and texts (ids alone repeat across worlds and datasets). */
+export function questionsShortDigest(tasks: readonly { id: string; question: string }[]): string {
+  return shortDigest(tasks.map((task) => `${task.id}\t${task.question}\n`));
+}

@@ -7,6 +7,7 @@ import { HOTPOTQA_SAMPLE, TWOWIKI_SAMPLE } from "./bundled.ts";
 import { UserError } from "../errors.ts";
 import { OraclePolicy } from "../policies/oracle.ts";
 import { ExpertPolicy, generateWorld, HOPWORLD_PROMPT, loadWorld, worldEnvironments, worldTasks, type World } from "../world/index.ts";
+import { questionsShortDigest } from "../../trajectories/digest.ts";
 import type { Suite } from "./suite.ts";
 
 /** The suites the command line knows by name; a user's own plugs in from TypeScript. */
@@ -17,7 +18,8 @@ export type SuiteName = (typeof SUITE_NAMES)[number];
 export function hopworldSuite(world: World): Suite {
   return {
     name: "hopworld",
-    identity: { worldSeed: world.seed },
+    // The seed alone does not say which questions: a world of seed 1 and other sizes holds others than the base saw
+    identity: { worldSeed: world.seed, trainQuestions: questionsShortDigest(worldTasks(world, "train")) },
     label: `hopworld-w${world.seed}`,
     splits: true,
     tasks: (split, limit) => worldTasks(world, split).slice(0, limit),

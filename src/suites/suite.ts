@@ -18,7 +18,7 @@ export interface Suite<T extends Task = QaTask> {
    * What tells this suite apart from others of its name, as checkpoint meta keys: a
    * planner fine-tuned on the suite records them, so training later skips the tasks it saw.
    */
-  readonly identity: Readonly<Record<string, number>>;
+  readonly identity: Readonly<Record<string, number | string>>;
   /** Its name in default run folders: `hopworld-w1` (hopworld's ids repeat across worlds). */
   readonly label: string;
   /** Whether its tasks differ by split; a file's are the same whatever split is asked for. */

@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import { shortDigest } from "../../trajectories/digest.ts";
+import { questionsShortDigest } from "../../trajectories/digest.ts";
 import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { claimFolder, JsonObjectSchema, parseJson } from "../files.ts";
@@ -292,8 +292,7 @@ export function minibatchPlan(size: number, batchSize: number, epochs: number, s
  * a changed setting, not a silent switch.
  */
 export function questionsDigest(tasks: readonly Task[]): string {
-  const digest = shortDigest(tasks.map((task) => `${task.id}\t${task.question}\n`)); // ids alone repeat across worlds
-  return `${tasks.length} from ${tasks[0]?.id ?? "none"} (${digest})`;
+  return `${tasks.length} from ${tasks[0]?.id ?? "none"} (${questionsShortDigest(tasks)})`;
 }
 
 /**
