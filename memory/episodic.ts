@@ -1,7 +1,7 @@
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../src/errors.ts";
+import { pathExists } from "../src/files.ts";
 import { readTrajectoriesIfAny, TrajectoryWriter, type Trajectory } from "../trajectories/index.ts";
 import { HashingEmbedder, type Embedder } from "./embedder.ts";
 import { HnswIndex, IndexFileError, type SavedDocument } from "./hnsw.ts";
@@ -76,7 +76,7 @@ export class EpisodicMemory {
 
   static async open(dir: string, options: MemoryOptions = {}): Promise<EpisodicMemory> {
     // A run's log is no memory: adopting it would add index/, and bench would refuse to resume the run
-    if (existsSync(join(dir, "summary.json"))) throw new UserError(`${dir} is a run's output folder (it holds summary.json), not a memory: give the memory a folder of its own`);
+    if (await pathExists(join(dir, "summary.json"))) throw new UserError(`${dir} is a run's output folder (it holds summary.json), not a memory: give the memory a folder of its own`);
     const embedder = options.embedder ?? new HashingEmbedder();
     const index = options.index ?? (await loadIndex(dir, embedderName(embedder)));
     const { trajectories } = await readTrajectoriesIfAny(join(dir, TRAJECTORIES_FILE));

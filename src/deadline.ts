@@ -1,6 +1,7 @@
 // Deadlines for work that may never settle: a policy's request, a tool's call.
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest time a Node timer holds. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A signal that aborts after `ms` (never, for Infinity) or when `parent` does. `dispose` it

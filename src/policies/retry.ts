@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { PolicyError, type UserError } from "../errors.ts";
-import { deadlineSignal, untilAborted } from "../deadline.ts";
+import { deadlineSignal, MAX_TIMER_MS, untilAborted } from "../deadline.ts";
 
 /** How a policy behind a remote model retries it: the options every such policy takes. */
 export const RetryOptionsSchema = z.object({
   /** Retries of an attempt that may pass next time: no answer in time, no connection, a 408, 409, 429 or 5xx, a malformed reply. */
   maxRetries: z.number().int().nonnegative().default(2),
   /** Each attempt's limit, the whole reply included. */
-  timeoutMs: z.number().int().positive().max(2 ** 31 - 1).default(60_000),
+  timeoutMs: z.number().int().positive().max(MAX_TIMER_MS).default(60_000),
   /** The longest retry-after obeyed: a backend asking for more fails the request at once rather than stall the run. */
   maxRetryAfterMs: z.number().int().nonnegative().default(20_000),
 });
