@@ -73,6 +73,9 @@ describe("fromLangChainTool", () => {
 
   it("refuses what is not a LangChain tool, in one line", () => {
     expect(() => fromLangChainTool({ name: "x" } as never)).toThrow(/^fromLangChainTool needs a LangChain tool: .*invoke\(\)\.$/);
+    // A misspelt option was dropped, and the default time used
+    expect(() => fromLangChainTool(new Calculator(), { timeout: 5000 } as never)).toThrow("fromLangChainTool: unknown option timeout (did you mean timeoutMs?)");
+    expect(() => fromLangChainTool(new Calculator(), { timeoutMs: 0 })).toThrow("timeoutMs");
   });
 
   it("reads a non-string result as JSON", async () => {
@@ -125,6 +128,22 @@ describe("toLangChainTool", () => {
     expect(messages.at(-1)?.text).toBe("The capital of France is Paris.");
     // The model saw the tool results before answering.
     expect(model.calls[1]?.messages.filter((m) => ToolMessage.isInstance(m))).toHaveLength(2);
+  });
+
+  it("keeps our tool's time: a call past its timeoutMs throws, and the tool is told to stop", async () => {
+    let toldToStop: AbortSignal | undefined;
+    const hang = defineTool({
+      name: "hang",
+      description: "Never answers.",
+      schema: z.string(),
+      timeoutMs: 50,
+      call: (_text, ctx) => {
+        toldToStop = ctx?.signal;
+        return new Promise<string>(() => {});
+      },
+    });
+    await expect(toLangChainTool(hang).invoke({ input: "x" })).rejects.toThrow("no answer in 0.05 s.");
+    expect(toldToStop?.aborted).toBe(true);
   });
 
   it("lets LangChain reject input that does not fit our schema", async () => {

@@ -81,6 +81,8 @@ describe("object-schema arguments", () => {
     // From JavaScript, nothing stops a tool answering a number or an object
     const measure = defineTool({ name: "Measure", description: "Measures.", schema: z.string(), call: (text) => ({ length: text.length }) as unknown as string });
     expect(await callWithText(measure, "abc")).toBe('{"length":3}');
+    const forgetful = defineTool({ name: "Save", description: "Saves.", schema: z.string(), call: () => undefined as unknown as string });
+    expect(await callWithText(forgetful, "abc")).toBe("Error in Save: the tool returned undefined, not text.");
     // Stopped by the caller's signal: no answer, the stop goes on up
     const stop = new AbortController();
     stop.abort(new Error("stopped"));

@@ -2,7 +2,8 @@ import { isBaseMessage } from "@langchain/core/messages";
 import { tool as langChainTool, type StructuredTool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { z } from "zod";
-import { defineTool, type Tool } from "./tool.ts";
+import { parseOptions } from "../src/issues.ts";
+import { callInTime, defineTool, type Tool } from "./tool.ts";
 
 /**
  * A LangChain tool as far as the adapter needs one. Read by shape, not class,
@@ -47,6 +48,8 @@ function isStringInput(schema: z.core.JSONSchema.JSONSchema): boolean {
   return schema.type === "object" && properties.length === 1 && properties[0]![0] === "input" && (properties[0]![1] as { type?: unknown }).type === "string";
 }
 
+const AdapterOptionsSchema = z.object({ name: z.string().min(1).optional(), timeoutMs: z.number().optional() });
+
 /**
  * Makes any LangChain tool callable by the agent (`Name[argument]`); `name`
  * renames it, e.g. `calculator` to `Calculator`, and `timeoutMs` sets its calls'
@@ -58,21 +61,22 @@ export function fromLangChainTool(tool: LangChainToolLike, options: { name?: str
   if (!isLangChainToolLike(tool)) {
     throw new TypeError("fromLangChainTool needs a LangChain tool: an object with a name, a description, a schema and invoke().");
   }
+  const { name, timeoutMs } = parseOptions("fromLangChainTool", AdapterOptionsSchema, options, []);
   const schema = toJsonSchema(tool.schema as never) as z.core.JSONSchema.JSONSchema;
   const takesText = isStringInput(schema);
   return defineTool({
-    name: options.name ?? tool.name,
+    name: name ?? tool.name,
     description: tool.description,
     schema: takesText ? z.string() : z.fromJSONSchema(schema),
     // The input has passed our schema, which mirrors the tool's own.
     call: async (input, ctx) => observationText(await tool.invoke((takesText ? { input } : input) as never, { signal: ctx?.signal })),
-    timeoutMs: options.timeoutMs,
+    timeoutMs,
   });
 }
 
-/** Makes one of our tools usable by LangChain agents and chains. */
+/** Makes one of our tools usable by LangChain agents and chains; past its `timeoutMs` a call throws. */
 export function toLangChainTool(tool: Tool): StructuredTool {
-  return langChainTool((input: unknown, config) => tool.call(input, { signal: config.signal }), {
+  return langChainTool((input: unknown, config) => callInTime(tool, input, { signal: config.signal }), {
     name: tool.name,
     description: tool.description,
     schema: tool.schema,

@@ -77,21 +77,35 @@ export async function callWithText(tool: Tool, argument: string, ctx?: ToolConte
 /**
  * The tool's answer as text. A tool that throws (a flaky network, a bug of a tool from
  * JavaScript) or gives no answer in its time answers `Error in NAME: ...`, so that one
- * failing call ends no run; a call stopped by the caller's signal still throws, at once,
- * even when the tool does not read its signal. A value other than text is shown as JSON.
+ * failing call ends no run; a call stopped by the caller's signal still throws.
+ * A value other than text is shown as JSON; `undefined` (a JavaScript tool that
+ * forgot its `return`) as an error, not as the word.
  */
 async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
+  try {
+    const answer: unknown = await callInTime(tool, input, ctx);
+    if (answer === undefined) return `Error in ${tool.name}: the tool returned undefined, not text.`;
+    return typeof answer === "string" ? answer : JSON.stringify(answer);
+  } catch (error) {
+    ctx?.signal?.throwIfAborted();
+    return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+/**
+ * Calls a tool within its `timeoutMs`: past it the call's signal is aborted and this throws
+ * `no answer in N s.`; the caller's signal stops it at once, even when the tool does not read its signal.
+ */
+export async function callInTime(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
   const caller = ctx?.signal;
   caller?.throwIfAborted();
   const timeoutMs = tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   const deadline = deadlineSignal(timeoutMs, caller);
   try {
-    const answer: unknown = await untilAborted(tool.call(input, { ...ctx, signal: deadline.signal }), deadline.signal);
-    return typeof answer === "string" ? answer : String(JSON.stringify(answer));
+    return await untilAborted(tool.call(input, { ...ctx, signal: deadline.signal }), deadline.signal);
   } catch (error) {
     caller?.throwIfAborted();
-    if (deadline.signal.aborted) return `Error in ${tool.name}: no answer in ${timeoutMs / 1000} s.`;
-    return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;
+    throw deadline.signal.aborted ? new Error(`no answer in ${timeoutMs / 1000} s.`) : error;
   } finally {
     deadline.dispose();
   }
