@@ -10,6 +10,12 @@ import { shortDigest } from "../trajectories/digest.ts";
 export const PromptTemplateSchema = z.object({ instruction: z.string(), exemplars: z.array(z.string()) });
 export type PromptTemplate = z.infer<typeof PromptTemplateSchema>;
 
+/** A template where a script passes one: JavaScript lets a prompt's name or text through. */
+export const PromptTemplateOption = z.custom<PromptTemplate>(
+  (prompt) => PromptTemplateSchema.safeParse(prompt).success,
+  "expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives",
+);
+
 /**
  * A prompt in a short line a log or run folder can keep (`sha256 0123456789ab`): a run
  * resumed with another prompt (another file, an edited one, another working folder's) is refused.

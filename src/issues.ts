@@ -4,23 +4,37 @@ import { levenshteinRatio } from "../tools/wiki/index.ts";
 import { describeZodError, UserError } from "./errors.ts";
 
 /**
+ * A caller's options besides its settings, each named, with a schema where a script's slip would
+ * fail late (a template given by its name wrote a run's config, then broke its first episode).
+ */
+export type OtherOptions = Readonly<Record<string, true | z.ZodType>>;
+
+/**
  * The settings among the options a script passed `caller` (a trainer, runBenchmark): a bad
  * value, which JavaScript lets through, is a UserError in the CLI's words, naming the caller.
- * So is a key that is neither a setting nor one of `others` (its options besides the
- * settings): a misspelt `temprature` was dropped, and the run went on with the default.
+ * So is a key that is neither a setting nor one of `others`: a misspelt `temprature` was
+ * dropped, and the run went on with the default. Only the settings are returned.
  */
-export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object | undefined, others: readonly string[]): z.infer<S> {
-  const known = [...Object.keys(schema.shape), ...others];
+export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, options: object | undefined, others: OtherOptions = {}): z.infer<S> {
+  const known = [...Object.keys(schema.shape), ...Object.keys(others)];
   const unknown = Object.keys(options ?? {}).find((key) => !known.includes(key));
   if (unknown !== undefined) throw new UserError(`${caller}: unknown option ${unknown}${didYouMean(unknown, known)}`);
   const parsed = schema.safeParse(options ?? {}, { error: inWords });
   if (!parsed.success) throw new UserError(`${caller}: ${describeZodError(parsed.error)}`);
+  const checked = Object.entries(others).filter((entry): entry is [string, z.ZodType] => entry[1] !== true);
+  const inputs = z.looseObject(Object.fromEntries(checked)).safeParse(options ?? {}, { error: inWords });
+  if (!inputs.success) throw new UserError(`${caller}: ${describeZodError(inputs.error)}`);
   return parsed.data;
 }
 
-/** The keys of an options type, each named once: the compiler refuses a list that misses one. */
-export function optionKeys<T>(keys: Record<keyof T, true>): string[] {
-  return Object.keys(keys);
+/** A function where a script passes one, and may pass what it returns instead (an environment for its factory). */
+export function functionOption(expected: string) {
+  return z.custom<(...args: never[]) => unknown>((value) => typeof value === "function", `expected ${expected}`);
+}
+
+/** The other options of an options type, each named once (the compiler refuses a list that misses one). */
+export function optionKeys<T>(keys: Record<keyof T, true | z.ZodType>): OtherOptions {
+  return keys;
 }
 
 /** In words, the numbers a schema allows: `a whole number from 1 to 20`, `a number above 0 and at most 1`. */

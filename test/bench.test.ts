@@ -125,6 +125,10 @@ describe("runBenchmark", () => {
     await expect(run({ samples: 0 })).rejects.toThrow("runBenchmark: samples: expected a whole number of at least 1");
     await expect(run({ maxSteps: "3" })).rejects.toThrow("runBenchmark: maxSteps: expected a whole number of at least 1");
     await expect(run({ concurency: 4 })).rejects.toThrow(new UserError("runBenchmark: unknown option concurency (did you mean concurrency?)"));
+    // Inputs whose slip would fail late, after the run's folder was made
+    await expect(run({ template: "hotpotqa" })).rejects.toThrow("runBenchmark: template: expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives");
+    await expect(run({ environment: finishEnvironment() })).rejects.toThrow("runBenchmark: environment: expected a function from a task to its environment, not an environment");
+    await expect(run({ policy: { name: "mine" } })).rejects.toThrow("runBenchmark: policy: expected a Policy: an object with act(request)");
     await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -32,6 +32,8 @@ import { outcomeLoss, preferenceLoss } from "../src/train/objectives.ts";
 import { splitByQuestion } from "../src/train/reward-model.ts";
 import { frozenCopy, minibatchPlan } from "../src/train/runs.ts";
 import { TOY_TASKS, toyEpisode } from "./helpers/toy-task.ts";
+import { makeTrajectory } from "./helpers/trajectory.ts";
+import { promptDigest } from "../prompts/index.ts";
 
 const scalar = (t: tf.Tensor) => t.dataSync()[0]!;
 const values = (xs: readonly number[]) => tf.tensor1d(xs as number[]);
@@ -338,6 +340,27 @@ describe("configs and run folders", () => {
     await expect(rejectionSampling({ ...sampling, temprature: 0.7 } as never)).rejects.toThrow(new UserError("rejectionSampling: unknown option temprature (did you mean temperature or template?)"));
     await expect(policyGradient({ ...sampling, groupsize: 4 } as never)).rejects.toThrow(new UserError("policyGradient: unknown option groupsize (did you mean groupSize?)"));
     await expect(dpo({ ...logged, tasks: [] } as never)).rejects.toThrow(new UserError("dpo: unknown option tasks"));
+  });
+
+  it("a trainer called from a script refuses a template given by its name, an environment for its factory, or episodes of another prompt, writing nothing", async () => {
+    const out = join(dir, "never");
+    const template = { instruction: "Answer.", exemplars: [] };
+    const sampling = { planner: undefined, tasks: [{ id: "q1", question: "?" }], environment: () => undefined, template, out };
+    await expect(rejectionSampling({ ...sampling, template: "hopworld" } as never)).rejects.toThrow(
+      new UserError("rejectionSampling: template: expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives"),
+    );
+    await expect(policyGradient({ ...sampling, environment: {} } as never)).rejects.toThrow(
+      new UserError("policyGradient: environment: expected a function from a task to its environment, not an environment"),
+    );
+    await expect(rejectionSampling({ ...sampling, tasks: [{ question: "?" }] } as never)).rejects.toThrow(/^rejectionSampling: tasks\.0\.id: /);
+    await expect(rejectionSampling({ ...sampling, out: "" } as never)).rejects.toThrow(/^rejectionSampling: out: /);
+    const ranWith = { ...makeTrajectory("q1", 1), meta: { ...makeTrajectory("q1", 1).meta, prompt: "sha256 000000000000" } };
+    await expect(dpo({ planner: undefined, episodes: [ranWith], template, out } as never)).rejects.toThrow(
+      new UserError(`dpo: episodes ran with another prompt (sha256 000000000000) than template (${promptDigest(template)}): pass the template they ran with`),
+    );
+    await expect(trainRewardModel({ planner: undefined, episodes: [ranWith], template, out } as never)).rejects.toThrow(/^trainRewardModel: episodes ran with another prompt/);
+    await expect(dpo({ planner: undefined, episodes: [{ id: "q1" }], template, out } as never)).rejects.toThrow(/^dpo: episodes\.0\.version: /);
+    await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 
   it("reads a JSON config, lets flags override it, and fills in defaults", async () => {

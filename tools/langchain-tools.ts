@@ -61,7 +61,7 @@ export function fromLangChainTool(tool: LangChainToolLike, options: { name?: str
   if (!isLangChainToolLike(tool)) {
     throw new TypeError("fromLangChainTool needs a LangChain tool: an object with a name, a description, a schema and invoke().");
   }
-  const { name, timeoutMs } = parseOptions("fromLangChainTool", AdapterOptionsSchema, options, []);
+  const { name, timeoutMs } = parseOptions("fromLangChainTool", AdapterOptionsSchema, options);
   const schema = toJsonSchema(tool.schema as never) as z.core.JSONSchema.JSONSchema;
   const takesText = isStringInput(schema);
   return defineTool({

@@ -79,6 +79,11 @@ export function episodeKey(id: string, sample: number): string {
   return `${id}#${sample}`;
 }
 
+/** The first prompt (its digest, `meta.prompt`) episodes record other than `digest`; episodes that record none pass. */
+export function otherPrompt(episodes: readonly Trajectory[], digest: string): string | undefined {
+  return episodes.map((episode) => episode.meta.prompt).find((recorded) => recorded !== undefined && recorded !== digest);
+}
+
 /** A logged episode's `episodeKey`. */
 export function trajectoryKey(trajectory: Pick<Trajectory, "id" | "sample">): string {
   return episodeKey(trajectory.id, trajectory.sample ?? 0);

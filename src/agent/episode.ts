@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { loadPrompt, PromptTemplateSchema, type PromptTemplate } from "../../prompts/index.ts";
+import { loadPrompt, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import { invalidAction, type AnswerScores, type Environment, type StepResult, type Task } from "../../tools/environment.ts";
 import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "../../trajectories/schema.ts";
 import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
-import { parseOptions } from "../issues.ts";
+import { functionOption, parseOptions } from "../issues.ts";
 import { VERSION } from "../version.ts";
 
 /** ReAct's step limit for HotpotQA. */
@@ -22,13 +22,17 @@ export interface EpisodeOptions<T extends Task> {
   signal?: AbortSignal;
 }
 
+/** The least of a task, where a script passes one: JavaScript lets anything through. */
+export const TaskOption = z.looseObject({ id: z.string(), question: z.string() });
+
+/** An environment factory where a script passes one, and may pass an environment instead. */
+export const EnvironmentFactoryOption = functionOption("a function from a task to its environment, not an environment");
+
 /** EpisodeOptions as a script may get them wrong (a prompt given as text, no task): checked, then used as given. */
 const EpisodeOptionsSchema = z.object({
-  task: z.looseObject({ id: z.string(), question: z.string() }),
+  task: TaskOption,
   maxSteps: z.number().int().min(1).optional(),
-  prompt: z
-    .custom<PromptTemplate>((prompt) => PromptTemplateSchema.safeParse(prompt).success, "expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives")
-    .optional(),
+  prompt: PromptTemplateOption.optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
@@ -45,7 +49,7 @@ export async function runEpisode<T extends Task>(
 ): Promise<Trajectory> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
-  parseOptions("runEpisode", EpisodeOptionsSchema, options, []);
+  parseOptions("runEpisode", EpisodeOptionsSchema, options);
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.

@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
-import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
+import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import {
   episodeKey,
@@ -14,12 +14,12 @@ import {
   type RunMeta,
   type Trajectory,
 } from "../../trajectories/index.ts";
-import { episodeSettings, promptOf, runEpisode } from "../agent/episode.ts";
+import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TaskOption } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder } from "../files.ts";
 import { changedSettings } from "../settings.ts";
-import { optionKeys, parseOptions } from "../issues.ts";
+import { functionOption, optionKeys, parseOptions } from "../issues.ts";
 
 export interface BenchmarkOptions<T extends Task> {
   tasks: readonly T[];
@@ -130,9 +130,19 @@ const BenchmarkSizes = z.object({
   recall: z.number().int().min(0).optional(),
 });
 
-/** The other options' keys (any key besides these and the sizes is refused as a likely slip). */
+/** The other options, checked where a slip would fail late (any other key is refused as a likely slip). */
 const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
-  tasks: true, policy: true, environment: true, out: true, template: true, prompt: true, typeOf: true, dataset: true, signal: true, onProgress: true, onEpisode: true,
+  tasks: z.array(TaskOption),
+  policy: z.custom<Policy>((policy) => typeof (policy as Partial<Policy> | null)?.act === "function", "expected a Policy: an object with act(request)"),
+  environment: EnvironmentFactoryOption,
+  out: z.string().min(1),
+  template: PromptTemplateOption.optional(),
+  prompt: functionOption("a function from a task to its prompt").optional(),
+  typeOf: functionOption("a function from a task to its type").optional(),
+  dataset: z.string().optional(),
+  signal: z.instanceof(AbortSignal).optional(),
+  onProgress: functionOption("a function").optional(),
+  onEpisode: functionOption("a function").optional(),
 });
 
 /**

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
-import { readTrajectories, type Trajectory } from "../../trajectories/index.ts";
+import { otherPrompt, readTrajectories, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFile } from "./command.ts";
 import { datasetSuite } from "../suites/index.ts";
@@ -65,7 +65,7 @@ export async function readEpisodesOf(targets: readonly string[], suite: string, 
     if (other !== undefined) {
       throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
     }
-    const ranWith = log.map((episode) => episode.meta.prompt).find((recorded) => recorded !== undefined && recorded !== digest);
+    const ranWith = otherPrompt(log, digest);
     if (ranWith !== undefined) {
       throw new UserError(`${targets[i]} holds episodes that ran with another prompt (${ranWith}) than ${prompt.name} (${digest}): pass --prompt with the one they ran with`);
     }

@@ -76,7 +76,7 @@ export class LocalPolicy implements Policy {
   private readonly laneOf = new Map<string, Lane>();
 
   constructor(planner: Planner, sampling: SamplingInput = {}) {
-    this.sampling = parseOptions("LocalPolicy", SamplingSchema, sampling, []);
+    this.sampling = parseOptions("LocalPolicy", SamplingSchema, sampling);
     this.model = checkpointName(planner.source);
     this.weightsDigest = planner.weightsDigest;
     this.temperature = this.sampling.temperature;

@@ -93,7 +93,7 @@ export class LangChainPolicy implements Policy {
     private readonly chatModel: BaseChatModel,
     options: LangChainPolicyOptions = {},
   ) {
-    this.options = parseOptions("LangChainPolicy", LangChainPolicyOptionsSchema, options, []);
+    this.options = parseOptions("LangChainPolicy", LangChainPolicyOptionsSchema, options);
     this.model = this.options.model ?? modelName(chatModel);
     this.temperature = this.options.temperature;
     this.seed = this.options.seed;

@@ -151,7 +151,7 @@ export class OpenAIPolicy implements Policy {
   private readonly client: OpenAI;
 
   constructor(options: OpenAIPolicyOptions) {
-    this.options = parseOptions("OpenAIPolicy", OpenAIPolicyOptionsSchema, options, []);
+    this.options = parseOptions("OpenAIPolicy", OpenAIPolicyOptionsSchema, options);
     // The policy retries itself: the SDK's retries wait unbounded retry-afters and cannot be interrupted.
     this.client = createOpenAIClient({ ...this.options, maxRetries: 0 });
     this.model = this.options.model;

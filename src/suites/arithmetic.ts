@@ -125,7 +125,7 @@ const SPLIT_STRIDE = 1_000_000;
  * operations it takes (`ops-2` to `ops-4`). There are no pages to search.
  */
 export function arithmeticTasks(options: ArithmeticOptions = {}): QaTask[] {
-  const asked = parseOptions("arithmeticTasks", ArithmeticOptionsSchema, options, []);
+  const asked = parseOptions("arithmeticTasks", ArithmeticOptionsSchema, options);
   const { seed, split, count = ARITHMETIC_SIZES[asked.split] } = asked;
   const tasks: QaTask[] = [];
   const seen = new Set<string>();

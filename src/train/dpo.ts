@@ -18,7 +18,7 @@ import { parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
-import { disposeWeights, frozenCopy, minibatchPlan, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
+import { disposeWeights, frozenCopy, minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
 
 export interface PreferencePair {
   chosen: Trajectory;
@@ -31,6 +31,7 @@ export type DpoOptions = z.input<typeof DpoSettings> & EpisodeTrainingOptions;
 export async function dpo(options: DpoOptions): Promise<TrainingResult> {
   const o = parseOptions("dpo", DpoSettings, options, EPISODE_OPTIONS);
   const { planner, template } = options;
+  refuseOtherPrompt("dpo", options.episodes, template);
   const pairs = preferencePairs(options.episodes, o.pairsPerQuestion, o.seed);
   if (pairs.length === 0) throw new UserError("no question has both a successful and a failed episode: DPO has no pairs to learn from");
   const chosen = trainingRows(pairs.map((p) => p.chosen), template, planner);

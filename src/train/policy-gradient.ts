@@ -47,7 +47,7 @@ export interface PolicyGradientOptions<T extends Task> extends z.input<typeof Po
 }
 
 /** The options policyGradient takes besides its settings. */
-const POLICY_GRADIENT_OPTIONS = [...SAMPLING_OPTIONS, ...optionKeys<Pick<PolicyGradientOptions<Task>, "rewardModel">>({ rewardModel: true })];
+const POLICY_GRADIENT_OPTIONS = { ...SAMPLING_OPTIONS, ...optionKeys<Pick<PolicyGradientOptions<Task>, "rewardModel">>({ rewardModel: true }) };
 
 /** What one optimizer step's loss also measured, averaged over the policy's tokens. */
 interface StepStats {

@@ -28,7 +28,7 @@ import { preferencePairs } from "./dpo.ts";
 import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";
-import { minibatchPlan, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 
 /** A trained reward model: scores episodes with P(success), no gold answer needed. */
 export class RewardModel implements EpisodeScorer {
@@ -97,6 +97,7 @@ export interface BestOfN {
 export async function trainRewardModel(options: RewardModelOptions): Promise<TrainingResult & { evaluation?: RewardModelEvaluation }> {
   const o = parseOptions("trainRewardModel", RewardModelSettings, options, EPISODE_OPTIONS);
   const { planner, template } = options;
+  refuseOtherPrompt("trainRewardModel", options.episodes, template);
   const verdict = planner.tokenizer.bos;
   const { train, heldOut } = splitByQuestion(options.episodes, o.heldOut, o.seed);
   if (train.length === 0) throw new UserError("no episodes to train the reward model on");

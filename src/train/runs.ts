@@ -18,13 +18,15 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
+import { z } from "zod";
+import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { questionsShortDigest } from "../../trajectories/digest.ts";
-import { appendDurably, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { appendDurably, otherPrompt, TrajectorySchema, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { EnvironmentFactoryOption, TaskOption } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { claimFolder, JsonObjectSchema, parseJson } from "../files.ts";
-import { optionKeys } from "../issues.ts";
+import { functionOption, optionKeys } from "../issues.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -69,8 +71,22 @@ export interface SamplingTrainingOptions<T extends Task> {
   onProgress?: (progress: TrainingProgress) => void;
 }
 
-/** Their keys, which a sampling trainer takes besides its settings' (any other is refused as a likely slip). */
-export const SAMPLING_OPTIONS = optionKeys<SamplingTrainingOptions<Task>>({ planner: true, tasks: true, environment: true, template: true, dataset: true, out: true, signal: true, onProgress: true });
+/** What a trainer takes besides its settings, checked where a slip would fail late: any other key is refused as a likely slip. */
+const RUN_OPTIONS = {
+  planner: true,
+  template: PromptTemplateOption,
+  out: z.string().min(1),
+  signal: z.instanceof(AbortSignal).optional(),
+  onProgress: functionOption("a function").optional(),
+} as const;
+
+/** What a sampling trainer (rejection sampling, policy gradient) takes besides its settings. */
+export const SAMPLING_OPTIONS = optionKeys<SamplingTrainingOptions<Task>>({
+  ...RUN_OPTIONS,
+  tasks: z.array(TaskOption),
+  environment: EnvironmentFactoryOption,
+  dataset: z.string().optional(),
+});
 
 /** What a trainer on logged episodes (DPO, the reward model) is given besides its settings. */
 export interface EpisodeTrainingOptions {
@@ -87,8 +103,22 @@ export interface EpisodeTrainingOptions {
   onProgress?: (progress: TrainingProgress) => void;
 }
 
-/** Their keys, which a trainer on logged episodes takes besides its settings'. */
-export const EPISODE_OPTIONS = optionKeys<EpisodeTrainingOptions>({ planner: true, episodes: true, template: true, out: true, checkpointEvery: true, signal: true, onProgress: true });
+/**
+ * Logged episodes rendered with a prompt they never ran with would teach the planner
+ * another task than the one it meets: episodes recording another prompt are refused.
+ */
+export function refuseOtherPrompt(caller: string, episodes: readonly Trajectory[], template: PromptTemplate): void {
+  const digest = promptDigest(template);
+  const ranWith = otherPrompt(episodes, digest);
+  if (ranWith !== undefined) throw new UserError(`${caller}: episodes ran with another prompt (${ranWith}) than template (${digest}): pass the template they ran with`);
+}
+
+/** What a trainer on logged episodes (DPO, the reward model) takes besides its settings. */
+export const EPISODE_OPTIONS = optionKeys<EpisodeTrainingOptions>({
+  ...RUN_OPTIONS,
+  episodes: z.array(TrajectorySchema),
+  checkpointEvery: z.number().int().min(1).optional(),
+});
 
 export interface RunOptions {
   /** The method (`rs`, `rl`, `dpo`, `rm`): the checkpoints' stage. */

@@ -40,7 +40,7 @@ const WorldOptionsSchema = z.object({ seed: SeedSchema, sizes: WorldSizesSchema.
  * the same options give the same world, byte for byte once serialised.
  */
 export function generateWorld(options: WorldOptions): World {
-  const asked = parseOptions("generateWorld", WorldOptionsSchema, options, []);
+  const asked = parseOptions("generateWorld", WorldOptionsSchema, options);
   const sizes = Object.fromEntries(SPLITS.map((split) => [split, asked.sizes?.[split] ?? DEFAULT_WORLD_SIZES[split]])) as WorldSizes;
   const { seed, families = DEFAULT_FAMILIES } = asked;
   const random = new Random(seed);
