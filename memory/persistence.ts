@@ -1,6 +1,6 @@
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
-import { syncPath } from "../trajectories/store.ts";
 import { join } from "node:path";
+import { syncPath } from "../src/files.ts";
 
 // Crash-safe saves of a whole folder: each save is a numbered snapshot, written
 // under a partial name, flushed to disk, then renamed into place. A crash

@@ -51,7 +51,8 @@ import { decodingOn, ensureBackend, LocalPolicy, loadPlanner, type Planner } fro
 import { expertEpisodes, hopworldSuite } from "../src/suites/index.ts";
 import { policyGradient, rejectionSampling, trainingRows, trainSupervised, type MetricsRecord } from "../src/train/index.ts";
 import { generateWorld } from "../src/world/index.ts";
-import { sum, writeFileAtomic } from "../trajectories/index.ts";
+import { sum } from "../trajectories/index.ts";
+import { writeFileAtomic } from "../src/files.ts";
 
 /** The shape the trainers are timed at: `train pretrain --preset large`'s. */
 const LARGE = MODEL_PRESETS.large;

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { shortDigest } from "../trajectories/digest.ts";
+import { shortDigest } from "../src/digest.ts";
 
 /** The fixed head of a ReAct prompt: what the agent is told, and the worked examples it imitates. */
 export const PromptTemplateSchema = z.object({ instruction: z.string(), exemplars: z.array(z.string()) });

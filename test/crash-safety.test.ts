@@ -6,7 +6,7 @@ import type { Planner } from "../src/planner/index.ts";
 import { TrainingRun, type MetricsRecord } from "../src/train/index.ts";
 import type { Progress } from "../src/train/runs.ts";
 import { AdamW, createModel, disposeModel, loadCheckpoint, recoverCheckpoint, saveCheckpoint, selectBackend, trainTokenizer, type LanguageModel } from "../src/lm/index.ts";
-import { shortDigest } from "../trajectories/digest.ts";
+import { shortDigest } from "../src/digest.ts";
 
 // A kill at filesystem step `at` (counted from `steps = 0`): that step and every later one
 // throw, so none of the code's own cleanup runs, as after a real crash.

@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createReadStream } from "node:fs";
 import { TRAJECTORY_VERSION, TrajectorySchema, type Trajectory } from "./schema.ts";
+import { appendDurably } from "../src/files.ts";
 
 /** A trajectory file that cannot be read: names the file and the line. */
 export class TrajectoryFileError extends Error {
@@ -62,55 +63,6 @@ export class TrajectoryWriter {
 
   flush(): Promise<void> {
     return this.queue;
-  }
-}
-
-/**
- * Writes a whole file so that readers see the old one or the new one, never half, even after a power cut.
- * Its folder is made if missing (`--out runs/x.json` on a fresh clone, which has no `runs/`).
- */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    await writeDurably(tmp, text);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }); // a failed write (a full disk, a folder at path) leaves no stray file
-    throw error;
-  }
-  await syncPath(dirname(path)); // the rename itself, or a power cut could bring back the old file
-}
-
-/** Flushes a file, or a folder's entries (so renames in it last), to disk. */
-export async function syncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a file and flushes it to disk before returning. */
-export async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Appends a line and flushes it to disk before returning: logs lose at most the line being written. */
-export async function appendDurably(path: string, line: string): Promise<void> {
-  const handle = await open(path, "a");
-  try {
-    await handle.write(line);
-    await handle.datasync();
-  } finally {
-    await handle.close();
   }
 }
 

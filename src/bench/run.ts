@@ -3,21 +3,11 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import {
-  episodeKey,
-  readTrajectoriesIfAny,
-  summarize,
-  trajectoryKey,
-  TrajectoryWriter,
-  writeFileAtomic,
-  type Summary,
-  type RunMeta,
-  type Trajectory,
-} from "../../trajectories/index.ts";
+import { episodeKey, readTrajectoriesIfAny, summarize, trajectoryKey, TrajectoryWriter, type Summary, type RunMeta, type Trajectory } from "../../trajectories/index.ts";
 import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TaskOption } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
-import { claimFolder } from "../files.ts";
+import { claimFolder, writeFileAtomic } from "../files.ts";
 import { changedSettings } from "../settings.ts";
 import { functionOption, optionKeys, parseOptions } from "../issues.ts";
 

@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { formatPromptFile } from "../../prompts/index.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import { writeFileAtomic } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
-import { pathExists } from "../files.ts";
+import { pathExists, writeFileAtomic } from "../files.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
 import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";

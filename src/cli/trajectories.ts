@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { formatSummary, readTrajectories, summarize, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { formatSummary, readTrajectories, summarize, type Trajectory } from "../../trajectories/index.ts";
 import { predictionsOf } from "../bench/score.ts";
 import { mergeLogs } from "../bench/shard.ts";
 import { UserError } from "../errors.ts";
-import { pathExists } from "../files.ts";
+import { pathExists, writeFileAtomic } from "../files.ts";
 import { checkFile, checkFolder, defineCommand } from "./command.ts";
 import { checkOutput, logPath, readLogs } from "./logs.ts";
 

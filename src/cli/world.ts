@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { SeedSchema } from "../random.ts";
-import { formatSummary, summarize, TrajectoryWriter, writeFileAtomic } from "../../trajectories/index.ts";
+import { formatSummary, summarize, TrajectoryWriter } from "../../trajectories/index.ts";
 import {
   DEFAULT_FAMILIES,
   FamiliesSchema,
@@ -17,6 +17,7 @@ import {
 import { expertEpisodeLengths, expertEpisodes, hopworldSuite, openWorld } from "../suites/index.ts";
 import { checkFile, defineCommand, numberFlag } from "./command.ts";
 import { ProgressBar } from "./progress.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** The world that train and bench work on unless told another, and that world generate writes. */
 export const DEFAULT_WORLD_SEED = 1;

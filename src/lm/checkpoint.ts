@@ -17,16 +17,15 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
-import { shortDigest } from "../../trajectories/digest.ts";
-import { syncPath, writeDurably } from "../../trajectories/store.ts";
 import { basename, dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { parseJson, pathExists, readJsonFile } from "../files.ts";
+import { parseJson, pathExists, readJsonFile, syncPath, writeDurably } from "../files.ts";
 import { createModel, disposeModel, ModelConfig, parameters, type LanguageModel } from "./model.ts";
 import { Tokenizer } from "./tokenizer.ts";
 import type { AdamW } from "./train.ts";
+import { shortDigest } from "../digest.ts";
 
 const TensorEntry = z.object({
   name: z.string(),

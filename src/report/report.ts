@@ -4,10 +4,10 @@
  * from the run folder, with nothing fetched.
  */
 import { join } from "node:path";
-import { writeFileAtomic } from "../../trajectories/index.ts";
 import { lineChart, stackCharts, type Series } from "./chart.ts";
 import { escapeHtml } from "./html.ts";
 import { htmlTable } from "./table.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** One line of a metrics log (metrics.jsonl): named figures of a round, update or step. */
 export type MetricsRecord = Readonly<Record<string, number | string>>;

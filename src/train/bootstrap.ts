@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import { exemplarText, readTrajectoriesIfAny, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { exemplarText, readTrajectoriesIfAny, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
 import { UserError } from "../errors.ts";
 import { Random } from "../random.ts";
+import { writeFileAtomic } from "../files.ts";
 
 export interface BootstrapOptions<T extends Task> {
   policy: Policy<T>;

@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import { mean, writeFileAtomic, type Trajectory } from "../../trajectories/index.ts";
+import { mean, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
@@ -29,6 +29,7 @@ import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { byQuestion, trainingRows } from "./rollouts.ts";
 import { minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { writeFileAtomic } from "../files.ts";
 
 /** A trained reward model: scores episodes with P(success), no gold answer needed. */
 export class RewardModel implements EpisodeScorer {

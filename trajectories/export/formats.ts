@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { Trajectory } from "../schema.ts";
-import { writeFileAtomic } from "../store.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
 import { TOOLS_PLACEHOLDER } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
+import { writeFileAtomic } from "../../src/files.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
