@@ -5,7 +5,7 @@
  * keeps the process alive.
  */
 import type { Worker } from "node:worker_threads";
-import { startWorker } from "../../tools/code/worker-thread.ts";
+import { startWorker } from "../threads.ts";
 import type { BackendName, Generation, GenerationStats } from "../lm/index.ts";
 import type { TurnRequest } from "./decoder.ts";
 import type { DecoderWorkerReply, DecoderWorkerRequest } from "./decoder-worker.ts";

@@ -9,7 +9,7 @@
  */
 import { setImmediate } from "node:timers/promises";
 import * as tf from "@tensorflow/tfjs";
-import { exchange, startWorker, WorkerSlot } from "../../tools/code/worker-thread.ts";
+import { exchange, startWorker, WorkerSlot } from "../threads.ts";
 import { UserError } from "../errors.ts";
 import { cpuThreads } from "../threads.ts";
 import {

@@ -1,7 +1,8 @@
 import { CodeLimitsSchema, WORKER_STACK_MB, type CallLimits, type CodeLimits } from "./limits.ts";
 import type { CodeResult } from "./result.ts";
 import type { WorkerData, WorkerReply, WorkerRequest } from "./worker.ts";
-import { exchange, runResult, startWorker, WorkerSlot } from "./worker-thread.ts";
+import { exchange, startWorker, WorkerSlot } from "../../src/threads.ts";
+import { runResult } from "./result.ts";
 
 /**
  * How long past its deadline a program may keep the worker before the worker is

@@ -3,7 +3,7 @@ import { newQuickJSWASMModule, newVariant, RELEASE_SYNC } from "quickjs-emscript
 import type { CodeLimits } from "./limits.ts";
 import type { CodeResult } from "./result.ts";
 import { Sandbox } from "./sandbox.ts";
-import type { RunReply } from "./worker-thread.ts";
+import type { RunReply } from "./result.ts";
 
 export type WorkerRequest =
   | { type: "run"; id: number; code: string; limits: CodeLimits; session?: number }

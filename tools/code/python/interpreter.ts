@@ -1,6 +1,7 @@
 import { PythonLimitsSchema, type PythonCallLimits, type PythonLimits } from "../limits.ts";
 import type { CodeResult } from "../result.ts";
-import { exchange, runResult, startWorker, WorkerSlot } from "../worker-thread.ts";
+import { exchange, startWorker, WorkerSlot } from "../../../src/threads.ts";
+import { runResult } from "../result.ts";
 import type { PythonWorkerData, PythonWorkerReply, PythonWorkerRequest } from "./worker.ts";
 
 /**

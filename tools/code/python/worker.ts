@@ -6,7 +6,7 @@ import { loadPyodide } from "pyodide";
 import { z } from "zod";
 import type { PythonCallLimits } from "../limits.ts";
 import { truncate, type CodeResult } from "../result.ts";
-import type { RunReply } from "../worker-thread.ts";
+import type { RunReply } from "../result.ts";
 import { CappedOutput } from "./output.ts";
 import { refuseHostImports, sealPyodide, sealWorker } from "./seal.ts";
 
