@@ -76,6 +76,9 @@ describe("fromLangChainTool", () => {
     // A misspelt option was dropped, and the default time used
     expect(() => fromLangChainTool(new Calculator(), { timeout: 5000 } as never)).toThrow("fromLangChainTool: unknown option timeout (did you mean timeoutMs?)");
     expect(() => fromLangChainTool(new Calculator(), { timeoutMs: 0 })).toThrow("timeoutMs");
+    const dotted = langChainTool(() => "", { name: "web.search", description: "Searches.", schema: z.object({ q: z.string() }) });
+    expect(() => fromLangChainTool(dotted)).toThrow(/^fromLangChainTool: name "web\.search" cannot be called as an action: .* \(rename it: fromLangChainTool\(tool, \{ name \}\)\)$/);
+    expect(fromLangChainTool(dotted, { name: "WebSearch" }).name).toBe("WebSearch");
   });
 
   it("reads a non-string result as JSON", async () => {

@@ -6,6 +6,7 @@ import { ARITHMETIC_PROMPT } from "../src/suites/arithmetic.ts";
 import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { HOPWORLD_PROMPT, worldEnvironment } from "../src/world/tasks.ts";
 import { callWithText, defineTool, toolEntry } from "../tools/tool.ts";
+import { UserError } from "../src/errors.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 
 const add = defineTool({
@@ -73,6 +74,16 @@ describe("object-schema arguments", () => {
     expect(await callWithText(add, "a=1, a=2")).toBe(`Invalid input for Add: a is given twice. ${hint}`);
     expect(await callWithText(add, "a=1, 2")).toBe(`Invalid input for Add: a value without a name follows a named one. ${hint}`);
     expect(await callWithText(add, "two, 3")).toMatch(/^Invalid input for Add: a: .*expected number, received string\. Write Add\[a, b\]/);
+  });
+
+  it("are refused where the tool is made when no action could call it", () => {
+    const tool = { description: "d", schema: z.string(), call: (text: string) => text };
+    for (const name of ["My Tool", "", "Add[", "2nd"]) {
+      expect(() => defineTool({ ...tool, name })).toThrow(new UserError(`defineTool: name ${JSON.stringify(name)} cannot be called as an action: a letter, then letters, digits, _ or -`));
+    }
+    expect(defineTool({ ...tool, name: "web_search-2" }).name).toBe("web_search-2");
+    expect(() => defineTool({ ...tool, name: "Echo", schema: { type: "string" } } as never)).toThrow(new UserError("defineTool: Echo's schema is not a zod schema"));
+    expect(() => defineTool({ ...tool, name: "Echo", call: "echo" } as never)).toThrow(new UserError("defineTool: Echo's call is not a function"));
   });
 
   it("turn a tool's own failure into an observation, and an answer that is not text into JSON", async () => {

@@ -3,7 +3,7 @@ import { tool as langChainTool, type StructuredTool } from "@langchain/core/tool
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { z } from "zod";
 import { parseOptions } from "../src/issues.ts";
-import { callInTime, defineTool, type Tool } from "./tool.ts";
+import { callInTime, checkToolName, defineTool, type Tool } from "./tool.ts";
 
 /**
  * A LangChain tool as far as the adapter needs one. Read by shape, not class,
@@ -61,11 +61,12 @@ export function fromLangChainTool(tool: LangChainToolLike, options: { name?: str
   if (!isLangChainToolLike(tool)) {
     throw new TypeError("fromLangChainTool needs a LangChain tool: an object with a name, a description, a schema and invoke().");
   }
-  const { name, timeoutMs } = parseOptions("fromLangChainTool", AdapterOptionsSchema, options);
+  const { name = tool.name, timeoutMs } = parseOptions("fromLangChainTool", AdapterOptionsSchema, options);
+  checkToolName(name, "fromLangChainTool", name === tool.name ? " (rename it: fromLangChainTool(tool, { name }))" : "");
   const schema = toJsonSchema(tool.schema as never) as z.core.JSONSchema.JSONSchema;
   const takesText = isStringInput(schema);
   return defineTool({
-    name: name ?? tool.name,
+    name,
     description: tool.description,
     schema: takesText ? z.string() : z.fromJSONSchema(schema),
     // The input has passed our schema, which mirrors the tool's own.

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { checkDeadline, deadlineSignal, untilAborted } from "../src/deadline.ts";
+import { UserError } from "../src/errors.ts";
 import { argumentForm, argumentNotes, inputShape, readArgument } from "./arguments.ts";
 
 /** What a tool call needs besides its input: cancellation, for tools that can take long. */
@@ -29,6 +30,17 @@ export interface Tool<Input = unknown> {
   timeoutMs?: number;
 }
 
+/** A name an action can call (`Name[...]`), as a regular expression's source: a letter, then letters, digits, `_` or `-`. */
+export const ACTION_NAME = "[a-z][\\w-]*";
+const TOOL_NAME = new RegExp(`^${ACTION_NAME}$`, "i");
+
+/** Refuses a name the prompt would list but no action could call; `caller` and `hint` say where it came from. */
+export function checkToolName(name: unknown, caller: string, hint = ""): void {
+  if (typeof name !== "string" || !TOOL_NAME.test(name)) {
+    throw new UserError(`${caller}: name ${JSON.stringify(name)} cannot be called as an action: a letter, then letters, digits, _ or -${hint}`);
+  }
+}
+
 /** Builds a tool whose input type is derived from its schema. */
 export function defineTool<Input>(tool: {
   name: string;
@@ -37,7 +49,11 @@ export function defineTool<Input>(tool: {
   call(input: Input, ctx?: ToolContext): Promise<string> | string;
   timeoutMs?: number;
 }): Tool<Input> {
-  // A bad time is the tool's author's mistake, said where the tool is made rather than at its first call
+  // The tool's author's mistakes, said where the tool is made: the prompt would list a tool no action can call
+  checkToolName(tool.name, "defineTool");
+  // By shape: the user's project may hold its own copy of zod
+  if (typeof (tool.schema as Partial<z.ZodType> | undefined)?.safeParse !== "function") throw new UserError(`defineTool: ${tool.name}'s schema is not a zod schema`);
+  if (typeof tool.call !== "function") throw new UserError(`defineTool: ${tool.name}'s call is not a function`);
   if (tool.timeoutMs !== undefined) checkDeadline(tool.timeoutMs, `${tool.name}'s timeoutMs`);
   return { ...tool, call: async (input, ctx) => tool.call(input, ctx) };
 }

@@ -1,4 +1,5 @@
 import type { Action } from "../../tools/environment.ts";
+import { ACTION_NAME } from "../../tools/tool.ts";
 
 /** One step as read from a policy's continuation. */
 export interface ParsedStep {
@@ -25,9 +26,9 @@ const LEADING_THOUGHT_LABEL = /^[\s*_`#>-]*thought(?:[ \t]*\d+)?[ \t]*(?:[*_`]+[
 const NUMBERED_THOUGHT_LABEL = new RegExp(`(?<![a-z])thought${NUMBER}${LABEL_END}`, "gi");
 const ACTION_LABEL = new RegExp(`(?<![a-z])action${NUMBER}?${LABEL_END}`, "i");
 /** The start of an action: its name, then `[`, possibly spaced. */
-const ACTION_HEAD = /^([a-z][\w-]*)\s*\[/i;
+const ACTION_HEAD = new RegExp(`^(${ACTION_NAME})\\s*\\[`, "i");
 /** A line that is nothing but an action (accepted without a label). */
-const BARE_ACTION_LINE = /^([a-z][\w-]*)\s*\[.*\]$/i;
+const BARE_ACTION_LINE = new RegExp(`^(${ACTION_NAME})\\s*\\[.*\\]$`, "i");
 const QUOTE_PAIRS: readonly (readonly [string, string])[] = [
   ['"', '"'],
   ["'", "'"],
