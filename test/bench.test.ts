@@ -129,6 +129,8 @@ describe("runBenchmark", () => {
     await expect(run({ template: "hotpotqa" })).rejects.toThrow("runBenchmark: template: expected a PromptTemplate ({ instruction, exemplars }), as loadPrompt(name) gives");
     await expect(run({ environment: finishEnvironment() })).rejects.toThrow("runBenchmark: environment: expected a function from a task to its environment, not an environment");
     await expect(run({ policy: { name: "mine" } })).rejects.toThrow("runBenchmark: policy: expected a Policy: an object with act(request)");
+    // Episodes are keyed by id: the second q0 was run and logged under the first's key
+    await expect(run({ tasks: [tasks[0], tasks[1], tasks[0]] })).rejects.toThrow(new UserError("runBenchmark: tasks: two tasks have id q0: give each task its own id"));
     await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 

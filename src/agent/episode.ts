@@ -25,6 +25,18 @@ export interface EpisodeOptions<T extends Task> {
 /** The least of a task, where a script passes one: JavaScript lets anything through. */
 export const TaskOption = z.looseObject({ id: z.string(), question: z.string() });
 
+/** Tasks where a script passes them: episodes are keyed by task id, so two tasks of one id would be run and logged as one. */
+export const TasksOption = z.array(TaskOption).check((ctx) => {
+  const seen = new Set<string>();
+  for (const task of ctx.value) {
+    if (seen.has(task.id)) {
+      ctx.issues.push({ code: "custom", input: ctx.value, message: `two tasks have id ${task.id}: give each task its own id` });
+      return;
+    }
+    seen.add(task.id);
+  }
+});
+
 /** An environment factory where a script passes one, and may pass an environment instead. */
 export const EnvironmentFactoryOption = functionOption("a function from a task to its environment, not an environment");
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { episodeKey, readTrajectoriesIfAny, summarize, trajectoryKey, TrajectoryWriter, type Summary, type RunMeta, type Trajectory } from "../../trajectories/index.ts";
-import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TaskOption } from "../agent/episode.ts";
+import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TasksOption } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder, writeFileAtomic } from "../files.ts";
@@ -122,7 +122,7 @@ const BenchmarkSizes = z.object({
 
 /** The other options, checked where a slip would fail late (any other key is refused as a likely slip). */
 const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
-  tasks: z.array(TaskOption),
+  tasks: TasksOption,
   policy: z.custom<Policy>((policy) => typeof (policy as Partial<Policy> | null)?.act === "function", "expected a Policy: an object with act(request)"),
   environment: EnvironmentFactoryOption,
   out: z.string().min(1),

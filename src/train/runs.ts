@@ -23,7 +23,7 @@ import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../p
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { questionsShortDigest } from "../../trajectories/digest.ts";
 import { otherPrompt, TrajectorySchema, type Trajectory } from "../../trajectories/index.ts";
-import { EnvironmentFactoryOption, TaskOption } from "../agent/index.ts";
+import { EnvironmentFactoryOption, TasksOption } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { appendDurably, claimFolder, JsonObjectSchema, parseJson, writeFileAtomic } from "../files.ts";
 import { functionOption, optionKeys } from "../issues.ts";
@@ -83,7 +83,7 @@ const RUN_OPTIONS = {
 /** What a sampling trainer (rejection sampling, policy gradient) takes besides its settings. */
 export const SAMPLING_OPTIONS = optionKeys<SamplingTrainingOptions<Task>>({
   ...RUN_OPTIONS,
-  tasks: z.array(TaskOption),
+  tasks: TasksOption,
   environment: EnvironmentFactoryOption,
   dataset: z.string().optional(),
 });
