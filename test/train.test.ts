@@ -360,6 +360,11 @@ describe("configs and run folders", () => {
     );
     await expect(trainRewardModel({ planner: undefined, episodes: [ranWith], template, out } as never)).rejects.toThrow(/^trainRewardModel: episodes ran with another prompt/);
     await expect(dpo({ planner: undefined, episodes: [{ id: "q1" }], template, out } as never)).rejects.toThrow(/^dpo: episodes\.0\.version: /);
+    // One question: the held-out share took it, and "no episodes" blamed the episodes
+    const oneQuestion = [makeTrajectory("q1", 1), { ...makeTrajectory("q1", 0), sample: 1 }];
+    await expect(trainRewardModel({ planner: undefined, episodes: oneQuestion, template, out } as never)).rejects.toThrow(
+      new UserError("trainRewardModel: the episodes are of 1 question, all held out to measure accuracy (heldOut 0.2): give episodes of more questions"),
+    );
     await expect(readdir(out)).rejects.toThrow("ENOENT");
   });
 

@@ -99,9 +99,14 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const o = parseOptions("trainRewardModel", RewardModelSettings, options, EPISODE_OPTIONS);
   const { planner, template } = options;
   refuseOtherPrompt("trainRewardModel", options.episodes, template);
-  const verdict = planner.tokenizer.bos;
   const { train, heldOut } = splitByQuestion(options.episodes, o.heldOut, o.seed);
-  if (train.length === 0) throw new UserError("no episodes to train the reward model on");
+  if (train.length === 0) {
+    const questions = new Set(heldOut.map((episode) => episode.id)).size;
+    throw new UserError(
+      questions === 0 ? "trainRewardModel: no episodes to train the reward model on" : `trainRewardModel: the episodes are of ${questions} question${questions === 1 ? "" : "s"}, all held out to measure accuracy (heldOut ${o.heldOut}): give episodes of more questions`,
+    );
+  }
+  const verdict = planner.tokenizer.bos;
   const rows = trainingRows(train, template, planner, 1);
   const labels = train.map(succeeded);
   // Pairs index into `train`, so each episode's row serves every pair it is in.
