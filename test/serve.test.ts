@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import OpenAI, { NotFoundError } from "openai";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readTrajectories } from "../trajectories/index.ts";
+import { UserError } from "../src/errors.ts";
 import { createModel, generateTokens, InferenceModel, saveCheckpoint, trainTokenizer } from "../src/lm/index.ts";
 import { parseStep } from "../src/agent/parse.ts";
 import { loadPrompt } from "../prompts/index.ts";
@@ -168,6 +169,13 @@ describe("react-rl serve", () => {
     const models = await new OpenAI({ baseURL: named.baseURL, apiKey: "unused", maxRetries: 0 }).models.list();
     await named.close();
     expect(models.data.map((m) => m.id)).toEqual(["mine"]);
+  });
+
+  it("refuses a script's bad option before it listens", async () => {
+    // A misspelt port served on the default 8000
+    await expect(servePlanner(planner, { prot: 0 } as never)).rejects.toThrow(new UserError("servePlanner: unknown option prot (did you mean port?)"));
+    await expect(servePlanner(planner, { port: -1 })).rejects.toThrow(new UserError("servePlanner: port: expected a whole number from 0 to 65535"));
+    await expect(servePlanner(planner, { port: 0, engine: "gpu" } as never)).rejects.toThrow(/^servePlanner: engine: expected kernels or tfjs/);
   });
 
   it("refuses another model's name with OpenAI's 404", async () => {

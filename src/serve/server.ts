@@ -9,30 +9,35 @@ import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { isLoopback, namesLoopback } from "../loopback.ts";
-import { defaultDecoding, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
+import { functionOption, optionKeys, parseOptions } from "../issues.ts";
+import { defaultDecoding, ENGINES, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
 import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
 import { ChatRequest, promptText, type ErrorBody } from "./schema.ts";
 import { requestedTurn } from "./turn.ts";
 
-export interface ServeOptions {
+/** What `servePlanner` is given besides the planner, checked where a script can pass anything. */
+const ServeSettings = z.object({
   /** Default 127.0.0.1: the server has no authentication, so reaching it from elsewhere must be asked for. */
-  host?: string;
+  host: z.string().min(1).optional(),
   /** Default 8000; 0 picks a free port. */
-  port?: number;
+  port: z.number().int().min(0).max(65535).optional(),
   /** Most sequences decoded in one batch (default 64). */
-  maxBatch?: number;
+  maxBatch: z.number().int().min(1).optional(),
   /** What requests decode on; default: as rollouts do on the tfjs backend (`decodingOn`: the kernels on a CPU, tfjs on a GPU). */
-  engine?: EngineName;
+  engine: z.enum(ENGINES).optional(),
   /**
    * Decode a prompt that ends in an open `Thought k:` under the ReAct turn grammar, as
    * LocalPolicy does (default true); a request's `turn_grammar` field overrides it.
    */
-  grammar?: boolean;
+  grammar: z.boolean().optional(),
+  /** The id requests must name; default `servedModelName(planner.source)`. */
+  model: z.string().min(1).optional(),
+});
+
+export interface ServeOptions extends z.input<typeof ServeSettings> {
   /** Receives one line per request; default: stderr. */
   log?: (line: string) => void;
-  /** The id requests must name; default `servedModelName(planner.source)`. */
-  model?: string;
 }
 
 export interface PlannerServer {
@@ -74,6 +79,7 @@ class RequestError extends Error {
 }
 
 export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
+  parseOptions("servePlanner", ServeSettings, options, optionKeys<Pick<ServeOptions, "log">>({ log: functionOption("a function").optional() }));
   const engine = options.engine ?? (await defaultDecoding()).engine;
   const decoder = new PlannerDecoder(planner, { maxBatch: options.maxBatch ?? 64, engine });
   const model = options.model ?? servedModelName(planner.source);
