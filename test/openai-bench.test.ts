@@ -102,7 +102,7 @@ describe("bench with the OpenAI policy against a faulty server", () => {
     const args = await benchAgainst(() => "hang", "--limit", "5", "--timeout", "0.2", "--retries", "0");
     const { code, stderr } = await cli(args);
     expect(code).toBe(1);
-    expect(told(stderr)).toEqual([expect.stringMatching(/^react-rl bench: 3 episodes in a row failed, .* did not answer within 0\.2 s \(see --timeout\)\.$/)]);
+    expect(told(stderr)).toEqual([expect.stringMatching(/^react-rl bench: 3 episodes in a row failed, .* did not answer within 0\.2 s \(see --timeout, or timeoutMs from a script\)\.$/)]);
     expect(server!.requests).toHaveLength(3);
   });
 

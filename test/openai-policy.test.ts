@@ -118,7 +118,7 @@ describe("OpenAIPolicy", () => {
     const policy = new OpenAIPolicy({ model: "m", baseURL: server.baseURL, timeoutMs: 100, maxRetries: 1 });
     const error = await policy.act(request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PolicyError);
-    expect((error as Error).message).toMatch(/^The server at http:\/\/127\.0\.0\.1:\d+\/v1 did not answer within 0\.1 s \(see --timeout\) \(2 attempts\)\.$/);
+    expect((error as Error).message).toMatch(/^The server at http:\/\/127\.0\.0\.1:\d+\/v1 did not answer within 0\.1 s \(see --timeout, or timeoutMs from a script\) \(2 attempts\)\.$/);
     expect(server.requests).toHaveLength(2);
   });
 
@@ -190,7 +190,7 @@ describe("OpenAIPolicy", () => {
     vi.stubEnv("OPENAI_API_KEY", undefined);
     vi.stubEnv("OPENAI_BASE_URL", undefined);
     expect(() => new OpenAIPolicy({ model: "m" })).toThrow(UserError);
-    expect(() => new OpenAIPolicy({ model: "m" })).toThrow(/set OPENAI_API_KEY .* or pass --base-url/);
+    expect(() => new OpenAIPolicy({ model: "m" })).toThrow(/set OPENAI_API_KEY .* or give a baseURL \(--base-url\)/);
 
     server = await startFakeOpenAIServer({ reply: searchReply, apiKey: "sk-env" });
     vi.stubEnv("OPENAI_API_KEY", "sk-env");

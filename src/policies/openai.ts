@@ -46,7 +46,7 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
   const apiKey = options.apiKey ?? (process.env.OPENAI_API_KEY || undefined);
   if (apiKey === undefined && baseURL === undefined) {
     throw new UserError(
-      "No OpenAI API key: set OPENAI_API_KEY (export OPENAI_API_KEY=sk-...) or pass --base-url to use a local OpenAI-compatible server.",
+      "No OpenAI API key: set OPENAI_API_KEY (export OPENAI_API_KEY=sk-...) or give a baseURL (--base-url) to use a local OpenAI-compatible server.",
     );
   }
   return new OpenAI({
@@ -104,7 +104,7 @@ interface Target {
 }
 
 /** How a user of the CLI gives each attempt longer. */
-const TIMEOUT_SETTING = "--timeout";
+const TIMEOUT_SETTING = "--timeout, or timeoutMs from a script";
 
 /** What an attempt's error means. */
 function failureOf(error: unknown, { baseURL, model, timeoutMs }: Target): Failure {
@@ -113,7 +113,7 @@ function failureOf(error: unknown, { baseURL, model, timeoutMs }: Target): Failu
   if (error instanceof MalformedReply) return { reason: error.message, retryable: true };
   if (error instanceof SyntaxError) return { reason: `sent invalid JSON: ${error.message}`, retryable: true };
   if (error instanceof NotFoundError) {
-    const userError = new UserError(`The server at ${baseURL} does not know model "${model}" (404): check --model.`, { cause: error });
+    const userError = new UserError(`The server at ${baseURL} does not know model "${model}" (404): check the model name (--model).`, { cause: error });
     return { reason: "answered 404", retryable: false, userError };
   }
   const userError = clientUserError(error, baseURL);

@@ -280,7 +280,7 @@ function sendEvents(res: ServerResponse, chunks: unknown[]): void {
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") reject(new UserError(`port ${port} on ${host} is already in use: pass another --port`));
+      if (error.code === "EADDRINUSE") reject(new UserError(`port ${port} on ${host} is already in use: pick another port (--port)`));
       else if (error.code === "EACCES") reject(new UserError(`not allowed to listen on ${host}:${port}: pick a port above 1023`));
       else if (error.code === "EADDRNOTAVAIL" || error.code === "ENOTFOUND") reject(new UserError(`cannot listen on ${host}: no such local address`));
       else reject(error);

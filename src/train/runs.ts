@@ -182,7 +182,7 @@ export class TrainingRun {
       const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
       await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
       const checkpoint = join(dir, "checkpoint");
-      const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run folder (--name on the command line)");
+      const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run folder (out; --name on the command line)");
       const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
       const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
       return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.template, claim);
@@ -379,7 +379,7 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   const identifiedBy = { model: "weightsDigest", rewardModel: "rewardModelDigest" };
   const changed = changedSettings(saved, config, { ignore: mutable, olderMayLack: UNRECORDED_IN_OLDER_CONFIGS, identifiedBy });
   if (changed.length > 0) {
-    throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run folder (--name on the command line)`);
+    throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run folder (out; --name on the command line)`);
   }
   // Mutable keys follow the latest run.
   await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
