@@ -76,6 +76,18 @@ describe("object-schema arguments", () => {
     expect(await callWithText(add, "two, 3")).toMatch(/^Invalid input for Add: a: .*expected number, received string\. Write Add\[a, b\]/);
   });
 
+  it("name the values an enum allows, which the agent cannot guess", () => {
+    const convert = defineTool({
+      name: "Convert",
+      description: "Converts a distance.",
+      schema: z.object({ value: z.number(), unit: z.enum(["km", "mi"]), to: z.enum(["km", "mi"]).optional() }),
+      call: () => "",
+    });
+    expect(toolEntry(convert).description).toBe("Converts a distance. Arguments: value (number); unit (one of km, mi); to (one of km, mi, optional).");
+    const pick = defineTool({ name: "Pick", description: "Picks a side.", schema: z.enum(["left", "right"]), call: (side) => side });
+    expect(toolEntry(pick)).toEqual({ form: "Pick[input]", description: "Picks a side. Arguments: one of left, right." });
+  });
+
   it("are refused where the tool is made when no action could call it", () => {
     const tool = { description: "d", schema: z.string(), call: (text: string) => text };
     for (const name of ["My Tool", "", "Add[", "2nd"]) {

@@ -6,6 +6,8 @@ import { z } from "zod";
 /** The little of JSON Schema the argument forms need. */
 interface InputShape {
   type?: string;
+  /** The values allowed, for an enum: the agent cannot guess them. */
+  enum?: unknown[];
   description?: string;
   properties?: Record<string, InputShape>;
   required?: string[];
@@ -35,18 +37,25 @@ export function argumentForm(shape: InputShape): string {
   return keysOf(shape)?.join(", ") ?? shape.description ?? shape.type ?? "JSON";
 }
 
-/** An object's arguments spelled out: `a (number): the first addend; b (string, optional)`; "" for other schemas. */
+/**
+ * An object's arguments spelled out: `a (number): the first addend; unit (one of km, mi, optional)`;
+ * for an enum, its values; "" for other schemas.
+ */
 export function argumentNotes(shape: InputShape): string {
   const keys = keysOf(shape);
-  if (!keys || keys.length === 0) return "";
+  if (!keys) return shape.enum ? valuesOf(shape.enum) : "";
   const required = new Set(shape.required ?? []);
   return keys
     .map((key) => {
       const field = shape.properties![key]!;
-      const kind = [field.type, required.has(key) ? undefined : "optional"].filter(Boolean).join(", ");
+      const kind = [field.enum ? valuesOf(field.enum) : field.type, required.has(key) ? undefined : "optional"].filter(Boolean).join(", ");
       return `${key}${kind ? ` (${kind})` : ""}${field.description ? `: ${field.description}` : ""}`;
     })
     .join("; ");
+}
+
+function valuesOf(values: readonly unknown[]): string {
+  return `one of ${values.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join(", ")}`;
 }
 
 /** A text argument read for a schema: the candidate input, or why it cannot be one. */
