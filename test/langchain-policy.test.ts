@@ -3,6 +3,7 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import { fakeModel } from "@langchain/core/testing";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
 import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, describe, expect, it } from "vitest";
 import type { PolicyRequest } from "../src/agent/policy.ts";
@@ -81,6 +82,9 @@ describe("LangChainPolicy", () => {
     );
     await expect(new LangChainPolicy(toolCallsOnly).act(request)).resolves.toEqual({ text: "" });
     await expect(new LangChainPolicy(fakeModel().respond(new AIMessage(""))).act(request)).resolves.toEqual({ text: "" });
+    // LangChain's FakeListChatModel answers its first stop sequence whenever it is given one
+    const echoingStop = new LangChainPolicy(new FakeListChatModel({ responses: ["Thought 1: x\nAction 1: Finish[y]"] }));
+    await expect(echoingStop.act(request)).rejects.toThrow(new PolicyError(`The chat model FakeListChatModel answered with its stop sequence ${JSON.stringify(request.stop[0])} itself, not a step (LangChain's FakeListChatModel does so whenever it is given stop).`));
   });
 
   it("turns the chat model's own retries off, so that every attempt is the policy's", async () => {

@@ -3,7 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { HumanMessage, type AIMessageChunk } from "@langchain/core/messages";
 import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
-import { UserError } from "../errors.ts";
+import { PolicyError, UserError } from "../errors.ts";
 import type { Usage } from "../../trajectories/schema.ts";
 import { isTransientStatus, oneLine, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, withRetries, type Backend, type Failure } from "./retry.ts";
 import { parseOptions } from "../issues.ts";
@@ -113,6 +113,10 @@ export class LangChainPolicy implements Policy {
       this.options,
       request.signal,
     );
+    // A reply of nothing but a stop sequence would read as an empty step, every step, with no hint why
+    if (request.stop.includes(message.text)) {
+      throw new PolicyError(`${this.backend.name} answered with its stop sequence ${JSON.stringify(message.text)} itself, not a step (LangChain's FakeListChatModel does so whenever it is given stop).`);
+    }
     const usage = usageOf(message);
     // `text` joins the text parts. Tool calls, images and reasoning are no part of a ReAct
     // transcript, so a reply of only those is "", as OpenAIPolicy reads a null content.
