@@ -74,10 +74,12 @@ describe("trajectory log", () => {
     await expect(readTrajectories(folder)).rejects.toThrow(`${folder} is a folder, not a file`);
   });
 
-  it("refuses to write an invalid trajectory", async () => {
-    const writer = await TrajectoryWriter.open(await tempLog());
+  it("refuses to write an invalid trajectory, in one line naming the log and the field", async () => {
+    const path = await tempLog();
+    const writer = await TrajectoryWriter.open(path);
     const bad = { ...makeTrajectory("a", 1), metrics: { ...makeTrajectory("a", 1).metrics, em: 2 } };
-    await expect(writer.append(bad)).rejects.toThrow();
+    await expect(writer.append(bad)).rejects.toThrow(new RegExp(`^not a trajectory, so not appended to ${path}: metrics\\.em: `));
+    expect(await readFile(path, "utf8")).toBe("");
   });
 });
 

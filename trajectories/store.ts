@@ -2,6 +2,7 @@ import { mkdir, readFile, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { createReadStream } from "node:fs";
 import { TRAJECTORY_VERSION, TrajectorySchema, type Trajectory } from "./schema.ts";
+import { describeZodError, UserError } from "../src/errors.ts";
 import { appendDurably } from "../src/files.ts";
 
 /** A trajectory file that cannot be read: names the file and the line. */
@@ -52,9 +53,11 @@ export class TrajectoryWriter {
     return new TrajectoryWriter(path);
   }
 
-  /** Writes are serialised: concurrent episodes never interleave their lines. */
+  /** Writes are serialised: concurrent episodes never interleave their lines. A trajectory the log could not read back is refused. */
   async append(trajectory: Trajectory): Promise<void> {
-    const line = `${JSON.stringify(TrajectorySchema.parse(trajectory))}\n`;
+    const checked = TrajectorySchema.safeParse(trajectory);
+    if (!checked.success) throw new UserError(`not a trajectory, so not appended to ${this.path}: ${describeZodError(checked.error)}`);
+    const line = `${JSON.stringify(checked.data)}\n`;
     const write = this.queue.then(() => appendDurably(this.path, line));
     // One failed write is its caller's error; later writes still go through.
     this.queue = write.catch(() => undefined);
