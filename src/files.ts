@@ -72,12 +72,18 @@ const claimed = new Set<string>();
 process.once("exit", () => claimed.forEach((lock) => rmSync(lock, { force: true })));
 
 /**
- * Claims a run folder for this process until `release` (or its exit): a second react-rl
+ * Makes a run folder (and its parents) if missing, and claims it for this process until
+ * `release` (or its exit). A folder the file system refuses (a file at its path) is a
+ * UserError in its words. A second react-rl
  * process writing into it would log every episode twice, so one while another live process
  * holds it is refused. A claim left by a process that died is taken over; this process's own
  * is its to take again.
  */
 export async function claimFolder(dir: string): Promise<{ release(): Promise<void> }> {
+  await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    const refusal = fileSystemRefusal(error);
+    throw refusal ? new UserError(refusal, { cause: error }) : error;
+  });
   const lock = join(dir, ".react-rl.lock");
   for (;;) {
     const made = await writeFile(lock, `${process.pid}\n`, { flag: "wx" }).then(

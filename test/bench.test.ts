@@ -132,6 +132,10 @@ describe("runBenchmark", () => {
     // Episodes are keyed by id: the second q0 was run and logged under the first's key
     await expect(run({ tasks: [tasks[0], tasks[1], tasks[0]] })).rejects.toThrow(new UserError("runBenchmark: tasks: two tasks have id q0: give each task its own id"));
     await expect(readdir(out)).rejects.toThrow("ENOENT");
+    // A file where the folder belongs: Node's EEXIST, naming neither out nor runBenchmark's
+    const file = join(await tempDir(), "a-file");
+    await writeFile(file, "");
+    await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: answeringPolicy(), environment: finishEnvironment, out: file })).rejects.toThrow(new UserError(`cannot mkdir ${file}: file already exists`));
   });
 
   it("refuses to resume a log made with another policy, step limit, prompt, recall or questions, naming the first change", async () => {

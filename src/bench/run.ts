@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
@@ -143,7 +143,6 @@ const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof B
  */
 export async function runBenchmark<T extends Task>(options: BenchmarkOptions<T>): Promise<BenchmarkResult> {
   const { samples } = parseOptions("runBenchmark", BenchmarkSizes, options, BENCHMARK_OPTIONS);
-  await mkdir(options.out, { recursive: true });
   const claim = await claimFolder(options.out);
   try {
     return await benchmark(options, samples);

@@ -15,7 +15,7 @@
  * and `train pretrain|sft`, whose run is the checkpoint itself, through `savedCheckpoint`
  * and `resumedOptimizer`.
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
@@ -176,7 +176,6 @@ export class TrainingRun {
 
   /** Opens `dir`, creating it, or resuming it when its config matches `options.config`. */
   static async open(dir: string, options: RunOptions): Promise<TrainingRun> {
-    await mkdir(dir, { recursive: true });
     const claim = await claimFolder(dir); // until `resume` ends, or the process does
     try {
       const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
