@@ -1,4 +1,4 @@
-import { AdamW, saveCheckpoint, trainLM, type StepMetrics, type TokenBatch, type TrainOptionsInput } from "../lm/index.ts";
+import { AdamW, saveCheckpoint, trainLM, TrainOptions, type StepMetrics, type TokenBatch, type TrainOptionsInput } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -30,7 +30,7 @@ export interface SupervisedOptions extends TrainOptionsInput {
  */
 export async function trainSupervised(planner: Planner, rows: readonly TokenSequence[], options: SupervisedOptions): Promise<StepMetrics[]> {
   if (rows.length === 0) throw new RangeError("nothing to train on: no sequences");
-  const optimizer = options.optimizer ?? new AdamW(planner.model, { beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, ...options });
+  const optimizer = options.optimizer ?? new AdamW(planner.model, TrainOptions.parse(options));
   // Saves run one after another: the weights are read when a save starts, and training goes on meanwhile.
   let saving: Promise<unknown> = Promise.resolve();
   const save = (done: boolean) => {
