@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../src/errors.ts";
 import { pathExists } from "../src/files.ts";
-import { readTrajectoriesIfAny, TrajectoryWriter, type Trajectory } from "../trajectories/index.ts";
+import { readTrajectoriesIfAny, succeeded, TrajectoryWriter, type Trajectory } from "../trajectories/index.ts";
 import { HashingEmbedder, type Embedder } from "./embedder.ts";
 import { HnswIndex, IndexFileError, type SavedDocument } from "./hnsw.ts";
 import type { VectorIndex } from "./vector-index.ts";
@@ -177,7 +177,7 @@ export function toMemoryRecord(trajectory: Trajectory): MemoryRecord {
     id: episodeId(trajectory),
     taskId: trajectory.id,
     question: trajectory.question,
-    outcome: trajectory.reward > 0 ? "success" : "failure",
+    outcome: succeeded(trajectory) ? "success" : "failure",
     reward: trajectory.reward,
     answer: trajectory.answer,
     path: trajectory.steps.map((step) => step.action || "(no action)").join(" -> "),

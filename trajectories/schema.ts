@@ -79,6 +79,11 @@ export function episodeKey(id: string, sample: number): string {
   return `${id}#${sample}`;
 }
 
+/** Whether an episode succeeded, as the trainers, the viewer and memory count it: a positive reward. */
+export function succeeded(episode: Pick<Trajectory, "reward">): boolean {
+  return episode.reward > 0;
+}
+
 /** The first prompt (its digest, `meta.prompt`) episodes record other than `digest`; episodes that record none pass. */
 export function otherPrompt(episodes: readonly Trajectory[], digest: string): string | undefined {
   return episodes.map((episode) => episode.meta.prompt).find((recorded) => recorded !== undefined && recorded !== digest);

@@ -13,7 +13,7 @@ import { readdir, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { z } from "zod";
-import { mean, readTrajectories, type Trajectory } from "../../trajectories/index.ts";
+import { mean, readTrajectories, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
 import { namesLoopback } from "../loopback.ts";
@@ -179,19 +179,14 @@ function parse<S extends z.ZodType>(schema: S, query: Record<string, string>, re
 
 function logSummary(log: Log) {
   const types = [...new Set(log.episodes.flatMap((e) => (e.type === undefined ? [] : [e.type])))].sort();
-  return { path: log.path, episodes: log.episodes.length, success: mean(log.episodes.map(succeeded)), types, ...(log.error !== undefined && { error: log.error }) };
-}
-
-/** Success as the trainers count it: a positive reward. */
-function succeeded(episode: Trajectory): number {
-  return episode.reward > 0 ? 1 : 0;
+  return { path: log.path, episodes: log.episodes.length, success: mean(log.episodes.map((episode) => Number(succeeded(episode)))), types, ...(log.error !== undefined && { error: log.error }) };
 }
 
 function listEpisodes(log: Log, other: Log | undefined, q: z.infer<typeof EpisodesQuery>) {
   const otherShare = other && successShareById(other.episodes);
   const search = q.search?.toLowerCase();
   return log.episodes.flatMap((episode, index) => {
-    const success = succeeded(episode);
+    const success = Number(succeeded(episode));
     const share = otherShare?.get(episode.id);
     if (q.outcome !== "all" && success !== (q.outcome === "success" ? 1 : 0)) return [];
     if (q.type !== undefined && q.type !== "" && episode.type !== q.type) return [];
@@ -208,7 +203,7 @@ function listEpisodes(log: Log, other: Log | undefined, q: z.infer<typeof Episod
 /** For each question, the share of its episodes that succeeded (logs of several samples per question have several). */
 function successShareById(episodes: readonly Trajectory[]): Map<string, number> {
   const outcomes = new Map<string, number[]>();
-  for (const episode of episodes) outcomes.set(episode.id, [...(outcomes.get(episode.id) ?? []), succeeded(episode)]);
+  for (const episode of episodes) outcomes.set(episode.id, [...(outcomes.get(episode.id) ?? []), Number(succeeded(episode))]);
   return new Map([...outcomes].map(([id, values]) => [id, mean(values)]));
 }
 
@@ -219,7 +214,7 @@ function episodeSummary(episode: Trajectory, index: number) {
     sample: episode.sample ?? 0,
     question: episode.question,
     type: episode.type ?? null,
-    success: episode.reward > 0,
+    success: succeeded(episode),
   };
 }
 

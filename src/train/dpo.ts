@@ -8,7 +8,7 @@
  * and β · s(y) is the implicit reward. π_ref is the policy as it starts, frozen.
  */
 import type { z } from "zod";
-import { mean, type Trajectory } from "../../trajectories/index.ts";
+import { mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import type { LanguageModel } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
@@ -75,7 +75,7 @@ export async function dpo(options: DpoOptions): Promise<TrainingResult> {
 export function preferencePairs(episodes: readonly Trajectory[], perQuestion: number, seed: number): PreferencePair[] {
   const random = new Random(seed);
   return [...byQuestion(episodes).values()].flatMap((group) => {
-    const successes = distinctByActions(group.filter((e) => e.reward > 0));
+    const successes = distinctByActions(group.filter(succeeded));
     const failures = distinctByActions(group.filter((e) => e.reward <= 0));
     const all = successes.flatMap((chosen) => failures.map((rejected) => ({ chosen, rejected })));
     return random.shuffle(all).slice(0, perQuestion);

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
 import { normalizeAnswer } from "../../tools/wiki/index.ts";
-import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
+import { mean, succeeded, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
 import { parseOptions } from "../issues.ts";
@@ -90,7 +90,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const episodes = rollouts.groups.flat();
     const record: MetricsRecord = {
       ...episodeMetrics(episodes),
-      solved: mean(rollouts.groups.map((group) => (group.some((e) => e.reward > 0) ? 1 : 0))),
+      solved: mean(rollouts.groups.map((group) => (group.some(succeeded) ? 1 : 0))),
       kept: rows.length,
       rationalized,
       loss: mean(trained.map((m) => m.loss)),
@@ -111,7 +111,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
  * too, and a planner that fails often compounds that round after round.
  */
 export function distinctRewarded(episodes: readonly Trajectory[], keepInvalid = false): Trajectory[] {
-  return distinctByActions(episodes.filter((episode) => episode.reward > 0 && (keepInvalid || episode.metrics.invalid === 0)));
+  return distinctByActions(episodes.filter((episode) => succeeded(episode) && (keepInvalid || episode.metrics.invalid === 0)));
 }
 
 /** The task with its answer as a hint at the end of the question. */

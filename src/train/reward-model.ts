@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import { mean, type Trajectory } from "../../trajectories/index.ts";
+import { mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
@@ -108,7 +108,7 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   }
   const verdict = planner.tokenizer.bos;
   const rows = trainingRows(train, template, planner, 1);
-  const labels = train.map(succeeded);
+  const labels = train.map((episode) => Number(succeeded(episode)));
   // Pairs index into `train`, so each episode's row serves every pair it is in.
   const index = new Map(train.map((episode, i) => [episode, i]));
   const pairs = o.objective === "preference" ? preferencePairs(train, o.pairsPerQuestion, o.seed).map((p) => [index.get(p.chosen)!, index.get(p.rejected)!] as const) : [];
@@ -146,8 +146,8 @@ export async function evaluateRewardModel(model: EpisodeScorer, episodes: readon
   return {
     episodes: episodes.length,
     questions: groups.length,
-    accuracy: mean(episodes.map((episode, i) => ((scores[i]! > 0.5 ? 1 : 0) === succeeded(episode) ? 1 : 0))),
-    successRate: mean(episodes.map(succeeded)),
+    accuracy: mean(episodes.map((episode, i) => (scores[i]! > 0.5 === succeeded(episode) ? 1 : 0))),
+    successRate: mean(episodes.map((episode) => Number(succeeded(episode)))),
     bestOfN: bestOfN(groups, (episode) => scoreOf.get(episode)!),
   };
 }
@@ -163,10 +163,6 @@ export function bestOfN(groups: readonly Trajectory[][], score: (episode: Trajec
     best: mean(ranked.map((group) => top(group).metrics.em)),
     oracle: mean(ranked.map((group) => (group.some((e) => e.metrics.em > 0) ? 1 : 0))),
   };
-}
-
-function succeeded(episode: Trajectory): number {
-  return episode.reward > 0 ? 1 : 0;
 }
 
 /** A seeded share of the questions, with all their episodes, held out; the rest to train on. */

@@ -1,4 +1,4 @@
-import type { Step, Trajectory } from "../schema.ts";
+import { succeeded, type Step, type Trajectory } from "../schema.ts";
 import type { ChatMessage, OpenAIDpoRecord, OpenAISftRecord } from "./schema.ts";
 import { headText, observationLine, questionLine, stepText, type PromptHead } from "../transcript.ts";
 
@@ -48,7 +48,7 @@ export function toOpenAIDpo(
 ): OpenAIDpoRecord[] {
   const records = new Map<string, OpenAIDpoRecord>();
   for (const group of groupById(trajectories)) {
-    const best = group.filter((t) => t.reward > 0 && preferred(t)).reduce<Trajectory | undefined>(
+    const best = group.filter((t) => succeeded(t) && preferred(t)).reduce<Trajectory | undefined>(
       (chosen, t) => (chosen === undefined || betterThan(t, chosen) ? t : chosen),
       undefined,
     );

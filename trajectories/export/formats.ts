@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Trajectory } from "../schema.ts";
+import { succeeded, type Trajectory } from "../schema.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
 import { TOOLS_PLACEHOLDER } from "../transcript.ts";
@@ -56,7 +56,7 @@ const SCHEMAS: Record<ExportFormat, z.ZodType> = {
 function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
   return (
     (filter.minReward === undefined || trajectory.reward >= filter.minReward) &&
-    (!filter.successOnly || trajectory.reward > 0) &&
+    (!filter.successOnly || succeeded(trajectory)) &&
     (filter.maxSteps === undefined || trajectory.metrics.steps <= filter.maxSteps) &&
     (!filter.noInvalid || trajectory.metrics.invalid === 0)
   );
