@@ -17,13 +17,12 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
-import { mean, readTrajectories, type Trajectory } from "../trajectories/index.ts";
+import { byQuestion, mean, readTrajectories, type Trajectory } from "../trajectories/index.ts";
 import { trainingProgressBars, untriedTasks } from "../src/cli/train-methods.ts";
 import { hopworldSuite } from "../src/suites/index.ts";
 import { BASE_PLANNER, ensureBackend, loadPlanner, type Planner } from "../src/planner/index.ts";
 import { markdownTable } from "../src/report/table.ts";
 import { distinctRewarded, questionsFor, rejectionSampling, sampleRollouts, type MetricsRecord } from "../src/train/index.ts";
-import { byQuestion } from "../src/train/rollouts.ts";
 import { generateWorld, HOPWORLD_PROMPT, QUESTION_TYPES, worldEnvironments } from "../src/world/index.ts";
 
 const { values } = parseArgs({

@@ -90,6 +90,23 @@ export function sum(values: readonly number[]): number {
   return total(values, (value) => value);
 }
 
+/** Items grouped by their key, groups in order of their first item. */
+export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/** Episodes grouped by their question's id, in order of first appearance. */
+export function byQuestion<T extends { id: string }>(episodes: readonly T[]): Map<string, T[]> {
+  return groupBy(episodes, (episode) => episode.id);
+}
+
 /** The mean, 0 for no values. */
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : sum(values) / values.length;

@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import { episodeKey, readTrajectoriesIfAny, summarize, trajectoryKey, TrajectoryWriter, type Summary, type RunMeta, type Trajectory } from "../../trajectories/index.ts";
+import { episodeKey, groupBy, readTrajectoriesIfAny, summarize, trajectoryKey, TrajectoryWriter, type Summary, type RunMeta, type Trajectory } from "../../trajectories/index.ts";
 import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TasksOption } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
@@ -259,12 +259,7 @@ function summariesByType<T extends Task>(
   samples: number,
   typeOf: (task: T) => string,
 ): Record<string, Summary> {
-  const groups = new Map<string, T[]>();
-  for (const task of tasks) {
-    const group = groups.get(typeOf(task)) ?? [];
-    group.push(task);
-    groups.set(typeOf(task), group);
-  }
+  const groups = groupBy(tasks, typeOf);
   const types = [...groups.keys()].sort();
   return Object.fromEntries(types.map((type) => [type, summarize(inTaskOrder(groups.get(type)!, finished, samples))]));
 }

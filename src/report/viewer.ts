@@ -13,7 +13,7 @@ import { readdir, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { z } from "zod";
-import { mean, readTrajectories, succeeded, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, readTrajectories, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
 import { namesLoopback } from "../loopback.ts";
@@ -202,9 +202,7 @@ function listEpisodes(log: Log, other: Log | undefined, q: z.infer<typeof Episod
 
 /** For each question, the share of its episodes that succeeded (logs of several samples per question have several). */
 function successShareById(episodes: readonly Trajectory[]): Map<string, number> {
-  const outcomes = new Map<string, number[]>();
-  for (const episode of episodes) outcomes.set(episode.id, [...(outcomes.get(episode.id) ?? []), Number(succeeded(episode))]);
-  return new Map([...outcomes].map(([id, values]) => [id, mean(values)]));
+  return new Map([...byQuestion(episodes)].map(([id, group]) => [id, mean(group.map((episode) => Number(succeeded(episode))))]));
 }
 
 function episodeSummary(episode: Trajectory, index: number) {

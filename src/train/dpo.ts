@@ -8,7 +8,7 @@
  * and β · s(y) is the implicit reward. π_ref is the policy as it starts, frozen.
  */
 import type { z } from "zod";
-import { mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import type { LanguageModel } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
@@ -16,7 +16,7 @@ import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
 import { parseOptions } from "../issues.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
-import { byQuestion, distinctByActions, trainingRows } from "./rollouts.ts";
+import { distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
 

@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import { mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
@@ -27,7 +27,7 @@ import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
 import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
-import { byQuestion, trainingRows } from "./rollouts.ts";
+import { trainingRows } from "./rollouts.ts";
 import { minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { writeFileAtomic } from "../files.ts";
 

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import { mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
 import { forgetOtherWeights, madeBy, runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
 import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 import type { RolloutSettings } from "./config.ts";
@@ -133,13 +133,3 @@ export function distinctByActions(episodes: readonly Trajectory[]): Trajectory[]
   });
 }
 
-/** Episodes grouped by their question's id, in order of first appearance. */
-export function byQuestion(episodes: readonly Trajectory[]): Map<string, Trajectory[]> {
-  const groups = new Map<string, Trajectory[]>();
-  for (const episode of episodes) {
-    const group = groups.get(episode.id) ?? [];
-    group.push(episode);
-    groups.set(episode.id, group);
-  }
-  return groups;
-}

@@ -1,6 +1,7 @@
 import { succeeded, type Step, type Trajectory } from "../schema.ts";
 import type { ChatMessage, OpenAIDpoRecord, OpenAISftRecord } from "./schema.ts";
 import { headText, observationLine, questionLine, stepText, type PromptHead } from "../transcript.ts";
+import { byQuestion } from "../stats.ts";
 
 /**
  * One conversation per trajectory: the prompt head as the system message, the
@@ -47,7 +48,7 @@ export function toOpenAIDpo(
   preferred: (trajectory: Trajectory) => boolean,
 ): OpenAIDpoRecord[] {
   const records = new Map<string, OpenAIDpoRecord>();
-  for (const group of groupById(trajectories)) {
+  for (const group of byQuestion(trajectories).values()) {
     const best = group.filter((t) => succeeded(t) && preferred(t)).reduce<Trajectory | undefined>(
       (chosen, t) => (chosen === undefined || betterThan(t, chosen) ? t : chosen),
       undefined,
@@ -87,12 +88,3 @@ function firstDifference(a: readonly Step[], b: readonly Step[]): number {
   return i;
 }
 
-function groupById(trajectories: readonly Trajectory[]): Trajectory[][] {
-  const groups = new Map<string, Trajectory[]>();
-  for (const t of trajectories) {
-    const group = groups.get(t.id);
-    if (group) group.push(t);
-    else groups.set(t.id, [t]);
-  }
-  return [...groups.values()];
-}
