@@ -172,7 +172,7 @@ export class EpisodicMemory {
 }
 
 /** The compact record of a trajectory that recall shows. */
-export function toMemoryRecord(trajectory: Trajectory): MemoryRecord {
+function toMemoryRecord(trajectory: Trajectory): MemoryRecord {
   return {
     id: episodeId(trajectory),
     taskId: trajectory.id,

@@ -7,7 +7,6 @@ export {
 } from "./embedder.ts";
 export {
   EpisodicMemory,
-  toMemoryRecord,
   type MemoryOptions,
   type MemoryRecord,
   type RecallOptions,
@@ -17,5 +16,5 @@ export { fewShotPrompt, type FewShotOptions } from "./few-shot.ts";
 export { HnswIndex, IndexFileError, type HnswOptions, type SavedDocument } from "./hnsw.ts";
 export { VectorStoreIndex, type VectorStoreIndexOptions, type VectorStoreLike } from "./langchain-store.ts";
 export { latestSnapshot } from "./persistence.ts";
-export { parseRecallObservation, recallObservation, recallTool, type RecalledEpisode, type RecallToolOptions } from "./recall.ts";
+export { parseRecallObservation, recallTool, type RecalledEpisode, type RecallToolOptions } from "./recall.ts";
 export type { VectorHit, VectorIndex } from "./vector-index.ts";

@@ -27,7 +27,7 @@ export function recallTool(memory: EpisodicMemory, options: RecallToolOptions = 
  * `1. (success, reward 1, similarity 0.82) Which magazine was started first?`
  * then the action path and the thoughts, indented.
  */
-export function recallObservation(recollections: readonly Recollection[]): string {
+function recallObservation(recollections: readonly Recollection[]): string {
   if (recollections.length === 0) return "No similar past episodes.";
   return recollections
     .map(({ episode, score }, i) =>

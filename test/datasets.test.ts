@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadDataset, splitSentences, tasksById } from "../src/suites/datasets.ts";
+import { loadDataset, splitSentences } from "../src/suites/datasets.ts";
 import { scorePredictions } from "../src/bench/score.ts";
 import { UserError } from "../src/errors.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
@@ -142,15 +142,6 @@ describe("splitSentences", () => {
   ])("%j", (text, sentences) => {
     expect(splitSentences(text)).toEqual(sentences);
     expect(splitSentences(text).join("")).toBe(text);
-  });
-});
-
-describe("tasksById", () => {
-  it("indexes tasks by id", async () => {
-    const tasks = await loadDataset(fixture("hotpotqa-official.json"));
-    const byId = tasksById(tasks);
-    expect(byId.get("fixture-2")?.question).toBe("Is Lyon in France?");
-    expect(byId.size).toBe(2);
   });
 });
 

@@ -18,7 +18,7 @@ export interface LangChainToolLike {
 }
 
 /** Whether `value` has a LangChain tool's shape: name, description, schema and `invoke`. */
-export function isLangChainToolLike(value: unknown): value is LangChainToolLike {
+function isLangChainToolLike(value: unknown): value is LangChainToolLike {
   const tool = value as Partial<LangChainToolLike> | null;
   return (
     typeof tool === "object" &&

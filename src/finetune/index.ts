@@ -1,6 +1,5 @@
 export { checkTrainingFile, FINE_TUNE_METHODS, type FineTuneMethod, type TrainingFile } from "./file.ts";
 export {
-  FINISHED_STATUSES,
   followFineTune,
   startFineTune,
   type FineTuneRequest,

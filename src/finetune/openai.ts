@@ -10,7 +10,7 @@ import type { TrainingFile } from "./file.ts";
 export type { FineTuningJob, FineTuningJobEvent };
 
 /** Job states after which nothing more will happen. */
-export const FINISHED_STATUSES: ReadonlySet<FineTuningJob["status"]> = new Set(["succeeded", "failed", "cancelled"]);
+const FINISHED_STATUSES: ReadonlySet<FineTuningJob["status"]> = new Set(["succeeded", "failed", "cancelled"]);
 
 export interface FineTuneRequest {
   /** The base model to fine-tune. */

@@ -113,7 +113,7 @@ export async function generateTokens(
 }
 
 /** Refuses a model and tokenizer that do not belong together, or more new tokens than the context holds. */
-export function checkGeneration(config: ModelConfig, tokenizer: Tokenizer, maxNewTokens: number): void {
+function checkGeneration(config: ModelConfig, tokenizer: Tokenizer, maxNewTokens: number): void {
   if (config.vocabSize !== tokenizer.vocabSize) {
     throw new UserError(`the model expects ${config.vocabSize} tokens but the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
   }

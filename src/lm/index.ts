@@ -40,7 +40,7 @@ export {
   type TokenBatch,
   type TrainOptionsInput,
 } from "./train.ts";
-export { checkGeneration, generate, GenerateOptions, generateTokens, type GenerateOptionsInput } from "./generate.ts";
+export { generate, GenerateOptions, generateTokens, type GenerateOptionsInput } from "./generate.ts";
 export {
   addStats,
   emptyGenerationStats,

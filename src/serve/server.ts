@@ -104,7 +104,7 @@ export async function servePlanner(planner: Planner, options: ServeOptions = {})
 }
 
 /** Set on an answer to a prompt longer than the context: the tokens of its end that were read. */
-export const PROMPT_CUT_HEADER = "x-prompt-tokens-kept";
+const PROMPT_CUT_HEADER = "x-prompt-tokens-kept";
 
 /** Logs the request once its answer has gone (or its client left). */
 function afterAnswer(req: IncomingMessage, res: ServerResponse, server: Server, log: (line: string) => void): void {

@@ -99,10 +99,6 @@ export async function loadDataset(path: string, format: DatasetFormat | "auto" =
   });
 }
 
-export function tasksById(tasks: readonly QaTask[]): Map<string, QaTask> {
-  return new Map(tasks.map((task) => [task.id, task]));
-}
-
 /** A JSON array (HotpotQA's official files) when the text starts with `[`, else JSONL with blank lines skipped. */
 function parseRecords(path: string, text: string): RawRecord[] {
   const body = text.replace(/^\uFEFF/, "");

@@ -9,5 +9,5 @@ export {
   arithmeticTasks,
   type ArithmeticOptions,
 } from "./arithmetic.ts";
-export { loadDataset, tasksById, type DatasetFormat } from "./datasets.ts";
+export { loadDataset, type DatasetFormat } from "./datasets.ts";
 export { HOTPOTQA_SAMPLE, TWOWIKI_SAMPLE } from "./bundled.ts";

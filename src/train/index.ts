@@ -33,5 +33,5 @@ export {
 export { questionsFor, sampleRollouts, trainingRows, type RolloutOptions, type Rollouts } from "./rollouts.ts";
 export { frozenCopy, TrainingRun, type EpisodeTrainingOptions, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 export { corpusRows } from "./pretrain.ts";
-export { shuffledBatches, trainSupervised, type SupervisedOptions } from "./supervised.ts";
+export { trainSupervised, type SupervisedOptions } from "./supervised.ts";
 export { klToReference } from "./kl.ts";

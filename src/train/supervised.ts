@@ -62,7 +62,7 @@ export async function trainSupervised(planner: Planner, rows: readonly TokenSequ
  * Endless batches: each epoch a fresh seeded shuffle. Skipping the first `skip`
  * batches lets a resumed run see the same order it would have seen unbroken.
  */
-export function* shuffledBatches(rows: readonly TokenSequence[], batchSize: number, seed: number, skip = 0): Generator<TokenBatch> {
+function* shuffledBatches(rows: readonly TokenSequence[], batchSize: number, seed: number, skip = 0): Generator<TokenBatch> {
   const random = new Random(seed);
   const perEpoch = Math.max(1, Math.ceil(rows.length / batchSize));
   for (let n = 0; ; ) {
