@@ -57,7 +57,7 @@ const AdapterOptionsSchema = z.object({ name: z.string().min(1).optional(), time
  * or JSON Schema) goes through JSON Schema, which reads all three and keeps the
  * input side of any transform, which the LangChain tool applies itself.
  */
-export function fromLangChainTool(tool: LangChainToolLike, options: { name?: string; timeoutMs?: number } = {}): Tool {
+export function fromLangChainTool(tool: LangChainToolLike, options: z.input<typeof AdapterOptionsSchema> = {}): Tool {
   if (!isLangChainToolLike(tool)) {
     throw new TypeError("fromLangChainTool needs a LangChain tool: an object with a name, a description, a schema and invoke().");
   }

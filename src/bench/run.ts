@@ -11,7 +11,19 @@ import { claimFolder, writeFileAtomic } from "../files.ts";
 import { changedSettings } from "../settings.ts";
 import { functionOption, optionKeys, parseOptions } from "../issues.ts";
 
-export interface BenchmarkOptions<T extends Task> {
+/** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */
+const BenchmarkSizes = z.object({
+  /** Episodes in flight at once (default 1). */
+  concurrency: z.number().int().min(1).optional(),
+  /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
+  samples: z.number().int().min(1).default(1),
+  /** Steps before an episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
+  maxSteps: z.number().int().min(1).optional(),
+  /** How many exemplars `prompt` recalls per question from an episodic memory, recorded with every episode (default 0). */
+  recall: z.number().int().min(0).optional(),
+});
+
+export interface BenchmarkOptions<T extends Task> extends z.input<typeof BenchmarkSizes> {
   tasks: readonly T[];
   /** Any policy that can act on these tasks (one of any Task acts on all): `T` is read from the tasks. */
   policy: Policy<NoInfer<T>>;
@@ -19,16 +31,10 @@ export interface BenchmarkOptions<T extends Task> {
   environment: EnvironmentFactory<T>;
   /** Output folder: `trajectories.jsonl` (appended, resumable) and `summary.json`. */
   out: string;
-  concurrency?: number;
-  /** Episodes per task (default 1): several samples of one question, for trial-and-error data. */
-  samples?: number;
-  maxSteps?: number;
   /** The run's prompt, recorded (as its digest) with every episode, so that a rerun with another is refused; default the policy's own (`promptOf`), unless `prompt` is given. */
   template?: PromptTemplate;
   /** A task's own prompt built on `template` (dynamic few-shot: exemplars recalled per question); default `template`. */
   prompt?: (task: T) => Promise<PromptTemplate> | PromptTemplate;
-  /** How many exemplars `prompt` recalls per question from an episodic memory, recorded with every episode (default 0). */
-  recall?: number;
   /** A task's type (a question family): when given, the summary also breaks down by it. */
   typeOf?: (task: T) => string;
   dataset?: string;
@@ -111,14 +117,6 @@ export async function forgetOtherWeights(dir: string, made: readonly (string | u
   await rm(dir, { recursive: true, force: true });
   return true;
 }
-
-/** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */
-const BenchmarkSizes = z.object({
-  concurrency: z.number().int().min(1).optional(),
-  samples: z.number().int().min(1).default(1),
-  maxSteps: z.number().int().min(1).optional(),
-  recall: z.number().int().min(0).optional(),
-});
 
 /** The other options, checked where a slip would fail late (any other key is refused as a likely slip). */
 const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({

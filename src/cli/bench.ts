@@ -9,7 +9,7 @@ import { SplitSchema } from "../world/index.ts";
 import { UserError } from "../errors.ts";
 import { pathExists } from "../files.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
+import { createPolicy, episodeFlags, episodeUsage, policyFlags, policyUsage } from "./policy-flags.ts";
 import { loadNamedPrompt, promptUsage } from "./prompt.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { ProgressBar } from "./progress.ts";
@@ -25,8 +25,7 @@ const benchFlags = policyFlags.extend({
   memory: z.string().optional(),
   shots: numberFlag(z.number().int().min(1).max(20)).optional(),
   samples: numberFlag(z.number().int().min(1).max(1000)).optional(),
-  concurrency: numberFlag(z.number().int().min(1).max(1024)).default(4),
-  "max-steps": numberFlag(z.number().int().min(1).max(100)).default(7),
+  ...episodeFlags.shape,
   out: z.string().optional(),
 });
 
@@ -68,8 +67,7 @@ ${promptUsage}
                        the prompt's; the run's episodes are added to DIR when it ends
   --shots K            exemplars per question with --memory (default 3)
   --samples K          episodes per question (default ${kind.samples}); each is logged with its sample number
-  --concurrency K      episodes in flight at once (default 4)
-  --max-steps N        step limit per episode (default 7)
+${episodeUsage}
   --out DIR            output folder (default runs/${kind.name}-DATASET[-wN][-SPLIT]-POLICY[-shard-i-of-n], wN
                        hopworld's world); rerun to resume
 

@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import { pathExists, writeFileAtomic } from "../files.ts";
 import { bootstrapFewShot, type CandidateScore } from "../train/index.ts";
 import { checkFolder, defineCommand, numberFlag } from "./command.ts";
-import { createPolicy, policyFlags, policyUsage } from "./policy-flags.ts";
+import { createPolicy, episodeFlags, episodeUsage, policyFlags, policyUsage } from "./policy-flags.ts";
 import { stopped, untilInterrupted } from "./interrupt.ts";
 import { counted, ProgressBar } from "./progress.ts";
 import { loadNamedPrompt, promptPath, promptUsage } from "./prompt.ts";
@@ -36,8 +36,7 @@ ${suiteUsage}
   --candidates C       random exemplar sets to try (default 8)
   --draw-seed S        seed for drawing the sets (default 0)
 ${policyUsage()}
-  --concurrency K      episodes in flight at once (default 4)
-  --max-steps N        step limit per episode (default 7)
+${episodeUsage}
   --out DIR            working folder, resumable (default runs/fewshot-NAME)
 
 Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "pool": ...} on its last line.`,
@@ -51,8 +50,7 @@ Prints {"name": ..., "file": ..., "best": ..., "score": ..., "baseScore": ..., "
     k: numberFlag(z.number().int().positive().max(20)).default(3),
     candidates: numberFlag(z.number().int().positive().max(1000)).default(8),
     "draw-seed": numberFlag(z.number().int()).default(0),
-    concurrency: numberFlag(z.number().int().min(1).max(1024)).default(4),
-    "max-steps": numberFlag(z.number().int().min(1).max(100)).default(7),
+    ...episodeFlags.shape,
     out: z.string().optional(),
   }),
   async run(flags) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { announceBackend, backendChoices, backendFlag } from "./backend.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
-import type { Policy } from "../agent/policy.ts";
+import { DEFAULT_MAX_STEPS, type Policy } from "../agent/index.ts";
 import { BaselinePolicy, OpenAIPolicy, OraclePolicy } from "../policies/index.ts";
 import { BASE_PLANNER, decodingOn, LocalPolicy, loadPlanner } from "../planner/index.ts";
 import { UserError } from "../errors.ts";
@@ -78,3 +78,12 @@ export async function createPolicy(flags: z.infer<typeof policyFlags>, temperatu
       });
   }
 }
+
+/** How many of the policy's episodes run at once, and how long each may be: bench's, collect's and fewshot's. */
+export const episodeFlags = z.object({
+  concurrency: numberFlag(z.number().int().min(1).max(1024)).default(4),
+  "max-steps": numberFlag(z.number().int().min(1).max(100)).default(DEFAULT_MAX_STEPS),
+});
+
+export const episodeUsage = `  --concurrency K      episodes in flight at once (default 4)
+  --max-steps N        step limit per episode (default ${DEFAULT_MAX_STEPS})`;

@@ -32,12 +32,7 @@ type ResolvedOptions = z.output<typeof OpenAIPolicyOptionsSchema>;
 const PLACEHOLDER_API_KEY = "no-key-needed";
 
 /** Where and how to reach an OpenAI-compatible API; unset fields fall back to OPENAI_BASE_URL and OPENAI_API_KEY. */
-export interface OpenAIClientOptions {
-  baseURL?: string;
-  apiKey?: string;
-  maxRetries?: number;
-  timeoutMs?: number;
-}
+export type OpenAIClientOptions = Pick<OpenAIPolicyOptions, "baseURL" | "apiKey" | "maxRetries" | "timeoutMs">;
 
 /** An SDK client, or a UserError saying how to give it a key when there is neither a key nor a server to use. */
 export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {

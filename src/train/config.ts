@@ -4,6 +4,7 @@
  * rs|rl|dpo|rm` reads them from a JSON file and from flags named after the keys.
  */
 import { z } from "zod";
+import { DEFAULT_MAX_STEPS } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { JsonObjectSchema, readJsonFile } from "../files.ts";
 import { didYouMean, inWords } from "../issues.ts";
@@ -30,7 +31,7 @@ const RolloutSettings = z.object({
   questions: count.default(64).describe("training questions per round or update, taken in turn from the split (after those the planner was fine-tuned on)"),
   temperature: z.number().min(0).max(2).default(1).describe("sampling temperature of the rollouts"),
   topP: z.number().gt(0).max(1).default(1).describe("nucleus sampling of the rollouts"),
-  maxSteps: count.default(7).describe("step limit per episode"),
+  maxSteps: count.default(DEFAULT_MAX_STEPS).describe("step limit per episode"),
   concurrency: count.default(64).describe("episodes in flight at once (the planner decodes them in one batch)"),
   freeDecoding: z.boolean().default(false).describe("decode without the ReAct turn grammar (malformed actions possible)"),
 });

@@ -12,13 +12,11 @@ import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSe
 import type { RolloutSettings } from "./config.ts";
 import type { SamplingTrainingOptions, TrainingProgress } from "./runs.ts";
 
-export interface RolloutOptions<T extends Task> {
+export interface RolloutOptions<T extends Task> extends Omit<RolloutSettings, "questions"> {
   planner: Planner;
   tasks: readonly T[];
   /** Episodes per question. */
   samples: number;
-  temperature: number;
-  topP: number;
   seed: number;
   /** A fresh environment for each episode. */
   environment: EnvironmentFactory<T>;
@@ -27,11 +25,6 @@ export interface RolloutOptions<T extends Task> {
   dataset?: string;
   /** Folder of the episodes' log (`trajectories.jsonl`, resumable) and `summary.json`. */
   out: string;
-  /** Episodes in flight, which the planner decodes as one batch. */
-  concurrency: number;
-  maxSteps: number;
-  /** Decode without the ReAct turn grammar. */
-  freeDecoding: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: BenchmarkProgress) => void;
 }
