@@ -11,17 +11,6 @@ import { VERSION } from "../version.ts";
 /** ReAct's step limit for HotpotQA. */
 export const DEFAULT_MAX_STEPS = 7;
 
-export interface EpisodeOptions<T extends Task> {
-  task: T;
-  /** Steps before the episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
-  maxSteps?: number;
-  /** Instruction and exemplars; default the policy's own (`promptOf`). A `{tools}` in the instruction lists the environment's tools. */
-  prompt?: PromptTemplate;
-  /** Run facts the caller knows (dataset, ...); they override the ones filled in here. */
-  meta?: Partial<RunMeta>;
-  signal?: AbortSignal;
-}
-
 /** The least of a task, where a script passes one: JavaScript lets anything through. */
 export const TaskOption = z.looseObject({ id: z.string(), question: z.string() });
 
@@ -40,14 +29,22 @@ export const TasksOption = z.array(TaskOption).check((ctx) => {
 /** An environment factory where a script passes one, and may pass an environment instead. */
 export const EnvironmentFactoryOption = functionOption("a function from a task to its environment, not an environment");
 
-/** EpisodeOptions as a script may get them wrong (a prompt given as text, no task): checked, then used as given. */
+/** An episode's options, as a script may get them wrong (a prompt given as text, no task): checked, then used as given. */
 const EpisodeOptionsSchema = z.object({
   task: TaskOption,
+  /** Steps before the episode is cut off as halted; default `DEFAULT_MAX_STEPS`. */
   maxSteps: z.number().int().min(1).optional(),
+  /** Instruction and exemplars; default the policy's own (`promptOf`). A `{tools}` in the instruction lists the environment's tools. */
   prompt: PromptTemplateOption.optional(),
+  /** Run facts the caller knows (dataset, ...); they override the ones filled in here. */
   meta: z.record(z.string(), z.unknown()).optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
+
+export interface EpisodeOptions<T extends Task> extends Omit<z.input<typeof EpisodeOptionsSchema>, "task" | "meta"> {
+  task: T;
+  meta?: Partial<RunMeta>;
+}
 
 /**
  * Runs one ReAct episode: the policy writes a thought and an action, the

@@ -15,25 +15,21 @@ import {
   WorldSizesSchema,
   type Page,
   type Question,
-  type QuestionType,
   type Split,
   type World,
   type WorldSizes,
 } from "./schema.ts";
 
-export interface WorldOptions {
-  seed: number;
+/** What a world is generated from, checked: a script's mistake is one line, not a world of another seed. */
+const WorldOptionsSchema = z.object({
+  seed: SeedSchema,
   /** Questions per split; missing ones take `DEFAULT_WORLD_SIZES`. */
-  sizes?: Partial<WorldSizes>;
-  /**
-   * Question families to draft; default `DEFAULT_FAMILIES`. The pages do not
-   * depend on them, only the questions do.
-   */
-  families?: readonly QuestionType[];
-}
+  sizes: WorldSizesSchema.partial().strict().optional(),
+  /** Question families to draft; default `DEFAULT_FAMILIES`. The pages do not depend on them, only the questions do. */
+  families: FamiliesSchema.readonly().optional(),
+});
 
-/** WorldOptions, checked: a script's mistake is one line, not a world of another seed. */
-const WorldOptionsSchema = z.object({ seed: SeedSchema, sizes: WorldSizesSchema.partial().strict().optional(), families: FamiliesSchema.optional() });
+export type WorldOptions = z.input<typeof WorldOptionsSchema>;
 
 /**
  * Generates a hopworld: a function of the seed, sizes and families alone, so
