@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../src/errors.ts";
-import { batchLoss, createModel, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
+import { batchLoss, createModel, targetMask, disposeModel, parameters, selectBackend, tokenLogprobs, type LanguageModel, type TokenBatch } from "../src/lm/index.ts";
 import {
   adaptKlCoefficient,
   bestOfN,
@@ -27,7 +27,7 @@ import {
   withHint,
   type LossTerms,
 } from "../src/train/index.ts";
-import { maskedRowSums, perTarget, targetMask } from "../src/train/losses.ts";
+import { maskedRowSums, perTarget } from "../src/train/losses.ts";
 import { outcomeLoss, preferenceLoss } from "../src/train/objectives.ts";
 import { splitByQuestion } from "../src/train/reward-model.ts";
 import { frozenCopy, minibatchPlan } from "../src/train/runs.ts";

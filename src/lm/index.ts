@@ -30,6 +30,7 @@ export {
   readTensors,
   stepMetrics,
   targetCount,
+  targetMask,
   trainLM,
   TrainOptions,
   trainStep,

@@ -196,13 +196,21 @@ function clipScale(norm: tf.Scalar, clipNorm: number): tf.Scalar {
   return tf.minimum(1, tf.div(clipNorm, tf.add(norm, 1e-6)));
 }
 
-/** The masked next-token loss of a batch. */
-export function batchLoss(model: LanguageModel, batch: TokenBatch): tf.Scalar {
+/**
+ * The mask lined up with a batch's targets (`tokenLogprobs(model, batch.ids)`): a row of n
+ * tokens has n-1 targets, tokens 1..n-1, so each mask row loses its first entry.
+ */
+export function targetMask(batch: TokenBatch): Float32Array {
   batch.ids.forEach((row, r) => {
     if (batch.mask[r]?.length !== row.length) throw new RangeError(`mask row ${r} must have one entry per token (${row.length})`);
   });
+  return Float32Array.from(batch.mask.flatMap((row) => row.slice(1)));
+}
+
+/** The masked next-token loss of a batch. */
+export function batchLoss(model: LanguageModel, batch: TokenBatch): tf.Scalar {
+  const mask = targetMask(batch);
   const { inputs, targets } = shiftRows(batch.ids);
-  const mask = Float32Array.from(batch.mask.flatMap((row) => row.slice(1)));
   const logits = forward(model, pack(model.config, inputs));
   return maskedLoss(logits, tf.tensor1d(targets, "int32"), tf.tensor1d(mask));
 }

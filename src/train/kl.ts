@@ -1,10 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Trajectory } from "../../trajectories/index.ts";
-import type { LanguageModel } from "../lm/index.ts";
+import { targetMask, type LanguageModel } from "../lm/index.ts";
 import type { Planner } from "../planner/index.ts";
 import { rowLogprobs } from "./data-parallel.ts";
-import { klK3, targetMask } from "./losses.ts";
+import { klK3 } from "./losses.ts";
 import { joined } from "./objectives.ts";
 import { trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";

@@ -4,7 +4,7 @@
  * that lines a batch's policy-token mask up with `tokenLogprobs`.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TokenBatch } from "../lm/index.ts";
+import { targetMask, type TokenBatch } from "../lm/index.ts";
 
 export const ADVANTAGE_ESTIMATORS = ["grpo", "rloo"] as const;
 export type AdvantageEstimator = (typeof ADVANTAGE_ESTIMATORS)[number];
@@ -42,17 +42,6 @@ export function klK3(logprobs: tf.Tensor1D, refLogprobs: tf.Tensor1D): tf.Tensor
 /** The mean of `values` where `mask` is 1 (0 when the mask is all zeros). */
 export function maskedMean(values: tf.Tensor1D, mask: tf.Tensor1D): tf.Scalar {
   return tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1));
-}
-
-/**
- * The mask lined up with `tokenLogprobs(model, batch.ids)`: a row of n tokens gives
- * n-1 log-probabilities, of tokens 1..n-1, so each mask row loses its first entry.
- */
-export function targetMask(batch: TokenBatch): Float32Array {
-  batch.ids.forEach((row, r) => {
-    if (batch.mask[r]?.length !== row.length) throw new RangeError(`mask row ${r} must have one entry per token (${row.length})`);
-  });
-  return Float32Array.from(batch.mask.flatMap((row) => row.slice(1)));
 }
 
 /** One value per row spread over that row's targets (n-1 of them), lined up with `targetMask`. */

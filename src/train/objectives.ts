@@ -7,8 +7,8 @@
  * each averages over, add up to the whole.
  */
 import * as tf from "@tensorflow/tfjs";
-import { batchLoss, readTensors, targetCount, tokenLogprobs, type LanguageModel, type LossFunction, type LossGradients, type TokenBatch } from "../lm/index.ts";
-import { klK3, maskedMean, maskedRowSums, targetMask } from "./losses.ts";
+import { batchLoss, readTensors, targetCount, targetMask, tokenLogprobs, type LanguageModel, type LossFunction, type LossGradients, type TokenBatch } from "../lm/index.ts";
+import { klK3, maskedMean, maskedRowSums } from "./losses.ts";
 
 export type Objective =
   | { kind: "next-token"; batch: TokenBatch }
