@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { numberFlag } from "../src/cli/command.ts";
-import { numberRange } from "../src/issues.ts";
+import { numberRange } from "../src/options.ts";
 import { pretrainConfig } from "../src/cli/train.ts";
 import { UserError } from "../src/errors.ts";
 import { AdamW, DEFAULT_MODEL_CONFIG, disposeModel, loadCheckpoint, MODEL_PRESETS, saveCheckpoint } from "../src/lm/index.ts";

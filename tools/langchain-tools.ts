@@ -2,7 +2,7 @@ import { isBaseMessage } from "@langchain/core/messages";
 import { tool as langChainTool, type StructuredTool } from "@langchain/core/tools";
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { z } from "zod";
-import { parseOptions } from "../src/issues.ts";
+import { parseOptions } from "../src/options.ts";
 import { callInTime, checkToolName, defineTool, type Tool } from "./tool.ts";
 
 /**

@@ -5,7 +5,7 @@ import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "..
 import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
-import { functionOption, parseOptions } from "../issues.ts";
+import { functionOption, parseOptions } from "../options.ts";
 import { VERSION } from "../version.ts";
 
 /** ReAct's step limit for HotpotQA. */

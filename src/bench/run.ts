@@ -9,7 +9,7 @@ import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder, writeFileAtomic } from "../files.ts";
 import { changedSettings } from "../settings.ts";
-import { functionOption, optionKeys, parseOptions } from "../issues.ts";
+import { functionOption, optionKeys, parseOptions } from "../options.ts";
 
 /** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */
 const BenchmarkSizes = z.object({

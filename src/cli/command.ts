@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import type { ParseArgsConfig } from "node:util";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
-import { inWords, numberRange } from "../issues.ts";
+import { inWords, numberRange } from "../options.ts";
 
 /** A command line the parser could not refuse on its own: a required flag missing. The CLI exits 2, as for bad usage. */
 export class UsageError extends UserError {

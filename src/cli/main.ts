@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { TrajectoryFileError } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { fileSystemRefusal } from "../files.ts";
-import { didYouMean } from "../issues.ts";
+import { didYouMean } from "../options.ts";
 import { benchCommand, collectCommand } from "./bench.ts";
 import { demoCommand } from "./demo.ts";
 import { type Command, type OptionSpec, UsageError } from "./command.ts";

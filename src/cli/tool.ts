@@ -7,7 +7,7 @@ import { loadDataset } from "../suites/datasets.ts";
 import { HOTPOTQA_SAMPLE } from "../suites/bundled.ts";
 import { UserError } from "../errors.ts";
 import { pathExists } from "../files.ts";
-import { didYouMean } from "../issues.ts";
+import { didYouMean } from "../options.ts";
 import { checkFolder, defineCommand, givenFlag, UsageError } from "./command.ts";
 
 const toolFlags = z.object({ file: z.string().optional(), page: z.string().optional(), memory: z.string().optional() });

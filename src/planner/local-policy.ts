@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { addStats, emptyGenerationStats, GPU_BACKENDS, type BackendName, type Generation, type GenerationStats } from "../lm/index.ts";

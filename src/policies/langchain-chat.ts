@@ -6,7 +6,7 @@ import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import type { Usage } from "../../trajectories/schema.ts";
 import { isTransientStatus, oneLine, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, withRetries, type Backend, type Failure } from "./retry.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 
 export const LangChainPolicyOptionsSchema = z.object({
   /** Recorded in trajectories; defaults to the chat model's `model` field, else its class name. */

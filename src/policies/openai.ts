@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Completion, Policy, PolicyRequest } from "../agent/policy.ts";
 import { UserError } from "../errors.ts";
 import { isTransientStatus, retryAfterMs, RetryOptionsSchema, rootMessage, statusReason, timeoutFailure, withRetries, type Failure } from "./retry.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 
 export const OpenAIPolicyOptionsSchema = z.object({
   model: z.string().min(1),

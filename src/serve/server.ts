@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { isLoopback, namesLoopback } from "../loopback.ts";
-import { functionOption, optionKeys, parseOptions } from "../issues.ts";
+import { functionOption, optionKeys, parseOptions } from "../options.ts";
 import { defaultDecoding, ENGINES, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
 import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import { codeTool } from "../../tools/code/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../../tools/wiki/index.ts";

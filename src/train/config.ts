@@ -7,7 +7,7 @@ import { z } from "zod";
 import { DEFAULT_MAX_STEPS } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { JsonObjectSchema, readJsonFile } from "../files.ts";
-import { didYouMean, inWords } from "../issues.ts";
+import { didYouMean, inWords } from "../options.ts";
 import { BACKENDS } from "../lm/index.ts";
 import { BASE_PLANNER } from "../planner/index.ts";
 import { SuiteSourceSchema } from "../suites/builtin.ts";

@@ -14,7 +14,7 @@ import type { LanguageModel } from "../lm/index.ts";
 import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";

@@ -19,7 +19,7 @@ import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkpointName } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
-import { optionKeys, parseOptions } from "../issues.ts";
+import { optionKeys, parseOptions } from "../options.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";

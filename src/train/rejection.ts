@@ -18,7 +18,7 @@ import { normalizeAnswer } from "../../tools/wiki/index.ts";
 import { mean, succeeded, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
 import { fineTuneOrUndo, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";

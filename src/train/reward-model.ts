@@ -22,7 +22,7 @@ import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings } from "./config.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
 import type { Objective } from "./objectives.ts";

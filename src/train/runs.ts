@@ -26,7 +26,7 @@ import { otherPrompt, TrajectorySchema, type Trajectory } from "../../trajectori
 import { EnvironmentFactoryOption, TasksOption } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { appendDurably, claimFolder, JsonObjectSchema, parseJson, writeFileAtomic } from "../files.ts";
-import { functionOption, optionKeys } from "../issues.ts";
+import { functionOption, optionKeys } from "../options.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";

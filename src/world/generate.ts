@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Docstore, titleKey } from "../../tools/wiki/index.ts";
-import { parseOptions } from "../issues.ts";
+import { parseOptions } from "../options.ts";
 import { writeArticle, type Article } from "./articles.ts";
 import { buildEntities, vocabularyNeeds } from "./entities.ts";
 import { NameBank } from "./names.ts";

@@ -1,6 +1,7 @@
-// User mistakes in words: what a setting allows, and what a misspelt name was likely meant to be.
+// Options as a script or the command line gives them: checked, and their mistakes in words (what a setting
+// allows, and what a misspelt name was likely meant to be).
 import { z } from "zod";
-import { levenshteinRatio } from "../tools/wiki/index.ts";
+import { levenshteinRatio } from "../tools/wiki/metrics.ts";
 import { describeZodError, UserError } from "./errors.ts";
 
 /**
