@@ -6,6 +6,7 @@ import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
 import { functionOption, parseOptions } from "../options.ts";
+import { UserError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 /** ReAct's step limit for HotpotQA. */
@@ -25,6 +26,9 @@ export const TasksOption = z.array(TaskOption).check((ctx) => {
     seen.add(task.id);
   }
 });
+
+/** A policy where a script passes one: anything with `act`. */
+export const PolicyOption = z.custom<Policy>((policy) => typeof (policy as Partial<Policy> | null)?.act === "function", "expected a Policy: an object with act(request)");
 
 /** An environment factory where a script passes one, and may pass an environment instead. */
 export const EnvironmentFactoryOption = functionOption("a function from a task to its environment, not an environment");
@@ -59,6 +63,7 @@ export async function runEpisode<T extends Task>(
   const startedAt = new Date().toISOString();
   const started = performance.now();
   parseOptions("runEpisode", EpisodeOptionsSchema, options);
+  if (!PolicyOption.safeParse(policy).success) throw new UserError("runEpisode: policy: expected a Policy: an object with act(request)");
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.
@@ -118,6 +123,10 @@ async function takeStep<T extends Task>(
   const before = performance.now();
   const completion = await policy.act({ ...request, stop: [`\nObservation ${request.step}:`] });
   const latencyMs = performance.now() - before;
+  // A policy of the user's own, from JavaScript, may answer anything: said here, not as a TypeError in the parser
+  if (typeof (completion as Partial<Completion> | undefined)?.text !== "string") {
+    throw new UserError(`policy ${policy.name} answered ${String(JSON.stringify(completion)).slice(0, 80)}, not a completion ({ text })`);
+  }
   const raw = cutAtInventedObservation(completion.text);
   const parsed = parseStep(raw, request.step);
   const result = parsed.action ? await environment.step(parsed.action, { signal: request.signal }) : undefined;

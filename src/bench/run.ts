@@ -4,7 +4,7 @@ import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { episodeKey, groupBy, readTrajectoriesIfAny, summarize, trajectoryKey, TrajectoryWriter, type Summary, type RunMeta, type Trajectory } from "../../trajectories/index.ts";
-import { EnvironmentFactoryOption, episodeSettings, promptOf, runEpisode, TasksOption } from "../agent/episode.ts";
+import { EnvironmentFactoryOption, episodeSettings, PolicyOption, promptOf, runEpisode, TasksOption } from "../agent/episode.ts";
 import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder, writeFileAtomic } from "../files.ts";
@@ -121,7 +121,7 @@ export async function forgetOtherWeights(dir: string, made: readonly (string | u
 /** The other options, checked where a slip would fail late (any other key is refused as a likely slip). */
 const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
   tasks: TasksOption,
-  policy: z.custom<Policy>((policy) => typeof (policy as Partial<Policy> | null)?.act === "function", "expected a Policy: an object with act(request)"),
+  policy: PolicyOption,
   environment: EnvironmentFactoryOption,
   out: z.string().min(1),
   template: PromptTemplateOption.optional(),
