@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { loadPrompt, parsePromptFile, promptDigest } from "../prompts/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { Tokenizer } from "../src/lm/index.ts";
+import { UserError } from "../src/errors.ts";
 import { BASE_PLANNER, episodeTokens } from "../src/planner/index.ts";
 import {
   byteTokenizer,
@@ -85,7 +86,10 @@ describe("openai-sft export", () => {
     );
     expect(() => exportTrajectories(one, { format: "openai-sft", head, filter: { succesOnly: true } as never })).toThrow(/^exportTrajectories: filter: .*succesOnly/);
     expect(() => exportTrajectories(one, { format: "sft" as never, head })).toThrow(/^exportTrajectories: format: /);
-    expect(() => exportTrajectories(one, { format: "openai-sft", head, fitler: { successOnly: true } } as never)).toThrow(/^exportTrajectories: options: .*fitler/);
+    expect(() => exportTrajectories(one, { format: "openai-sft", head, fitler: { successOnly: true } } as never)).toThrow(new UserError("exportTrajectories: unknown option fitler (did you mean filter?)"));
+    // A tokenizer the chat formats never read, and episodes that are no trajectories
+    expect(() => exportTrajectories(one, { format: "openai-sft", head, tokenizer: { encode: () => [] } })).toThrow(new UserError("exportTrajectories: tokenizer: is for format tokens; the chat formats hold text"));
+    expect(() => exportTrajectories([{ foo: 1 }] as never, { format: "openai-sft", head })).toThrow(/^exportTrajectories: trajectories\.0\.version: /);
   });
 
   it("drops the exemplars when told, keeping the instruction", () => {

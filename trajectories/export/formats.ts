@@ -1,10 +1,11 @@
 import { z } from "zod";
-import { succeeded, type Trajectory } from "../schema.ts";
+import { succeeded, TrajectorySchema, type Trajectory } from "../schema.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
 import { TOOLS_PLACEHOLDER } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
 import { writeFileAtomic } from "../../src/files.ts";
+import { parseOptions } from "../../src/options.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -21,7 +22,7 @@ const ExportFilterSchema = z.strictObject({
 export type ExportFilter = z.infer<typeof ExportFilterSchema>;
 
 /** What to export and how; checked before any record is made (a script in JavaScript can get any of it wrong). */
-const ExportOptionsSchema = z.strictObject({
+const ExportOptionsSchema = z.object({
   format: z.enum(EXPORT_FORMATS),
   head: z.object({
     instruction: z.string().refine((text) => !text.includes(TOOLS_PLACEHOLDER), `holds ${TOOLS_PLACEHOLDER}: fill it in as the episodes saw it (withToolList(template, tools))`),
@@ -29,7 +30,7 @@ const ExportOptionsSchema = z.strictObject({
   }),
   filter: ExportFilterSchema.optional(),
   tokenizer: z.custom<TokenEncoder>((value) => typeof (value as TokenEncoder | undefined)?.encode === "function", "expected an object with encode(text)").optional(),
-});
+}).refine((options) => options.tokenizer === undefined || options.format === "tokens", { path: ["tokenizer"], message: "is for format tokens; the chat formats hold text" });
 
 /**
  * `head`: the prompt the trajectories were collected with, its `{tools}` filled in. `filter`: for
@@ -64,12 +65,9 @@ function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
 
 /** Turns trajectories into training records of one format, in the order given. */
 export function exportTrajectories(trajectories: readonly Trajectory[], options: ExportOptions): ExportResult {
-  const checked = ExportOptionsSchema.safeParse(options);
-  if (!checked.success) {
-    const [issue] = checked.error.issues;
-    throw new TypeError(`exportTrajectories: ${issue!.path.join(".") || "options"}: ${issue!.message}`);
-  }
-  const { format, head, filter = {} } = options;
+  // Named as an option, so that a bad one reads `exportTrajectories: trajectories.0.question: ...`
+  parseOptions("exportTrajectories", z.object({ trajectories: z.array(TrajectorySchema) }), { trajectories });
+  const { format, head, filter = {} } = parseOptions("exportTrajectories", ExportOptionsSchema, options);
   const kept = trajectories.filter((t) => passesFilter(t, filter));
   const records: unknown[] =
     format === "openai-dpo"
