@@ -42,7 +42,7 @@ export type Sampling = z.infer<typeof SamplingSchema>;
 export type SamplingInput = z.input<typeof SamplingSchema>;
 
 /**
- * How long runs decode on `backend`: on a CPU, the kernels with a worker per core (`cpuThreads`); on a
+ * What long runs decode on, on `backend`: on a CPU, the kernels with a worker per core (`cpuThreads`); on a
  * GPU, tfjs on this thread, where the GPU backend was started.
  */
 export function decodingOn(backend: BackendName): Pick<Sampling, "engine" | "workers"> {

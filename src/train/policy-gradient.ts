@@ -1,4 +1,3 @@
-import { setImmediate } from "node:timers/promises";
 /**
  * Policy gradient with group-relative advantages (GRPO / RLOO) and a KL penalty to a
  * frozen reference policy whose coefficient adapts to hold a target KL; optionally
@@ -13,6 +12,7 @@ import { setImmediate } from "node:timers/promises";
  *        -min(ρ·A, clip(ρ, 1-ε, 1+ε)·A) + β · k3(π, π_ref),   ρ = π / π_old;
  *   4. move β toward the KL target; log the update and checkpoint it.
  */
+import { setImmediate } from "node:timers/promises";
 import type { z } from "zod";
 import type { Task } from "../../tools/environment.ts";
 import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
@@ -23,7 +23,7 @@ import { optionKeys, parseOptions } from "../options.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
-import { episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
+import { episodeMetrics, questionsFor, roundSeed, sampleRollouts, roundRolloutOptions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, fineTuneOrUndo, frozenCopy, minibatchPlan, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingResult } from "./runs.ts";
 
@@ -77,7 +77,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
       const seed = roundSeed(o.seed, update);
       // 1. Rollouts: G episodes of each of this update's questions, with the current policy.
       const tasks = questionsFor(options.tasks, update, o.questions);
-      const rollouts = await sampleRollouts({ ...trainerRollouts(options, o, "sample", update), tasks, samples: o.groupSize, seed, out: run.rolloutDir(update) });
+      const rollouts = await sampleRollouts({ ...roundRolloutOptions(options, o, "sample", update), tasks, samples: o.groupSize, seed, out: run.rolloutDir(update) });
       if (rollouts.interrupted) return undefined;
       const sampleSeconds = (performance.now() - started) / 1000;
       const episodes = rollouts.groups.flat();

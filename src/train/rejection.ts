@@ -19,7 +19,7 @@ import { mean, succeeded, sum, type Trajectory } from "../../trajectories/index.
 import { UserError } from "../errors.ts";
 import { RejectionSettings } from "./config.ts";
 import { parseOptions } from "../options.ts";
-import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, trainerRollouts, trainingRows } from "./rollouts.ts";
+import { distinctByActions, episodeMetrics, questionsFor, roundSeed, sampleRollouts, roundRolloutOptions, trainingRows } from "./rollouts.ts";
 import { fineTuneOrUndo, questionsDigest, TrainingRun, SAMPLING_OPTIONS, type MetricsRecord, type SamplingTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
 import { trainSupervised } from "./supervised.ts";
 
@@ -36,7 +36,7 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
     const started = performance.now();
     const seed = roundSeed(o.seed, round);
     const sample = (tasks: readonly T[], out: string, phase: TrainingProgress["phase"]) =>
-      sampleRollouts({ ...trainerRollouts(options, o, phase, round), tasks, samples: o.samples, seed, out });
+      sampleRollouts({ ...roundRolloutOptions(options, o, phase, round), tasks, samples: o.samples, seed, out });
 
     // 1. K episodes of each of this round's questions, with the current policy.
     const tasks = questionsFor(options.tasks, round, o.questions);

@@ -29,6 +29,7 @@ import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
 import { trainingRows } from "./rollouts.ts";
 import { minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingProgress, type TrainingResult } from "./runs.ts";
+import { tokenBatch } from "./supervised.ts";
 import { writeFileAtomic } from "../files.ts";
 
 /** A trained reward model: scores episodes with P(success), no gold answer needed. */
@@ -121,7 +122,7 @@ export async function trainRewardModel(options: RewardModelOptions): Promise<Tra
   const result = await run.steps(plan, { planner, optimizer, signal, checkpointEvery, onProgress }, async (indices) => {
     // An outcome batch is its episodes; a preference batch is its pairs' chosen episodes, then their rejected ones.
     const picked = o.objective === "outcome" ? indices : [...indices.map((i) => pairs[i]![0]), ...indices.map((i) => pairs[i]![1])];
-    const batch = { ids: picked.map((i) => rows[i]!.ids), mask: picked.map((i) => rows[i]!.mask) };
+    const batch = tokenBatch(picked.map((i) => rows[i]!));
     const objective: Objective = o.objective === "outcome" ? { kind: "reward-outcome", batch, verdict, labels: picked.map((i) => labels[i]!) } : { kind: "reward-preference", batch, verdict };
     const trained = await objectiveStep(planner.model, optimizer, objective, o.learningRate, o.clipNorm);
     const { verdict: logp, chosenVerdict, rejectedVerdict } = trained.outputs;

@@ -65,7 +65,7 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
  * planner, environment and prompt, its sampling settings, and progress reported as the
  * round's. The round adds its questions, samples, seed and folder.
  */
-export function trainerRollouts<T extends Task>(
+export function roundRolloutOptions<T extends Task>(
   options: SamplingTrainingOptions<T>,
   o: RolloutSettings,
   phase: TrainingProgress["phase"],

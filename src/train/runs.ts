@@ -370,7 +370,7 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
     await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
     return;
   }
-  const saved = fixOrRemove(() => parseJson(text, path, JsonObjectSchema));
+  const saved = asDamagedConfig(() => parseJson(text, path, JsonObjectSchema));
   // Older configs kept the model's path as given (`./m/`): compared tidied, it is the same model
   if (typeof saved.model === "string" && checkpointName(saved.model) === config.model) saved.model = config.model;
   // A run started before config.json kept some settings resumes on the rest, and keeps them from now on;
@@ -385,7 +385,7 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
 }
 
 /** A damaged config.json is the user's to mend: the run's checkpoint and metrics stay as they are. */
-function fixOrRemove<T>(read: () => T): T {
+function asDamagedConfig<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
