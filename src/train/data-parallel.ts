@@ -93,6 +93,13 @@ export async function rowLogprobs(model: LanguageModel, rows: number[][], thread
   return splitRows(joined([mine, ...(await elsewhere.replies).map((reply) => expected(reply, "logprobs").values)]), rows);
 }
 
+/** `rowLogprobs` of many rows, `chunk` rows at a time: a reference's or a reward model's reading, its memory bounded whatever the number of rows. */
+export async function rowLogprobsInChunks(model: LanguageModel, rows: number[][], chunk = 16): Promise<Float32Array[]> {
+  const logprobs: Float32Array[] = [];
+  for (let at = 0; at < rows.length; at += chunk) logprobs.push(...(await rowLogprobs(model, rows.slice(at, at + chunk))));
+  return logprobs;
+}
+
 /**
  * Up to `count` runs of consecutive pieces (rows, or pairs), [from, to), with about as
  * many tokens each (a share never empty), from each piece's tokens: consecutive, so

@@ -15,7 +15,7 @@ import type { TokenSequence } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { DpoSettings } from "./config.ts";
 import { parseOptions } from "../options.ts";
-import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
+import { objectiveStep, rowLogprobsInChunks } from "./data-parallel.ts";
 import { distinctByActions, trainingRows } from "./rollouts.ts";
 import { tokenBatch } from "./supervised.ts";
 import { disposeWeights, frozenCopy, minibatchPlan, refuseOtherPrompt, TrainingRun, EPISODE_OPTIONS, type EpisodeTrainingOptions, type TrainingResult } from "./runs.ts";
@@ -82,15 +82,8 @@ export function preferencePairs(episodes: readonly Trajectory[], perQuestion: nu
   });
 }
 
-/** Rows scored at once by the reference: enough to fill a batch, few enough to bound its memory. */
-const REFERENCE_BATCH = 16;
-
 /** Sum of log π over each row's policy tokens, without a gradient. */
 async function sequenceLogprobs(model: LanguageModel, rows: readonly TokenSequence[]): Promise<number[]> {
-  const sums: number[] = [];
-  for (let at = 0; at < rows.length; at += REFERENCE_BATCH) {
-    const chunk = rows.slice(at, at + REFERENCE_BATCH);
-    (await rowLogprobs(model, chunk.map((r) => r.ids))).forEach((lp, k) => sums.push(lp.reduce((total, v, i) => total + v * chunk[k]!.mask[i + 1]!, 0)));
-  }
-  return sums;
+  const logprobs = await rowLogprobsInChunks(model, rows.map((row) => row.ids));
+  return logprobs.map((lp, k) => lp.reduce((total, v, i) => total + v * rows[k]!.mask[i + 1]!, 0));
 }

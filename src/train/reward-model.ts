@@ -23,7 +23,7 @@ import { trainedPrompt, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
 import { RewardModelSettings } from "./config.ts";
 import { parseOptions } from "../options.ts";
-import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
+import { objectiveStep, rowLogprobsInChunks } from "./data-parallel.ts";
 import { preferencePairs } from "./dpo.ts";
 import type { Objective } from "./objectives.ts";
 import type { EpisodeScorer } from "./policy-gradient.ts";
@@ -62,11 +62,7 @@ export class RewardModel implements EpisodeScorer {
   /** P(success) of each episode: the probability of the verdict token after it, read on every core (`rowLogprobs`). */
   async score(episodes: readonly Trajectory[], batchSize = 16): Promise<number[]> {
     const withVerdict = trainingRows(episodes, this.template, this.planner, 1).map((r) => [...r.ids, this.planner.tokenizer.bos]);
-    const scores: number[] = [];
-    for (let at = 0; at < withVerdict.length; at += batchSize) {
-      for (const logprobs of await rowLogprobs(this.planner.model, withVerdict.slice(at, at + batchSize))) scores.push(Math.exp(logprobs.at(-1)!));
-    }
-    return scores;
+    return (await rowLogprobsInChunks(this.planner.model, withVerdict, batchSize)).map((logprobs) => Math.exp(logprobs.at(-1)!));
   }
 }
 
