@@ -351,6 +351,14 @@ describe("react-rl export", () => {
     });
     await run(process.execPath, [bin, ...args, "--prompt", mine]);
     expect((jsonl(await readFile(join(dir, "sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).toContain("Answer with Search and Finish.");
+    // A log of two prompts: no one --prompt reads it
+    const mixed = join(dir, "mixed.jsonl");
+    const prompts = [digest, "sha256 000000000000"];
+    await writeFile(mixed, trajectories.map((t, i) => `${JSON.stringify({ ...t, meta: { ...t.meta, prompt: prompts[i % 2] } })}\n`).join(""));
+    await expect(run(process.execPath, [bin, "export", "--format", "openai-sft", "--in", mixed, "--out", join(dir, "mixed-sft.jsonl"), "--prompt", mine])).rejects.toMatchObject({
+      code: 1,
+      stderr: `react-rl export: ${mixed} holds episodes that ran with another prompt (sha256 000000000000) than ${mine} (${digest}): it holds episodes of 2 prompts (${digest}, sha256 000000000000): split it by prompt (meta.prompt), and read each part with its own --prompt\n`,
+    });
   }, 30_000);
 
   it("takes --tokenizer as a model folder, and says in one line what is wrong with one it cannot read", async () => {

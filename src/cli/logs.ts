@@ -66,9 +66,11 @@ export async function readEpisodesOf(targets: readonly string[], suite: string, 
       throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
     }
     const ranWith = otherPrompt(log, digest);
-    if (ranWith !== undefined) {
-      throw new UserError(`${targets[i]} holds episodes that ran with another prompt (${ranWith}) than ${prompt.name} (${digest}): pass --prompt with the one they ran with`);
-    }
+    if (ranWith === undefined) continue;
+    const prompts = new Set(log.flatMap((episode) => episode.meta.prompt ?? []));
+    // No one --prompt reads a log of several prompts: its episodes are each their own prompt's
+    const advice = prompts.size > 1 ? `it holds episodes of ${prompts.size} prompts (${[...prompts].join(", ")}): split it by prompt (meta.prompt), and read each part with its own --prompt` : "pass --prompt with the one they ran with";
+    throw new UserError(`${targets[i]} holds episodes that ran with another prompt (${ranWith}) than ${prompt.name} (${digest}): ${advice}`);
   }
   return logs.flat();
 }
