@@ -351,6 +351,16 @@ describe("react-rl export", () => {
     });
     await run(process.execPath, [bin, ...args, "--prompt", mine]);
     expect((jsonl(await readFile(join(dir, "sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).toContain("Answer with Search and Finish.");
+    // Exemplars recalled per question: the prompt's own would show a prompt the episodes never saw, unless left out
+    const recalled = join(dir, "recalled.jsonl");
+    await writeFile(recalled, trajectories.map((t) => `${JSON.stringify({ ...t, meta: { ...t.meta, prompt: digest, recall: 3 } })}\n`).join(""));
+    const fromRecalled = ["export", "--format", "openai-sft", "--in", recalled, "--prompt", mine, "--out", join(dir, "recalled-sft.jsonl")];
+    await expect(run(process.execPath, [bin, ...fromRecalled])).rejects.toMatchObject({
+      code: 1,
+      stderr: `react-rl export: ${recalled} holds episodes whose exemplars were recalled per question (bench --memory --shots): with ${mine}'s own exemplars they would show a prompt they never ran with (export --no-exemplars renders them with the instruction alone)\n`,
+    });
+    await run(process.execPath, [bin, ...fromRecalled, "--no-exemplars"]);
+    expect((jsonl(await readFile(join(dir, "recalled-sft.jsonl"), "utf8"))[0] as { messages: { content: string }[] }).messages[0]!.content).not.toContain("Question: Q?");
     // A log of two prompts: no one --prompt reads it
     const mixed = join(dir, "mixed.jsonl");
     const prompts = [digest, "sha256 000000000000"];

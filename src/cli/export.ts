@@ -66,7 +66,7 @@ Prints {"format": ..., "records": ..., "read": ..., "kept": ...} on its last lin
     const suite = await suiteFrom(flags);
     // The tools the suite's episodes had, as bench gave them (which task's pages does not matter here)
     const [task] = suite.tasks("train", 1);
-    const prompt = { name: flags.prompt ?? suite.prompt, template: await loadNamedPrompt(flags.prompt ?? suite.prompt) };
+    const prompt = { name: flags.prompt ?? suite.prompt, template: await loadNamedPrompt(flags.prompt ?? suite.prompt), showsExemplars: !flags["no-exemplars"] };
     const template = withToolList(prompt.template, task ? suite.environment(task).tools : []);
     const trajectories = await readEpisodesOf(flags.in, suite.name, prompt);
     const result = exportTrajectories(trajectories, {

@@ -49,6 +49,8 @@ function suiteOf(episode: Trajectory): string | undefined {
 export interface ReadingPrompt {
   name: string;
   template: PromptTemplate;
+  /** Whether the rendering shows the template's exemplars; export --no-exemplars does not, so it reads episodes whose exemplars were recalled per question too. */
+  showsExemplars: boolean;
 }
 
 /**
@@ -64,6 +66,11 @@ export async function readEpisodesOf(targets: readonly string[], suite: string, 
     const other = log.map(suiteOf).find((recorded) => recorded !== undefined && recorded !== suite);
     if (other !== undefined) {
       throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
+    }
+    if (prompt.showsExemplars && log.some((episode) => (episode.meta.recall ?? 0) > 0)) {
+      throw new UserError(
+        `${targets[i]} holds episodes whose exemplars were recalled per question (bench --memory --shots): with ${prompt.name}'s own exemplars they would show a prompt they never ran with (export --no-exemplars renders them with the instruction alone)`,
+      );
     }
     const ranWith = otherPrompt(log, digest);
     if (ranWith === undefined) continue;

@@ -270,7 +270,7 @@ function trainingQuestions(
 
 /** The episodes of the `trajectories` logs, refused when they record another suite or prompt than the run renders them with. */
 function loggedEpisodes(run: MethodRun<{ trajectories: string[] }, unknown>): Promise<Trajectory[]> {
-  return readEpisodesOf(run.config.trajectories, run.suite.name, { name: run.promptName, template: run.options.template });
+  return readEpisodesOf(run.config.trajectories, run.suite.name, { name: run.promptName, template: run.options.template, showsExemplars: true });
 }
 
 /** A suite's training questions after those the planner was fine-tuned on, and `skip` more; a user error when none are left. */
