@@ -359,6 +359,10 @@ describe("configs and run folders", () => {
       new UserError(`dpo: episodes ran with another prompt (sha256 000000000000) than template (${promptDigest(template)}): pass the template they ran with`),
     );
     await expect(trainRewardModel({ planner: undefined, episodes: [ranWith], template, out } as never)).rejects.toThrow(/^trainRewardModel: episodes ran with another prompt/);
+    const recalled = { ...makeTrajectory("q1", 1), meta: { ...makeTrajectory("q1", 1).meta, recall: 3 } };
+    await expect(dpo({ planner: undefined, episodes: [recalled], template, out } as never)).rejects.toThrow(
+      new UserError("dpo: episodes ran with exemplars recalled per question (meta.recall), which template's own exemplars would stand in for"),
+    );
     await expect(dpo({ planner: undefined, episodes: [{ id: "q1" }], template, out } as never)).rejects.toThrow(/^dpo: episodes\.0\.version: /);
     // One question: the held-out share took it, and "no episodes" blamed the episodes
     const oneQuestion = [makeTrajectory("q1", 1), { ...makeTrajectory("q1", 0), sample: 1 }];

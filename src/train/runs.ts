@@ -105,9 +105,13 @@ export interface EpisodeTrainingOptions {
 
 /**
  * Logged episodes rendered with a prompt they never ran with would teach the planner
- * another task than the one it meets: episodes recording another prompt are refused.
+ * another task than the one it meets: episodes recording another prompt, or exemplars
+ * recalled per question, are refused.
  */
 export function refuseOtherPrompt(caller: string, episodes: readonly Trajectory[], template: PromptTemplate): void {
+  if (episodes.some((episode) => (episode.meta.recall ?? 0) > 0)) {
+    throw new UserError(`${caller}: episodes ran with exemplars recalled per question (meta.recall), which template's own exemplars would stand in for`);
+  }
   const digest = promptDigest(template);
   const ranWith = otherPrompt(episodes, digest);
   if (ranWith !== undefined) throw new UserError(`${caller}: episodes ran with another prompt (${ranWith}) than template (${digest}): pass the template they ran with`);
