@@ -218,6 +218,8 @@ describe("resuming after a kill", () => {
     expect(weightsAtRound2).toBe(true);
     expect(second).toMatchObject({ interrupted: false, ran: 2 });
     expect(second.metrics.map((m) => m.round)).toEqual([1, 2, 3]);
+    // Round 2 says how many of its episodes the stopped run had sampled (its sampleSeconds are this run's alone); the others sampled all theirs
+    expect(second.metrics.map((m) => m.resumedEpisodes)).toEqual([undefined, relabelled.length, undefined]);
     expect((await readFile(join(out, "metrics.jsonl"), "utf8")).trim().split("\n")).toHaveLength(3);
     expect(await readdir(join(out, "rollouts"))).toEqual(["0001", "0002", "0003"]);
     expect((await loadCheckpoint(join(out, "checkpoint"))).meta.completed).toBe(3);

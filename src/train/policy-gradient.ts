@@ -142,6 +142,7 @@ export async function policyGradient<T extends Task>(options: PolicyGradientOpti
         }),
         // Where the time went: sampling, and the optimisation (reference log-probabilities included) with the tokens its steps read
         sampleSeconds,
+        ...(rollouts.resumed > 0 && { resumedEpisodes: rollouts.resumed }),
         trainTokens: sum(steps.map((s) => s.tokens)),
         trainSeconds,
         seconds: (performance.now() - started) / 1000,

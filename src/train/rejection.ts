@@ -95,8 +95,9 @@ export async function rejectionSampling<T extends Task>(options: RejectionOption
       rationalized,
       loss: mean(trained.map((m) => m.loss)),
       optimizerSteps: steps,
-      // Where the time went: sampling (and rationalising), and the fine-tune with the tokens it read
+      // Where the time went: sampling (and rationalising; of a resumed round, only what this process sampled), and the fine-tune with the tokens it read
       sampleSeconds,
+      ...(rollouts.resumed > 0 && { resumedEpisodes: rollouts.resumed }),
       trainTokens: sum(trained.map((m) => m.tokens)),
       trainSeconds: (performance.now() - trainStarted) / 1000,
       seconds: (performance.now() - started) / 1000,

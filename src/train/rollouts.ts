@@ -34,6 +34,8 @@ export interface Rollouts {
   groups: Trajectory[][];
   /** True when the signal stopped sampling early; what finished is logged. */
   interrupted: boolean;
+  /** Episodes found logged by an earlier, stopped run: this process did not sample them, or spend time on them. */
+  resumed: number;
 }
 
 /** Samples `samples` episodes of every task (a resumed collection keeps what it had logged). */
@@ -42,7 +44,7 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
   // with the run's start, whatever weights sampled them) are drawn again, from the same seed
   await forgetOtherWeights(o.out, await madeBy(o.out), o.planner.weightsDigest);
   const policy = new LocalPolicy(o.planner, { temperature: o.temperature, topP: o.topP, seed: o.seed, maxBatch: o.concurrency, grammar: !o.freeDecoding, ...(await defaultDecoding()) });
-  const { interrupted } = await runBenchmark({
+  const { interrupted, resumed } = await runBenchmark({
     tasks: o.tasks,
     samples: o.samples,
     policy,
@@ -57,7 +59,7 @@ export async function sampleRollouts<T extends Task>(o: RolloutOptions<T>): Prom
   }).finally(() => policy.close());
   const logged = byQuestion((await readTrajectoriesIfAny(join(o.out, "trajectories.jsonl"))).trajectories);
   const groups = o.tasks.map((task) => (logged.get(task.id) ?? []).sort((a, b) => (a.sample ?? 0) - (b.sample ?? 0)));
-  return { groups, interrupted };
+  return { groups, interrupted, resumed };
 }
 
 /**
