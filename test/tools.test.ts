@@ -91,7 +91,7 @@ describe("object-schema arguments", () => {
   it("are refused where the tool is made when no action could call it", () => {
     const tool = { description: "d", schema: z.string(), call: (text: string) => text };
     for (const name of ["My Tool", "", "Add[", "2nd"]) {
-      expect(() => defineTool({ ...tool, name })).toThrow(new UserError(`defineTool: name ${JSON.stringify(name)} cannot be called as an action: a letter, then letters, digits, _ or -`));
+      expect(() => defineTool({ ...tool, name })).toThrow(new UserError(`defineTool: name ${JSON.stringify(name)} cannot be called as an action: an ASCII letter, then ASCII letters, digits, _ or -`));
     }
     expect(defineTool({ ...tool, name: "web_search-2" }).name).toBe("web_search-2");
     expect(() => defineTool({ ...tool, name: "Echo", schema: { type: "string" } } as never)).toThrow(new UserError("defineTool: Echo's schema is not a zod schema"));
@@ -106,6 +106,8 @@ describe("object-schema arguments", () => {
     expect(await callWithText(measure, "abc")).toBe('{"length":3}');
     const forgetful = defineTool({ name: "Save", description: "Saves.", schema: z.string(), call: () => undefined as unknown as string });
     expect(await callWithText(forgetful, "abc")).toBe("Error in Save: the tool returned undefined, not text.");
+    const handing = defineTool({ name: "Hand", description: "Hands a function.", schema: z.string(), call: () => (() => 1) as unknown as string });
+    expect(await callWithText(handing, "abc")).toBe("Error in Hand: the tool returned function, not text.");
     // Stopped by the caller's signal: no answer, the stop goes on up
     const stop = new AbortController();
     stop.abort(new Error("stopped"));

@@ -30,14 +30,14 @@ export interface Tool<Input = unknown> {
   timeoutMs?: number;
 }
 
-/** A name an action can call (`Name[...]`), as a regular expression's source: a letter, then letters, digits, `_` or `-`. */
+/** A name an action can call (`Name[...]`), as a regular expression's source: an ASCII letter, then ASCII letters, digits, `_` or `-`. */
 export const ACTION_NAME = "[a-z][\\w-]*";
 const TOOL_NAME = new RegExp(`^${ACTION_NAME}$`, "i");
 
 /** Refuses a name the prompt would list but no action could call; `caller` and `hint` say where it came from. */
 export function checkToolName(name: unknown, caller: string, hint = ""): void {
   if (typeof name !== "string" || !TOOL_NAME.test(name)) {
-    throw new UserError(`${caller}: name ${JSON.stringify(name)} cannot be called as an action: a letter, then letters, digits, _ or -${hint}`);
+    throw new UserError(`${caller}: name ${JSON.stringify(name)} cannot be called as an action: an ASCII letter, then ASCII letters, digits, _ or -${hint}`);
   }
 }
 
@@ -95,13 +95,14 @@ export async function callWithText(tool: Tool, argument: string, ctx?: ToolConte
  * JavaScript) or gives no answer in its time answers `Error in NAME: ...`, so that one
  * failing call ends no run; a call stopped by the caller's signal still throws.
  * A value other than text is shown as JSON; `undefined` (a JavaScript tool that
- * forgot its `return`) as an error, not as the word.
+ * forgot its `return`), a function or a symbol as an error, not as a word.
  */
 async function answerOf(tool: Tool, input: unknown, ctx?: ToolContext): Promise<string> {
   try {
     const answer: unknown = await callInTime(tool, input, ctx);
-    if (answer === undefined) return `Error in ${tool.name}: the tool returned undefined, not text.`;
-    return typeof answer === "string" ? answer : JSON.stringify(answer);
+    // JSON has no undefined, function or symbol
+    const text = typeof answer === "string" ? answer : (JSON.stringify(answer) as string | undefined);
+    return text ?? `Error in ${tool.name}: the tool returned ${typeof answer}, not text.`;
   } catch (error) {
     ctx?.signal?.throwIfAborted();
     return `Error in ${tool.name}: ${error instanceof Error ? error.message : String(error)}`;

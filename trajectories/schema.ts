@@ -68,6 +68,13 @@ export const TrajectorySchema = z.object({
   meta: RunMetaSchema,
 });
 
+/**
+ * A trajectory as a script hands one over (to a trainer, an exporter): its fields checked, its
+ * steps and meta by shape alone. Logs were checked line by line when read, and parsing each
+ * step's tokens and logprobs again made an export several times slower.
+ */
+export const TrajectoryShapeSchema = TrajectorySchema.extend({ steps: z.array(z.looseObject({ thought: z.string(), action: z.string(), observation: z.string() })), meta: z.looseObject({}) });
+
 export type Usage = z.infer<typeof UsageSchema>;
 export type Step = z.infer<typeof StepSchema>;
 export type Metrics = z.infer<typeof MetricsSchema>;

@@ -22,7 +22,7 @@ import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { questionsShortDigest } from "../../trajectories/digest.ts";
-import { otherPrompt, TrajectorySchema, type Trajectory } from "../../trajectories/index.ts";
+import { otherPrompt, TrajectoryShapeSchema, type Trajectory } from "../../trajectories/index.ts";
 import { EnvironmentFactoryOption, TasksOption } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { appendDurably, claimFolder, JsonObjectSchema, parseJson, writeFileAtomic } from "../files.ts";
@@ -120,7 +120,7 @@ export function refuseOtherPrompt(caller: string, episodes: readonly Trajectory[
 /** What a trainer on logged episodes (DPO, the reward model) takes besides its settings. */
 export const EPISODE_OPTIONS = optionKeys<EpisodeTrainingOptions>({
   ...RUN_OPTIONS,
-  episodes: z.array(TrajectorySchema),
+  episodes: z.array(TrajectoryShapeSchema),
   checkpointEvery: z.number().int().min(1).optional(),
 });
 

@@ -43,6 +43,7 @@ export function langChainCodeTool(options: CodeToolOptions = {}): StructuredTool
       description: `Code interpreter. ${DESCRIPTION}`,
       schema: z.object({ code: z.string().describe("the JavaScript program to run") }),
       call: async ({ code }, ctx) => codeObservation(await run(code, ctx?.signal)),
+      timeoutMs: BOUNDED_BY_LIMITS,
     }),
   );
 }

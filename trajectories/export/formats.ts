@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { succeeded, TrajectorySchema, type Trajectory } from "../schema.ts";
+import { succeeded, TrajectoryShapeSchema, type Trajectory } from "../schema.ts";
 import { toOpenAIDpo, toOpenAISft } from "./chat.ts";
 import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from "./schema.ts";
 import { TOOLS_PLACEHOLDER } from "../transcript.ts";
@@ -66,7 +66,7 @@ function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
 /** Turns trajectories into training records of one format, in the order given. */
 export function exportTrajectories(trajectories: readonly Trajectory[], options: ExportOptions): ExportResult {
   // Named as an option, so that a bad one reads `exportTrajectories: trajectories.0.question: ...`
-  parseOptions("exportTrajectories", z.object({ trajectories: z.array(TrajectorySchema) }), { trajectories });
+  parseOptions("exportTrajectories", z.object({ trajectories: z.array(TrajectoryShapeSchema) }), { trajectories });
   const { format, head, filter = {} } = parseOptions("exportTrajectories", ExportOptionsSchema, options);
   const kept = trajectories.filter((t) => passesFilter(t, filter));
   const records: unknown[] =
