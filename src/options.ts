@@ -33,8 +33,15 @@ export function functionOption(expected: string) {
   return z.custom<(...args: never[]) => unknown>((value) => typeof value === "function", `expected ${expected}`);
 }
 
-/** The other options of an options type, each named once (the compiler refuses a list that misses one). */
-export function optionKeys<T>(keys: Record<keyof T, true | z.ZodType>): OtherOptions {
+/** What every run (a benchmark, a trainer) takes besides its settings: its folder, a stop signal, a progress callback. */
+export const RUN_FOLDER_OPTIONS = {
+  out: z.string().min(1, "expected a folder's path"),
+  signal: z.instanceof(AbortSignal).optional(),
+  onProgress: functionOption("a function").optional(),
+} as const;
+
+/** The other options of an options type, each named once (the compiler refuses a list that misses one), with its check or `true`. */
+export function otherOptions<T>(keys: Record<keyof T, true | z.ZodType>): OtherOptions {
   return keys;
 }
 

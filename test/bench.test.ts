@@ -132,7 +132,7 @@ describe("runBenchmark", () => {
     // Episodes are keyed by id: the second q0 was run and logged under the first's key
     await expect(run({ tasks: [tasks[0], tasks[1], tasks[0]] })).rejects.toThrow(new UserError("runBenchmark: tasks: two tasks have id q0: give each task its own id"));
     await expect(readdir(out)).rejects.toThrow("ENOENT");
-    // A file where the folder belongs: Node's EEXIST, naming neither out nor runBenchmark's
+    // A file where the folder belongs: in the file system's words (it was Node's raw EEXIST)
     const file = join(await tempDir(), "a-file");
     await writeFile(file, "");
     await expect(runBenchmark({ tasks: tasks.slice(0, 1), policy: answeringPolicy(), environment: finishEnvironment, out: file })).rejects.toThrow(new UserError(`cannot mkdir ${file}: file already exists`));

@@ -178,7 +178,7 @@ describe("runEpisode", () => {
     // A policy of one's own: none at all, or an act answering what is no completion (the parser threw reading 'matchAll')
     await expect(runEpisode({} as never, new FakeWiki(), { task: TASK })).rejects.toThrow(new UserError("runEpisode: policy: expected a Policy: an object with act(request)"));
     const careless = { name: "mine", act: async () => 42 } as never;
-    await expect(runEpisode(careless, new FakeWiki(), { task: TASK })).rejects.toThrow(new UserError("policy mine answered 42, not a completion ({ text })"));
+    await expect(runEpisode(careless, new FakeWiki(), { task: TASK })).rejects.toThrow(new UserError("runEpisode: policy mine answered 42, not a completion ({ text })"));
   });
 
   it.each([

@@ -86,6 +86,9 @@ describe("object-schema arguments", () => {
     expect(toolEntry(convert).description).toBe("Converts a distance. Arguments: value (number); unit (one of km, mi); to (one of km, mi, optional).");
     const pick = defineTool({ name: "Pick", description: "Picks a side.", schema: z.enum(["left", "right"]), call: (side) => side });
     expect(toolEntry(pick)).toEqual({ form: "Pick[input]", description: "Picks a side. Arguments: one of left, right." });
+    // A value the list could misread is quoted
+    const sep = defineTool({ name: "Split", description: "Splits.", schema: z.enum(["c,d", "e", " f"]), call: (s) => s });
+    expect(toolEntry(sep).description).toBe('Splits. Arguments: one of "c,d", e, " f".');
   });
 
   it("are refused where the tool is made when no action could call it", () => {

@@ -55,7 +55,9 @@ export function argumentNotes(shape: InputShape): string {
 }
 
 function valuesOf(values: readonly unknown[]): string {
-  return `one of ${values.map((value) => (typeof value === "string" ? value : JSON.stringify(value))).join(", ")}`;
+  // A value that could be misread in the list (a comma, a quote, spaces at its ends) is quoted
+  const plain = (value: unknown) => typeof value === "string" && !/[,"]|^\s|\s$/.test(value) && value !== "";
+  return `one of ${values.map((value) => (plain(value) ? value : JSON.stringify(value))).join(", ")}`;
 }
 
 /** A text argument read for a schema: the candidate input, or why it cannot be one. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Trajectory } from "./schema.ts";
+import { succeeded, type Trajectory } from "./schema.ts";
 
 export const SummarySchema = z.object({
   n: z.number().int().nonnegative(),
@@ -105,6 +105,11 @@ export function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map
 /** Episodes grouped by their question's id, in order of first appearance. */
 export function byQuestion<T extends { id: string }>(episodes: readonly T[]): Map<string, T[]> {
   return groupBy(episodes, (episode) => episode.id);
+}
+
+/** The share of episodes that succeeded (`succeeded`), 0 for none. */
+export function successRate(episodes: readonly Trajectory[]): number {
+  return mean(episodes.map((episode) => (succeeded(episode) ? 1 : 0)));
 }
 
 /** The mean, 0 for no values. */

@@ -4,6 +4,7 @@ import { createReadStream } from "node:fs";
 import { TRAJECTORY_VERSION, TrajectorySchema, type Trajectory } from "./schema.ts";
 import { describeZodError, UserError } from "../src/errors.ts";
 import { appendDurably } from "../src/files.ts";
+import { inWords } from "../src/options.ts";
 
 /** A trajectory file that cannot be read: names the file and the line. */
 export class TrajectoryFileError extends Error {
@@ -55,7 +56,7 @@ export class TrajectoryWriter {
 
   /** Writes are serialised: concurrent episodes never interleave their lines. A trajectory the log could not read back is refused. */
   async append(trajectory: Trajectory): Promise<void> {
-    const checked = TrajectorySchema.safeParse(trajectory);
+    const checked = TrajectorySchema.safeParse(trajectory, { error: inWords });
     if (!checked.success) throw new UserError(`not a trajectory, so not appended to ${this.path}: ${describeZodError(checked.error)}`);
     const line = `${JSON.stringify(checked.data)}\n`;
     const write = this.queue.then(() => appendDurably(this.path, line));

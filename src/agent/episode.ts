@@ -63,7 +63,7 @@ export async function runEpisode<T extends Task>(
   const startedAt = new Date().toISOString();
   const started = performance.now();
   parseOptions("runEpisode", EpisodeOptionsSchema, options);
-  if (!PolicyOption.safeParse(policy).success) throw new UserError("runEpisode: policy: expected a Policy: an object with act(request)");
+  parseOptions("runEpisode", z.object({ policy: PolicyOption }), { policy }); // a positional argument, named as an option
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.
@@ -125,7 +125,7 @@ async function takeStep<T extends Task>(
   const latencyMs = performance.now() - before;
   // A policy of the user's own, from JavaScript, may answer anything: said here, not as a TypeError in the parser
   if (typeof (completion as Partial<Completion> | undefined)?.text !== "string") {
-    throw new UserError(`policy ${policy.name} answered ${String(JSON.stringify(completion)).slice(0, 80)}, not a completion ({ text })`);
+    throw new UserError(`runEpisode: policy ${policy.name} answered ${String(JSON.stringify(completion)).slice(0, 80)}, not a completion ({ text })`);
   }
   const raw = cutAtInventedObservation(completion.text);
   const parsed = parseStep(raw, request.step);

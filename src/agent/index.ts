@@ -1,4 +1,4 @@
 export { parseStep, type ParsedStep } from "./parse.ts";
 export { renderPrompt, withToolList } from "./prompt.ts";
-export { DEFAULT_MAX_STEPS, promptOf, runEpisode, TasksOption, TaskOption, EnvironmentFactoryOption, type EpisodeOptions } from "./episode.ts";
+export { DEFAULT_MAX_STEPS, promptOf, runEpisode, type EpisodeOptions } from "./episode.ts";
 export type { Completion, Policy, PolicyRequest } from "./policy.ts";

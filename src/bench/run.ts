@@ -9,7 +9,7 @@ import type { Policy } from "../agent/policy.ts";
 import { PolicyError, UserError } from "../errors.ts";
 import { claimFolder, writeFileAtomic } from "../files.ts";
 import { changedSettings } from "../settings.ts";
-import { functionOption, optionKeys, parseOptions } from "../options.ts";
+import { functionOption, otherOptions, parseOptions, RUN_FOLDER_OPTIONS } from "../options.ts";
 
 /** The numbers a script passes runBenchmark, checked as the CLI checks its flags. */
 const BenchmarkSizes = z.object({
@@ -119,17 +119,15 @@ export async function forgetOtherWeights(dir: string, made: readonly (string | u
 }
 
 /** The other options, checked where a slip would fail late (any other key is refused as a likely slip). */
-const BENCHMARK_OPTIONS = optionKeys<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
+const BENCHMARK_OPTIONS = otherOptions<Omit<BenchmarkOptions<Task>, keyof typeof BenchmarkSizes.shape>>({
   tasks: TasksOption,
   policy: PolicyOption,
   environment: EnvironmentFactoryOption,
-  out: z.string().min(1),
+  ...RUN_FOLDER_OPTIONS,
   template: PromptTemplateOption.optional(),
   prompt: functionOption("a function from a task to its prompt").optional(),
   typeOf: functionOption("a function from a task to its type").optional(),
   dataset: z.string().optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-  onProgress: functionOption("a function").optional(),
   onEpisode: functionOption("a function").optional(),
 });
 

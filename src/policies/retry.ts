@@ -29,7 +29,7 @@ export interface Failure {
 export interface Backend {
   /** The subject of the one-line failure message: "The server at http://...". */
   name: string;
-  /** How a user gives attempts longer, named when one runs out of time: "--timeout". */
+  /** How a user gives attempts longer, named when one runs out of time: "--timeout, or timeoutMs from a script". */
   timeoutSetting: string;
   /** What an attempt's error means; an attempt cut off by its own deadline never gets here. */
   failureOf(error: unknown): Failure;

@@ -13,7 +13,7 @@ import { readdir, stat } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { z } from "zod";
-import { byQuestion, mean, readTrajectories, succeeded, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, readTrajectories, succeeded, successRate, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { VIEWER_PAGE } from "./viewer-page.ts";
 import { namesLoopback } from "../loopback.ts";
@@ -179,7 +179,7 @@ function parse<S extends z.ZodType>(schema: S, query: Record<string, string>, re
 
 function logSummary(log: Log) {
   const types = [...new Set(log.episodes.flatMap((e) => (e.type === undefined ? [] : [e.type])))].sort();
-  return { path: log.path, episodes: log.episodes.length, success: mean(log.episodes.map((episode) => Number(succeeded(episode)))), types, ...(log.error !== undefined && { error: log.error }) };
+  return { path: log.path, episodes: log.episodes.length, success: successRate(log.episodes), types, ...(log.error !== undefined && { error: log.error }) };
 }
 
 function listEpisodes(log: Log, other: Log | undefined, q: z.infer<typeof EpisodesQuery>) {
@@ -202,7 +202,7 @@ function listEpisodes(log: Log, other: Log | undefined, q: z.infer<typeof Episod
 
 /** For each question, the share of its episodes that succeeded (logs of several samples per question have several). */
 function successShareById(episodes: readonly Trajectory[]): Map<string, number> {
-  return new Map([...byQuestion(episodes)].map(([id, group]) => [id, mean(group.map((episode) => Number(succeeded(episode))))]));
+  return new Map([...byQuestion(episodes)].map(([id, group]) => [id, successRate(group)]));
 }
 
 function episodeSummary(episode: Trajectory, index: number) {

@@ -9,7 +9,7 @@ import { basename, dirname, resolve } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.ts";
 import { isLoopback, namesLoopback } from "../loopback.ts";
-import { functionOption, optionKeys, parseOptions } from "../options.ts";
+import { functionOption, otherOptions, parseOptions } from "../options.ts";
 import { defaultDecoding, ENGINES, promptTokens, turnConstraint, type EngineName, type Planner } from "../planner/index.ts";
 import { PlannerDecoder, type DecoderStats } from "./decoder.ts";
 import { chatCompletion, chatCompletionChunks, errorBody, modelList, type Reply } from "./responses.ts";
@@ -79,7 +79,7 @@ class RequestError extends Error {
 }
 
 export async function servePlanner(planner: Planner, options: ServeOptions = {}): Promise<PlannerServer> {
-  parseOptions("servePlanner", ServeSettings, options, optionKeys<Pick<ServeOptions, "log">>({ log: functionOption("a function").optional() }));
+  parseOptions("servePlanner", ServeSettings, options, otherOptions<Pick<ServeOptions, "log">>({ log: functionOption("a function").optional() }));
   const engine = options.engine ?? (await defaultDecoding()).engine;
   const decoder = new PlannerDecoder(planner, { maxBatch: options.maxBatch ?? 64, engine });
   const model = options.model ?? servedModelName(planner.source);

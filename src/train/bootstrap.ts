@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
-import { exemplarText, readTrajectoriesIfAny, type Trajectory } from "../../trajectories/index.ts";
-import { distinctRewarded } from "./rejection.ts";
+import { exemplarText, readTrajectoriesIfAny, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
 import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
 import { UserError } from "../errors.ts";
@@ -111,7 +110,7 @@ async function exemplarPool<T extends Task>(dir: string, tasks: readonly T[]): P
   const byId = new Map((await readTrajectoriesIfAny(join(dir, "trajectories.jsonl"))).trajectories.map((t) => [t.id, t]));
   return tasks.flatMap((task) => {
     const trajectory = byId.get(task.id);
-    return trajectory ? distinctRewarded([trajectory]) : [];
+    return trajectory && succeeded(trajectory) && trajectory.metrics.invalid === 0 ? [trajectory] : [];
   });
 }
 

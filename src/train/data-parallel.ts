@@ -9,9 +9,8 @@
  */
 import { setImmediate } from "node:timers/promises";
 import * as tf from "@tensorflow/tfjs";
-import { exchange, startWorker, WorkerSlot } from "../threads.ts";
 import { UserError } from "../errors.ts";
-import { cpuThreads } from "../threads.ts";
+import { cpuThreads, exchange, startWorker, WorkerSlot } from "../threads.ts";
 import {
   applyGradients,
   lossGradients,

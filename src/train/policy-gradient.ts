@@ -19,7 +19,7 @@ import { mean, sum, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkpointName } from "../planner/index.ts";
 import { PolicyGradientSettings } from "./config.ts";
-import { optionKeys, parseOptions } from "../options.ts";
+import { otherOptions, parseOptions } from "../options.ts";
 import { objectiveStep, rowLogprobs } from "./data-parallel.ts";
 import { adaptKlCoefficient, groupAdvantages, perTarget } from "./losses.ts";
 import { joined, splitRows, type LossTerms } from "./objectives.ts";
@@ -47,7 +47,7 @@ export interface PolicyGradientOptions<T extends Task> extends z.input<typeof Po
 }
 
 /** The options policyGradient takes besides its settings. */
-const POLICY_GRADIENT_OPTIONS = { ...SAMPLING_OPTIONS, ...optionKeys<Pick<PolicyGradientOptions<Task>, "rewardModel">>({ rewardModel: true }) };
+const POLICY_GRADIENT_OPTIONS = { ...SAMPLING_OPTIONS, ...otherOptions<Pick<PolicyGradientOptions<Task>, "rewardModel">>({ rewardModel: true }) };
 
 /** What one optimizer step's loss also measured, averaged over the policy's tokens. */
 interface StepStats {

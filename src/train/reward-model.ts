@@ -16,7 +16,7 @@
 import { join } from "node:path";
 import type { z } from "zod";
 import type { PromptTemplate } from "../../prompts/index.ts";
-import { byQuestion, mean, succeeded, type Trajectory } from "../../trajectories/index.ts";
+import { byQuestion, mean, succeeded, successRate, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { loadCheckpoint } from "../lm/index.ts";
 import { trainedPrompt, type Planner } from "../planner/index.ts";
@@ -144,7 +144,7 @@ export async function evaluateRewardModel(model: EpisodeScorer, episodes: readon
     episodes: episodes.length,
     questions: groups.length,
     accuracy: mean(episodes.map((episode, i) => (scores[i]! > 0.5 === succeeded(episode) ? 1 : 0))),
-    successRate: mean(episodes.map((episode) => Number(succeeded(episode)))),
+    successRate: successRate(episodes),
     bestOfN: bestOfN(groups, (episode) => scoreOf.get(episode)!),
   };
 }

@@ -23,10 +23,10 @@ import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../p
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { questionsShortDigest } from "../../trajectories/digest.ts";
 import { otherPrompt, TrajectoryShapeSchema, type Trajectory } from "../../trajectories/index.ts";
-import { EnvironmentFactoryOption, TasksOption } from "../agent/index.ts";
+import { EnvironmentFactoryOption, TasksOption } from "../agent/episode.ts";
 import { UserError } from "../errors.ts";
 import { appendDurably, claimFolder, JsonObjectSchema, parseJson, writeFileAtomic } from "../files.ts";
-import { functionOption, optionKeys } from "../options.ts";
+import { otherOptions, RUN_FOLDER_OPTIONS } from "../options.ts";
 import { AdamW, createModel, loadCheckpoint, parameters, recoverCheckpoint, saveCheckpoint, TrainOptions, type Checkpoint, type LanguageModel } from "../lm/index.ts";
 import { checkpointName, type Planner } from "../planner/index.ts";
 import { Random } from "../random.ts";
@@ -72,16 +72,10 @@ export interface SamplingTrainingOptions<T extends Task> {
 }
 
 /** What a trainer takes besides its settings, checked where a slip would fail late: any other key is refused as a likely slip. */
-const RUN_OPTIONS = {
-  planner: true,
-  template: PromptTemplateOption,
-  out: z.string().min(1),
-  signal: z.instanceof(AbortSignal).optional(),
-  onProgress: functionOption("a function").optional(),
-} as const;
+const RUN_OPTIONS = { ...RUN_FOLDER_OPTIONS, planner: true, template: PromptTemplateOption } as const;
 
 /** What a sampling trainer (rejection sampling, policy gradient) takes besides its settings. */
-export const SAMPLING_OPTIONS = optionKeys<SamplingTrainingOptions<Task>>({
+export const SAMPLING_OPTIONS = otherOptions<SamplingTrainingOptions<Task>>({
   ...RUN_OPTIONS,
   tasks: TasksOption,
   environment: EnvironmentFactoryOption,
@@ -118,7 +112,7 @@ export function refuseOtherPrompt(caller: string, episodes: readonly Trajectory[
 }
 
 /** What a trainer on logged episodes (DPO, the reward model) takes besides its settings. */
-export const EPISODE_OPTIONS = optionKeys<EpisodeTrainingOptions>({
+export const EPISODE_OPTIONS = otherOptions<EpisodeTrainingOptions>({
   ...RUN_OPTIONS,
   episodes: z.array(TrajectoryShapeSchema),
   checkpointEvery: z.number().int().min(1).optional(),
@@ -185,7 +179,7 @@ export class TrainingRun {
       const start = options.start && { model: checkpointName(options.start.source), weightsDigest: options.start.weightsDigest };
       await checkConfig(join(dir, "config.json"), { method: options.method, ...start, ...options.config, prompt: promptDigest(options.template) }, options.mutable ?? []);
       const checkpoint = join(dir, "checkpoint");
-      const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run folder (out; --name on the command line)");
+      const saved = await savedCheckpoint(checkpoint, "remove it to start the run over, or pick another run folder (another out, or --name on the command line)");
       const completed = saved === undefined ? 0 : completedOf(saved, checkpoint);
       const metrics = latestUpTo(await openMetrics(join(dir, "metrics.jsonl")), options.counter, completed);
       return new TrainingRun(dir, options.method, options.counter, completed, metrics, saved, options.template, claim);
@@ -382,7 +376,7 @@ async function checkConfig(path: string, config: Record<string, unknown>, mutabl
   const identifiedBy = { model: "weightsDigest", rewardModel: "rewardModelDigest" };
   const changed = changedSettings(saved, config, { ignore: mutable, olderMayLack: UNRECORDED_IN_OLDER_CONFIGS, identifiedBy });
   if (changed.length > 0) {
-    throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run folder (out; --name on the command line)`);
+    throw new UserError(`${path} holds a run started with other settings (${changed.join(", ")}): rerun with its settings to resume, or pick another run folder (another out, or --name on the command line)`);
   }
   // Mutable keys follow the latest run.
   await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
