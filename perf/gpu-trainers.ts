@@ -40,7 +40,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
-import { runBenchmark } from "../src/bench/run.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { backendFlag } from "../src/cli/backend.ts";
 import { defineCommand, numberFlag, optionsOf } from "../src/cli/command.ts";
 import { newPlanner } from "../src/train/pretrain.ts";

@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
-import { runBenchmark } from "../src/bench/index.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { untriedTasks } from "../src/cli/train-methods.ts";
 import { hopworldSuite } from "../src/suites/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, type SamplingInput } from "../src/planner/index.ts";

@@ -21,7 +21,7 @@ import { z } from "zod";
 import { loadPrompt } from "../prompts/index.ts";
 import { WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 import type { Policy } from "../src/agent/policy.ts";
-import { runBenchmark } from "../src/bench/run.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { ProgressBar } from "../src/cli/progress.ts";
 import { BACKENDS, createModel, DEFAULT_MODEL_CONFIG, parameterCount, trainTokenizer } from "../src/lm/index.ts";
 import { BASE_PLANNER, ENGINES, ensureBackend, loadPlanner, LocalPolicy, type EngineName, type Planner } from "../src/planner/index.ts";

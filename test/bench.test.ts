@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Policy } from "../src/agent/policy.ts";
-import { runBenchmark } from "../src/bench/run.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { PolicyError, UserError } from "../src/errors.ts";
 import type { Environment, Task } from "../tools/environment.ts";
 import type { Tool } from "../tools/tool.ts";

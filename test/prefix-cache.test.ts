@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadPrompt } from "../prompts/index.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
 import { readTrajectories } from "../trajectories/index.ts";
-import { runBenchmark } from "../src/bench/index.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { renderPrompt } from "../src/agent/prompt.ts";
 import { emptyGenerationStats, generateTokens, InferenceModel, PrefixCache, type Generation, type CachedSequence, type GenerateOptionsInput, type KvSequence, type LanguageModel } from "../src/lm/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, transcriptTokens, type Planner, type SamplingInput } from "../src/planner/index.ts";

@@ -7,7 +7,8 @@ import { loadPrompt } from "../prompts/index.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 import { readTrajectories, type Trajectory } from "../trajectories/index.ts";
 import { runEpisode } from "../src/agent/episode.ts";
-import { runBenchmark, runWithMemory } from "../src/bench/index.ts";
+import { runBenchmark } from "../src/agent/index.ts";
+import { runWithMemory } from "../src/bench/index.ts";
 import { answeredFromMemory, BaselinePolicy, RecallingPolicy, ScriptedPolicy } from "../src/policies/index.ts";
 import {
   generateWorld,

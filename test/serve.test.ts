@@ -14,7 +14,7 @@ import { parseStep } from "../src/agent/parse.ts";
 import { loadPrompt } from "../prompts/index.ts";
 import type { QaTask } from "../tools/wiki/index.ts";
 import type { Policy } from "../src/agent/policy.ts";
-import { runBenchmark } from "../src/bench/index.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { BASE_PLANNER, LocalPolicy, loadPlanner, promptTokens, REACT_ACTIONS, turnConstraint, type Planner } from "../src/planner/index.ts";
 import { OpenAIPolicy } from "../src/policies/index.ts";
 import { promptText, servePlanner, servedModelName, type PlannerServer } from "../src/serve/index.ts";

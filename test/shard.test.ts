@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadDataset } from "../src/suites/datasets.ts";
-import { runBenchmark } from "../src/bench/run.ts";
+import { runBenchmark } from "../src/agent/index.ts";
 import { HOTPOTQA_SAMPLE } from "../src/suites/bundled.ts";
 import { inShard, mergeLogs, shardTasks, ShardSchema } from "../src/bench/shard.ts";
 import { OpenAIPolicy } from "../src/policies/openai.ts";

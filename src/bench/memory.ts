@@ -2,7 +2,7 @@ import { recallTool, type EpisodicMemory } from "../../memory/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import type { Policy } from "../agent/policy.ts";
 import { RecallingPolicy, type RecallingOptions } from "../policies/recalling.ts";
-import { runBenchmark, type BenchmarkOptions, type BenchmarkResult } from "./run.ts";
+import { runBenchmark, type BenchmarkOptions, type BenchmarkResult } from "../agent/index.ts";
 
 export interface MemoryBenchmarkOptions<T extends Task>
   extends Omit<BenchmarkOptions<T>, "policy" | "environment" | "concurrency" | "samples" | "onEpisode">, RecallingOptions {

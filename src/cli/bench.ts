@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { EpisodicMemory, fewShotPrompt } from "../../memory/index.ts";
 import { formatSummary, readTrajectories } from "../../trajectories/index.ts";
-import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../bench/run.ts";
+import { failedEpisodesMessage, runBenchmark, type BenchmarkResult } from "../agent/index.ts";
 import { shardTasks, ShardSchema } from "../bench/shard.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { SplitSchema } from "../world/index.ts";

@@ -6,7 +6,7 @@ import { loadPrompt, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory } from "../../tools/environment.ts";
 import type { QaTask } from "../../tools/wiki/index.ts";
 import { pairedGain, readTrajectoriesIfAny, type Gain, type Summary, type Trajectory } from "../../trajectories/index.ts";
-import { forgetOtherWeights, madeBy, runBenchmark } from "../bench/index.ts";
+import { forgetOtherWeights, madeBy, runBenchmark } from "../agent/index.ts";
 import { BASE_PLANNER, defaultDecoding, LocalPolicy, loadPlanner, type Planner } from "../planner/index.ts";
 import { lineChart } from "../report/chart.ts";
 import { metricCharts, writeReport, type Table } from "../report/report.ts";

@@ -3,7 +3,7 @@ import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { exemplarText, readTrajectoriesIfAny, succeeded, type Trajectory } from "../../trajectories/index.ts";
 import type { Policy } from "../agent/policy.ts";
-import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../bench/run.ts";
+import { failedEpisodesMessage, runBenchmark, type BenchmarkProgress } from "../agent/index.ts";
 import { UserError } from "../errors.ts";
 import { Random } from "../random.ts";
 import { writeFileAtomic } from "../files.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { byQuestion, mean, readTrajectoriesIfAny, sum, type Trajectory } from "../../trajectories/index.ts";
-import { forgetOtherWeights, madeBy, runBenchmark, type BenchmarkProgress } from "../bench/run.ts"; // not the folder's face, which brings vector memory (a native addon) along
+import { forgetOtherWeights, madeBy, runBenchmark, type BenchmarkProgress } from "../agent/index.ts";
 import { defaultDecoding, episodeTokens, LocalPolicy, type Planner, type TokenSequence } from "../planner/index.ts";
 import type { RolloutSettings } from "./config.ts";
 import type { SamplingTrainingOptions, TrainingProgress } from "./runs.ts";
