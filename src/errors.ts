@@ -14,9 +14,10 @@ export class PolicyError extends Error {
   override name = "PolicyError";
 }
 
-/** The first problem zod found, on one line: `context.0.1: Invalid input: ...`. */
-export function describeZodError(error: z.ZodError): string {
+/** The first problem zod found, on one line: `context.0.1: Invalid input: ...`; `at` names the value checked (an option). */
+export function describeZodError(error: z.ZodError, at?: string): string {
   const issue = error.issues[0];
   if (!issue) return "invalid";
-  return issue.path.length > 0 ? `${issue.path.join(".")}: ${issue.message}` : issue.message;
+  const path = [...(at === undefined ? [] : [at]), ...issue.path];
+  return path.length > 0 ? `${path.join(".")}: ${issue.message}` : issue.message;
 }

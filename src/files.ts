@@ -1,6 +1,6 @@
 /** Files: the user's as the CLI and loaders read them (what the file system refuses, in the user's words), and ours written so that a crash loses none. */
 import { rmSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { getSystemErrorMap } from "node:util";
 import { z } from "zod";
@@ -133,34 +133,33 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await syncPath(dirname(path)); // the rename itself, or a power cut could bring back the old file
 }
 
-/** Flushes a file, or a folder's entries (so renames in it last), to disk. */
-export async function syncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
+/** Opens `path` with `flags`, uses it, and closes it whatever happens. */
+async function withFile(path: string, flags: string, use: (handle: FileHandle) => Promise<unknown>): Promise<void> {
+  const handle = await open(path, flags);
   try {
-    await handle.sync();
+    await use(handle);
   } finally {
     await handle.close();
   }
+}
+
+/** Flushes a file, or a folder's entries (so renames in it last), to disk. */
+export function syncPath(path: string): Promise<void> {
+  return withFile(path, "r", (handle) => handle.sync());
 }
 
 /** Writes a file and flushes it to disk before returning. */
-export async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, "w");
-  try {
+export function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+  return withFile(path, "w", async (handle) => {
     await handle.writeFile(data);
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  });
 }
 
 /** Appends a line and flushes it to disk before returning: logs lose at most the line being written. */
-export async function appendDurably(path: string, line: string): Promise<void> {
-  const handle = await open(path, "a");
-  try {
+export function appendDurably(path: string, line: string): Promise<void> {
+  return withFile(path, "a", async (handle) => {
     await handle.write(line);
     await handle.datasync();
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -22,10 +22,16 @@ export function parseOptions<S extends z.ZodObject>(caller: string, schema: S, o
   if (unknown !== undefined) throw new UserError(`${caller}: unknown option ${unknown}${didYouMean(unknown, known)}`);
   const parsed = schema.safeParse(options ?? {}, { error: inWords });
   if (!parsed.success) throw new UserError(`${caller}: ${describeZodError(parsed.error)}`);
-  const checked = Object.entries(others).filter((entry): entry is [string, z.ZodType] => entry[1] !== true);
-  const inputs = z.looseObject(Object.fromEntries(checked)).safeParse(options ?? {}, { error: inWords });
-  if (!inputs.success) throw new UserError(`${caller}: ${describeZodError(inputs.error)}`);
+  for (const [key, check] of Object.entries(others)) {
+    if (check !== true) checkArgument(caller, key, check, (options as Record<string, unknown> | undefined)?.[key]);
+  }
   return parsed.data;
+}
+
+/** A positional argument a script passed `caller`, checked as an option is: `runEpisode: policy: expected a Policy ...`. */
+export function checkArgument(caller: string, name: string, schema: z.ZodType, value: unknown): void {
+  const checked = schema.safeParse(value, { error: inWords });
+  if (!checked.success) throw new UserError(`${caller}: ${describeZodError(checked.error, name)}`);
 }
 
 /** A function where a script passes one, and may pass what it returns instead (an environment for its factory). */

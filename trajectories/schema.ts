@@ -91,6 +91,11 @@ export function succeeded(episode: Pick<Trajectory, "reward">): boolean {
   return episode.reward > 0;
 }
 
+/** Whether an episode ran with exemplars recalled for its question (`bench --memory --shots`): no one template's exemplars are the ones it saw. */
+export function recalledExemplars(episode: Pick<Trajectory, "meta">): boolean {
+  return (episode.meta.recall ?? 0) > 0;
+}
+
 /** The first prompt (its digest, `meta.prompt`) episodes record other than `digest`; episodes that record none pass. */
 export function otherPrompt(episodes: readonly Trajectory[], digest: string): string | undefined {
   return episodes.map((episode) => episode.meta.prompt).find((recorded) => recorded !== undefined && recorded !== digest);

@@ -5,7 +5,7 @@ import { TRAJECTORY_VERSION, type RunMeta, type Step, type Trajectory } from "..
 import { cutAtInventedObservation, parseStep } from "./parse.ts";
 import type { Completion, Policy } from "./policy.ts";
 import { renderPrompt, withToolList } from "./prompt.ts";
-import { functionOption, parseOptions } from "../options.ts";
+import { checkArgument, functionOption, parseOptions } from "../options.ts";
 import { UserError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
@@ -63,7 +63,7 @@ export async function runEpisode<T extends Task>(
   const startedAt = new Date().toISOString();
   const started = performance.now();
   parseOptions("runEpisode", EpisodeOptionsSchema, options);
-  parseOptions("runEpisode", z.object({ policy: PolicyOption }), { policy }); // a positional argument, named as an option
+  checkArgument("runEpisode", "policy", PolicyOption, policy);
   const { task, maxSteps = DEFAULT_MAX_STEPS, signal } = options;
   const template = withToolList(options.prompt ?? (await promptOf(policy)), environment.tools);
   // The first observation only restates the question, which the prompt already shows.

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promptDigest, type PromptTemplate } from "../../prompts/index.ts";
-import { otherPrompt, readTrajectories, type Trajectory } from "../../trajectories/index.ts";
+import { otherPrompt, readTrajectories, recalledExemplars, type Trajectory } from "../../trajectories/index.ts";
 import { UserError } from "../errors.ts";
 import { checkFile } from "./command.ts";
 import { datasetSuite } from "../suites/index.ts";
@@ -67,7 +67,7 @@ export async function readEpisodesOf(targets: readonly string[], suite: string, 
     if (other !== undefined) {
       throw new UserError(`${targets[i]} holds episodes of ${other}, not ${suite}: pass --dataset ${other} to read them with their own prompt`);
     }
-    if (prompt.showsExemplars && log.some((episode) => (episode.meta.recall ?? 0) > 0)) {
+    if (prompt.showsExemplars && log.some(recalledExemplars)) {
       throw new UserError(
         `${targets[i]} holds episodes whose exemplars were recalled per question (bench --memory --shots): with ${prompt.name}'s own exemplars they would show a prompt they never ran with (export --no-exemplars renders them with the instruction alone)`,
       );

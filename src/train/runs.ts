@@ -22,7 +22,7 @@ import { z } from "zod";
 import { promptDigest, PromptTemplateOption, type PromptTemplate } from "../../prompts/index.ts";
 import type { EnvironmentFactory, Task } from "../../tools/environment.ts";
 import { questionsShortDigest } from "../../trajectories/digest.ts";
-import { otherPrompt, TrajectoryShapeSchema, type Trajectory } from "../../trajectories/index.ts";
+import { otherPrompt, recalledExemplars, TrajectoryShapeSchema, type Trajectory } from "../../trajectories/index.ts";
 import { EnvironmentFactoryOption, TasksOption } from "../agent/episode.ts";
 import { UserError } from "../errors.ts";
 import { appendDurably, claimFolder, JsonObjectSchema, parseJson, writeFileAtomic } from "../files.ts";
@@ -103,7 +103,7 @@ export interface EpisodeTrainingOptions {
  * recalled per question, are refused.
  */
 export function refuseOtherPrompt(caller: string, episodes: readonly Trajectory[], template: PromptTemplate): void {
-  if (episodes.some((episode) => (episode.meta.recall ?? 0) > 0)) {
+  if (episodes.some(recalledExemplars)) {
     throw new UserError(`${caller}: episodes ran with exemplars recalled per question (meta.recall), which template's own exemplars would stand in for`);
   }
   const digest = promptDigest(template);

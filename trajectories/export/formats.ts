@@ -5,7 +5,7 @@ import { OpenAIDpoRecordSchema, OpenAISftRecordSchema, TokenRecordSchema } from 
 import { TOOLS_PLACEHOLDER } from "../transcript.ts";
 import { byteTokenizer, toTokenRecord, type TokenEncoder } from "./tokens.ts";
 import { writeFileAtomic } from "../../src/files.ts";
-import { parseOptions } from "../../src/options.ts";
+import { checkArgument, parseOptions } from "../../src/options.ts";
 
 export const EXPORT_FORMATS = ["openai-sft", "openai-dpo", "tokens"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -63,10 +63,11 @@ function passesFilter(trajectory: Trajectory, filter: ExportFilter): boolean {
   );
 }
 
+const TrajectoriesArgument = z.array(TrajectoryShapeSchema);
+
 /** Turns trajectories into training records of one format, in the order given. */
 export function exportTrajectories(trajectories: readonly Trajectory[], options: ExportOptions): ExportResult {
-  // Named as an option, so that a bad one reads `exportTrajectories: trajectories.0.question: ...`
-  parseOptions("exportTrajectories", z.object({ trajectories: z.array(TrajectoryShapeSchema) }), { trajectories });
+  checkArgument("exportTrajectories", "trajectories", TrajectoriesArgument, trajectories);
   const { format, head, filter = {} } = parseOptions("exportTrajectories", ExportOptionsSchema, options);
   const kept = trajectories.filter((t) => passesFilter(t, filter));
   const records: unknown[] =
