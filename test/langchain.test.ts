@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { z as z3 } from "zod/v3";
 import { fromLangChainTool, toLangChainTool } from "../tools/langchain-tools.ts";
+import { hangingTool } from "./helpers/hanging-tool.ts";
 import { callWithText, defineTool } from "../tools/tool.ts";
 import { Docstore, WikiEnvironment } from "../tools/wiki/index.ts";
 
@@ -134,19 +135,9 @@ describe("toLangChainTool", () => {
   });
 
   it("keeps our tool's time: a call past its timeoutMs throws, and the tool is told to stop", async () => {
-    let toldToStop: AbortSignal | undefined;
-    const hang = defineTool({
-      name: "hang",
-      description: "Never answers.",
-      schema: z.string(),
-      timeoutMs: 50,
-      call: (_text, ctx) => {
-        toldToStop = ctx?.signal;
-        return new Promise<string>(() => {});
-      },
-    });
-    await expect(toLangChainTool(hang).invoke({ input: "x" })).rejects.toThrow("no answer in 0.05 s.");
-    expect(toldToStop?.aborted).toBe(true);
+    const hang = hangingTool("hang", 50);
+    await expect(toLangChainTool(hang.tool).invoke({ input: "x" })).rejects.toThrow("no answer in 0.05 s.");
+    expect(hang.signal()?.aborted).toBe(true);
   });
 
   it("lets LangChain reject input that does not fit our schema", async () => {

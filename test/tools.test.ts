@@ -7,6 +7,7 @@ import { ScriptedPolicy } from "../src/policies/scripted.ts";
 import { HOPWORLD_PROMPT, worldEnvironment } from "../src/world/tasks.ts";
 import { callWithText, defineTool, toolEntry } from "../tools/tool.ts";
 import { UserError } from "../src/errors.ts";
+import { hangingTool } from "./helpers/hanging-tool.ts";
 import { Docstore, WikiEnvironment, type QaTask } from "../tools/wiki/index.ts";
 
 const add = defineTool({
@@ -118,23 +119,16 @@ describe("object-schema arguments", () => {
   });
 
   it("tell the agent a tool gave no answer in its time, and stop a call at once on the caller's signal", async () => {
-    let toldToStop: AbortSignal | undefined;
-    const hang = defineTool({
-      name: "Hang",
-      description: "Never answers.",
-      schema: z.string(),
-      call: (_text, ctx) => ((toldToStop = ctx?.signal), new Promise<string>(() => {})),
-      timeoutMs: 50,
-    });
-    expect(await callWithText(hang, "x")).toBe("Error in Hang: no answer in 0.05 s.");
-    expect(toldToStop?.aborted).toBe(true);
+    const hang = hangingTool("Hang", 50);
+    expect(await callWithText(hang.tool, "x")).toBe("Error in Hang: no answer in 0.05 s.");
+    expect(hang.signal()?.aborted).toBe(true);
     // The caller's stop wins over a timeout that has not come yet, though the tool ignores its signal
     const stop = new AbortController();
-    const call = callWithText({ ...hang, timeoutMs: 60_000 }, "x", { signal: stop.signal });
+    const call = callWithText({ ...hang.tool, timeoutMs: 60_000 }, "x", { signal: stop.signal });
     stop.abort(new Error("stopped"));
     await expect(call).rejects.toThrow("stopped");
-    expect(toldToStop?.aborted).toBe(true);
-    expect(toldToStop?.reason).toEqual(new Error("stopped")); // the tool reads why
+    expect(hang.signal()?.aborted).toBe(true);
+    expect(hang.signal()?.reason).toEqual(new Error("stopped")); // the tool reads why
     // A time a timer cannot hold is the tool's bug, said where the tool is made, not a call that fails at once
     for (const timeoutMs of [0, -1, Number.NaN, 2 ** 31]) {
       expect(() => defineTool({ name: "Hang", description: "Never answers.", schema: z.string(), call: () => "", timeoutMs })).toThrow(
